@@ -1,0 +1,146 @@
+# timepipe — secure network time as small composable tools.
+#
+#   make            build libtime and every tool into build/
+#   make check      install what is missing, build plain and sanitized, run every test
+#   make demo       install, build, and run a client/server exchange on loopback
+#   make fuzz       build the libFuzzer targets into build-fuzz/
+#   make bench      run the benchmarks (not a test)
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Files are found by wildcard: a new libtime/*.cpp, tools/NAME/*.cpp, tests/unit/*_test.cpp,
+# tests/fuzz/fuzz_*.cpp or bench/*_bench.cpp needs no edit here. While several people work at
+# once, each may build into its own tree and name the sources it needs, e.g.
+#   make BUILD=build-me LIB_SRCS="libtime/log.cpp libtime/ntp_packet.cpp" UNIT_SRCS=tests/unit/ntp_packet_test.cpp unit
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CXX     ?= g++
+SAN     ?=
+BUILD   ?= $(if $(SAN),build-san,build)
+
+PKGS := libuv libcbor libsodium libcrypto nlohmann_json
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align \
+            -Wunused -Woverloaded-virtual -Wformat=2 -Wimplicit-fallthrough
+SANFLAGS := $(if $(SAN),-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+OPT      := $(if $(SAN),-O1,-O2)
+CXXFLAGS ?= $(OPT) -g
+ALL_CXXFLAGS := -std=c++20 $(WARN) $(CXXFLAGS) $(SANFLAGS) -I. $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS  := $(LDFLAGS) $(SANFLAGS)
+LIBS := $(PKG_LIBS) -lpthread
+
+LIB_SRCS  := $(sort $(wildcard libtime/*.cpp))
+LIB_OBJS  := $(LIB_SRCS:%.cpp=$(BUILD)/obj/%.o)
+LIB       := $(BUILD)/libtime.a
+TOOLS     := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/main.cpp)))))
+TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%)
+UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.cpp))
+UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o)
+UNIT_BIN  := $(BUILD)/unit-tests
+BENCH_SRCS:= $(sort $(wildcard bench/*_bench.cpp))
+BENCH_OBJS:= $(BENCH_SRCS:%.cpp=$(BUILD)/obj/%.o)
+BENCH_BIN := $(BUILD)/micro-bench
+LOADGEN_SRCS := $(sort $(wildcard bench/loadgen/*.cpp))
+LOADGEN_BIN  := $(BUILD)/bin-bench/ntp-loadgen
+
+.PHONY: all tools unit check check-fast demo fuzz bench install uninstall clean deps lint
+all: $(LIB) $(TOOL_BINS)
+tools: $(TOOL_BINS)
+unit: $(UNIT_BIN)
+
+deps:
+	@scripts/install-deps --if-missing
+
+$(BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_CXXFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+define tool_rule
+$(BUILD)/bin/$(1): $(patsubst %.cpp,$(BUILD)/obj/%.o,$(sort $(wildcard tools/$(1)/*.cpp))) $(LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CXX) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
+
+$(UNIT_BIN): $(UNIT_OBJS) $(LIB)
+	$(CXX) $(ALL_LDFLAGS) -o $@ $^ $$(pkg-config --libs gtest_main gmock) $(LIBS)
+
+$(BENCH_BIN): $(BENCH_OBJS) $(LIB)
+	$(CXX) $(ALL_LDFLAGS) -o $@ $^ $$(pkg-config --libs benchmark) -lbenchmark_main $(LIBS)
+
+$(LOADGEN_BIN): $(LOADGEN_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# --- tests ---------------------------------------------------------------------------------
+# check: plain build, sanitized build, unit + Bats suites on both, fuzz smoke runs, lints.
+# tests/run prints the closing "N passed, N failed" line CI reads.
+check: deps
+	$(MAKE) all unit
+	$(MAKE) SAN=1 all unit
+	$(MAKE) fuzz
+	tests/run
+
+# The plain build only, for a quick edit-test loop.
+check-fast: all unit
+	TIMEPIPE_SUITES="unit bats" tests/run
+
+# --- fuzzing: clang + libFuzzer, libtime rebuilt with coverage ------------------------------
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.cpp))
+FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.cpp=$(FUZZ_BUILD)/%)
+FUZZ_FLAGS := -std=c++20 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -I. $(PKG_CFLAGS) -MMD -MP
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.cpp=$(FUZZ_BUILD)/obj/%.o)
+
+fuzz: $(FUZZ_BINS)
+
+$(FUZZ_BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	clang++ $(FUZZ_FLAGS) -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
+	clang++ -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+
+# --- benchmarks (not tests) ----------------------------------------------------------------
+bench: deps all $(BENCH_BIN) $(LOADGEN_BIN)
+	$(BENCH_BIN)
+	bench/ntp-serve-vs-chronyd
+
+# --- demo ------------------------------------------------------------------------------------
+demo: deps all
+	scripts/demo
+
+# --- install ---------------------------------------------------------------------------------
+SBIN_TOOLS := $(foreach t,$(TOOLS),$(if $(wildcard man/$(t).8),$(t)))
+BIN_TOOLS  := $(filter-out $(SBIN_TOOLS),$(TOOLS))
+HEADERS    := $(wildcard libtime/*.hpp)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/include/libtime $(DESTDIR)$(PREFIX)/lib/systemd/system
+	$(if $(BIN_TOOLS),install -m 0755 $(BIN_TOOLS:%=$(BUILD)/bin/%) $(DESTDIR)$(PREFIX)/bin)
+	$(if $(SBIN_TOOLS),install -m 0755 $(SBIN_TOOLS:%=$(BUILD)/bin/%) $(DESTDIR)$(PREFIX)/sbin)
+	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib
+	install -m 0644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/libtime
+	for s in 1 5 7 8; do \
+	  ls man/*.$$s >/dev/null 2>&1 || continue; \
+	  install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
+	  install -m 0644 man/*.$$s $(DESTDIR)$(PREFIX)/share/man/man$$s; \
+	done
+	for u in contrib/systemd/*.service; do \
+	  [ -f "$$u" ] || continue; \
+	  sed 's|/usr/local|$(PREFIX)|g' "$$u" > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); \
+	done
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@REQUIRES@|$(PKGS)|g' libtime/libtime.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libtime.pc
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

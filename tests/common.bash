@@ -1,0 +1,101 @@
+# Shared helpers for every Bats file: load it with `load common`.
+# Peers are started on loopback with fresh ports and always killed by PID in teardown.
+
+TIMEPIPE_BUILD=${TIMEPIPE_BUILD:-$BATS_TEST_DIRNAME/../build}
+PATH="$TIMEPIPE_BUILD/bin:$PATH"
+export PATH TIMEPIPE_BUILD
+TESTS_DIR=$BATS_TEST_DIRNAME
+PIDS_FILE=${BATS_TEST_TMPDIR:-/tmp}/pids
+
+# A UDP and TCP port nobody is bound to on loopback right now.
+free_port() {
+  /usr/bin/python3 - <<'PY'
+import socket
+while True:
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
+    port = u.getsockname()[1]
+    try:
+        u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u6.bind(("::1", port)); u6.close()
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM); t.bind(("127.0.0.1", port)); t.close()
+    except OSError:
+        u.close(); continue
+    u.close(); print(port); break
+PY
+}
+
+# Remember a background process so teardown kills it.
+track_pid() { echo "$1" >> "$PIDS_FILE"; }
+
+kill_tracked() {
+  [ -f "$PIDS_FILE" ] || return 0
+  local pid
+  while read -r pid; do
+    kill "$pid" 2>/dev/null || true
+  done < "$PIDS_FILE"
+  sleep 0.1
+  while read -r pid; do
+    kill -9 "$pid" 2>/dev/null || true
+  done < "$PIDS_FILE"
+  rm -f "$PIDS_FILE"
+}
+
+# Wait until a UDP port answers to something bound on it (up to ~5 s).
+wait_udp_bound() {  # wait_udp_bound PORT
+  local i
+  for i in $(seq 50); do
+    ss -Hnlu "sport = :$1" | grep -q . && return 0
+    sleep 0.1
+  done
+  echo "nothing bound to udp port $1" >&2
+  return 1
+}
+
+# require_cmd NAME: a missing peer is a failure, never a skip (scripts/install-deps installs it).
+require_cmd() {
+  command -v "$1" >/dev/null 2>&1 || { echo "missing $1: run scripts/install-deps" >&2; return 1; }
+}
+
+# start_chronyd_server PORT [STRATUM] [ADDRESS]: a chronyd serving its local clock on loopback.
+# -x: chronyd never touches this machine's clock.  Sets CHRONY_DIR.
+start_chronyd_server() {
+  local port=$1 stratum=${2:-3} addr=${3:-127.0.0.1}
+  require_cmd chronyd
+  CHRONY_DIR=$(mktemp -d "$BATS_TEST_TMPDIR/chrony.XXXX")
+  chmod 0755 "$CHRONY_DIR"
+  cat > "$CHRONY_DIR/chrony.conf" <<CONF
+port $port
+bindaddress $addr
+local stratum $stratum
+allow all
+cmdport 0
+pidfile $CHRONY_DIR/chronyd.pid
+driftfile $CHRONY_DIR/drift
+CONF
+  chronyd -x -d -u root -f "$CHRONY_DIR/chrony.conf" > "$CHRONY_DIR/log" 2>&1 &
+  track_pid $!
+  wait_udp_bound "$port"
+}
+
+# start_chronyd_client SERVER PORT: a chronyd that polls SERVER:PORT fast, never adjusting the clock,
+# queryable with `chronyc_client sources`. Sets CHRONY_DIR.
+start_chronyd_client() {
+  local server=$1 port=$2
+  require_cmd chronyd
+  CHRONY_DIR=$(mktemp -d "$BATS_TEST_TMPDIR/chronyc.XXXX")
+  chmod 0755 "$CHRONY_DIR"
+  cat > "$CHRONY_DIR/chrony.conf" <<CONF
+server $server port $port iburst minpoll -2 maxpoll -2
+port 0
+bindcmdaddress $CHRONY_DIR/chronyd.sock
+pidfile $CHRONY_DIR/chronyd.pid
+driftfile $CHRONY_DIR/drift
+logdir $CHRONY_DIR
+log measurements
+CONF
+  chronyd -x -d -u root -f "$CHRONY_DIR/chrony.conf" > "$CHRONY_DIR/log" 2>&1 &
+  track_pid $!
+}
+
+chronyc_client() { chronyc -h "$CHRONY_DIR/chronyd.sock" -n "$@"; }
+
+teardown() { kill_tracked; }
