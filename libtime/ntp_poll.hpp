@@ -80,8 +80,8 @@ public:
     // A previous request still unanswered counts as lost.
     void on_sent(MonoNanos now);
     // A valid reply to the outstanding request: set reach bit 0. `consistent` feeds the poll
-    // adjustment (see within_poll_gate). Returns false, changing nothing, if no request was
-    // outstanding (a duplicate or late reply).
+    // adjustment (see within_poll_gate); a changed exponent applies from the next request.
+    // Returns false, changing nothing, if no request was outstanding (duplicate or late reply).
     bool on_reply(MonoNanos now, bool consistent = true);
     // The outstanding request will not be answered.
     void on_timeout(MonoNanos now);
