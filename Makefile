@@ -24,7 +24,8 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align \
             -Wunused -Woverloaded-virtual -Wformat=2 -Wimplicit-fallthrough
-SANFLAGS := $(if $(SAN),-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+SAN_ON   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SANFLAGS := $(if $(SAN),$(SAN_ON))
 OPT      := $(if $(SAN),-O1,-O2)
 CXXFLAGS ?= $(OPT) -g
 ALL_CXXFLAGS := -std=c++20 $(WARN) $(CXXFLAGS) $(SANFLAGS) -I. $(PKG_CFLAGS) -MMD -MP

@@ -13,7 +13,7 @@ namespace {
 std::string g_program = "timepipe";
 int g_verbosity = 0;
 
-void vemit(const char* fmt, va_list ap, const char* suffix) {
+[[gnu::format(printf, 1, 0)]] void vemit(const char* fmt, va_list ap, const char* suffix) {
     // Build the whole line first so concurrent writers never interleave within it.
     char body[1024];
     std::vsnprintf(body, sizeof body, fmt, ap);
