@@ -88,14 +88,14 @@ Expected<SplitRegion, ExtensionError> split_extensions(std::span<const std::byte
     return SplitRegion{ExtensionFields(region.first(pos)), mac};
 }
 
-Expected<std::size_t, SerializeError> write_extensions(std::span<const ExtensionField> fields, bool mac_follows,
+Expected<std::size_t, SerializeError> write_extensions(std::span<const ExtensionField> fields, std::size_t mac_size,
                                                        ExtensionRules rules, std::span<std::byte> out) {
     std::size_t pos = 0;
     for (std::size_t i = 0; i < fields.size(); ++i) {
-        const bool pad_last = i + 1 == fields.size() && !mac_follows && rules == ExtensionRules::Rfc7822;
+        const std::size_t min_size = i + 1 == fields.size() ? min_last_field_size(mac_size, rules) : kMinFieldSize;
         const auto& f = fields[i];
         if (f.value.size() > kMaxFieldSize - kFieldHeaderSize) return unexpected(SerializeError::FieldTooLong);
-        const std::size_t len = field_wire_size(f.value.size(), pad_last ? kMinLastFieldSize : kMinFieldSize);
+        const std::size_t len = field_wire_size(f.value.size(), min_size);
         if (out.size() - pos < len) return unexpected(SerializeError::BufferTooSmall);
 
         auto dst = out.subspan(pos, len);

@@ -12,7 +12,7 @@
 //     key id only), 20 (MD5) or 24 (SHA-1) octets; the parser reads any trailing <= 24 octets as
 //     that MAC. So a packet WITHOUT a MAC must end in a field of at least 28 octets (RFC 7822
 //     §7.5.1.4): a shorter last field IS mistaken for a MAC (20 or 24 octets) or rejected as a
-//     bad MAC length (16); write_extensions() pads the last field to 28 for that reason;
+//     bad MAC length (16); write_extensions() pads the last field for that reason;
 //   - ExtensionRules::Nts: NTS packets (RFC 8915) never carry a legacy MAC, so there is nothing
 //     to disambiguate and RFC 8915 §5.7 relaxes the 28-octet rule: every octet after the header
 //     is an extension field and the last one needs only the general 16 octets.
@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -47,8 +48,11 @@ class ExtensionFields {
 public:
     class iterator {
     public:
+        using iterator_category = std::forward_iterator_tag;
         using value_type = ExtensionField;
         using difference_type = std::ptrdiff_t;
+        using pointer = void;
+        using reference = ExtensionField;  // decoded on the fly
         iterator() = default;
         explicit iterator(std::span<const std::byte> rest) : rest_(rest) { check(); }
         ExtensionField operator*() const;
@@ -100,16 +104,25 @@ enum class SerializeError {
 std::string_view to_string(SerializeError e);
 
 // Octets one field takes on the wire: header + value, zero-padded to a multiple of 4 and to at
-// least `min_size` (kMinFieldSize, or kMinLastFieldSize for the last field without a MAC).
+// least `min_size`.
 constexpr std::size_t field_wire_size(std::size_t value_size, std::size_t min_size) {
     std::size_t n = (kFieldHeaderSize + value_size + 3) & ~std::size_t{3};
     return n < min_size ? min_size : n;
 }
 
-// Writes `fields` back to back into `out`, padding as above. `mac_follows` says whether a
-// legacy MAC will be appended (it lifts the 28-octet rule). Returns the octets written.
-// A parsed field re-serialises to the same octets.
-Expected<std::size_t, SerializeError> write_extensions(std::span<const ExtensionField> fields, bool mac_follows,
+// Minimum size of the last field given the legacy MAC that follows it (0: none). Under
+// Rfc7822 the last field and the MAC together must exceed 24 octets, or the parser would read
+// them as one MAC: 28 without a MAC (RFC 7822 §7.5.1.4), 24 before a crypto-NAK, 16 before a
+// 20/24-octet MAC. Under Nts always 16.
+constexpr std::size_t min_last_field_size(std::size_t mac_size, ExtensionRules rules) {
+    if (rules == ExtensionRules::Nts || mac_size >= kMinLastFieldSize - kMinFieldSize) return kMinFieldSize;
+    return kMinLastFieldSize - mac_size;
+}
+
+// Writes `fields` back to back into `out`, each padded to field_wire_size(), the last one to
+// min_last_field_size(mac_size, rules). Returns the octets written. Parsed fields (whose
+// values keep their padding) re-serialise to the same octets.
+Expected<std::size_t, SerializeError> write_extensions(std::span<const ExtensionField> fields, std::size_t mac_size,
                                                        ExtensionRules rules, std::span<std::byte> out);
 
 }  // namespace timepipe::ntp

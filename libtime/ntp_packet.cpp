@@ -139,7 +139,7 @@ Expected<std::size_t, SerializeError> serialize(const Header& header, std::span<
 
     encode_header(header, out);
     std::size_t pos = kHeaderSize;
-    auto written = write_extensions(fields, mac.has_value(), rules, out.subspan(pos));
+    auto written = write_extensions(fields, mac ? 4 + mac->digest.size() : 0, rules, out.subspan(pos));
     if (!written) return unexpected(written.error());
     pos += *written;
     if (mac) {
