@@ -161,7 +161,11 @@ void Timer::start(std::chrono::nanoseconds after, std::chrono::nanoseconds repea
     if (s->closed)
         return;  // the loop is gone
     auto fire = [](uv_timer_t* t) { state_from<TimerState>(t->data)->on_fire(); };
-    uv_timer_start(&s->h.timer, fire, round_up_ms(after), round_up_ms(repeat));
+    // libuv measures from its cached loop time, truncated to whole milliseconds: refresh it and
+    // add the millisecond truncation can lose, so the timer never fires early.
+    uv_update_time(s->h.timer.loop);
+    std::uint64_t first = after.count() > 0 ? round_up_ms(after) + 1 : 0;
+    uv_timer_start(&s->h.timer, fire, first, round_up_ms(repeat));
 }
 
 void Timer::stop() {

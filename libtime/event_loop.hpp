@@ -63,7 +63,8 @@ private:
     std::unique_ptr<uv_loop_s, detail::LoopDelete> loop_;
 };
 
-// One-shot or repeating. libuv counts milliseconds: durations are rounded up, never down.
+// One-shot or repeating. libuv counts whole milliseconds: a timer never fires early, and up to
+// about 1 ms late. Use kernel timestamps, not timer expiry, for anything that is measured.
 class Timer {
 public:
     static Result<Timer> create(EventLoop& loop, std::function<void()> on_fire);
