@@ -77,7 +77,7 @@ Result<Record> parse_json_line(std::string_view line, std::uint64_t line_no) {
     Record r;
     try {
         r = Record::parse(line);
-    } catch (const Record::parse_error& e) {
+    } catch (const Record::exception& e) {  // parse_error, or out_of_range for 1e999
         return fail(where + parse_why(e.what()));
     }
     if (auto ok = check_record(r); !ok) return fail(where + ok.error().what);
