@@ -118,8 +118,9 @@ Expected<PacketView, ParseError> parse(std::span<const std::byte> packet, Extens
         view.mac = decode_mac(split->mac);
         return view;
     }
-    // Versions 1-3 know no extension fields: only a MAC may follow.
-    if (rest.size() % 4 != 0 || rest.size() > kMaxLegacyMacSize) return unexpected(ParseError::TrailingBytes);
+    // Versions 1-3 know no extension fields: only a MAC may follow, and none under NTS rules.
+    const std::size_t mac_room = rules == ExtensionRules::Nts ? 0 : kMaxLegacyMacSize;
+    if (rest.size() % 4 != 0 || rest.size() > mac_room) return unexpected(ParseError::TrailingBytes);
     if (!rest.empty() && rest.size() != 4 && rest.size() != 20 && rest.size() != 24)
         return unexpected(ParseError::BadMacLength);
     view.mac = decode_mac(rest);

@@ -79,7 +79,7 @@ enum class ParseError {
     PrivateMode,        // mode 7; likewise
     BadExtensionField,  // see ntp_extension.hpp
     BadMacLength,       // trailing octets that are not a 4/20/24-octet MAC
-    TrailingBytes,      // not a whole number of words, or > 24 octets after a v1-3 header
+    TrailingBytes,      // not whole words, or > 24 octets (NTS rules: any) after a v1-3 header
 };
 std::string_view to_string(ParseError e);  // static strings
 

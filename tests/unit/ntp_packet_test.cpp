@@ -141,6 +141,10 @@ TEST(NtpPacket, EveryParseErrorIsReachable) {
     v3_long[0] = std::byte{0x1C};
     v3_long.resize(kHeaderSize + 28);  // an NTPv3 packet has no extension fields
     EXPECT_EQ(error_of(v3_long), ParseError::TrailingBytes);
+    Bytes v3_mac = v3_long;
+    v3_mac.resize(kHeaderSize + 20);
+    EXPECT_TRUE(parse(v3_mac));
+    EXPECT_EQ(parse(v3_mac, ExtensionRules::Nts).error(), ParseError::TrailingBytes);  // NTS: no legacy MAC
 
     for (auto e : {ParseError::TooShort, ParseError::BadVersion, ParseError::ControlMode, ParseError::PrivateMode,
                    ParseError::BadExtensionField, ParseError::BadMacLength, ParseError::TrailingBytes})
