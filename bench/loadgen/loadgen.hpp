@@ -1,0 +1,58 @@
+// The closed-loop NTP load generator behind ntp-loadgen: keeps `concurrency` NTPv4 client
+// requests outstanding against one server, spread over `sockets` UDP sockets (so a server that
+// shares its port with SO_REUSEPORT spreads the load), moving datagrams in batches.
+//
+//   Config cfg{.server = addr, .concurrency = 64, .sockets = 4, .duration_ns = 5 * kNanosPerSecond};
+//   auto stats = run_load(cfg, stop_flag);     // Result<Stats>: only setup errors fail
+//
+// Each request carries a unique transmit timestamp: the current time with its low 20 bits of
+// fraction (244 µs) replaced by the slot number (12 bits) and a per-slot generation (8 bits),
+// much as chrony randomises the bits below its precision. A reply is valid when it parses, is
+// mode 4 and its origin timestamp is the transmit timestamp of a request still outstanding on
+// that socket. A request unanswered after `timeout_ns` counts as lost and is sent again with a
+// new timestamp; its reply, should it come later, counts as late.
+#pragma once
+
+#include <csignal>
+#include <cstdint>
+
+#include "bench/loadgen/histogram.hpp"
+#include "libtime/error.hpp"
+#include "libtime/socket_address.hpp"
+#include "libtime/unix_time.hpp"
+
+namespace timepipe::bench {
+
+inline constexpr unsigned kMaxConcurrency = 4096;  // 12 bits of slot number
+inline constexpr unsigned kMaxSockets = 256;
+
+struct Config {
+    SocketAddress server;
+    unsigned concurrency = 64;
+    unsigned sockets = 4;
+    std::int64_t duration_ns = 5 * kNanosPerSecond;
+    std::uint64_t requests = 0;  // exchanges to complete (valid + KoD); 0: until the duration ends
+    std::int64_t timeout_ns = 200'000'000;
+};
+
+struct Stats {
+    std::uint64_t sent = 0;       // datagrams sent, resends included
+    std::uint64_t received = 0;   // datagrams received
+    std::uint64_t valid = 0;      // mode 4, origin matched an outstanding request
+    std::uint64_t kod = 0;        // kiss-o'-death with a matching origin
+    std::uint64_t lost = 0;       // requests that timed out (each was sent again)
+    std::uint64_t late = 0;       // well-formed replies to no outstanding request
+    std::uint64_t invalid = 0;    // did not parse, or not mode 4
+    std::uint64_t refused = 0;    // ICMP port unreachable reported on a socket
+    std::uint64_t outstanding = 0;  // requests still unanswered when the run stopped
+    double elapsed_s = 0;
+    double cpu_user_s = 0;        // this process, over the run
+    double cpu_sys_s = 0;
+    LatencyHistogram latency;     // send → reply, ns, valid replies only
+};
+
+// Runs until the duration passes, `requests` exchanges complete, or `stop` becomes nonzero.
+// Fails only when the sockets cannot be set up.
+Result<Stats> run_load(const Config& cfg, const volatile std::sig_atomic_t& stop);
+
+}  // namespace timepipe::bench
