@@ -147,6 +147,20 @@ TEST(NtpOnWire, InterleavedUsesPreviousExchangeWithTrueTransmit) {
     EXPECT_NEAR(s.delay_ns, 2 * kMs, 1);
 }
 
+// Offsets close to the ±2^31 s (68 year) limit: (T2 − T1) + (T3 − T4) is then beyond int64 in
+// 2^-32 s units, so the halving must not overflow. Server 2e9 s (63.4 years) ahead, zero delay:
+//   θ = (2e9 + 2e9) / 2 = 2e9 s, δ = 0 -> floored at 2^-20 s.
+TEST(NtpOnWire, OffsetNearTheEraLimit) {
+    const UnixNanos c = k2024;
+    const std::int64_t far = 2'000'000'000 * kSec;
+    for (std::int64_t sign : {1, -1}) {
+        const Sample s = on_wire(ntp_exchange(c, c + sign * far, c + sign * far, c), -20, -20);
+        EXPECT_EQ(s.offset_ns, sign * far);
+        EXPECT_DOUBLE_EQ(s.offset, sign * 2e9);
+        EXPECT_EQ(s.delay_ns, 954);
+    }
+}
+
 TEST(NtpOnWireProperty, RecoversOffsetAndDelayOfSymmetricPaths) {
     SCOPED_TRACE("TIMEPIPE_SEED=" + std::to_string(seed()));
     std::mt19937_64 rng(seed());
