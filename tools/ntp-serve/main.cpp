@@ -1,0 +1,240 @@
+// ntp-serve: an NTPv4 server (RFC 5905) for the local clock or for an upstream followed through
+// the time stream. Options and wiring only: protocol decisions are in libtime/ntp_server.*,
+// the I/O loop in worker.cpp. See man/ntp-serve.8.
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <fcntl.h>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include <sodium.h>
+
+#include "libtime/event_loop.hpp"
+#include "libtime/host_port.hpp"
+#include "libtime/json_lines.hpp"
+#include "libtime/log.hpp"
+#include "libtime/sample_table.hpp"
+#include "libtime/stream.hpp"
+#include "libtime/stream_records.hpp"
+#include "libtime/sys_clock.hpp"
+#include "libtime/sys_resolve.hpp"
+#include "tools/ntp-serve/options.hpp"
+#include "tools/ntp-serve/worker.hpp"
+
+using namespace timepipe;
+using namespace timepipe::serve;
+
+namespace {
+
+std::vector<SocketAddress> listen_addresses(const Options& opt) {
+    if (opt.listen.empty())
+        return {SocketAddress::any(AddressFamily::v4, 123), SocketAddress::any(AddressFamily::v6, 123)};
+    std::vector<SocketAddress> out;
+    for (const std::string& arg : opt.listen) {
+        auto hp = parse_host_port(arg);
+        if (!hp) log::fatalx(EX_USAGE, "--listen %s: %s", arg.c_str(), hp.error().what.c_str());
+        auto addrs = resolve(*hp, 123);
+        if (!addrs) log::fatalx(addrs.error().exit_code, "--listen %s: %s", arg.c_str(), addrs.error().what.c_str());
+        out.insert(out.end(), addrs->begin(), addrs->end());
+    }
+    return out;
+}
+
+std::string read_file(const std::string& path, int& err) {
+    std::string text;
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        err = errno;
+        return text;
+    }
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
+    err = n < 0 ? errno : 0;
+    ::close(fd);
+    return text;
+}
+
+// The command-line rules, then those of the --acl-file.
+Result<ntp::AccessPolicy> load_policy(const Options& opt) {
+    std::vector<std::string> rules = opt.rules;
+    if (opt.acl_file) {
+        int err = 0;
+        std::string text = read_file(*opt.acl_file, err);
+        if (err != 0)
+            return fail(*opt.acl_file + ": " + std::strerror(err), err == ENOENT || err == EACCES ? EX_NOINPUT : EX_IOERR);
+        auto more = ntp::parse_acl_file(text);
+        if (!more) return fail(*opt.acl_file + ": " + more.error().what, EX_DATAERR);
+        rules.insert(rules.end(), more->begin(), more->end());
+    }
+    auto policy = ntp::make_access_policy(rules);
+    if (!policy) return fail(policy.error().what, EX_USAGE);
+    return policy;
+}
+
+CounterSnapshot total(const std::vector<std::unique_ptr<Worker>>& workers) {
+    CounterSnapshot sum;
+    for (const auto& w : workers) sum += w->counters().snapshot();
+    return sum;
+}
+
+void write_stats(OutputFormat format, const CounterSnapshot& counters, UnixNanos now) {
+    Stats s{.source = "ntp-serve", .time = now, .counters = to_map(counters)};
+    Record r = to_record(s);
+    std::string text;
+    if (format == OutputFormat::json) text = to_json_line(r);
+    else if (format == OutputFormat::text) text = generic_line(r);
+    else {
+        std::vector<std::byte> bytes;
+        if (auto ok = encode_record(r, bytes); !ok) log::fatalx(EX_SOFTWARE, "stats: %s", ok.error().what.c_str());
+        for (std::byte b : bytes) text += static_cast<char>(b);
+    }
+    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
+        log::fatal(EX_IOERR, "stdout");
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+    log::set_program(argv[0]);
+    Options opt = parse_options(argc, argv);
+    if (sodium_init() < 0) log::fatalx(EX_SOFTWARE, "libsodium: cannot initialise");
+    std::signal(SIGPIPE, SIG_IGN);
+
+    Shared shared;
+    auto policy = load_policy(opt);
+    if (!policy) log::fatalx(policy.error().exit_code, "%s", policy.error().what.c_str());
+    shared.policy = std::make_shared<const ntp::AccessPolicy>(std::move(*policy));
+    if (opt.upstream) shared.upstream.emplace(UpstreamConfig{opt.stale_after_ns, opt.correct});
+
+    int upstream_fd = -1;
+    if (opt.upstream && *opt.upstream != "-") {
+        upstream_fd = ::open(opt.upstream->c_str(), O_RDONLY | O_CLOEXEC);
+        if (upstream_fd < 0) log::fatal(errno == ENOENT || errno == EACCES ? EX_NOINPUT : EX_IOERR, "%s", opt.upstream->c_str());
+    } else if (opt.upstream) {
+        upstream_fd = STDIN_FILENO;
+    }
+    const std::string upstream_name = opt.upstream && *opt.upstream != "-" ? *opt.upstream : "stdin";
+
+    WorkerConfig wc;
+    wc.responder.deny_kod = opt.deny_kod;
+    wc.responder.interleaved = opt.interleaved;
+    if (opt.rate_limit.enabled)  // the poll a KoD RATE asks for: the limiter's interval
+        wc.responder.kod_poll = static_cast<std::int8_t>(std::clamp(std::ceil(std::log2(1.0 / opt.rate_limit.rate)), 0.0, 17.0));
+    wc.rate_limit = opt.rate_limit;
+    wc.stratum = opt.stratum;
+
+    // Bind everything before any thread starts, so a bad address is one error line and an exit.
+    std::vector<SocketAddress> addrs = listen_addresses(opt);
+    SocketOptions so{.reuse_port = opt.workers > 1, .tx_timestamps = opt.interleaved};
+    std::vector<std::unique_ptr<Worker>> workers;
+    for (unsigned i = 0; i < opt.workers; ++i) {
+        std::vector<UdpSocket> socks;
+        for (const SocketAddress& a : addrs) {
+            auto s = UdpSocket::bind(a, so);
+            if (!s) log::fatalx(s.error().exit_code, "%s: %s", a.to_string().c_str(), s.error().what.c_str());
+            if (i == 0) log::info("%s: listening", s->local_address().to_string().c_str());
+            socks.push_back(std::move(*s));
+        }
+        workers.push_back(std::make_unique<Worker>(std::move(socks), wc, shared));
+    }
+
+    auto loop = EventLoop::create();
+    if (!loop) log::fatalx(loop.error().exit_code, "event loop: %s", loop.error().what.c_str());
+    auto publish = [&](auto&& change) {
+        std::lock_guard lock(shared.mu);
+        change();
+        shared.generation.fetch_add(1, std::memory_order_release);
+    };
+
+    auto signals = SignalWatcher::create(*loop, {SIGTERM, SIGINT, SIGHUP, SIGUSR1}, [&](int signo) {
+        if (signo == SIGUSR1) {
+            log::warnx("counters: %s", to_line(total(workers)).c_str());
+        } else if (signo == SIGHUP) {
+            auto fresh = load_policy(opt);
+            if (!fresh) {
+                log::warnx("reload: %s (keeping the old rules)", fresh.error().what.c_str());
+                return;
+            }
+            auto p = std::make_shared<const ntp::AccessPolicy>(std::move(*fresh));
+            publish([&] { shared.policy = p; });
+            log::info("reload: %zu access rules, %zu restrict rules", p->access.rules().size(),
+                      p->restricted.rules().size());
+        } else {
+            loop->stop();
+        }
+    });
+    if (!signals) log::fatalx(signals.error().exit_code, "signals: %s", signals.error().what.c_str());
+
+    StreamDecoder decoder;
+    auto take_records = [&] {
+        for (;;) {
+            auto r = decoder.next();
+            if (!r) {  // a broken stream is an upstream gone: serve unsynchronised, keep running
+                log::warnx("%s: %s (upstream ignored from here on)", upstream_name.c_str(), r.error().what.c_str());
+                publish([&] { shared.upstream->end(); });
+                return false;
+            }
+            if (!*r) return true;
+            if (record_type(**r) != Sample::kType) continue;
+            auto s = from_record<Sample>(**r);
+            if (!s) {
+                log::warnx("%s: %s", upstream_name.c_str(), s.error().what.c_str());
+                continue;
+            }
+            Result<void> ok;
+            publish([&] { ok = shared.upstream->add(*s); });
+            if (!ok) log::info("%s", ok.error().what.c_str());
+        }
+    };
+    bool upstream_ok = true;
+    std::optional<InputReader> input;
+    if (upstream_fd >= 0) {
+        auto in = InputReader::create(
+            *loop, upstream_fd,
+            [&](std::span<const std::byte> chunk) {
+                if (!upstream_ok) return;
+                decoder.feed(chunk);
+                upstream_ok = take_records();
+            },
+            [&](std::optional<Error> err) {
+                if (err) log::warnx("%s: %s", upstream_name.c_str(), err->what.c_str());
+                if (upstream_ok) {
+                    decoder.finish();
+                    take_records();
+                }
+                log::info("%s: upstream ended, serving unsynchronised", upstream_name.c_str());
+                publish([&] { shared.upstream->end(); });
+            });
+        if (!in) log::fatalx(in.error().exit_code, "%s: %s", upstream_name.c_str(), in.error().what.c_str());
+        input.emplace(std::move(*in));
+    }
+
+    std::optional<Timer> stats;
+    SystemClock clock;
+    if (opt.stats_interval_ns) {
+        auto t = Timer::create(*loop, [&] { write_stats(opt.output, total(workers), clock.now()); });
+        if (!t) log::fatalx(t.error().exit_code, "timer: %s", t.error().what.c_str());
+        auto every = std::chrono::nanoseconds(*opt.stats_interval_ns);
+        t->start(every, every);
+        stats.emplace(std::move(*t));
+    }
+
+    std::vector<std::thread> threads;
+    for (auto& w : workers) threads.emplace_back([&w] { w->run(); });
+    loop->run();
+
+    shared.stop.store(true, std::memory_order_release);
+    for (auto& t : threads) t.join();
+    log::warnx("exiting: %s", to_line(total(workers)).c_str());
+    return 0;
+}

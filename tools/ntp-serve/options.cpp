@@ -1,0 +1,160 @@
+#include "tools/ntp-serve/options.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <getopt.h>
+#include <string_view>
+
+#include "libtime/log.hpp"
+
+#ifndef TIMEPIPE_VERSION
+#define TIMEPIPE_VERSION "0.1"
+#endif
+
+namespace timepipe::serve {
+
+namespace {
+
+void usage(std::FILE* to) {
+    std::fprintf(to,
+                 "usage: %s [-hVv] [-l addr[:port]] [-s stratum] [-u file|-] [options]\n"
+                 "  -l, --listen ADDR[:PORT]   address to serve on, repeatable\n"
+                 "                             (default 0.0.0.0:123 and [::]:123)\n"
+                 "  -s, --stratum N            serve the local clock at stratum N (1-15)\n"
+                 "  -u, --upstream FILE|-      follow the sample stream in FILE (- for stdin)\n"
+                 "      --stale-after DURATION unsynchronised when the newest sample is older\n"
+                 "      --no-correct           do not add the upstream offset to served time\n"
+                 "  -r, --rate-limit R[/BURST]|off  answers per second per client (default off)\n"
+                 "      --allow CIDR           serve these clients (repeatable)\n"
+                 "      --deny CIDR            refuse these clients (repeatable)\n"
+                 "      --restrict CIDR        answer these clients with KoD RSTR (repeatable)\n"
+                 "      --acl-file FILE        more allow/deny/restrict rules, re-read on SIGHUP\n"
+                 "      --deny-kod on|off      KoD DENY to refused clients, or silence (on)\n"
+                 "      --interleaved on|off   RFC 9769 interleaved mode (on)\n"
+                 "  -w, --workers N            threads, each with its own sockets (1)\n"
+                 "      --stats-interval DURATION  write a stats record to stdout this often\n"
+                 "  -o, --output FORMAT        text, json or cbor for stats records\n"
+                 "  -v, --verbose              more messages on standard error\n"
+                 "  -h, --help                 this help\n"
+                 "  -V, --version              print the version\n",
+                 std::string(log::program()).c_str());
+}
+
+bool on_off(const char* opt, const char* arg) {
+    std::string_view v = arg;
+    if (v == "on") return true;
+    if (v == "off") return false;
+    log::fatalx(EX_USAGE, "%s: \"%s\" is not on or off", opt, arg);
+}
+
+long parse_int(const char* opt, const char* arg, long lo, long hi) {
+    char* end = nullptr;
+    errno = 0;
+    long v = std::strtol(arg, &end, 10);
+    if (errno != 0 || end == arg || *end != '\0' || v < lo || v > hi)
+        log::fatalx(EX_USAGE, "%s: \"%s\" is not an integer from %ld to %ld", opt, arg, lo, hi);
+    return v;
+}
+
+std::int64_t duration_or_die(const char* opt, const char* arg) {
+    auto d = parse_duration(arg);
+    if (!d) log::fatalx(EX_USAGE, "%s: \"%s\" is not a duration (e.g. 1.5, 250ms, 2s, 10m)", opt, arg);
+    return *d;
+}
+
+enum LongOnly {
+    kStaleAfter = 256, kNoCorrect, kAllow, kDeny, kRestrict, kAclFile, kDenyKod, kInterleaved, kStatsInterval,
+};
+
+}  // namespace
+
+std::optional<std::int64_t> parse_duration(const char* text) {
+    char* end = nullptr;
+    errno = 0;
+    double v = std::strtod(text, &end);
+    if (errno != 0 || end == text || !std::isfinite(v) || v <= 0 || text[0] == '-' || text[0] == '+')
+        return std::nullopt;
+    std::string_view unit = end;
+    double scale = 0;
+    if (unit.empty() || unit == "s") scale = 1e9;
+    else if (unit == "ms") scale = 1e6;
+    else if (unit == "us") scale = 1e3;
+    else if (unit == "ns") scale = 1;
+    else if (unit == "m") scale = 60e9;
+    else if (unit == "h") scale = 3600e9;
+    else return std::nullopt;
+    double ns = v * scale;
+    if (ns < 1 || ns > 9e18) return std::nullopt;
+    return static_cast<std::int64_t>(ns);
+}
+
+Options parse_options(int argc, char* argv[]) {
+    Options opt;
+    opt.output = default_output_format();
+    static const option long_options[] = {
+        {"listen", required_argument, nullptr, 'l'},
+        {"stratum", required_argument, nullptr, 's'},
+        {"upstream", required_argument, nullptr, 'u'},
+        {"stale-after", required_argument, nullptr, kStaleAfter},
+        {"no-correct", no_argument, nullptr, kNoCorrect},
+        {"rate-limit", required_argument, nullptr, 'r'},
+        {"allow", required_argument, nullptr, kAllow},
+        {"deny", required_argument, nullptr, kDeny},
+        {"restrict", required_argument, nullptr, kRestrict},
+        {"acl-file", required_argument, nullptr, kAclFile},
+        {"deny-kod", required_argument, nullptr, kDenyKod},
+        {"interleaved", required_argument, nullptr, kInterleaved},
+        {"workers", required_argument, nullptr, 'w'},
+        {"stats-interval", required_argument, nullptr, kStatsInterval},
+        {"output", required_argument, nullptr, 'o'},
+        {"verbose", no_argument, nullptr, 'v'},
+        {"help", no_argument, nullptr, 'h'},
+        {"version", no_argument, nullptr, 'V'},
+        {nullptr, 0, nullptr, 0},
+    };
+    opterr = 0;  // one line of our own instead of getopt's
+    int c;
+    while ((c = getopt_long(argc, argv, ":l:s:u:r:w:o:vhV", long_options, nullptr)) != -1) {
+        const char* name = argv[optind - 1];
+        switch (c) {
+        case 'l': opt.listen.emplace_back(optarg); break;
+        case 's': opt.stratum = static_cast<std::uint8_t>(parse_int("--stratum", optarg, 1, 15)); break;
+        case 'u': opt.upstream = optarg; break;
+        case kStaleAfter: opt.stale_after_ns = duration_or_die("--stale-after", optarg); break;
+        case kNoCorrect: opt.correct = false; break;
+        case 'r': {
+            RateLimitConfig base;
+            auto r = parse_rate_limit(optarg, base);
+            if (!r) log::fatalx(EX_USAGE, "--rate-limit: %s", r.error().what.c_str());
+            opt.rate_limit = *r;
+            break;
+        }
+        case kAllow: opt.rules.push_back(std::string("allow ") + optarg); break;
+        case kDeny: opt.rules.push_back(std::string("deny ") + optarg); break;
+        case kRestrict: opt.rules.push_back(std::string("restrict ") + optarg); break;
+        case kAclFile: opt.acl_file = optarg; break;
+        case kDenyKod: opt.deny_kod = on_off("--deny-kod", optarg); break;
+        case kInterleaved: opt.interleaved = on_off("--interleaved", optarg); break;
+        case 'w': opt.workers = static_cast<unsigned>(parse_int("--workers", optarg, 1, 64)); break;
+        case kStatsInterval: opt.stats_interval_ns = duration_or_die("--stats-interval", optarg); break;
+        case 'o':
+            if (auto f = parse_output_format(optarg)) opt.output = *f;
+            else log::fatalx(EX_USAGE, "%s", f.error().what.c_str());
+            break;
+        case 'v': log::set_verbosity(log::verbosity() + 1); break;
+        case 'h': usage(stdout); std::exit(0);
+        case 'V': std::printf("ntp-serve %s\n", TIMEPIPE_VERSION); std::exit(0);
+        case ':': log::fatalx(EX_USAGE, "%s: missing value (see -h)", name);
+        default:
+            if (optopt != 0 && optopt < 256) log::fatalx(EX_USAGE, "-%c: unknown option (see -h)", optopt);
+            log::fatalx(EX_USAGE, "%s: unknown option (see -h)", name);
+        }
+    }
+    if (optind < argc) log::fatalx(EX_USAGE, "%s: unexpected argument (see -h)", argv[optind]);
+    return opt;
+}
+
+}  // namespace timepipe::serve

@@ -1,0 +1,36 @@
+// ntp-serve's command line: what the user asked for, checked, nothing opened or bound yet.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libtime/output_format.hpp"
+#include "libtime/rate_limit.hpp"
+
+namespace timepipe::serve {
+
+struct Options {
+    std::vector<std::string> listen;        // as given; empty: 0.0.0.0:123 and [::]:123
+    std::optional<std::uint8_t> stratum;    // --stratum
+    std::optional<std::string> upstream;    // --upstream FILE or "-"
+    std::optional<std::int64_t> stale_after_ns;
+    bool correct = true;
+    RateLimitConfig rate_limit{.enabled = false};
+    std::vector<std::string> rules;         // "allow X" / "deny X" / "restrict X", in order
+    std::optional<std::string> acl_file;
+    bool deny_kod = true;
+    bool interleaved = true;
+    unsigned workers = 1;
+    std::optional<std::int64_t> stats_interval_ns;
+    OutputFormat output = OutputFormat::cbor;
+};
+
+// Exits with EX_USAGE and one line on a bad option; prints help or the version and exits 0.
+Options parse_options(int argc, char* argv[]);
+
+// "1.5" (s), "250ms", "2s", "10m", "1h", "500us", "100ns"; positive. nullopt when malformed.
+std::optional<std::int64_t> parse_duration(const char* text);
+
+}  // namespace timepipe::serve

@@ -1,0 +1,213 @@
+// The I/O loop: read a batch, decide each datagram with ntp::Responder, send the batch, and
+// (interleaved mode) read the kernel's transmit timestamps back into the interleave table.
+// Every buffer is allocated once, in the constructor.
+#include "tools/ntp-serve/worker.hpp"
+
+#include <array>
+#include <chrono>
+#include <cstring>
+
+#include <sodium.h>
+
+#include "libtime/event_loop.hpp"
+#include "libtime/log.hpp"
+#include "libtime/sys_clock.hpp"
+
+namespace timepipe::serve {
+
+namespace {
+constexpr std::size_t kBatch = 32;         // datagrams per recvmmsg/sendmmsg
+constexpr std::size_t kMaxBatches = 8;     // per wake-up, then other sockets get their turn
+constexpr std::size_t kRxBuffer = 2048;    // longer requests arrive truncated: malformed
+constexpr std::size_t kPending = 4096;     // responses awaiting their kernel TX timestamp
+constexpr auto kHousekeeping = std::chrono::milliseconds(100);
+
+std::array<std::byte, 16> random_key() {
+    std::array<std::byte, 16> key{};
+    randombytes_buf(key.data(), key.size());
+    return key;
+}
+}  // namespace
+
+struct Worker::Impl {
+    // A response sent in interleaved mode, until the kernel says when it left.
+    struct Pending {
+        std::uint32_t id = 0;
+        bool used = false;
+        std::uint8_t addr_len = 0;
+        std::array<std::byte, 16> addr{};
+        ntp::NtpTimestamp receive;
+        std::int64_t correction_ns = 0;
+    };
+    struct Sock {
+        UdpSocket socket;
+        std::vector<Pending> pending;
+    };
+
+    Impl(std::vector<UdpSocket> sockets, const WorkerConfig& cfg, Shared& sh, ServerCounters& counters)
+        : config(cfg), shared(sh), limiter(cfg.rate_limit, random_key()),
+          table(cfg.interleave_capacity, random_key()),
+          responder(cfg.responder, cfg.rate_limit.enabled ? &limiter : nullptr,
+                    cfg.responder.interleaved ? &table : nullptr, counters),
+          counters_(counters) {
+        for (auto& s : sockets) {
+            bool stamps = s.tx_timestamping();
+            socks.push_back(Sock{std::move(s), std::vector<Pending>(stamps ? kPending : 0)});
+        }
+        rx_storage.resize(kBatch * kRxBuffer);
+        for (std::size_t i = 0; i < kBatch; ++i)
+            rx[i].buffer = std::span<std::byte>(rx_storage).subspan(i * kRxBuffer, kRxBuffer);
+    }
+
+    // Takes what the main thread published, if anything changed. Cheap when nothing did.
+    void refresh() {
+        std::uint64_t g = shared.generation.load(std::memory_order_acquire);
+        if (g == seen_generation) return;
+        std::lock_guard lock(shared.mu);
+        seen_generation = shared.generation.load(std::memory_order_relaxed);
+        if (shared.policy) responder.set_policy(shared.policy);
+        upstream = shared.upstream;
+    }
+
+    ntp::ServerState state_now(UnixNanos now) const {
+        std::int8_t precision = clock.precision_log2();
+        if (upstream) {
+            ntp::ServerState st = upstream->state_at(now, precision);
+            if (st.leap != ntp::Leap::Unsynchronized || !config.stratum) return st;
+        }
+        if (config.stratum) return ntp::local_clock_state(*config.stratum, precision, now);
+        return ntp::unsynchronised_state(precision);
+    }
+
+    void on_readable(Sock& s) {
+        for (std::size_t round = 0; round < kMaxBatches; ++round) {
+            auto got = s.socket.receive_batch(rx);
+            if (!got) {
+                bad_log.warnx("%s: %s", s.socket.local_address().to_string().c_str(), got.error().what.c_str());
+                return;
+            }
+            if (*got == 0) return;
+            refresh();
+            std::int64_t mono = monotonic_now();
+            ntp::ServerState state = state_now(clock.now());
+            std::size_t n_tx = 0;
+            for (std::size_t i = 0; i < *got; ++i) {
+                const RxSlot& r = rx[i];
+                auto data = r.truncated ? std::span<const std::byte>() : r.data();
+                ntp::Outcome o = responder.handle(data, r.peer.bytes(), r.rx_time, clock.now(), mono, state,
+                                                  out[n_tx]);
+                if (o.length == 0) {
+                    if (o.drop == ntp::Drop::Malformed && log::verbosity() >= 1)
+                        bad_log.warnx("%s: malformed request (%zu octets)", r.peer.to_string().c_str(), r.length);
+                    continue;
+                }
+                tx[n_tx] = TxSlot{std::span<const std::byte>(out[n_tx]).first(o.length), r.peer, r.local};
+                outcomes[n_tx] = o;
+                ++n_tx;
+            }
+            send(s, n_tx, state.correction_ns);
+            if (*got < kBatch) return;
+        }
+    }
+
+    void send(Sock& s, std::size_t n, std::int64_t correction_ns) {
+        std::size_t done = 0;
+        while (done < n) {
+            std::uint32_t first_id = s.socket.next_tx_id();
+            auto sent = s.socket.send_batch(std::span<const TxSlot>(tx).subspan(done, n - done));
+            std::size_t k = sent ? *sent : 0;
+            if (!s.pending.empty()) {
+                for (std::size_t i = 0; i < k; ++i) remember(s, first_id + static_cast<std::uint32_t>(i), done + i, correction_ns);
+            }
+            done += k;
+            if (!sent || k == 0) {  // this slot cannot go (or the buffer is full): skip it
+                counters_.bump(Counter::send_errors);
+                if (!sent)
+                    bad_log.warnx("%s: %s", tx[done].peer.to_string().c_str(), sent.error().what.c_str());
+                ++done;
+            }
+        }
+    }
+
+    void remember(Sock& s, std::uint32_t id, std::size_t slot, std::int64_t correction_ns) {
+        const ntp::Outcome& o = outcomes[slot];
+        if (o.reply != ntp::Reply::Basic && o.reply != ntp::Reply::Interleaved) return;
+        Pending& p = s.pending[id % s.pending.size()];
+        auto addr = tx[slot].peer.bytes();
+        p.id = id;
+        p.used = true;
+        p.addr_len = static_cast<std::uint8_t>(addr.size());
+        std::memcpy(p.addr.data(), addr.data(), addr.size());
+        p.receive = o.receive;
+        p.correction_ns = correction_ns;
+    }
+
+    void on_error_queue(Sock& s) {
+        if (s.pending.empty()) return;
+        for (;;) {
+            auto got = s.socket.read_tx_timestamps(tx_stamps);
+            if (!got || *got == 0) return;
+            for (std::size_t i = 0; i < *got; ++i) {
+                Pending& p = s.pending[tx_stamps[i].id % s.pending.size()];
+                if (!p.used || p.id != tx_stamps[i].id) continue;
+                p.used = false;
+                auto when = ntp::from_unix_nanos(tx_stamps[i].tx_time + p.correction_ns);
+                if (table.update_transmit(std::span<const std::byte>(p.addr).first(p.addr_len), p.receive, when))
+                    counters_.bump(Counter::tx_timestamps);
+            }
+            if (*got < tx_stamps.size()) return;
+        }
+    }
+
+    WorkerConfig config;
+    Shared& shared;
+    SystemClock clock;
+    RateLimiter limiter;
+    ntp::InterleaveTable table;
+    ntp::Responder responder;
+    ServerCounters& counters_;
+    std::optional<UpstreamReference> upstream;
+    std::uint64_t seen_generation = ~std::uint64_t{0};
+    std::vector<Sock> socks;
+    std::vector<std::byte> rx_storage;
+    std::array<RxSlot, kBatch> rx{};
+    std::array<std::array<std::byte, ntp::kHeaderSize>, kBatch> out{};
+    std::array<TxSlot, kBatch> tx{};
+    std::array<ntp::Outcome, kBatch> outcomes{};
+    std::array<TxTimestamp, kBatch> tx_stamps{};
+    log::RateLimited bad_log;
+};
+
+Worker::Worker(std::vector<UdpSocket> sockets, const WorkerConfig& config, Shared& shared)
+    : impl_(std::make_unique<Impl>(std::move(sockets), config, shared, counters_)) {}
+
+Worker::~Worker() = default;
+
+void Worker::run() {
+    Impl& w = *impl_;
+    w.refresh();
+    auto loop = EventLoop::create();
+    if (!loop) log::fatalx(loop.error().exit_code, "event loop: %s", loop.error().what.c_str());
+    std::vector<FdWatcher> watchers;
+    for (auto& s : w.socks) {
+        Impl::Sock* sp = &s;
+        auto fw = FdWatcher::create(*loop, s.socket.fd(), [&w, sp](FdEvents e) {
+            if (e.error) w.on_error_queue(*sp);
+            if (e.readable) w.on_readable(*sp);
+        });
+        if (!fw) log::fatalx(fw.error().exit_code, "%s: %s", s.socket.local_address().to_string().c_str(),
+                             fw.error().what.c_str());
+        watchers.push_back(std::move(*fw));
+    }
+    // Housekeeping: notice a stop request or a new policy/upstream even when no packet comes.
+    EventLoop* lp = &*loop;
+    auto tick = Timer::create(*loop, [&w, lp] {
+        if (w.shared.stop.load(std::memory_order_acquire)) lp->stop();
+        w.refresh();
+    });
+    if (!tick) log::fatalx(tick.error().exit_code, "timer: %s", tick.error().what.c_str());
+    tick->start(kHousekeeping, kHousekeeping);
+    loop->run();
+}
+
+}  // namespace timepipe::serve

@@ -1,0 +1,55 @@
+// One ntp-serve worker: a thread with its own event loop, its own socket per listen address
+// (SO_REUSEPORT when there are several workers), rate limiter, interleave table and counters.
+// Everything it shares with the main thread is in Shared, read once per batch.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "libtime/ntp_server.hpp"
+#include "libtime/rate_limit.hpp"
+#include "libtime/server_counters.hpp"
+#include "libtime/sys_socket.hpp"
+#include "libtime/upstream_reference.hpp"
+
+namespace timepipe::serve {
+
+// What the main thread publishes: bump `generation` after changing anything under `mu`.
+struct Shared {
+    std::atomic<bool> stop{false};
+    std::atomic<std::uint64_t> generation{0};
+    std::mutex mu;
+    std::shared_ptr<const ntp::AccessPolicy> policy;  // under mu
+    std::optional<UpstreamReference> upstream;        // under mu; nullopt: no --upstream
+};
+
+struct WorkerConfig {
+    ntp::ResponderConfig responder;
+    RateLimitConfig rate_limit;
+    std::optional<std::uint8_t> stratum;  // local clock at this stratum (also the fallback)
+    std::size_t interleave_capacity = 16384;
+};
+
+class Worker {
+public:
+    Worker(std::vector<UdpSocket> sockets, const WorkerConfig& config, Shared& shared);
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    // Runs the loop until shared.stop is set (exits the process if the loop cannot start).
+    // Called on the worker's own thread.
+    void run();
+    const ServerCounters& counters() const { return counters_; }
+
+private:
+    struct Impl;
+    ServerCounters counters_;  // before impl_, which refers to it
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace timepipe::serve
