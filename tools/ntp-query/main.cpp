@@ -1,0 +1,198 @@
+// ntp-query: ask NTP servers for the time, once (best of -n exchanges, like ntpdig) or
+// continuously (--follow), and write sample records. See man/ntp-query.1.
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <getopt.h>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sodium/core.h>
+
+#include "libtime/host_port.hpp"
+#include "libtime/log.hpp"
+#include "libtime/output_format.hpp"
+#include "libtime/sys_clock.hpp"
+#include "libtime/sys_resolve.hpp"
+#include "tools/ntp-query/output.hpp"
+#include "tools/ntp-query/query.hpp"
+
+#ifndef TIMEPIPE_VERSION
+#define TIMEPIPE_VERSION "0.1"
+#endif
+
+using namespace timepipe;
+using namespace ntp_query;
+
+namespace {
+
+void usage(std::FILE* to) {
+    std::fprintf(to,
+                 "usage: %s [-46fhVv] [-n count] [-o text|json|cbor] [-t timeout] [-x seconds]\n"
+                 "       [--interleaved] [--iburst] [--minpoll N] [--maxpoll N] [--max-sources N]\n"
+                 "       [--ntp-version N] server ...\n"
+                 "  -4, -6                use IPv4 / IPv6 addresses only\n"
+                 "  -n, --count COUNT     one-shot: exchanges per server (default 4);\n"
+                 "                        --follow: stop after COUNT records in all\n"
+                 "  -f, --follow          poll continuously, one record per sample\n"
+                 "  -x, --duration TIME   stop after TIME (1.5, 250ms, 2s, 1m)\n"
+                 "  -t, --timeout TIME    wait this long for each reply (default 1s)\n"
+                 "  -o, --output FORMAT   text table, JSON lines or CBOR (default: text on a\n"
+                 "                        terminal, CBOR otherwise)\n"
+                 "      --interleaved     RFC 9769 interleaved client mode\n"
+                 "      --minpoll N       --follow: shortest poll interval, 2^N s (default 6)\n"
+                 "      --maxpoll N       --follow: longest poll interval, 2^N s (default 10)\n"
+                 "      --iburst          --follow: a burst of 8 requests 2 s apart at start\n"
+                 "      --max-sources N   addresses used per server name (default 4)\n"
+                 "      --ntp-version N   NTP version of the requests, 1-4 (default 4)\n"
+                 "  -v, --verbose         more messages on standard error\n"
+                 "  -h, --help            this help\n"
+                 "  -V, --version         print the version\n",
+                 std::string(log::program()).c_str());
+}
+
+enum LongOnly { kInterleaved = 256, kIburst, kMinpoll, kMaxpoll, kMaxSources, kNtpVersion };
+
+long parse_int(const char* opt, const char* arg, long lo, long hi) {
+    char* end = nullptr;
+    errno = 0;
+    long v = std::strtol(arg, &end, 10);
+    if (errno != 0 || end == arg || *end != '\0' || v < lo || v > hi)
+        log::fatalx(EX_USAGE, "%s: \"%s\" is not an integer from %ld to %ld", opt, arg, lo, hi);
+    return v;
+}
+
+// "1.5" (seconds), "250ms", "2s", "1m": a positive duration.
+std::chrono::nanoseconds parse_duration(const char* opt, const char* arg) {
+    char* end = nullptr;
+    errno = 0;
+    double v = std::strtod(arg, &end);
+    std::string_view unit(end == nullptr ? "" : end);
+    double scale = unit.empty() || unit == "s" ? 1e9 : unit == "ms" ? 1e6 : unit == "us" ? 1e3 : unit == "m" ? 60e9 : 0;
+    if (errno != 0 || end == arg || scale == 0 || !std::isfinite(v) || v <= 0 || v * scale > 1e18)
+        log::fatalx(EX_USAGE, "%s: \"%s\" is not a duration (1.5, 250ms, 2s, 1m)", opt, arg);
+    return std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(v * scale)));
+}
+
+struct Options {
+    QueryOptions query;
+    OutputFormat output = OutputFormat::cbor;
+    Family family = Family::any;
+    long max_sources = 4;
+    bool count_given = false;
+};
+
+Options parse_options(int argc, char* argv[]) {
+    Options opt;
+    opt.output = default_output_format();
+    static const option long_options[] = {
+        {"count", required_argument, nullptr, 'n'},      {"follow", no_argument, nullptr, 'f'},
+        {"duration", required_argument, nullptr, 'x'},   {"timeout", required_argument, nullptr, 't'},
+        {"output", required_argument, nullptr, 'o'},     {"interleaved", no_argument, nullptr, kInterleaved},
+        {"iburst", no_argument, nullptr, kIburst},       {"minpoll", required_argument, nullptr, kMinpoll},
+        {"maxpoll", required_argument, nullptr, kMaxpoll}, {"max-sources", required_argument, nullptr, kMaxSources},
+        {"ntp-version", required_argument, nullptr, kNtpVersion}, {"verbose", no_argument, nullptr, 'v'},
+        {"help", no_argument, nullptr, 'h'},             {"version", no_argument, nullptr, 'V'},
+        {nullptr, 0, nullptr, 0},
+    };
+    bool maxpoll_given = false;
+    int c;
+    opterr = 0;  // one line of our own instead of getopt's
+    while ((c = getopt_long(argc, argv, ":46n:fx:t:o:vhV", long_options, nullptr)) != -1) {
+        switch (c) {
+        case '4': opt.family = Family::v4; break;
+        case '6': opt.family = Family::v6; break;
+        case 'n':
+            opt.query.count = static_cast<int>(parse_int("-n", optarg, 1, 1'000'000));
+            opt.count_given = true;
+            break;
+        case 'f': opt.query.follow = true; break;
+        case 'x': opt.query.duration = parse_duration("-x", optarg); break;
+        case 't': opt.query.timeout = parse_duration("-t", optarg); break;
+        case 'o':
+            if (auto f = parse_output_format(optarg)) opt.output = *f;
+            else log::fatalx(EX_USAGE, "%s", f.error().what.c_str());
+            break;
+        case kInterleaved: opt.query.client.interleaved = true; break;
+        case kIburst: opt.query.poll.iburst = true; break;
+        case kMinpoll:
+            opt.query.poll.minpoll = static_cast<int>(parse_int("--minpoll", optarg, kPollExponentMin, kPollExponentMax));
+            break;
+        case kMaxpoll:
+            opt.query.poll.maxpoll = static_cast<int>(parse_int("--maxpoll", optarg, kPollExponentMin, kPollExponentMax));
+            maxpoll_given = true;
+            break;
+        case kMaxSources: opt.max_sources = parse_int("--max-sources", optarg, 1, 64); break;
+        case kNtpVersion:
+            opt.query.client.version = static_cast<std::uint8_t>(parse_int("--ntp-version", optarg, 1, 4));
+            break;
+        case 'v': log::set_verbosity(log::verbosity() + 1); break;
+        case 'h': usage(stdout); std::exit(0);
+        case 'V': std::printf("ntp-query %s\n", TIMEPIPE_VERSION); std::exit(0);
+        case ':': log::fatalx(EX_USAGE, "%s: missing value (see -h)", argv[optind - 1]);
+        default:
+            if (optopt != 0) log::fatalx(EX_USAGE, "-%c: unknown option (see -h)", optopt);
+            log::fatalx(EX_USAGE, "%s: unknown option (see -h)", argv[optind - 1]);
+        }
+    }
+    // A lone --minpoll above the default maxpoll raises maxpoll with it, as chronyd does.
+    if (!maxpoll_given && opt.query.poll.maxpoll < opt.query.poll.minpoll)
+        opt.query.poll.maxpoll = opt.query.poll.minpoll;
+    if (auto why = check(opt.query.poll); !why.empty()) log::fatalx(EX_USAGE, "%s", std::string(why).c_str());
+    if (opt.query.follow && !opt.count_given) opt.query.count = 0;  // follow: no limit unless asked
+    if (optind == argc) log::fatalx(EX_USAGE, "no server given (see -h)");
+    return opt;
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+    log::set_program(argv[0]);
+    Options opt = parse_options(argc, argv);
+    if (sodium_init() < 0) log::fatalx(EX_SOFTWARE, "libsodium: cannot initialise");
+    opt.query.client.local_precision = SystemClock().precision_log2();
+
+    // Resolve everything before the loop starts (getaddrinfo blocks). A name that does not
+    // resolve is an ordinary outcome: report it, query the others.
+    int status = 0;
+    std::vector<SocketAddress> sources;
+    for (int i = optind; i < argc; ++i) {
+        auto hp = parse_host_port(argv[i]);
+        if (!hp) log::fatalx(EX_USAGE, "%s: %s", argv[i], hp.error().what.c_str());
+        if (hp->port == 0) log::fatalx(EX_USAGE, "%s: port 0", argv[i]);
+        auto addrs = resolve(*hp, 123, opt.family);
+        if (!addrs) {
+            log::warnx("%s: %s", argv[i], addrs.error().what.c_str());
+            if (status == 0) status = addrs.error().exit_code;
+            continue;
+        }
+        for (std::size_t k = 0; k < addrs->size() && k < static_cast<std::size_t>(opt.max_sources); ++k)
+            if (std::find(sources.begin(), sources.end(), (*addrs)[k]) == sources.end()) sources.push_back((*addrs)[k]);
+    }
+    if (sources.empty()) return status;
+
+    Writer writer(opt.output);
+    auto results = run_query(sources, opt.query, [&](const Sample& s) { writer.sample(s); });
+
+    bool got_time = false;
+    for (const auto& r : results) {
+        got_time = got_time || r.samples > 0;
+        if (status == 0 && r.samples == 0) status = r.exit_code;
+    }
+    if (!opt.query.follow) {
+        std::vector<std::optional<Sample>> best;
+        for (const auto& r : results) best.push_back(r.best);
+        std::vector<char> tally(best.size(), ' ');
+        if (best.size() > 1) {
+            std::string why;
+            tally = tally_codes(best, &why);
+            if (!why.empty()) log::warnx("selection: %s", why.c_str());
+        }
+        for (std::size_t i = 0; i < best.size(); ++i)
+            if (best[i]) writer.sample(*best[i], tally[i]);
+    }
+    return got_time ? 0 : status;
+}

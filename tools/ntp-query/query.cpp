@@ -1,0 +1,398 @@
+// The I/O loop of ntp-query (see query.hpp): per source one connected UDP socket with kernel
+// RX/TX timestamps, one poll timer, one timeout timer.
+#include "tools/ntp-query/query.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <csignal>
+#include <memory>
+
+#include <sodium/randombytes.h>
+
+#include "libtime/event_loop.hpp"
+#include "libtime/log.hpp"
+#include "libtime/ntp_filter.hpp"
+#include "libtime/sys_clock.hpp"
+#include "libtime/sys_socket.hpp"
+
+namespace ntp_query {
+
+using namespace timepipe;
+using std::chrono::nanoseconds;
+
+std::string source_name(const SocketAddress& a) { return "ntp://" + a.to_string(); }
+
+namespace {
+
+std::uint64_t random64() {
+    std::uint64_t v = 0;
+    randombytes_buf(&v, sizeof v);
+    return v;
+}
+
+std::uint32_t random32() { return randombytes_random(); }
+
+std::string_view kiss_meaning(ntp::Kiss k) {
+    switch (k) {
+    case ntp::Kiss::Deny: return "server refuses service";
+    case ntp::Kiss::Rstr: return "server restricts access";
+    case ntp::Kiss::Rate: return "server asks to slow down";
+    case ntp::Kiss::Other: break;
+    }
+    return "unknown code";
+}
+
+// How bad the worst failure of a source was; the worst one is reported.
+enum class Failure { None, NoAnswer, BadReply, Kiss };
+
+class Session;
+
+class Source {
+public:
+    Source(Session& session, const SocketAddress& address);
+    Result<void> open(EventLoop& loop);
+    void start();
+    void summarise();
+    const SourceResult& result() const { return result_; }
+    bool done() const { return done_; }
+
+private:
+    void on_poll();
+    void send();
+    void on_events();
+    void on_datagram(std::span<const std::byte> data, UnixNanos t4);
+    void on_measurement(const ntp::Measurement& m);
+    void on_kiss(const ntp::Rejection& r);
+    void on_bad(ntp::Reject reason);
+    void on_loss(const char* why);
+    void fail(Failure f, std::string why, int exit_code);
+    void next_try();
+    void schedule();
+    void finish();
+    Sample to_record(const ntp::Measurement& m) const;
+
+    Session& s_;
+    SocketAddress address_;
+    std::string subject_;
+    std::optional<UdpSocket> socket_;
+    std::optional<FdWatcher> watcher_;
+    std::optional<Timer> poll_timer_;
+    std::optional<Timer> timeout_timer_;
+    ntp::Client client_;
+    std::optional<PollState> poll_;
+    ClockFilter filter_;
+    std::uint32_t tx_id_ = 0;
+    std::uint8_t reach_ = 0;  // one-shot: one bit per try
+    std::vector<NtpSample> samples_;
+    std::vector<Sample> records_;
+    Failure failure_ = Failure::None;
+    SourceResult result_;
+    bool done_ = false;
+    bool summarised_ = false;
+};
+
+class Session {
+public:
+    Session(const QueryOptions& options, const std::function<void(const Sample&)>& emit)
+        : options_(options), emit_(emit) {}
+
+    std::vector<SourceResult> run(const std::vector<SocketAddress>& addresses) {
+        auto loop = EventLoop::create();
+        if (!loop) log::fatalx(EX_OSERR, "event loop: %s", loop.error().what.c_str());
+        loop_ = &*loop;
+        auto signals = SignalWatcher::create(*loop, {SIGINT, SIGTERM}, [this](int) { loop_->stop(); });
+        if (!signals) log::fatalx(EX_OSERR, "signals: %s", signals.error().what.c_str());
+        auto deadline = Timer::create(*loop, [this] { loop_->stop(); });
+        if (!deadline) log::fatalx(EX_OSERR, "timer: %s", deadline.error().what.c_str());
+        if (options_.duration.count() > 0) deadline->start(options_.duration);
+        for (const auto& a : addresses) {
+            auto src = std::make_unique<Source>(*this, a);
+            if (auto ok = src->open(*loop); !ok)
+                log::fatalx(ok.error().exit_code, "%s: %s", a.to_string().c_str(), ok.error().what.c_str());
+            sources_.push_back(std::move(src));
+        }
+        for (auto& src : sources_) src->start();
+        if (done_ < sources_.size()) loop->run();
+        std::vector<SourceResult> out;
+        for (auto& src : sources_) {
+            src->summarise();
+            out.push_back(src->result());
+        }
+        sources_.clear();  // watchers before their loop
+        return out;
+    }
+
+    void emit(const Sample& s) {
+        emit_(s);
+        if (options_.count > 0 && ++emitted_ >= static_cast<std::uint64_t>(options_.count)) loop_->stop();
+    }
+    void source_done() {
+        if (++done_ >= sources_.size()) loop_->stop();
+    }
+
+    const QueryOptions& options() const { return options_; }
+    const SystemClock& clock() const { return clock_; }
+    log::RateLimited& noise() { return noise_; }
+
+private:
+    QueryOptions options_;
+    const std::function<void(const Sample&)>& emit_;
+    SystemClock clock_;
+    log::RateLimited noise_;
+    EventLoop* loop_ = nullptr;
+    std::vector<std::unique_ptr<Source>> sources_;
+    std::size_t done_ = 0;
+    std::uint64_t emitted_ = 0;
+};
+
+Source::Source(Session& session, const SocketAddress& address)
+    : s_(session),
+      address_(address),
+      subject_(address.to_string()),
+      client_(session.options().client, random64),
+      filter_(std::ldexp(1.0, session.options().client.local_precision)) {
+    result_.address = address;
+}
+
+Result<void> Source::open(EventLoop& loop) {
+    SocketOptions so;
+    so.tx_timestamps = true;
+    so.pktinfo = false;
+    auto sock = UdpSocket::client(address_.family(), so);
+    if (!sock) return Unexpected<Error>{sock.error()};
+    // Connected: only this server's datagrams reach us, and ICMP errors are reported.
+    if (auto ok = sock->connect(address_); !ok) return ok;
+    socket_.emplace(std::move(*sock));
+    auto w = FdWatcher::create(loop, socket_->fd(), [this](FdEvents) { on_events(); });
+    if (!w) return Unexpected<Error>{w.error()};
+    watcher_.emplace(std::move(*w));
+    auto p = Timer::create(loop, [this] { on_poll(); });
+    if (!p) return Unexpected<Error>{p.error()};
+    poll_timer_.emplace(std::move(*p));
+    auto t = Timer::create(loop, [this] {
+        if (!client_.outstanding()) return;
+        client_.on_timeout();
+        on_loss("timeout");
+    });
+    if (!t) return Unexpected<Error>{t.error()};
+    timeout_timer_.emplace(std::move(*t));
+    return {};
+}
+
+void Source::start() {
+    if (s_.options().follow) {
+        poll_.emplace(s_.options().poll, monotonic_now(), random32);
+        schedule();
+    } else {
+        poll_timer_->start(nanoseconds(0));
+    }
+}
+
+void Source::schedule() {
+    auto at = poll_->next_poll_at();
+    if (!at) return finish();
+    poll_timer_->start(nanoseconds(std::max<std::int64_t>(0, *at - monotonic_now())));
+}
+
+void Source::on_poll() {
+    if (done_) return;
+    if (poll_) {
+        if (client_.outstanding()) client_.on_timeout();  // PollState::on_sent counts it lost
+        poll_->on_sent(monotonic_now());
+        send();
+        if (!done_) schedule();
+    } else {
+        reach_ = static_cast<std::uint8_t>(reach_ << 1);
+        send();
+    }
+}
+
+void Source::send() {
+    ntp::Header h = client_.next_request();
+    std::array<std::byte, ntp::kHeaderSize> buf{};
+    auto n = ntp::serialize(h, {}, std::nullopt, buf);
+    if (!n) log::fatalx(EX_SOFTWARE, "cannot build a request: %s", std::string(ntp::to_string(n.error())).c_str());
+    tx_id_ = socket_->next_tx_id();
+    const UnixNanos t1 = s_.clock().now();  // refined by the kernel's TX stamp when it comes
+    auto sent = socket_->send_to(std::span<const std::byte>(buf.data(), *n), address_);
+    ++result_.sent;
+    if (!sent) {
+        log::debug("%s: send: %s", subject_.c_str(), sent.error().what.c_str());
+        client_.on_timeout();
+        return on_loss(sent.error().what.c_str());
+    }
+    client_.on_sent(t1);
+    timeout_timer_->start(s_.options().timeout);
+}
+
+void Source::on_events() {
+    if (done_) return;
+    std::array<TxTimestamp, 8> stamps;
+    if (auto n = socket_->read_tx_timestamps(stamps)) {
+        for (std::size_t i = 0; i < *n; ++i)
+            if (stamps[i].id == tx_id_) client_.refine_transmit_time(stamps[i].tx_time);
+    }
+    for (int i = 0; i < 64 && !done_; ++i) {  // bounded: a flood cannot starve the loop
+        std::array<std::byte, 1024> buf;
+        RxSlot slot;
+        slot.buffer = buf;
+        auto got = socket_->receive(slot);
+        if (!got) {
+            // ICMP port unreachable and friends: this try has failed, no need to wait.
+            log::debug("%s: %s", subject_.c_str(), got.error().what.c_str());
+            if (client_.outstanding()) {
+                client_.on_timeout();
+                timeout_timer_->stop();
+                on_loss(got.error().what.c_str());
+            }
+            continue;
+        }
+        if (!*got) break;
+        if (!slot.truncated) on_datagram(slot.data(), slot.rx_time);
+    }
+}
+
+void Source::on_datagram(std::span<const std::byte> data, UnixNanos t4) {
+    auto m = client_.on_reply(data, t4);
+    if (m) {
+        timeout_timer_->stop();
+        return on_measurement(*m);
+    }
+    const ntp::Reject why = m.error().reason;
+    if (!ntp::ends_exchange(why)) {
+        log::debug("%s: ignored a datagram: %s", subject_.c_str(), std::string(ntp::to_string(why)).c_str());
+        return;
+    }
+    timeout_timer_->stop();
+    if (why == ntp::Reject::KissOfDeath) return on_kiss(m.error());
+    on_bad(why);
+}
+
+Sample Source::to_record(const ntp::Measurement& m) const {
+    Sample s;
+    s.source = source_name(address_);
+    s.time = m.time;
+    s.offset = m.sample.offset;
+    s.delay = m.sample.delay;
+    s.dispersion = m.sample.dispersion;
+    s.stratum = m.header.stratum;
+    s.leap = static_cast<int>(m.header.leap);
+    s.refid = ntp::refid_text(m.header);
+    s.poll = m.header.poll;
+    s.root_delay = ntp::short_to_seconds(m.header.root_delay);
+    s.root_dispersion = ntp::short_to_seconds(m.header.root_dispersion);
+    s.precision = m.header.precision;
+    s.version = m.header.version;
+    s.interleaved = m.interleaved;
+    return s;
+}
+
+void Source::on_measurement(const ntp::Measurement& m) {
+    Sample rec = to_record(m);
+    const NtpSample sample{m.sample.offset, m.sample.delay, m.sample.dispersion, m.time};
+    const auto before = filter_.estimate();
+    filter_.add(sample);
+    const double jitter = filter_.estimate() ? filter_.estimate()->jitter : 0.0;
+    ++result_.samples;
+    if (poll_) {
+        const double change = m.sample.offset - (before ? before->offset : m.sample.offset);
+        poll_->on_reply(monotonic_now(), within_poll_gate(change, jitter));
+        rec.reach = poll_->reach();
+        rec.poll = poll_->poll_exponent();
+        rec.jitter = jitter;
+        s_.emit(rec);
+        return;
+    }
+    reach_ |= 1;
+    rec.jitter = jitter;
+    samples_.push_back(sample);
+    records_.push_back(std::move(rec));
+    next_try();
+}
+
+void Source::on_kiss(const ntp::Rejection& r) {
+    const std::string code = r.code_string();
+    const std::string why = "kiss-o'-death " + code + ": " + std::string(kiss_meaning(r.kiss));
+    if (poll_) {
+        poll_->on_kod(code, monotonic_now(), r.server_poll);
+        if (poll_->status() == PollStatus::Demobilised) {
+            fail(Failure::Kiss, why, EX_PROTOCOL);
+            return finish();
+        }
+        if (r.kiss == ntp::Kiss::Rate)
+            s_.noise().warnx("%s: %s: polling every 2^%d s", subject_.c_str(), why.c_str(), poll_->poll_exponent());
+        return schedule();
+    }
+    fail(Failure::Kiss, why, EX_PROTOCOL);
+    if (r.kiss == ntp::Kiss::Other) return next_try();
+    finish();  // RATE, DENY, RSTR: ask no more
+}
+
+void Source::on_bad(ntp::Reject reason) {
+    std::string why = reason == ntp::Reject::Unsynchronised ? "server is not synchronised"
+                                                             : "bad reply: " + std::string(ntp::to_string(reason));
+    if (poll_) {
+        s_.noise().warnx("%s: %s", subject_.c_str(), why.c_str());
+        poll_->on_timeout(monotonic_now());
+    }
+    fail(Failure::BadReply, std::move(why), EX_PROTOCOL);
+    if (!poll_) next_try();
+}
+
+void Source::on_loss(const char* why) {
+    log::info("%s: no answer (%s)", subject_.c_str(), why);
+    fail(Failure::NoAnswer, {}, EX_UNAVAILABLE);
+    if (poll_) poll_->on_timeout(monotonic_now());
+    else next_try();
+}
+
+void Source::fail(Failure f, std::string why, int exit_code) {
+    if (f < failure_) return;
+    failure_ = f;
+    result_.failure = std::move(why);
+    result_.exit_code = exit_code;
+}
+
+void Source::next_try() {
+    if (result_.sent >= s_.options().count) return finish();
+    poll_timer_->start(nanoseconds(0));  // from the loop, not recursively
+}
+
+void Source::finish() {
+    if (done_) return;
+    done_ = true;
+    poll_timer_->stop();
+    timeout_timer_->stop();
+    watcher_->stop();
+    summarise();
+    s_.source_done();
+}
+
+// The summary of a source, once: when it is done, or when the session ends.
+void Source::summarise() {
+    if (summarised_) return;
+    summarised_ = true;
+    if (auto i = best_sample(samples_); i && !poll_) {
+        result_.best = records_[*i];
+        result_.best->reach = reach_;
+    }
+    if (result_.samples > 0 && failure_ != Failure::Kiss) {
+        result_.failure.clear();
+        result_.exit_code = 0;
+    } else if (failure_ == Failure::NoAnswer || (failure_ == Failure::None && result_.sent > 0)) {
+        result_.failure = "no answer after " + std::to_string(result_.sent) + (result_.sent == 1 ? " try" : " tries");
+        result_.exit_code = EX_UNAVAILABLE;
+    }
+    if (!result_.failure.empty()) log::warnx("%s: %s", subject_.c_str(), result_.failure.c_str());
+}
+
+}  // namespace
+
+std::vector<SourceResult> run_query(const std::vector<SocketAddress>& sources, const QueryOptions& options,
+                                    const std::function<void(const Sample&)>& emit) {
+    Session session(options, emit);
+    return session.run(sources);
+}
+
+}  // namespace ntp_query

@@ -1,0 +1,47 @@
+// ntp-query's I/O: one UDP socket per source, the libuv loop, timeouts and polls. Protocol
+// decisions are libtime/ntp_client's; this file only moves packets and times.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libtime/ntp_client.hpp"
+#include "libtime/ntp_poll.hpp"
+#include "libtime/socket_address.hpp"
+#include "libtime/stream_records.hpp"
+
+namespace ntp_query {
+
+struct QueryOptions {
+    int count = 4;               // one-shot: exchanges per source; follow: records in all (0: no limit)
+    bool follow = false;
+    std::chrono::nanoseconds duration{0};  // -x: stop after this long (0: no limit)
+    std::chrono::nanoseconds timeout = std::chrono::seconds(1);
+    timepipe::PollConfig poll;
+    timepipe::ntp::ClientConfig client;
+};
+
+// What became of one source.
+struct SourceResult {
+    timepipe::SocketAddress address;
+    std::optional<timepipe::Sample> best;  // one-shot: the minimum-delay sample
+    int sent = 0;
+    int samples = 0;
+    std::string failure;  // why no time came from it ("no answer after 4 tries")
+    int exit_code = 0;    // sysexits code for `failure`
+};
+
+// Runs the exchanges. `emit` gets every sample record in follow mode; in one-shot mode the
+// results carry the best sample of each source. Returns once every source is done, the count
+// or duration is reached, or SIGINT/SIGTERM arrives.
+std::vector<SourceResult> run_query(const std::vector<timepipe::SocketAddress>& sources, const QueryOptions& options,
+                                    const std::function<void(const timepipe::Sample&)>& emit);
+
+// "ntp://127.0.0.1:123", "ntp://[::1]:123"
+std::string source_name(const timepipe::SocketAddress& a);
+
+}  // namespace ntp_query
