@@ -82,10 +82,11 @@ $(LOADGEN_BIN): $(LOADGEN_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB)
 # --- tests ---------------------------------------------------------------------------------
 # check: plain build, sanitized build, unit + Bats suites on both, fuzz smoke runs, lints.
 # tests/run prints the closing "N passed, N failed" line CI reads.
+JOBS ?= $(shell nproc)
 check: deps
-	$(MAKE) all unit
-	$(MAKE) SAN=1 all unit
-	$(MAKE) fuzz
+	$(MAKE) -j$(JOBS) all unit
+	$(MAKE) -j$(JOBS) SAN=1 all unit
+	$(MAKE) -j$(JOBS) fuzz
 	tests/run
 
 # The plain build only, for a quick edit-test loop.
