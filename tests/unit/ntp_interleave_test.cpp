@@ -1,0 +1,89 @@
+#include "libtime/ntp_interleave.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+
+using namespace timepipe;
+using namespace timepipe::ntp;
+
+namespace {
+
+std::uint64_t test_seed() {
+    static const std::uint64_t seed = [] {
+        const char* env = std::getenv("TIMEPIPE_SEED");
+        std::uint64_t s = env ? std::strtoull(env, nullptr, 10) : std::random_device{}();
+        std::printf("ntp_interleave_test: TIMEPIPE_SEED=%llu\n", static_cast<unsigned long long>(s));
+        return s;
+    }();
+    return seed;
+}
+
+const std::array<std::byte, 16> kKey{std::byte{1}, std::byte{2}};
+
+std::array<std::byte, 4> v4(std::uint32_t a) {
+    return {std::byte(a >> 24), std::byte(a >> 16), std::byte(a >> 8), std::byte(a)};
+}
+
+}  // namespace
+
+TEST(InterleaveTable, BasicThenInterleaved) {
+    InterleaveTable t(16, kKey);
+    auto a = v4(0xC0000201);
+    NtpTimestamp rx1{1000}, tx1{1500}, kernel_tx1{1400};
+    EXPECT_FALSE(t.interleaved_transmit(a, rx1));  // nothing known yet
+    t.record(a, rx1, tx1);
+    EXPECT_EQ(t.interleaved_transmit(a, rx1), tx1);  // the daemon's clock read, until...
+    EXPECT_TRUE(t.update_transmit(a, rx1, kernel_tx1));
+    EXPECT_EQ(t.interleaved_transmit(a, rx1), kernel_tx1);  // ...the kernel's stamp
+    EXPECT_FALSE(t.interleaved_transmit(a, NtpTimestamp{999}));  // wrong origin: basic
+    EXPECT_FALSE(t.interleaved_transmit(a, NtpTimestamp{}));     // zero origin: basic
+    // The next response replaces the remembered one; a late stamp for the old one is ignored.
+    t.record(a, NtpTimestamp{2000}, NtpTimestamp{2500});
+    EXPECT_FALSE(t.update_transmit(a, rx1, NtpTimestamp{1}));
+    EXPECT_FALSE(t.interleaved_transmit(a, rx1));
+    EXPECT_EQ(t.interleaved_transmit(a, NtpTimestamp{2000}), NtpTimestamp{2500});
+}
+
+TEST(InterleaveTable, ClientsAreSeparateAndKeyedByAddressOnly) {
+    InterleaveTable t(16, kKey);
+    auto a = v4(0x0A000001), b = v4(0x0A000002);
+    t.record(a, NtpTimestamp{10}, NtpTimestamp{11});
+    EXPECT_FALSE(t.interleaved_transmit(b, NtpTimestamp{10}));
+    std::array<std::byte, 16> v6{std::byte{0x20}, std::byte{0x01}, std::byte{0x0d}, std::byte{0xb8}};
+    t.record(v6, NtpTimestamp{20}, NtpTimestamp{21});
+    EXPECT_EQ(t.interleaved_transmit(v6, NtpTimestamp{20}), NtpTimestamp{21});
+    EXPECT_EQ(t.interleaved_transmit(a, NtpTimestamp{10}), NtpTimestamp{11});
+}
+
+TEST(InterleaveTable, UniqueReceive) {
+    InterleaveTable t(16, kKey);
+    auto a = v4(0x0A000001);
+    EXPECT_EQ(t.unique_receive(a, NtpTimestamp{100}), NtpTimestamp{100});
+    t.record(a, NtpTimestamp{100}, NtpTimestamp{101});
+    EXPECT_EQ(t.unique_receive(a, NtpTimestamp{100}), NtpTimestamp{101});
+    EXPECT_EQ(t.unique_receive(a, NtpTimestamp{50}), NtpTimestamp{101});
+    EXPECT_EQ(t.unique_receive(a, NtpTimestamp{200}), NtpTimestamp{200});
+}
+
+TEST(InterleaveTable, BoundedWithLruEviction) {
+    std::mt19937_64 rng(test_seed());
+    InterleaveTable t(64, kKey);
+    EXPECT_EQ(t.capacity(), 64u);
+    EXPECT_EQ(InterleaveTable(5, kKey).capacity(), 8u);
+    EXPECT_EQ(InterleaveTable(0, kKey).capacity(), InterleaveTable::kWays);
+    auto hot = v4(0xC0000201);
+    for (std::uint32_t i = 0; i < 10000; ++i) {
+        t.record(v4(static_cast<std::uint32_t>(rng())), NtpTimestamp{i + 1}, NtpTimestamp{i + 2});
+        // A client that keeps coming back stays (it is never the least recently used of its set
+        // for long): re-record it every 2 inserts.
+        if (i % 2 == 0) t.record(hot, NtpTimestamp{1'000'000 + i}, NtpTimestamp{2'000'000 + i});
+        ASSERT_LE(t.size(), t.capacity());
+    }
+    EXPECT_EQ(t.size(), t.capacity());
+    EXPECT_GT(t.evictions(), 9000u);
+    EXPECT_EQ(t.interleaved_transmit(hot, NtpTimestamp{1'000'000 + 9998}), NtpTimestamp{2'000'000 + 9998});
+}
