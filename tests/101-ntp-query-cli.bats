@@ -261,3 +261,14 @@ assert abs(r["offset"]) < 0.001, r
   [ -z "$output" ]
   [ "$stderr" = "ntp-query: 127.0.0.1:$port: no answer after 2 tries" ]
 }
+
+@test "a source that cannot even be reached locally is one line, not the end of the others" {
+  port=$(free_port)
+  start_chronyd_server "$port" 3
+  run --separate-stderr ntp-query -o json '[fe80::1%99]:123' "127.0.0.1:$port"
+  [ "$status" -eq 0 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$stderr" == "ntp-query: [fe80::1%99]:123: "* ]]
+  run --separate-stderr ntp-query -o json '[fe80::1%99]:123'
+  [ "$status" -eq 71 ]
+}

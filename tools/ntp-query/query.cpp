@@ -44,7 +44,7 @@ std::string_view kiss_meaning(ntp::Kiss k) {
 }
 
 // How bad the worst failure of a source was; the worst one is reported.
-enum class Failure { None, NoAnswer, BadReply, Kiss };
+enum class Failure { None, NoAnswer, BadReply, Kiss, Local };
 
 class Session;
 
@@ -52,6 +52,7 @@ class Source {
 public:
     Source(Session& session, const SocketAddress& address);
     Result<void> open(EventLoop& loop);
+    void abandon(const Error& e);  // no socket for this source: an ordinary outcome
     void start();
     void summarise();
     const SourceResult& result() const { return result_; }
@@ -108,11 +109,14 @@ public:
         if (options_.duration.count() > 0) deadline->start(options_.duration);
         for (const auto& a : addresses) {
             auto src = std::make_unique<Source>(*this, a);
-            if (auto ok = src->open(*loop); !ok)
-                log::fatalx(ok.error().exit_code, "%s: %s", a.to_string().c_str(), ok.error().what.c_str());
+            if (auto ok = src->open(*loop); !ok) {
+                src->abandon(ok.error());
+                ++done_;
+            }
             sources_.push_back(std::move(src));
         }
-        for (auto& src : sources_) src->start();
+        for (auto& src : sources_)
+            if (!src->done()) src->start();
         if (done_ < sources_.size()) loop->run();
         std::vector<SourceResult> out;
         for (auto& src : sources_) {
@@ -178,6 +182,12 @@ Result<void> Source::open(EventLoop& loop) {
     if (!t) return Unexpected<Error>{t.error()};
     timeout_timer_.emplace(std::move(*t));
     return {};
+}
+
+void Source::abandon(const Error& e) {
+    fail(Failure::Local, e.what, e.exit_code);
+    done_ = true;
+    summarise();
 }
 
 void Source::start() {
