@@ -55,6 +55,18 @@ assert o["responses_per_s"] > 0 and o["cpu_s"] > 0, o
   /usr/bin/python3 -c 'import json, sys; assert json.loads(sys.argv[1])["elapsed_s"] < 5' "$output"
 }
 
+@test "loadgen -S: each socket its own loopback address, all answered" {
+  p=$(free_port)
+  start_chronyd_server "$p" 2
+  run "$LOADGEN" --json -S -s 8 -c 16 -d 0.5 "127.0.0.1:$p"
+  [ "$status" -eq 0 ]
+  [ "$(json_field "$output" valid)" -gt 0 ]
+  [ "$(json_field "$output" sockets)" -eq 8 ]
+  run "$LOADGEN" -S -d 0.5 "[::1]:$p"
+  [ "$status" -eq 64 ]
+  [ "${#lines[@]}" -eq 1 ]
+}
+
 @test "loadgen with nobody listening: one line, exit 69, within its duration" {
   p=$(free_port)
   run "$LOADGEN" -c 2 -s 1 -d 0.5 -o json "127.0.0.1:$p"

@@ -245,7 +245,9 @@ Result<Stats> run_load(const Config& cfg, const volatile std::sig_atomic_t& stop
     std::vector<Sock> socks;
     SocketOptions opts{.reuse_port = false, .rx_timestamps = false, .tx_timestamps = false, .pktinfo = false};
     for (unsigned i = 0; i < cfg.sockets; ++i) {
-        auto s = UdpSocket::client(cfg.server.family(), opts);
+        auto s = cfg.spread_sources
+                     ? UdpSocket::bind(SocketAddress::v4({std::byte{127}, {}, {}, static_cast<std::byte>(i + 1)}, 0), opts)
+                     : UdpSocket::client(cfg.server.family(), opts);
         if (!s)
             return Unexpected<Error>{s.error()};
         // Connected: the kernel drops strangers' datagrams and reports ICMP errors to us.

@@ -25,6 +25,7 @@ namespace timepipe::bench {
 
 inline constexpr unsigned kMaxConcurrency = 4096;  // 12 bits of slot number
 inline constexpr unsigned kMaxSockets = 256;
+inline constexpr unsigned kMaxSpreadSockets = 254;  // 127.0.0.1 .. 127.0.0.254
 
 struct Config {
     SocketAddress server;
@@ -33,6 +34,8 @@ struct Config {
     std::int64_t duration_ns = 5 * kNanosPerSecond;
     std::uint64_t requests = 0;  // exchanges to complete (valid + KoD); 0: until the duration ends
     std::int64_t timeout_ns = 200'000'000;
+    // Bind socket i to 127.0.0.(i+1), so an IPv4 loopback server sees `sockets` clients, not one.
+    bool spread_sources = false;
 };
 
 struct Stats {

@@ -1,7 +1,7 @@
 // ntp-loadgen: closed-loop NTP load generator for the benchmarks (bench/README.md).
 //
 //   ntp-loadgen [-c CONCURRENCY] [-d DURATION] [-n REQUESTS] [-s SOCKETS] [-t TIMEOUT]
-//               [-o text|json] [--json] [-v] HOST:PORT
+//               [-S] [-o text|json] [--json] [-v] HOST:PORT
 //
 // Prints one summary line (text) or one JSON object, including this process's own CPU time:
 // on a small machine the load generator competes with the server it measures.
@@ -35,7 +35,7 @@ extern "C" void on_signal(int) { g_stop = 1; }
 void usage(std::FILE* out) {
     std::fputs(
         "usage: ntp-loadgen [-c CONCURRENCY] [-d DURATION] [-n REQUESTS] [-s SOCKETS] [-t TIMEOUT]\n"
-        "                   [-o text|json] [--json] [-v] HOST:PORT\n"
+        "                   [-S] [-o text|json] [--json] [-v] HOST:PORT\n"
         "Keeps CONCURRENCY NTPv4 client requests outstanding against HOST:PORT and reports\n"
         "responses per second, latency, losses and its own CPU time.\n"
         "  -c, --concurrency N   requests outstanding at once (default 64, at most 4096)\n"
@@ -43,6 +43,8 @@ void usage(std::FILE* out) {
         "  -n, --requests N      stop after N completed exchanges (default: no limit)\n"
         "  -s, --sockets N       UDP sockets (source ports) to spread requests over (default 4)\n"
         "  -t, --timeout T       resend a request unanswered after T, counting it lost (default 200ms)\n"
+        "  -S, --spread          socket i sends from 127.0.0.(i+1): the server sees SOCKETS clients\n"
+        "                        (an IPv4 loopback server only; at most 254 sockets)\n"
         "  -o, --output FORMAT   text (default) or json: one object on one line\n"
         "      --json            same as -o json\n"
         "  -v, --verbose         more messages on stderr\n"
@@ -96,6 +98,7 @@ int main(int argc, char* argv[]) {
         {"requests", required_argument, nullptr, 'n'},
         {"sockets", required_argument, nullptr, 's'},
         {"timeout", required_argument, nullptr, 't'},
+        {"spread", no_argument, nullptr, 'S'},
         {"output", required_argument, nullptr, 'o'},
         {"json", no_argument, nullptr, kJson},
         {"verbose", no_argument, nullptr, 'v'},
@@ -105,7 +108,7 @@ int main(int argc, char* argv[]) {
     };
     opterr = 0;  // one line of our own instead of getopt's message
     int c;
-    while ((c = getopt_long(argc, argv, ":c:d:n:s:t:o:vhV", long_options, nullptr)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:d:n:s:t:So:vhV", long_options, nullptr)) != -1) {
         switch (c) {
         case 'c':
             if (auto n = parse_count(optarg, 1, bench::kMaxConcurrency)) cfg.concurrency = static_cast<unsigned>(*n);
@@ -126,6 +129,9 @@ int main(int argc, char* argv[]) {
         case 't':
             if (auto d = parse_duration(optarg); d && *d >= 1'000'000 && *d <= 60 * kNanosPerSecond) cfg.timeout_ns = *d;
             else log::fatalx(EX_USAGE, "-t: \"%s\" is not a duration from 1ms to 60s", optarg);
+            break;
+        case 'S':
+            cfg.spread_sources = true;
             break;
         case 'o':
             if (std::string_view(optarg) == "json") json = true;
@@ -166,6 +172,12 @@ int main(int argc, char* argv[]) {
     if (!addrs)
         log::fatalx(addrs.error().exit_code, "%s: %s", target, addrs.error().what.c_str());
     cfg.server = addrs->front();
+    if (cfg.spread_sources) {
+        if (!cfg.server.is_v4() || !cfg.server.is_loopback())
+            log::fatalx(EX_USAGE, "%s: -S needs an IPv4 loopback server", target);
+        if (cfg.sockets > bench::kMaxSpreadSockets)
+            log::fatalx(EX_USAGE, "-S: at most %u sockets", bench::kMaxSpreadSockets);
+    }
     std::string server = cfg.server.to_string();
 
     struct sigaction sa {};
