@@ -133,21 +133,8 @@ int main(int argc, char* argv[]) {
     wc.rate_limit = opt.rate_limit;
     wc.stratum = opt.stratum;
 
-    // Bind everything before any thread starts, so a bad address is one error line and an exit.
-    std::vector<SocketAddress> addrs = listen_addresses(opt);
-    SocketOptions so{.reuse_port = opt.workers > 1, .tx_timestamps = opt.interleaved};
+    // Signals are watched before any socket is bound: whoever sees the port bound may signal us.
     std::vector<std::unique_ptr<Worker>> workers;
-    for (unsigned i = 0; i < opt.workers; ++i) {
-        std::vector<UdpSocket> socks;
-        for (const SocketAddress& a : addrs) {
-            auto s = UdpSocket::bind(a, so);
-            if (!s) log::fatalx(s.error().exit_code, "%s: %s", a.to_string().c_str(), s.error().what.c_str());
-            if (i == 0) log::info("%s: listening", s->local_address().to_string().c_str());
-            socks.push_back(std::move(*s));
-        }
-        workers.push_back(std::make_unique<Worker>(std::move(socks), wc, shared));
-    }
-
     auto loop = EventLoop::create();
     if (!loop) log::fatalx(loop.error().exit_code, "event loop: %s", loop.error().what.c_str());
     auto publish = [&](auto&& change) {
@@ -174,6 +161,21 @@ int main(int argc, char* argv[]) {
         }
     });
     if (!signals) log::fatalx(signals.error().exit_code, "signals: %s", signals.error().what.c_str());
+
+    // Bind everything before any thread starts, so a bad address is one error line and an exit.
+    std::vector<SocketAddress> addrs = listen_addresses(opt);
+    SocketOptions so{.reuse_port = opt.workers > 1, .tx_timestamps = opt.interleaved};
+    for (unsigned i = 0; i < opt.workers; ++i) {
+        std::vector<UdpSocket> socks;
+        for (const SocketAddress& a : addrs) {
+            auto s = UdpSocket::bind(a, so);
+            if (!s) log::fatalx(s.error().exit_code, "%s: %s", a.to_string().c_str(), s.error().what.c_str());
+            if (i == 0) log::info("%s: listening", s->local_address().to_string().c_str());
+            socks.push_back(std::move(*s));
+        }
+        workers.push_back(std::make_unique<Worker>(std::move(socks), wc, shared));
+    }
+
 
     StreamDecoder decoder;
     auto take_records = [&] {

@@ -1,0 +1,221 @@
+#!/usr/bin/env bats
+# ntp-serve on loopback, asked by a raw-socket client: fields, unsynchronised answers, mode 6/7
+# and malformed packets, counters on SIGUSR1, clean exit on SIGTERM, ACL reload on SIGHUP, IPv6.
+load common
+bats_require_minimum_version 1.5.0
+
+# ntp_ask HOST PORT [HEX-BYTE-0] [SIZE]: one request, one line about the answer (or "no answer").
+ntp_ask() {
+  /usr/bin/python3 - "$@" <<'PY'
+import socket, struct, sys
+host, port = sys.argv[1], int(sys.argv[2])
+b0 = int(sys.argv[3], 16) if len(sys.argv) > 3 else 0x23
+size = int(sys.argv[4]) if len(sys.argv) > 4 else 48
+fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM); s.settimeout(0.5)
+cookie = 0x1122334455667788
+req = bytes([b0, 0, 6, 0xec]) + bytes(36) + struct.pack("!Q", cookie) + bytes(max(0, size - 48))
+s.sendto(req[:size], (host, port))
+try:
+    d = s.recv(4096)
+except socket.timeout:
+    print("no answer"); sys.exit(0)
+refid = d[12:16]
+print("len=%d leap=%d version=%d mode=%d stratum=%d poll=%d refid=%s kiss=%s origin_ok=%d" % (
+    len(d), d[0] >> 6, d[0] >> 3 & 7, d[0] & 7, d[1], struct.unpack("!b", d[2:3])[0],
+    ".".join(str(x) for x in refid), refid.decode("ascii", "replace"),
+    struct.unpack("!Q", d[24:32])[0] == cookie))
+PY
+}
+
+start_serve() {  # start_serve ARGS...: ntp-serve in the background, stderr in $BATS_TEST_TMPDIR/err
+  ntp-serve "$@" 2> "$BATS_TEST_TMPDIR/err" &
+  SERVE_PID=$!
+  track_pid $SERVE_PID
+}
+
+@test "answers a client: mode 4, version echoed, stratum, refid 127.127.1.1, origin" {
+  local p; p=$(free_port)
+  start_serve --listen "127.0.0.1:$p" --stratum 5
+  wait_udp_bound "$p"
+  run ntp_ask 127.0.0.1 "$p" 23
+  [ "$output" = "len=48 leap=0 version=4 mode=4 stratum=5 poll=6 refid=127.127.1.1 kiss=$(printf '\x7f\x7f\x01\x01') origin_ok=1" ]
+  run ntp_ask 127.0.0.1 "$p" 1b   # version 3
+  [[ "$output" == "len=48 leap=0 version=3 mode=4 stratum=5 "* ]]
+  run ntp_ask 127.0.0.1 "$p" 13   # version 2
+  [[ "$output" == *" version=2 mode=4 "* ]]
+}
+
+@test "stratum 1 sends refid LOCL" {
+  local p; p=$(free_port)
+  start_serve --listen "127.0.0.1:$p" --stratum 1
+  wait_udp_bound "$p"
+  run ntp_ask 127.0.0.1 "$p"
+  [[ "$output" == *" stratum=1 "*" kiss=LOCL origin_ok=1" ]]
+}
+
+@test "without --stratum or --upstream: answers unsynchronised (leap 3, stratum 0)" {
+  local p; p=$(free_port)
+  start_serve --listen "127.0.0.1:$p"
+  wait_udp_bound "$p"
+  run ntp_ask 127.0.0.1 "$p"
+  [[ "$output" == "len=48 leap=3 version=4 mode=4 stratum=0 "*"origin_ok=1" ]]
+}
+
+@test "IPv6 on ::1" {
+  local p; p=$(free_port)
+  start_serve --listen "[::1]:$p" --stratum 3
+  wait_udp_bound "$p"
+  run ntp_ask ::1 "$p"
+  [[ "$output" == "len=48 leap=0 version=4 mode=4 stratum=3 "*"origin_ok=1" ]]
+}
+
+@test "mode 6, mode 7, other modes and malformed packets get no answer, and are counted (SIGUSR1)" {
+  local p; p=$(free_port)
+  start_serve --listen "127.0.0.1:$p" --stratum 2
+  wait_udp_bound "$p"
+  run ntp_ask 127.0.0.1 "$p" 16 12   # ntpq READSTAT, 12 octets
+  [ "$output" = "no answer" ]
+  run ntp_ask 127.0.0.1 "$p" 26 48   # mode 6, 48 octets
+  [ "$output" = "no answer" ]
+  run ntp_ask 127.0.0.1 "$p" 17 48   # mode 7 (monlist)
+  [ "$output" = "no answer" ]
+  run ntp_ask 127.0.0.1 "$p" 21 48   # mode 1
+  [ "$output" = "no answer" ]
+  run ntp_ask 127.0.0.1 "$p" 24 48   # mode 4
+  [ "$output" = "no answer" ]
+  run ntp_ask 127.0.0.1 "$p" 23 47   # too short
+  [ "$output" = "no answer" ]
+  run ntp_ask 127.0.0.1 "$p" 23 50   # not a whole number of words
+  [ "$output" = "no answer" ]
+  run ntp_ask 127.0.0.1 "$p" 2b 48   # version 5
+  [ "$output" = "no answer" ]
+  run ntp_ask 127.0.0.1 "$p" 23 48
+  [[ "$output" == len=48* ]]
+  kill -USR1 "$SERVE_PID"
+  for _ in $(seq 20); do grep -q counters "$BATS_TEST_TMPDIR/err" && break; sleep 0.1; done
+  run grep counters "$BATS_TEST_TMPDIR/err"
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == "ntp-serve: counters: received=9 answered=1 "* ]]
+  [[ "$output" == *" dropped_malformed=3 dropped_mode6=2 dropped_mode7=1 dropped_mode=2 "* ]]
+  kill -0 "$SERVE_PID"   # still running
+}
+
+@test "a malformed burst: no response is larger than its request" {
+  local p; p=$(free_port)
+  start_serve --listen "127.0.0.1:$p" --stratum 2
+  wait_udp_bound "$p"
+  run /usr/bin/python3 - "$p" <<'PY'
+import os, random, socket, struct, sys
+port = int(sys.argv[1])
+rng = random.Random(int.from_bytes(os.urandom(4), "big"))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.05)
+answered = 0
+for i in range(400):
+    size = rng.choice([1, 12, 47, 48, 52, 68, 72, 100, 200, 480, 1200, 3000])
+    body = bytearray(os.urandom(size))
+    if i % 2 == 0 and size >= 48:
+        body[0] = 0x23                     # a client header, garbage after it
+    s.sendto(bytes(body), ("127.0.0.1", port))
+    try:
+        d = s.recv(65536)
+    except socket.timeout:
+        continue
+    answered += 1
+    if len(d) > size or len(d) != 48:
+        print("response of %d octets to a %d-octet request" % (len(d), size)); sys.exit(1)
+print("answered", answered)
+PY
+  echo "$output"
+  [ "$status" -eq 0 ]
+  # Some garbage after a client header is valid (48 + a MAC-sized tail), most is not: the
+  # server must have answered something, and only 48-octet responses.
+  [[ "$output" == *"answered "* ]]
+}
+
+@test "SIGTERM and SIGINT: exit 0 after one counters line" {
+  local p; p=$(free_port)
+  ntp-serve --listen "127.0.0.1:$p" --stratum 2 2> "$BATS_TEST_TMPDIR/err" &
+  local pid=$!
+  track_pid $pid
+  wait_udp_bound "$p"
+  ntp_ask 127.0.0.1 "$p" >/dev/null
+  kill -TERM $pid
+  local rc=0
+  wait $pid || rc=$?
+  [ "$rc" -eq 0 ]
+  run cat "$BATS_TEST_TMPDIR/err"
+  [[ "$output" == "ntp-serve: exiting: received=1 answered=1 "* ]]
+  [ "${#lines[@]}" -eq 1 ]
+  ntp-serve --listen "127.0.0.1:$p" --stratum 2 --workers 3 2> /dev/null &
+  pid=$!
+  track_pid $pid
+  wait_udp_bound "$p"
+  kill -INT $pid
+  rc=0
+  wait $pid || rc=$?
+  [ "$rc" -eq 0 ]
+}
+
+@test "SIGHUP re-reads the --acl-file; a bad file keeps the old rules" {
+  local p; p=$(free_port)
+  local acl=$BATS_TEST_TMPDIR/acl
+  echo "allow all" > "$acl"
+  start_serve -v --listen "127.0.0.1:$p" --stratum 2 --acl-file "$acl"
+  wait_udp_bound "$p"
+  run ntp_ask 127.0.0.1 "$p"
+  [[ "$output" == *" stratum=2 "* ]]
+  printf '# now refused\ndeny 127.0.0.1/32\n' > "$acl"
+  kill -HUP "$SERVE_PID"
+  local i
+  for i in $(seq 30); do
+    run ntp_ask 127.0.0.1 "$p"
+    [[ "$output" == *"kiss=DENY"* ]] && break
+    sleep 0.1
+  done
+  [[ "$output" == *" stratum=0 "*"kiss=DENY origin_ok=1" ]]
+  echo "bogus line" > "$acl"
+  kill -HUP "$SERVE_PID"
+  for i in $(seq 20); do grep -q "keeping the old rules" "$BATS_TEST_TMPDIR/err" && break; sleep 0.1; done
+  grep -q "ntp-serve: reload: $acl: line 1: .*(keeping the old rules)" "$BATS_TEST_TMPDIR/err"
+  run ntp_ask 127.0.0.1 "$p"
+  [[ "$output" == *"kiss=DENY"* ]]
+  echo "restrict 127.0.0.0/8" > "$acl"
+  kill -HUP "$SERVE_PID"
+  for i in $(seq 30); do
+    run ntp_ask 127.0.0.1 "$p"
+    [[ "$output" == *"kiss=RSTR"* ]] && break
+    sleep 0.1
+  done
+  [[ "$output" == *"kiss=RSTR"* ]]
+}
+
+@test "--stats-interval writes stats records (JSON lines with -o json)" {
+  local p; p=$(free_port)
+  ntp-serve --listen "127.0.0.1:$p" --stratum 2 --stats-interval 200ms -o json \
+    > "$BATS_TEST_TMPDIR/out" 2>/dev/null &
+  track_pid $!
+  wait_udp_bound "$p"
+  ntp_ask 127.0.0.1 "$p" >/dev/null
+  sleep 0.7
+  run head -n 3 "$BATS_TEST_TMPDIR/out"
+  [ "${#lines[@]}" -ge 2 ]
+  [[ "${lines[0]}" == '{"v":1,"type":"stats","source":"ntp-serve",'* ]]
+  [[ "$(tail -n 1 "$BATS_TEST_TMPDIR/out")" == *'"answered":1,'* ]]
+}
+
+@test "--stats-interval with -o cbor: a CBOR stream timecat reads" {
+  local p; p=$(free_port)
+  ntp-serve --listen "127.0.0.1:$p" --stratum 2 --workers 2 --stats-interval 100ms -o cbor \
+    > "$BATS_TEST_TMPDIR/out.cbor" 2>/dev/null &
+  local pid=$!
+  track_pid $pid
+  wait_udp_bound "$p"
+  sleep 0.5
+  kill -TERM $pid
+  wait $pid
+  run timecat -o json "$BATS_TEST_TMPDIR/out.cbor"
+  [ "$status" -eq 0 ]
+  [ "${#lines[@]}" -ge 2 ]
+  [[ "${lines[0]}" == '{"v":1,"type":"stats","source":"ntp-serve",'*'"received":0,'* ]]
+}
