@@ -67,6 +67,19 @@ assert o["responses_per_s"] > 0 and o["cpu_s"] > 0, o
   [ "${#lines[@]}" -eq 1 ]
 }
 
+@test "loadgen -r paces new requests (wide bounds: a feature check, not a timing goal)" {
+  p=$(free_port)
+  start_chronyd_server "$p" 2
+  run "$LOADGEN" --json -r 2000 -d 1 "127.0.0.1:$p"
+  [ "$status" -eq 0 ]
+  /usr/bin/python3 -c '
+import json, sys
+o = json.loads(sys.argv[1])
+assert o["rate_limit"] == 2000, o
+assert 500 <= o["valid"] <= 2100, o   # unpaced, loopback chronyd answers 100x as many
+' "$output"
+}
+
 @test "loadgen with nobody listening: one line, exit 69, within its duration" {
   p=$(free_port)
   run "$LOADGEN" -c 2 -s 1 -d 0.5 -o json "127.0.0.1:$p"
@@ -78,7 +91,7 @@ assert o["responses_per_s"] > 0 and o["cpu_s"] > 0, o
 @test "loadgen bad arguments: one line on stderr, exit 64" {
   for args in "" "-c 0 127.0.0.1:123" "-c 5000 127.0.0.1:123" "-d abc 127.0.0.1:123" \
               "-d 0 127.0.0.1:123" "-d 601 127.0.0.1:123" "-s x 127.0.0.1:123" "-n -1 127.0.0.1:123" \
-              "-t 1us 127.0.0.1:123" "-o cbor 127.0.0.1:123" "--bogus 127.0.0.1:123" "-c" \
+              "-t 1us 127.0.0.1:123" "-r 0 127.0.0.1:123" "-r x 127.0.0.1:123" "-o cbor 127.0.0.1:123" "--bogus 127.0.0.1:123" "-c" \
               "127.0.0.1:123 127.0.0.1:124" "127.0.0.1:99999" "127.0.0.1:0" "[::1"; do
     run "$LOADGEN" $args
     echo "args: $args -> $status: $output"
@@ -111,5 +124,7 @@ assert o["responses_per_s"] > 0 and o["cpu_s"] > 0, o
   [ "$status" -eq 64 ]
   [ "${#lines[@]}" -eq 1 ]
   run "$TESTS_DIR/../bench/ntp-serve-vs-chronyd" --bogus
+  [ "$status" -eq 64 ]
+  run "$TESTS_DIR/../bench/ntp-serve-vs-chronyd" -R 0
   [ "$status" -eq 64 ]
 }

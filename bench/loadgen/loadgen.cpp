@@ -69,8 +69,15 @@ public:
         std::int64_t next_sweep = start + kSweepEvery;
 
         std::uint64_t now_ntp = ntp::from_unix_nanos(clock_.now()).raw;
-        for (std::uint32_t i = 0; i < slots_.size() && may_issue(); ++i)
-            issue(i, now_ntp, start);
+        last_refill_ = start;
+        tokens_ = 1;
+        for (std::uint32_t i = 0; i < slots_.size(); ++i) {
+            if (cfg_.rate > 0)
+                waiting_.push_back(i);
+            else if (may_issue())
+                issue(i, now_ntp, start);
+        }
+        release(start);
         flush_all();
 
         std::vector<pollfd> fds(socks_.size());
@@ -79,8 +86,12 @@ public:
 
         std::int64_t now = start;
         while (stop == 0 && now < deadline && !done()) {
-            int wait_ms = static_cast<int>(std::clamp<std::int64_t>((std::min(deadline, next_sweep) - now + 999'999) / 1'000'000, 0, 10));
-            int ready = ::poll(fds.data(), fds.size(), wait_ms);
+            std::int64_t wake = std::min(deadline, next_sweep);
+            if (!waiting_.empty() && cfg_.rate > 0)  // when the next token is due
+                wake = std::min(wake, now + static_cast<std::int64_t>((1 - tokens_) / cfg_.rate * 1e9) + 1);
+            std::int64_t wait_ns = std::clamp<std::int64_t>(wake - now, 0, 10'000'000);
+            timespec ts{0, static_cast<long>(wait_ns)};
+            int ready = ::ppoll(fds.data(), fds.size(), &ts, nullptr);
             if (ready < 0 && errno != EINTR) {
                 log::warn("poll");
                 break;
@@ -95,7 +106,8 @@ public:
                 sweep(now);
                 next_sweep = now + kSweepEvery;
             }
-            flush_all();  // what a full socket buffer held back, and the resends
+            release(now);
+            flush_all();  // what a full socket buffer held back, the resends, the paced requests
         }
 
         std::int64_t end = monotonic_now();
@@ -181,8 +193,30 @@ private:
             ++stats_.valid;
             stats_.latency.add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now_mono - s.sent_at)));
         }
-        if (may_issue() && !done())
+        if (!may_issue() || done())
+            return;
+        if (cfg_.rate > 0)
+            waiting_.push_back(i);  // release() sends it when the rate allows
+        else
             issue(i, now_ntp, now_mono);
+    }
+
+    // Paced mode: a token per 1/rate s, at most 1 ms (and at least 4) banked; a slot per token.
+    void release(std::int64_t now_mono) {
+        if (cfg_.rate <= 0 || waiting_.empty())
+            return;
+        double burst = std::max(4.0, cfg_.rate / 1000);
+        tokens_ = std::min(burst, tokens_ + static_cast<double>(now_mono - last_refill_) * cfg_.rate / 1e9);
+        last_refill_ = now_mono;
+        if (tokens_ < 1)
+            return;
+        std::uint64_t now_ntp = ntp::from_unix_nanos(clock_.now()).raw;
+        std::size_t k = 0;
+        while (k < waiting_.size() && tokens_ >= 1 && may_issue()) {
+            issue(waiting_[k++], now_ntp, now_mono);
+            tokens_ -= 1;
+        }
+        waiting_.erase(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(k));
     }
 
     // Requests unanswered for longer than the timeout are lost: send each again, anew.
@@ -235,6 +269,9 @@ private:
     std::vector<Slot> slots_;
     SystemClock clock_;
     std::uint64_t issued_ = 0;
+    std::vector<std::uint32_t> waiting_;  // paced mode: slots waiting for a token, oldest first
+    double tokens_ = 0;
+    std::int64_t last_refill_ = 0;
     Stats stats_;
     std::array<std::array<std::byte, kRxBuffer>, kBatch> rxbuf_{};
 };

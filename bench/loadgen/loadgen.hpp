@@ -36,6 +36,10 @@ struct Config {
     std::int64_t timeout_ns = 200'000'000;
     // Bind socket i to 127.0.0.(i+1), so an IPv4 loopback server sees `sockets` clients, not one.
     bool spread_sources = false;
+    // New requests per second at most (0: as fast as replies come back). A slot whose reply
+    // came back waits for the rate to allow its next request, so below saturation the server
+    // is measured at a known load rather than at whatever pace the two processes settle on.
+    double rate = 0;
 };
 
 struct Stats {

@@ -1,7 +1,7 @@
 // ntp-loadgen: closed-loop NTP load generator for the benchmarks (bench/README.md).
 //
 //   ntp-loadgen [-c CONCURRENCY] [-d DURATION] [-n REQUESTS] [-s SOCKETS] [-t TIMEOUT]
-//               [-S] [-o text|json] [--json] [-v] HOST:PORT
+//               [-r RATE] [-S] [-o text|json] [--json] [-v] HOST:PORT
 //
 // Prints one summary line (text) or one JSON object, including this process's own CPU time:
 // on a small machine the load generator competes with the server it measures.
@@ -35,7 +35,7 @@ extern "C" void on_signal(int) { g_stop = 1; }
 void usage(std::FILE* out) {
     std::fputs(
         "usage: ntp-loadgen [-c CONCURRENCY] [-d DURATION] [-n REQUESTS] [-s SOCKETS] [-t TIMEOUT]\n"
-        "                   [-S] [-o text|json] [--json] [-v] HOST:PORT\n"
+        "                   [-r RATE] [-S] [-o text|json] [--json] [-v] HOST:PORT\n"
         "Keeps CONCURRENCY NTPv4 client requests outstanding against HOST:PORT and reports\n"
         "responses per second, latency, losses and its own CPU time.\n"
         "  -c, --concurrency N   requests outstanding at once (default 64, at most 4096)\n"
@@ -43,6 +43,7 @@ void usage(std::FILE* out) {
         "  -n, --requests N      stop after N completed exchanges (default: no limit)\n"
         "  -s, --sockets N       UDP sockets (source ports) to spread requests over (default 4)\n"
         "  -t, --timeout T       resend a request unanswered after T, counting it lost (default 200ms)\n"
+        "  -r, --rate N          send at most N new requests per second (default: no limit)\n"
         "  -S, --spread          socket i sends from 127.0.0.(i+1): the server sees SOCKETS clients\n"
         "                        (an IPv4 loopback server only; at most 254 sockets)\n"
         "  -o, --output FORMAT   text (default) or json: one object on one line\n"
@@ -99,6 +100,7 @@ int main(int argc, char* argv[]) {
         {"sockets", required_argument, nullptr, 's'},
         {"timeout", required_argument, nullptr, 't'},
         {"spread", no_argument, nullptr, 'S'},
+        {"rate", required_argument, nullptr, 'r'},
         {"output", required_argument, nullptr, 'o'},
         {"json", no_argument, nullptr, kJson},
         {"verbose", no_argument, nullptr, 'v'},
@@ -108,7 +110,7 @@ int main(int argc, char* argv[]) {
     };
     opterr = 0;  // one line of our own instead of getopt's message
     int c;
-    while ((c = getopt_long(argc, argv, ":c:d:n:s:t:So:vhV", long_options, nullptr)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:d:n:s:t:Sr:o:vhV", long_options, nullptr)) != -1) {
         switch (c) {
         case 'c':
             if (auto n = parse_count(optarg, 1, bench::kMaxConcurrency)) cfg.concurrency = static_cast<unsigned>(*n);
@@ -132,6 +134,10 @@ int main(int argc, char* argv[]) {
             break;
         case 'S':
             cfg.spread_sources = true;
+            break;
+        case 'r':
+            if (auto n = parse_count(optarg, 1, 100'000'000)) cfg.rate = static_cast<double>(*n);
+            else log::fatalx(EX_USAGE, "-r: \"%s\" is not a rate from 1 to 100000000 per second", optarg);
             break;
         case 'o':
             if (std::string_view(optarg) == "json") json = true;
@@ -199,13 +205,13 @@ int main(int argc, char* argv[]) {
     double p50 = static_cast<double>(st.latency.quantile(0.50)) / 1e3;
     double p99 = static_cast<double>(st.latency.quantile(0.99)) / 1e3;
     if (json) {
-        std::printf("{\"server\":\"%s\",\"concurrency\":%u,\"sockets\":%u,\"elapsed_s\":%.6f,"
+        std::printf("{\"server\":\"%s\",\"concurrency\":%u,\"sockets\":%u,\"rate_limit\":%.0f,\"elapsed_s\":%.6f,"
                     "\"sent\":%" PRIu64 ",\"received\":%" PRIu64 ",\"valid\":%" PRIu64 ",\"kod\":%" PRIu64
                     ",\"lost\":%" PRIu64 ",\"late\":%" PRIu64 ",\"invalid\":%" PRIu64 ",\"refused\":%" PRIu64
                     ",\"outstanding\":%" PRIu64 ",\"responses_per_s\":%.1f,\"latency_p50_us\":%.1f,"
                     "\"latency_p99_us\":%.1f,\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"cpu_s\":%.3f,"
                     "\"cpu_us_per_response\":%.3f}\n",
-                    server.c_str(), cfg.concurrency, cfg.sockets, st.elapsed_s, st.sent, st.received, st.valid,
+                    server.c_str(), cfg.concurrency, cfg.sockets, cfg.rate, st.elapsed_s, st.sent, st.received, st.valid,
                     st.kod, st.lost, st.late, st.invalid, st.refused, st.outstanding, rate, p50, p99, st.cpu_user_s,
                     st.cpu_sys_s, cpu, cpu_us_per);
     } else {
