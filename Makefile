@@ -46,10 +46,11 @@ BENCH_BIN := $(BUILD)/micro-bench
 LOADGEN_SRCS := $(sort $(wildcard bench/loadgen/*.cpp))
 LOADGEN_BIN  := $(BUILD)/bin-bench/ntp-loadgen
 
-.PHONY: all tools unit check check-fast demo fuzz bench install uninstall clean deps lint
+.PHONY: all tools unit loadgen check check-fast demo fuzz bench install uninstall clean deps lint
 all: $(LIB) $(TOOL_BINS)
 tools: $(TOOL_BINS)
 unit: $(UNIT_BIN)
+loadgen: $(LOADGEN_BIN)
 
 deps:
 	@scripts/install-deps --if-missing
@@ -84,13 +85,13 @@ $(LOADGEN_BIN): $(LOADGEN_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB)
 # tests/run prints the closing "N passed, N failed" line CI reads.
 JOBS ?= $(shell nproc)
 check: deps
-	$(MAKE) -j$(JOBS) all unit
-	$(MAKE) -j$(JOBS) SAN=1 all unit
+	$(MAKE) -j$(JOBS) all unit loadgen
+	$(MAKE) -j$(JOBS) SAN=1 all unit loadgen
 	$(MAKE) -j$(JOBS) fuzz
 	tests/run
 
 # The plain build only, for a quick edit-test loop.
-check-fast: all unit
+check-fast: all unit loadgen
 	TIMEPIPE_SUITES="unit bats" tests/run
 
 # --- fuzzing: clang + libFuzzer, libtime rebuilt with coverage ------------------------------
@@ -112,7 +113,7 @@ $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
 # --- benchmarks (not tests) ----------------------------------------------------------------
 bench: deps all $(BENCH_BIN) $(LOADGEN_BIN)
 	$(BENCH_BIN)
-	bench/ntp-serve-vs-chronyd
+	TIMEPIPE_BUILD=$(abspath $(BUILD)) bench/ntp-serve-vs-chronyd
 
 # --- demo ------------------------------------------------------------------------------------
 demo: deps all
