@@ -82,7 +82,7 @@ start_chronyd_client() {
   local server=$1 port=$2
   require_cmd chronyd
   CHRONY_DIR=$(mktemp -d "$BATS_TEST_TMPDIR/chronyc.XXXX")
-  chmod 0755 "$CHRONY_DIR"
+  chmod 0700 "$CHRONY_DIR"  # chronyd disables a command socket in a directory others can read
   cat > "$CHRONY_DIR/chrony.conf" <<CONF
 server $server port $port iburst minpoll -2 maxpoll -2
 port 0
