@@ -71,7 +71,7 @@ Expected<Measurement, Rejection> check_reply(const Header& request, UnixNanos t1
     if (reply.version == 0 || reply.version > request.version) return reject(Reject::BadVersion);
     if (reply.transmit.is_zero()) return reject(Reject::ZeroTransmit);
     if (reply.receive.is_zero()) return reject(Reject::ZeroReceive);
-    if (reply.leap == Leap::Unsynchronized || reply.stratum >= 16) return reject(Reject::Unsynchronised);
+    if (reply.leap == Leap::Unsynchronized || reply.stratum >= kMaxStratum) return reject(Reject::Unsynchronised);
 
     Measurement m;
     m.header = reply;

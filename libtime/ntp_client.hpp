@@ -29,6 +29,7 @@
 #include <string_view>
 
 #include "libtime/expected.hpp"
+#include "libtime/ntp_constants.hpp"
 #include "libtime/ntp_onwire.hpp"
 #include "libtime/ntp_packet.hpp"
 #include "libtime/unix_time.hpp"
@@ -39,7 +40,7 @@ struct ClientConfig {
     std::uint8_t version = 4;          // 1-4, the VN of our requests
     bool interleaved = false;          // try RFC 9769 interleaved client/server mode
     std::int8_t local_precision = -20; // log2 s of our clock reading
-    double max_root_distance = 1.5;    // MAXDIST (ntpd's 1.5 s); farther servers are refused
+    double max_root_distance = kMaxDistance;  // MAXDIST; farther servers are refused
     // Basic replies in a row to interleaved requests before we stop asking (the server does
     // not keep timestamps for us): RFC 9769 allows a server to answer basic at any time.
     int interleaved_give_up = 4;

@@ -5,6 +5,10 @@
 
 namespace timepipe {
 
+using ntp::kFilterStages;
+using ntp::kMaxDispersion;
+using ntp::kPhi;
+
 std::optional<std::size_t> best_sample(std::span<const NtpSample> samples) {
     std::optional<std::size_t> best;
     for (std::size_t i = 0; i < samples.size(); ++i) {

@@ -16,13 +16,10 @@
 #include <optional>
 #include <span>
 
+#include "libtime/ntp_constants.hpp"
 #include "libtime/unix_time.hpp"
 
 namespace timepipe {
-
-inline constexpr double kPhi = 15e-6;           // frequency tolerance PHI, RFC 5905 §7.2
-inline constexpr double kMaxDispersion = 16.0;  // MAXDISP, RFC 5905 §7.2
-inline constexpr std::size_t kFilterStages = 8; // NSTAGE, RFC 5905 §10
 
 // One on-wire exchange (RFC 5905 §8): θ, δ, ε and the time the reply arrived.
 struct NtpSample {
@@ -37,7 +34,7 @@ struct NtpSample {
 struct PeerEstimate {
     double offset = 0.0;
     double delay = 0.0;
-    double dispersion = 0.0;  // at `time`; add kPhi * age for later uses (root distance)
+    double dispersion = 0.0;  // at `time`; add ntp::kPhi * age for later uses (root distance)
     double jitter = 0.0;
     UnixNanos time = 0;       // of the chosen sample
 };
@@ -58,13 +55,13 @@ public:
 
     // The estimate last returned by add(), if any.
     const std::optional<PeerEstimate>& estimate() const { return estimate_; }
-    // The stages, newest first; empty stages have delay and dispersion kMaxDispersion.
-    std::span<const NtpSample, kFilterStages> stages() const { return stages_; }
+    // The stages, newest first; empty stages have delay and dispersion MAXDISP.
+    std::span<const NtpSample, ntp::kFilterStages> stages() const { return stages_; }
     std::size_t size() const { return count_; }
     void clear();
 
 private:
-    std::array<NtpSample, kFilterStages> stages_;
+    std::array<NtpSample, ntp::kFilterStages> stages_;
     std::size_t count_ = 0;
     double precision_;
     std::optional<PeerEstimate> estimate_;

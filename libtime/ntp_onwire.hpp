@@ -14,13 +14,11 @@
 
 #include <cstdint>
 
+#include "libtime/ntp_constants.hpp"
 #include "libtime/ntp_timestamp.hpp"
 #include "libtime/unix_time.hpp"
 
 namespace timepipe::ntp {
-
-inline constexpr double kPhi = 15e-6;    // frequency tolerance, s/s (RFC 5905 §7.2)
-inline constexpr double kMinDisp = 0.01;  // MINDISP, s (RFC 5905 Appendix A.1.1)
 
 struct Exchange {
     NtpTimestamp t1, t2, t3, t4;

@@ -5,6 +5,8 @@
 
 #include <openssl/evp.h>
 
+#include "libtime/ntp_constants.hpp"
+
 namespace timepipe::ntp {
 namespace {
 
@@ -178,7 +180,7 @@ std::array<char, 4> kiss_code(std::uint32_t refid) {
 }
 
 std::string refid_to_string(std::uint32_t refid, std::uint8_t stratum) {
-    if (stratum >= 2 && stratum < 16) {
+    if (stratum >= 2 && stratum < kMaxStratum) {
         return std::to_string(refid >> 24) + '.' + std::to_string((refid >> 16) & 0xff) + '.' +
                std::to_string((refid >> 8) & 0xff) + '.' + std::to_string(refid & 0xff);
     }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "libtime/expected.hpp"
+#include "libtime/ntp_constants.hpp"
 
 namespace timepipe {
 
@@ -35,8 +36,8 @@ struct SelectCandidate {
 double root_distance(const SelectCandidate& c);
 
 struct SelectConfig {
-    double max_distance = 1.5;      // MAXDIST: RFC 5905 §7.2 says 1 s, ntpd defaults to 1.5
-    int max_stratum = 15;           // 16 means unsynchronised
+    double max_distance = ntp::kMaxDistance;
+    int max_stratum = ntp::kMaxStratum - 1;  // MAXSTRAT itself means unsynchronised
     std::size_t min_survivors = 3;  // NMIN: the cluster algorithm never trims below this
 };
 

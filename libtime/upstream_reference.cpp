@@ -10,6 +10,7 @@
 
 #include "libtime/cidr.hpp"
 #include "libtime/host_port.hpp"
+#include "libtime/ntp_constants.hpp"
 #include "libtime/ntp_onwire.hpp"
 
 namespace timepipe {

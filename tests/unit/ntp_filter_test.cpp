@@ -14,6 +14,10 @@
 namespace timepipe {
 namespace {
 
+using ntp::kFilterStages;
+using ntp::kMaxDispersion;
+using ntp::kPhi;
+
 constexpr UnixNanos kSec = kNanosPerSecond;
 constexpr UnixNanos kT0 = 1'700'000'000 * kSec;
 
