@@ -3,25 +3,17 @@
 #include <gtest/gtest.h>
 
 #include <array>
-#include <cstdio>
-#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "tests/unit/test_support.hpp"
 
 using namespace timepipe;
 
 namespace {
 
-std::uint64_t test_seed() {
-    static const std::uint64_t seed = [] {
-        const char* env = std::getenv("TIMEPIPE_SEED");
-        std::uint64_t s = env ? std::strtoull(env, nullptr, 10) : std::random_device{}();
-        std::printf("acl_test: TIMEPIPE_SEED=%llu\n", static_cast<unsigned long long>(s));
-        return s;
-    }();
-    return seed;
-}
+using timepipe::test::test_seed;
 
 IpAddress ip(const char* s) { return *parse_ip(s); }
 
@@ -120,7 +112,7 @@ TEST(Acl, ReloadBuildsAFreshValue) {
 
 // Property: check() equals a brute force "longest matching prefix, last rule on a tie".
 TEST(Acl, RandomizedAgreesWithBruteForce) {
-    std::mt19937_64 rng(test_seed());
+    std::mt19937_64 rng(test_seed("Acl.RandomizedAgreesWithBruteForce"));
     for (int round = 0; round < 200; ++round) {
         Acl acl(rng() & 1 ? Verdict::Allow : Verdict::Deny);
         std::vector<AclRule> added;

@@ -3,26 +3,17 @@
 #include <gtest/gtest.h>
 
 #include <array>
-#include <cstdio>
-#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "tests/unit/test_support.hpp"
 
 using namespace timepipe;
 
 namespace {
 
-// Randomized tests print their seed; TIMEPIPE_SEED=N replays one.
-std::uint64_t test_seed() {
-    static const std::uint64_t seed = [] {
-        const char* env = std::getenv("TIMEPIPE_SEED");
-        std::uint64_t s = env ? std::strtoull(env, nullptr, 10) : std::random_device{}();
-        std::printf("cidr_test: TIMEPIPE_SEED=%llu\n", static_cast<unsigned long long>(s));
-        return s;
-    }();
-    return seed;
-}
+using timepipe::test::test_seed;
 
 std::array<std::byte, 4> v4(unsigned a, unsigned b, unsigned c, unsigned d) {
     return {std::byte(a), std::byte(b), std::byte(c), std::byte(d)};
@@ -189,7 +180,7 @@ TEST(Cidr, MatchesIpv6AndMapped) {
 // Property: for random addresses and lengths, the text form round-trips, the prefix contains
 // its own network and exactly the addresses agreeing on the first `len` bits.
 TEST(Cidr, RandomizedRoundTripAndMatch) {
-    std::mt19937_64 rng(test_seed());
+    std::mt19937_64 rng(test_seed("Cidr.RandomizedRoundTripAndMatch"));
     for (int iter = 0; iter < 20000; ++iter) {
         std::array<std::byte, 16> raw{};
         const bool four = rng() & 1;

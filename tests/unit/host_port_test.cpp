@@ -2,10 +2,10 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <random>
 #include <string>
+
+#include "tests/unit/test_support.hpp"
 
 using namespace timepipe;
 
@@ -78,9 +78,7 @@ TEST(HostPort, CanonicalSpelling) {
 
 // Whatever parses, re-spelled canonically, parses to the same value.
 TEST(HostPort, RoundTripProperty) {
-    const char* env = std::getenv("TIMEPIPE_SEED");
-    std::uint64_t seed = env ? std::strtoull(env, nullptr, 10) : std::random_device{}();
-    std::printf("host_port_test: TIMEPIPE_SEED=%llu\n", static_cast<unsigned long long>(seed));
+    const std::uint64_t seed = timepipe::test::test_seed("HostPort.RoundTripProperty");
     std::mt19937_64 rng(seed);
     const std::string alphabet = "ab9.-_:[]%0 ";
     int parsed = 0;

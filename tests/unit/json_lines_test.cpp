@@ -5,21 +5,17 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <limits>
 #include <random>
 
 #include "libtime/stream_records.hpp"
+#include "tests/unit/test_support.hpp"
 
 using namespace timepipe;
 
 namespace {
 
-std::uint64_t test_seed() {
-    if (const char* s = std::getenv("TIMEPIPE_SEED")) return std::strtoull(s, nullptr, 10);
-    return std::random_device{}();
-}
+using timepipe::test::test_seed;
 
 std::string line_error(std::string_view line, std::uint64_t n = 1) {
     auto r = parse_json_line(line, n);
@@ -167,8 +163,7 @@ Record random_json_value(std::mt19937_64& rng, int depth) {
 }  // namespace
 
 TEST(JsonLines, RandomRoundTripThroughCbor) {
-    std::uint64_t seed = test_seed();
-    std::printf("json_lines RandomRoundTripThroughCbor: TIMEPIPE_SEED=%llu\n", static_cast<unsigned long long>(seed));
+    const std::uint64_t seed = test_seed("JsonLines.RandomRoundTripThroughCbor");
     SCOPED_TRACE("TIMEPIPE_SEED=" + std::to_string(seed));
     std::mt19937_64 rng(seed);
     std::string text;

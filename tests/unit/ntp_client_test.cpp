@@ -5,11 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <array>
-#include <cstdlib>
 #include <deque>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "tests/unit/test_support.hpp"
 
 namespace timepipe::ntp {
 namespace {
@@ -17,20 +18,12 @@ namespace {
 constexpr UnixNanos kMs = 1'000'000;
 constexpr UnixNanos kX = 1'700'000'000 * kNanosPerSecond;  // the client's T1 in the first exchange
 
-std::uint64_t seed() {
-    static const std::uint64_t s = [] {
-        const char* env = std::getenv("TIMEPIPE_SEED");
-        std::uint64_t v = env ? std::strtoull(env, nullptr, 10) : std::random_device{}();
-        std::printf("ntp_client_test: TIMEPIPE_SEED=%llu\n", static_cast<unsigned long long>(v));
-        return v;
-    }();
-    return s;
-}
+using timepipe::test::test_seed;
 
 // Random bits that a test can also script: queued values first, then a seeded generator.
 struct Bits {
     std::deque<std::uint64_t> queued;
-    std::mt19937_64 gen{seed()};
+    std::mt19937_64 gen{test_seed("ntp_client_test")};
     std::uint64_t operator()() {
         if (queued.empty()) return gen();
         auto v = queued.front();

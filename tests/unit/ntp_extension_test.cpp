@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <string>
@@ -12,18 +11,12 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/test_support.hpp"
+
 namespace timepipe::ntp {
 namespace {
 
-std::uint64_t seed() {
-    static const std::uint64_t s = [] {
-        const char* env = std::getenv("TIMEPIPE_SEED");
-        const std::uint64_t v = env ? std::strtoull(env, nullptr, 10) : std::random_device{}();
-        std::fprintf(stderr, "ntp_extension_test: TIMEPIPE_SEED=%llu\n", static_cast<unsigned long long>(v));
-        return v;
-    }();
-    return s;
-}
+using timepipe::test::test_seed;
 
 using Bytes = std::vector<std::byte>;
 
@@ -277,8 +270,9 @@ TEST(NtpExtension, WriteErrors) {
 }
 
 TEST(NtpExtensionProperty, WriteThenSplitRoundTrips) {
-    SCOPED_TRACE("TIMEPIPE_SEED=" + std::to_string(seed()));
-    std::mt19937_64 rng(seed());
+    const std::uint64_t seed = test_seed("NtpExtensionProperty.WriteThenSplitRoundTrips");
+    SCOPED_TRACE("TIMEPIPE_SEED=" + std::to_string(seed));
+    std::mt19937_64 rng(seed);
     for (int iter = 0; iter < 20'000; ++iter) {
         const auto rules = rng() % 2 ? ExtensionRules::Rfc7822 : ExtensionRules::Nts;
         const bool with_mac = rules == ExtensionRules::Rfc7822 && rng() % 2;

@@ -5,11 +5,12 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <iostream>
 #include <limits>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "tests/unit/test_support.hpp"
 
 namespace timepipe {
 namespace {
@@ -21,12 +22,7 @@ using ntp::kPhi;
 constexpr UnixNanos kSec = kNanosPerSecond;
 constexpr UnixNanos kT0 = 1'700'000'000 * kSec;
 
-std::uint64_t test_seed() {
-    const char* env = std::getenv("TIMEPIPE_SEED");
-    const std::uint64_t seed = env ? std::strtoull(env, nullptr, 10) : std::random_device{}();
-    std::cout << "TIMEPIPE_SEED=" << seed << "\n";
-    return seed;
-}
+using timepipe::test::test_seed;
 
 // Σ MAXDISP / 2^(i+1) for the stages i = first..7: what empty stages add to the peer dispersion.
 double empty_stages(std::size_t first) {
@@ -152,7 +148,7 @@ TEST(NtpFilter, OldestStageFallsOutAfterEight) {
 // Compare against a brute-force model: the estimate is the minimum-delay sample of the last
 // eight, offered only if newer than the previous estimate; ε and ψ recomputed from scratch.
 TEST(NtpFilter, RandomSamplesMatchBruteForce) {
-    const std::uint64_t seed = test_seed();
+    const std::uint64_t seed = test_seed("NtpFilter.RandomSamplesMatchBruteForce");
     std::mt19937_64 rng(seed);
     std::uniform_real_distribution<double> offset(-0.1, 0.1);
     std::uniform_real_distribution<double> delay(0.0, 0.2);

@@ -3,25 +3,18 @@
 // combination, and a randomized property (TIMEPIPE_SEED=N replays).
 #include "libtime/ntp_onwire.hpp"
 
-#include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <string>
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/test_support.hpp"
+
 namespace timepipe::ntp {
 namespace {
 
-std::uint64_t seed() {
-    static const std::uint64_t s = [] {
-        const char* env = std::getenv("TIMEPIPE_SEED");
-        const std::uint64_t v = env ? std::strtoull(env, nullptr, 10) : std::random_device{}();
-        std::fprintf(stderr, "ntp_onwire_test: TIMEPIPE_SEED=%llu\n", static_cast<unsigned long long>(v));
-        return v;
-    }();
-    return s;
-}
+using timepipe::test::test_seed;
 
 constexpr std::int64_t kMs = 1'000'000;
 constexpr std::int64_t kSec = kNanosPerSecond;
@@ -162,8 +155,9 @@ TEST(NtpOnWire, OffsetNearTheEraLimit) {
 }
 
 TEST(NtpOnWireProperty, RecoversOffsetAndDelayOfSymmetricPaths) {
-    SCOPED_TRACE("TIMEPIPE_SEED=" + std::to_string(seed()));
-    std::mt19937_64 rng(seed());
+    const std::uint64_t seed = test_seed("NtpOnWireProperty.RecoversOffsetAndDelayOfSymmetricPaths");
+    SCOPED_TRACE("TIMEPIPE_SEED=" + std::to_string(seed));
+    std::mt19937_64 rng(seed);
     std::uniform_int_distribution<std::int64_t> offset(-1000 * kSec, 1000 * kSec);
     std::uniform_int_distribution<std::int64_t> one_way(1'000, 1 * kSec);
     std::uniform_int_distribution<std::int64_t> hold(0, 10 * kMs);

@@ -3,38 +3,21 @@
 #include "libtime/ntp_packet.hpp"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/test_support.hpp"
+
 namespace timepipe::ntp {
 namespace {
 
-std::uint64_t seed() {
-    static const std::uint64_t s = [] {
-        const char* env = std::getenv("TIMEPIPE_SEED");
-        const std::uint64_t v = env ? std::strtoull(env, nullptr, 10) : std::random_device{}();
-        std::fprintf(stderr, "ntp_packet_test: TIMEPIPE_SEED=%llu\n", static_cast<unsigned long long>(v));
-        return v;
-    }();
-    return s;
-}
+using timepipe::test::test_seed;
+using timepipe::test::hex;
 
 using Bytes = std::vector<std::byte>;
-
-Bytes hex(std::string_view h) {
-    Bytes out;
-    std::string digits;
-    for (char c : h)
-        if (c != ' ' && c != '\n') digits += c;
-    for (std::size_t i = 0; i + 1 < digits.size(); i += 2)
-        out.push_back(static_cast<std::byte>(std::stoul(digits.substr(i, 2), nullptr, 16)));
-    return out;
-}
 
 // A stratum-2 server reply, every field distinct:
 //   24        LI 0, VN 4, mode 4          02  stratum 2
@@ -334,8 +317,9 @@ TEST(NtpRefid, Ipv6IsMd5Prefix) {
 
 // Random packets: serialise, parse back to the same values, and re-serialise to the same octets.
 TEST(NtpPacketProperty, RoundTrip) {
-    SCOPED_TRACE("TIMEPIPE_SEED=" + std::to_string(seed()));
-    std::mt19937_64 rng(seed());
+    const std::uint64_t seed = test_seed("NtpPacketProperty.RoundTrip");
+    SCOPED_TRACE("TIMEPIPE_SEED=" + std::to_string(seed));
+    std::mt19937_64 rng(seed);
     for (int iter = 0; iter < 20'000; ++iter) {
         Header h;
         h.leap = static_cast<Leap>(rng() % 4);

@@ -3,10 +3,10 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <iostream>
 #include <random>
 #include <string>
+
+#include "tests/unit/test_support.hpp"
 
 namespace timepipe {
 namespace {
@@ -14,12 +14,7 @@ namespace {
 constexpr MonoNanos kSec = 1'000'000'000;
 constexpr MonoNanos kStart = 1000 * kSec;
 
-std::uint64_t test_seed() {
-    const char* env = std::getenv("TIMEPIPE_SEED");
-    const std::uint64_t seed = env ? std::strtoull(env, nullptr, 10) : std::random_device{}();
-    std::cout << "TIMEPIPE_SEED=" << seed << "\n";
-    return seed;
-}
+using timepipe::test::test_seed;
 
 MonoNanos pow2_seconds(int e) { return e >= 0 ? kSec << e : kSec >> -e; }
 
@@ -256,7 +251,7 @@ TEST(NtpPoll, RandomStretchesIntervalButNeverShortensIt) {
 
 // Random event sequences against a shadow model of the reach register and the bounds.
 TEST(NtpPoll, RandomEventsKeepInvariants) {
-    const std::uint64_t seed = test_seed();
+    const std::uint64_t seed = test_seed("NtpPoll.RandomEventsKeepInvariants");
     std::mt19937_64 rng(seed);
     for (int round = 0; round < 200; ++round) {
         SCOPED_TRACE("TIMEPIPE_SEED=" + std::to_string(seed) + " round " + std::to_string(round));

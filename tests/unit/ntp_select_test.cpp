@@ -5,22 +5,18 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <iostream>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "tests/unit/test_support.hpp"
 
 namespace timepipe {
 namespace {
 
 using Indices = std::vector<std::size_t>;
 
-std::uint64_t test_seed() {
-    const char* env = std::getenv("TIMEPIPE_SEED");
-    const std::uint64_t seed = env ? std::strtoull(env, nullptr, 10) : std::random_device{}();
-    std::cout << "TIMEPIPE_SEED=" << seed << "\n";
-    return seed;
-}
+using timepipe::test::test_seed;
 
 // A source at `offset` whose root distance is exactly `lambda` (lambda ≥ 2.5 ms).
 SelectCandidate source(double offset, double lambda, double jitter = 0.0, int stratum = 2) {
@@ -151,7 +147,7 @@ TEST(NtpSelect, SystemPeerHasBestMerit) {
 // n good sources near the true offset and f < n bad ones each far off on its own: the good
 // ones are exactly the truechimers and the system peer is one of them.
 TEST(NtpSelect, RandomFalsetickersAreRejected) {
-    const std::uint64_t seed = test_seed();
+    const std::uint64_t seed = test_seed("NtpSelect.RandomFalsetickersAreRejected");
     std::mt19937_64 rng(seed);
     for (int round = 0; round < 500; ++round) {
         SCOPED_TRACE("TIMEPIPE_SEED=" + std::to_string(seed) + " round " + std::to_string(round));

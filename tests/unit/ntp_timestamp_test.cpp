@@ -3,7 +3,6 @@
 #include "libtime/ntp_timestamp.hpp"
 
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <random>
@@ -11,18 +10,12 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/test_support.hpp"
+
 namespace timepipe::ntp {
 namespace {
 
-std::uint64_t seed() {
-    static const std::uint64_t s = [] {
-        const char* env = std::getenv("TIMEPIPE_SEED");
-        const std::uint64_t v = env ? std::strtoull(env, nullptr, 10) : std::random_device{}();
-        std::fprintf(stderr, "ntp_timestamp_test: TIMEPIPE_SEED=%llu\n", static_cast<unsigned long long>(v));
-        return v;
-    }();
-    return s;
-}
+using timepipe::test::test_seed;
 
 constexpr std::int64_t kSec = kNanosPerSecond;
 constexpr UnixNanos kEra1Start = 2'085'978'496 * kSec;  // 2036-02-07T06:28:16Z
@@ -121,8 +114,9 @@ TEST(NtpShortFormat, Conversions) {
 }
 
 TEST(NtpTimestampProperty, UnixNanosRoundTripIsExact) {
-    SCOPED_TRACE("TIMEPIPE_SEED=" + std::to_string(seed()));
-    std::mt19937_64 rng(seed());
+    const std::uint64_t seed = test_seed("NtpTimestampProperty.UnixNanosRoundTripIsExact");
+    SCOPED_TRACE("TIMEPIPE_SEED=" + std::to_string(seed));
+    std::mt19937_64 rng(seed);
     // 1900..2200, and pivots up to ±2^30 s away.
     std::uniform_int_distribution<std::int64_t> when(-kNtpToUnixSeconds * kSec, 7'258'118'400 * kSec);
     std::uniform_int_distribution<std::int64_t> skew(-(std::int64_t{1} << 30) * kSec, (std::int64_t{1} << 30) * kSec);
@@ -134,8 +128,9 @@ TEST(NtpTimestampProperty, UnixNanosRoundTripIsExact) {
 }
 
 TEST(NtpTimestampProperty, DifferenceMatchesUnixDifference) {
-    SCOPED_TRACE("TIMEPIPE_SEED=" + std::to_string(seed()));
-    std::mt19937_64 rng(seed() + 1);
+    const std::uint64_t seed = test_seed("NtpTimestampProperty.DifferenceMatchesUnixDifference");
+    SCOPED_TRACE("TIMEPIPE_SEED=" + std::to_string(seed));
+    std::mt19937_64 rng(seed + 1);
     // Around the 2036 boundary, differences up to ±2^31 s less a margin.
     std::uniform_int_distribution<std::int64_t> when(kEra1Start - 1000 * kSec, kEra1Start + 1000 * kSec);
     std::uniform_int_distribution<std::int64_t> gap(-(std::int64_t{1} << 31) * kSec + kSec,
@@ -149,8 +144,9 @@ TEST(NtpTimestampProperty, DifferenceMatchesUnixDifference) {
 }
 
 TEST(NtpShortProperty, NanosRoundTripWithinHalfUnit) {
-    SCOPED_TRACE("TIMEPIPE_SEED=" + std::to_string(seed()));
-    std::mt19937_64 rng(seed() + 2);
+    const std::uint64_t seed = test_seed("NtpShortProperty.NanosRoundTripWithinHalfUnit");
+    SCOPED_TRACE("TIMEPIPE_SEED=" + std::to_string(seed));
+    std::mt19937_64 rng(seed + 2);
     std::uniform_int_distribution<std::int64_t> ns(0, 65535 * kSec);
     for (int i = 0; i < 100'000; ++i) {
         const std::int64_t n = ns(rng);

@@ -3,12 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <array>
-#include <cstdio>
-#include <cstdlib>
 #include <random>
 #include <string>
 
 #include "libtime/cidr.hpp"
+#include "tests/unit/test_support.hpp"
 
 using namespace timepipe;
 
@@ -16,15 +15,7 @@ namespace {
 
 constexpr std::int64_t kSec = 1'000'000'000;
 
-std::uint64_t test_seed() {
-    static const std::uint64_t seed = [] {
-        const char* env = std::getenv("TIMEPIPE_SEED");
-        std::uint64_t s = env ? std::strtoull(env, nullptr, 10) : std::random_device{}();
-        std::printf("rate_limit_test: TIMEPIPE_SEED=%llu\n", static_cast<unsigned long long>(s));
-        return s;
-    }();
-    return seed;
-}
+using timepipe::test::test_seed;
 
 std::array<std::byte, 16> key_from(std::uint64_t s) {
     std::array<std::byte, 16> k{};
@@ -295,7 +286,7 @@ TEST(RateLimiter, KeyChangesTheLayoutNotTheDecisions) {
     // The same traffic under two keys gives the same decisions when nothing is evicted.
     auto k1 = key_from(11), k2 = key_from(12);
     RateLimiter a(cfg(3.0, 3), k1), b(cfg(3.0, 3), k2);
-    std::mt19937_64 rng(test_seed());
+    std::mt19937_64 rng(test_seed("RateLimiter.KeyChangesTheLayoutNotTheDecisions"));
     std::int64_t t = 0;
     for (int i = 0; i < 20000; ++i) {
         t += static_cast<std::int64_t>(rng() % (kSec / 10));
@@ -308,8 +299,9 @@ TEST(RateLimiter, KeyChangesTheLayoutNotTheDecisions) {
 // Property: against a reference floating-point token bucket, for random rates, bursts and
 // arrival times, the number passed agrees (the reference allows for rounding of 1/R to 1 ns).
 TEST(RateLimiter, RandomizedMatchesTokenBucket) {
-    std::mt19937_64 rng(test_seed());
-    auto key = key_from(test_seed());
+    const std::uint64_t seed = test_seed("RateLimiter.RandomizedMatchesTokenBucket");
+    std::mt19937_64 rng(seed);
+    auto key = key_from(seed);
     for (int round = 0; round < 200; ++round) {
         const double rate = 0.01 + static_cast<double>(rng() % 10000) / 100.0;
         const auto burst = static_cast<std::uint32_t>(1 + rng() % 50);

@@ -7,10 +7,10 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <random>
 #include <unordered_set>
+
+#include "tests/unit/test_support.hpp"
 
 using namespace timepipe;
 
@@ -22,15 +22,7 @@ std::array<std::byte, 16> v6bytes(const char* text) {
     return a;
 }
 
-std::uint64_t seed() {
-    static const std::uint64_t s = [] {
-        const char* env = std::getenv("TIMEPIPE_SEED");
-        std::uint64_t v = env ? std::strtoull(env, nullptr, 10) : std::random_device{}();
-        std::printf("socket_address_test: TIMEPIPE_SEED=%llu\n", static_cast<unsigned long long>(v));
-        return v;
-    }();
-    return s;
-}
+using timepipe::test::test_seed;
 
 }  // namespace
 
@@ -85,7 +77,8 @@ TEST(SocketAddress, MappedV4IsNormalised) {
 
 // Text agrees with inet_ntop for random addresses, and equal values hash equal.
 TEST(SocketAddress, RandomAgreesWithInetNtop) {
-    std::mt19937_64 rng(seed());
+    const std::uint64_t seed = test_seed("SocketAddress.RandomAgreesWithInetNtop");
+    std::mt19937_64 rng(seed);
     std::unordered_set<SocketAddress> set;
     for (int i = 0; i < 5000; ++i) {
         std::array<std::byte, 16> a{};
@@ -97,7 +90,7 @@ TEST(SocketAddress, RandomAgreesWithInetNtop) {
         // glibc writes IPv4-compatible addresses (::a.b.c.d, deprecated) in dotted form.
         bool compat = std::all_of(a.begin(), a.begin() + 12, [](std::byte b) { return b == std::byte{0}; });
         if (sa.is_v6() && !compat) {
-            EXPECT_EQ(sa.address_string(), buf) << "seed " << seed();
+            EXPECT_EQ(sa.address_string(), buf) << "seed " << seed;
         }
         auto parsed = parse_address(sa.address_string(), sa.port());
         ASSERT_TRUE(parsed.has_value()) << sa.address_string();

@@ -5,22 +5,19 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <random>
 
 #include "libtime/output_format.hpp"
 #include "libtime/sample_table.hpp"
+#include "tests/unit/test_support.hpp"
 
 using namespace timepipe;
 
 namespace {
 
-std::uint64_t test_seed() {
-    if (const char* s = std::getenv("TIMEPIPE_SEED")) return std::strtoull(s, nullptr, 10);
-    return std::random_device{}();
-}
+using timepipe::test::test_seed;
 
 Sample full_sample() {
     Sample s;
@@ -196,8 +193,7 @@ TEST(StreamRecords, StatsChecked) {
 }
 
 TEST(StreamRecords, RandomRoundTrip) {
-    std::uint64_t seed = test_seed();
-    std::printf("stream_records RandomRoundTrip: TIMEPIPE_SEED=%llu\n", static_cast<unsigned long long>(seed));
+    const std::uint64_t seed = test_seed("StreamRecords.RandomRoundTrip");
     SCOPED_TRACE("TIMEPIPE_SEED=" + std::to_string(seed));
     std::mt19937_64 rng(seed);
     auto pick = [&](std::int64_t lo, std::int64_t hi) {

@@ -6,13 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <bit>
-#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <random>
 #include <string>
+
+#include "tests/unit/test_support.hpp"
 
 using timepipe::decode_records;
 using timepipe::encode_record;
@@ -21,21 +22,8 @@ using timepipe::StreamDecoder;
 
 namespace {
 
-std::uint64_t test_seed() {
-    if (const char* s = std::getenv("TIMEPIPE_SEED")) return std::strtoull(s, nullptr, 10);
-    return std::random_device{}();
-}
-
-// "a2 61 76 01" -> bytes
-std::vector<std::byte> hex(std::string_view s) {
-    std::vector<std::byte> out;
-    std::string digits;
-    for (char c : s)
-        if (std::isxdigit(static_cast<unsigned char>(c))) digits += c;
-    for (std::size_t i = 0; i + 1 < digits.size(); i += 2)
-        out.push_back(static_cast<std::byte>(std::stoul(digits.substr(i, 2), nullptr, 16)));
-    return out;
-}
+using timepipe::test::test_seed;
+using timepipe::test::hex;
 
 std::string to_hex(std::span<const std::byte> b) {
     std::string s;
@@ -508,8 +496,7 @@ struct Gen {
 }  // namespace
 
 TEST(StreamRandom, RoundTrip) {
-    std::uint64_t seed = test_seed();
-    std::printf("stream RoundTrip: TIMEPIPE_SEED=%llu\n", static_cast<unsigned long long>(seed));
+    const std::uint64_t seed = test_seed("StreamRandom.RoundTrip");
     SCOPED_TRACE("TIMEPIPE_SEED=" + std::to_string(seed));
     Gen g{std::mt19937_64(seed)};
     std::vector<Record> records;
@@ -543,8 +530,7 @@ TEST(StreamRandom, RoundTrip) {
 }
 
 TEST(StreamRandom, GarbageNeverCrashesAndErrorsNameAByte) {
-    std::uint64_t seed = test_seed();
-    std::printf("stream Garbage: TIMEPIPE_SEED=%llu\n", static_cast<unsigned long long>(seed));
+    const std::uint64_t seed = test_seed("StreamRandom.GarbageNeverCrashesAndErrorsNameAByte");
     SCOPED_TRACE("TIMEPIPE_SEED=" + std::to_string(seed));
     Gen g{std::mt19937_64(seed)};
     for (int i = 0; i < 2000; ++i) {
