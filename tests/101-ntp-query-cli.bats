@@ -72,6 +72,10 @@ PY
   done
   run --separate-stderr ntp-query -o xml 127.0.0.1
   [ "$stderr" = 'ntp-query: -o: unknown output format "xml" (text, json or cbor)' ]
+  run --separate-stderr ntp-query -t soon 127.0.0.1
+  [ "$stderr" = 'ntp-query: -t: bad duration "soon": not a number' ]
+  run --separate-stderr ntp-query -x 1e3 127.0.0.1
+  [ "$stderr" = 'ntp-query: -x: bad duration "1e3": unknown unit "e3" (ns, us, ms, s, m, h)' ]
 }
 
 @test "a name that does not resolve: EX_NOHOST with the name and the reason" {

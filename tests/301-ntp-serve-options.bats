@@ -45,6 +45,8 @@ bats_require_minimum_version 1.5.0
   [ "$stderr" = "ntp-serve: allow 10.0.0.0/33: bad prefix length 33" ]
   run --separate-stderr ntp-serve --workers 0
   [[ "$stderr" == "ntp-serve: --workers: \"0\" is not an integer from 1 to 64" ]]
+  run --separate-stderr ntp-serve --stale-after -1s
+  [ "$stderr" = 'ntp-serve: --stale-after: bad duration "-1s": negative' ]
 }
 
 @test "bind failure: one line naming the address, exit 71 (EX_OSERR)" {

@@ -2,16 +2,15 @@
 // continuously (--follow), and write sample records. See man/ntp-query.1.
 #include <algorithm>
 #include <cerrno>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <getopt.h>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include <sodium/core.h>
 
+#include "libtime/duration.hpp"
 #include "libtime/host_port.hpp"
 #include "libtime/log.hpp"
 #include "libtime/output_format.hpp"
@@ -65,16 +64,10 @@ long parse_int(const char* opt, const char* arg, long lo, long hi) {
     return v;
 }
 
-// "1.5" (seconds), "250ms", "2s", "1m": a positive duration.
-std::chrono::nanoseconds parse_duration(const char* opt, const char* arg) {
-    char* end = nullptr;
-    errno = 0;
-    double v = std::strtod(arg, &end);
-    std::string_view unit(end == nullptr ? "" : end);
-    double scale = unit.empty() || unit == "s" ? 1e9 : unit == "ms" ? 1e6 : unit == "us" ? 1e3 : unit == "m" ? 60e9 : 0;
-    if (errno != 0 || end == arg || scale == 0 || !std::isfinite(v) || v <= 0 || v * scale > 1e18)
-        log::fatalx(EX_USAGE, "%s: \"%s\" is not a duration (1.5, 250ms, 2s, 1m)", opt, arg);
-    return std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(v * scale)));
+std::chrono::nanoseconds duration_or_die(const char* opt, const char* arg) {
+    auto d = parse_duration(arg);
+    if (!d) log::fatalx(EX_USAGE, "%s: bad duration \"%s\": %s", opt, arg, d.error().what.c_str());
+    return *d;
 }
 
 struct Options {
@@ -110,8 +103,8 @@ Options parse_options(int argc, char* argv[]) {
             opt.count_given = true;
             break;
         case 'f': opt.query.follow = true; break;
-        case 'x': opt.query.duration = parse_duration("-x", optarg); break;
-        case 't': opt.query.timeout = parse_duration("-t", optarg); break;
+        case 'x': opt.query.duration = duration_or_die("-x", optarg); break;
+        case 't': opt.query.timeout = duration_or_die("-t", optarg); break;
         case 'o':
             if (auto f = parse_output_format(optarg)) opt.output = *f;
             else log::fatalx(EX_USAGE, "%s", f.error().what.c_str());

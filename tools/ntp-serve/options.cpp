@@ -1,13 +1,13 @@
 #include "tools/ntp-serve/options.hpp"
 
 #include <cerrno>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <getopt.h>
 #include <string_view>
 
+#include "libtime/duration.hpp"
 #include "libtime/log.hpp"
 
 #ifndef TIMEPIPE_VERSION
@@ -61,8 +61,8 @@ long parse_int(const char* opt, const char* arg, long lo, long hi) {
 
 std::int64_t duration_or_die(const char* opt, const char* arg) {
     auto d = parse_duration(arg);
-    if (!d) log::fatalx(EX_USAGE, "%s: \"%s\" is not a duration (e.g. 1.5, 250ms, 2s, 10m)", opt, arg);
-    return *d;
+    if (!d) log::fatalx(EX_USAGE, "%s: bad duration \"%s\": %s", opt, arg, d.error().what.c_str());
+    return d->count();
 }
 
 enum LongOnly {
@@ -70,26 +70,6 @@ enum LongOnly {
 };
 
 }  // namespace
-
-std::optional<std::int64_t> parse_duration(const char* text) {
-    char* end = nullptr;
-    errno = 0;
-    double v = std::strtod(text, &end);
-    if (errno != 0 || end == text || !std::isfinite(v) || v <= 0 || text[0] == '-' || text[0] == '+')
-        return std::nullopt;
-    std::string_view unit = end;
-    double scale = 0;
-    if (unit.empty() || unit == "s") scale = 1e9;
-    else if (unit == "ms") scale = 1e6;
-    else if (unit == "us") scale = 1e3;
-    else if (unit == "ns") scale = 1;
-    else if (unit == "m") scale = 60e9;
-    else if (unit == "h") scale = 3600e9;
-    else return std::nullopt;
-    double ns = v * scale;
-    if (ns < 1 || ns > 9e18) return std::nullopt;
-    return static_cast<std::int64_t>(ns);
-}
 
 Options parse_options(int argc, char* argv[]) {
     Options opt;

@@ -30,7 +30,4 @@ struct Options {
 // Exits with EX_USAGE and one line on a bad option; prints help or the version and exits 0.
 Options parse_options(int argc, char* argv[]);
 
-// "1.5" (s), "250ms", "2s", "10m", "1h", "500us", "100ns"; positive. nullopt when malformed.
-std::optional<std::int64_t> parse_duration(const char* text);
-
 }  // namespace timepipe::serve
