@@ -36,42 +36,66 @@ std::size_t InterleaveTable::find(std::uint64_t tag) const noexcept {
     return kNone;
 }
 
-std::optional<NtpTimestamp> InterleaveTable::interleaved_transmit(std::span<const std::byte> client,
-                                                                  NtpTimestamp origin) const noexcept {
-    std::size_t i = find(tag_of(client));
-    if (i == kNone || origin.is_zero() || table_[i].rx != origin || table_[i].tx.is_zero()) return std::nullopt;
-    return table_[i].tx;
+InterleaveTable::Client InterleaveTable::locate(std::span<const std::byte> client) const noexcept {
+    std::uint64_t tag = tag_of(client);
+    return Client(tag, find(tag));
 }
 
-NtpTimestamp InterleaveTable::unique_receive(std::span<const std::byte> client, NtpTimestamp rx) const noexcept {
-    std::size_t i = find(tag_of(client));
-    if (i != kNone && diff_fixed(rx, table_[i].rx) <= 0) return NtpTimestamp{table_[i].rx.raw + 1};
+std::optional<NtpTimestamp> InterleaveTable::interleaved_transmit(const Client& c, NtpTimestamp origin) const noexcept {
+    if (!c.known()) return std::nullopt;
+    const Entry& e = table_[c.index_];
+    if (origin.is_zero() || e.rx != origin || e.tx.is_zero()) return std::nullopt;
+    return e.tx;
+}
+
+NtpTimestamp InterleaveTable::unique_receive(const Client& c, NtpTimestamp rx) const noexcept {
+    if (c.known() && diff_fixed(rx, table_[c.index_].rx) <= 0) return NtpTimestamp{table_[c.index_].rx.raw + 1};
     return rx;
 }
 
-void InterleaveTable::record(std::span<const std::byte> client, NtpTimestamp rx, NtpTimestamp tx) noexcept {
-    std::uint64_t tag = tag_of(client);
-    std::size_t base = set_of(tag);
-    std::size_t hit = kNone, free = kNone, lru = base;
-    for (std::size_t i = base; i < base + kWays; ++i) {
-        if (table_[i].tag == tag) hit = i;
-        else if (table_[i].tag == 0 && free == kNone) free = i;
-        if (table_[i].last_use < table_[lru].last_use) lru = i;
+void InterleaveTable::record(Client& c, NtpTimestamp rx, NtpTimestamp tx) noexcept {
+    std::size_t slot = c.index_;
+    if (slot == kNone) {
+        std::size_t base = set_of(c.tag_);
+        std::size_t free = kNone, lru = base;
+        for (std::size_t i = base; i < base + kWays; ++i) {
+            if (table_[i].tag == 0 && free == kNone) free = i;
+            if (table_[i].last_use < table_[lru].last_use) lru = i;
+        }
+        slot = free != kNone ? free : lru;
+        if (free == kNone) ++evictions_;
+        c.index_ = slot;
     }
-    std::size_t slot = hit != kNone ? hit : free != kNone ? free : lru;
-    if (hit == kNone && free == kNone) ++evictions_;
     Entry& e = table_[slot];
-    e.tag = tag;
+    e.tag = c.tag_;
     e.last_use = ++use_counter_;
     e.rx = rx;
     e.tx = tx;
 }
 
-bool InterleaveTable::update_transmit(std::span<const std::byte> client, NtpTimestamp rx, NtpTimestamp tx) noexcept {
-    std::size_t i = find(tag_of(client));
+bool InterleaveTable::update_transmit(const Client& c, NtpTimestamp rx, NtpTimestamp tx) noexcept {
+    std::size_t i = find(c.tag_);  // not c.index_: the entry may have moved since
     if (i == kNone || table_[i].rx != rx) return false;
     table_[i].tx = tx;
     return true;
+}
+
+std::optional<NtpTimestamp> InterleaveTable::interleaved_transmit(std::span<const std::byte> client,
+                                                                  NtpTimestamp origin) const noexcept {
+    return interleaved_transmit(locate(client), origin);
+}
+
+NtpTimestamp InterleaveTable::unique_receive(std::span<const std::byte> client, NtpTimestamp rx) const noexcept {
+    return unique_receive(locate(client), rx);
+}
+
+void InterleaveTable::record(std::span<const std::byte> client, NtpTimestamp rx, NtpTimestamp tx) noexcept {
+    Client c = locate(client);
+    record(c, rx, tx);
+}
+
+bool InterleaveTable::update_transmit(std::span<const std::byte> client, NtpTimestamp rx, NtpTimestamp tx) noexcept {
+    return update_transmit(locate(client), rx, tx);
 }
 
 std::size_t InterleaveTable::size() const noexcept {

@@ -19,6 +19,14 @@
 // the saved receive timestamp is interleaved. The receive timestamps given to one client must
 // therefore differ from each other (unique_receive() makes each one later than the last).
 //
+// Per request, one keyed hash: locate() the client once and pass the Client it returns to the
+// other calls (the span forms below each hash again, for callers that need just one of them):
+//   auto c = table.locate(client);
+//   rx = table.unique_receive(c, rx_now); t3 = table.interleaved_transmit(c, origin);
+//   table.record(c, rx, transmit_sent);  ...  table.update_transmit(c, rx, kernel_tx);
+// A Client stays valid for update_transmit() until the process ends (it is looked up again);
+// for the other calls only until the next record() of another client.
+//
 // Clients are keyed by address only, not port: chronyd sends each request from a new port.
 // Memory: capacity entries (a power of two, at least kWays) in sets of kWays; a new client
 // evicts the least recently used entry of its set, keyed by SipHash-2-4 under a per-process
@@ -45,6 +53,24 @@ public:
     // capacity is rounded up to a power of two, at least kWays.
     InterleaveTable(std::size_t capacity, std::span<const std::byte, 16> key);
 
+    // Where one client's entry is (or would go): its keyed hash and index.
+    class Client {
+    public:
+        Client() = default;
+        bool known() const noexcept { return index_ != kNone; }  // the table has an entry for it
+    private:
+        friend class InterleaveTable;
+        Client(std::uint64_t tag, std::size_t index) : tag_(tag), index_(index) {}
+        std::uint64_t tag_ = 0;
+        std::size_t index_ = kNone;
+    };
+    Client locate(std::span<const std::byte> client) const noexcept;
+
+    std::optional<NtpTimestamp> interleaved_transmit(const Client& c, NtpTimestamp origin) const noexcept;
+    NtpTimestamp unique_receive(const Client& c, NtpTimestamp rx) const noexcept;
+    void record(Client& c, NtpTimestamp rx, NtpTimestamp tx) noexcept;  // c then points at the entry
+    bool update_transmit(const Client& c, NtpTimestamp rx, NtpTimestamp tx) noexcept;
+
     // The transmit time of the response whose receive timestamp `origin` is, if that was the
     // last response this client got. nullopt: answer in basic mode.
     std::optional<NtpTimestamp> interleaved_transmit(std::span<const std::byte> client,
@@ -67,13 +93,13 @@ public:
     std::uint64_t evictions() const noexcept { return evictions_; }
 
 private:
+    static constexpr std::size_t kNone = ~std::size_t{0};
     struct Entry {
         std::uint64_t tag = 0;  // keyed hash of the address, never 0 when used
         std::uint64_t last_use = 0;
         NtpTimestamp rx;
         NtpTimestamp tx;
     };
-    static constexpr std::size_t kNone = ~std::size_t{0};
     std::uint64_t tag_of(std::span<const std::byte> client) const noexcept;
     std::size_t set_of(std::uint64_t tag) const noexcept;  // index of the set's first entry
     std::size_t find(std::uint64_t tag) const noexcept;    // index, or kNone

@@ -250,7 +250,10 @@ Outcome Responder::handle(std::span<const std::byte> request, std::span<const st
 
     NtpTimestamp rx = from_unix_nanos(rx_time + state.correction_ns);
     const bool xleave = table_ != nullptr && config_.interleaved;
-    if (xleave) rx = table_->unique_receive(client, rx);
+    if (xleave) {
+        o.client = table_->locate(client);  // one keyed hash for the whole exchange
+        rx = table_->unique_receive(o.client, rx);
+    }
     // The transmit timestamp read now, kept later than the receive one so that neither can be
     // mistaken for the other (a basic client echoes our transmit as its next origin).
     NtpTimestamp tx = from_unix_nanos(tx_time + state.correction_ns);
@@ -258,12 +261,12 @@ Outcome Responder::handle(std::span<const std::byte> request, std::span<const st
     ReplyTimes t{req->transmit, rx, tx};
     o.reply = Reply::Basic;
     if (xleave) {
-        if (auto prev_tx = table_->interleaved_transmit(client, req->origin)) {
+        if (auto prev_tx = table_->interleaved_transmit(o.client, req->origin)) {
             t.origin = req->receive;
             t.transmit = *prev_tx;
             o.reply = Reply::Interleaved;
         }
-        table_->record(client, rx, tx);  // tx until the kernel reports the true one
+        table_->record(o.client, rx, tx);  // tx until the kernel reports the true one
     }
     write_response(*req, state, t, out);
     o.length = kHeaderSize;

@@ -126,6 +126,7 @@ struct Outcome {
     std::optional<Reply> reply;      // set when length != 0
     std::optional<Drop> drop;        // set when length == 0
     NtpTimestamp receive;            // the receive timestamp sent (for update_transmit)
+    InterleaveTable::Client client;  // the table's handle for the client (interleaved mode)
 };
 
 // Steps 1-4 with counters. Holds no per-request state except in the rate limiter and the

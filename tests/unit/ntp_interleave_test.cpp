@@ -69,6 +69,48 @@ TEST(InterleaveTable, UniqueReceive) {
     EXPECT_EQ(t.unique_receive(a, NtpTimestamp{200}), NtpTimestamp{200});
 }
 
+// locate() once, then the Client forms: the same answers as the address forms, which hash each
+// time. Random clients (few, so that sets fill and evict) and random operations on two tables.
+TEST(InterleaveTable, ClientHandleMatchesAddressForms) {
+    std::mt19937_64 rng(test_seed());
+    InterleaveTable by_handle(16, kKey), by_address(16, kKey);
+    for (int i = 0; i < 20000; ++i) {
+        auto a = v4(0x0A000000 + static_cast<std::uint32_t>(rng() % 40));
+        NtpTimestamp origin{rng() % 4 == 0 ? 0 : 1000 + rng() % 64};
+        NtpTimestamp rx{1000 + rng() % 64}, tx{2000 + rng() % 64};
+        InterleaveTable::Client c = by_handle.locate(a);
+        ASSERT_EQ(by_handle.interleaved_transmit(c, origin), by_address.interleaved_transmit(a, origin));
+        ASSERT_EQ(by_handle.unique_receive(c, rx), by_address.unique_receive(a, rx));
+        switch (rng() % 3) {
+        case 0:
+            by_handle.record(c, rx, tx);
+            by_address.record(a, rx, tx);
+            ASSERT_TRUE(c.known());
+            break;
+        case 1:
+            ASSERT_EQ(by_handle.update_transmit(c, rx, tx), by_address.update_transmit(a, rx, tx));
+            break;
+        default: break;
+        }
+    }
+    EXPECT_EQ(by_handle.size(), by_address.size());
+    EXPECT_EQ(by_handle.evictions(), by_address.evictions());
+    EXPECT_GT(by_handle.evictions(), 0u);
+}
+
+TEST(InterleaveTable, HandleSurvivesEvictionForUpdate) {
+    InterleaveTable t(4, kKey);  // one set of four
+    auto a = v4(0x0A000001);
+    InterleaveTable::Client c = t.locate(a);
+    EXPECT_FALSE(c.known());
+    t.record(c, NtpTimestamp{10}, NtpTimestamp{11});
+    EXPECT_TRUE(c.known());
+    for (std::uint32_t i = 2; i < 7; ++i) t.record(v4(0x0A000000 + i), NtpTimestamp{10}, NtpTimestamp{11});
+    EXPECT_FALSE(t.locate(a).known());                                   // evicted
+    EXPECT_FALSE(t.update_transmit(c, NtpTimestamp{10}, NtpTimestamp{5}));  // and not resurrected
+    EXPECT_FALSE(t.interleaved_transmit(a, NtpTimestamp{10}));
+}
+
 TEST(InterleaveTable, BoundedWithLruEviction) {
     std::mt19937_64 rng(test_seed());
     InterleaveTable t(64, kKey);

@@ -34,8 +34,7 @@ struct Worker::Impl {
     struct Pending {
         std::uint32_t id = 0;
         bool used = false;
-        std::uint8_t addr_len = 0;
-        std::array<std::byte, 16> addr{};
+        ntp::InterleaveTable::Client client;
         ntp::NtpTimestamp receive;
         std::int64_t correction_ns = 0;
     };
@@ -133,11 +132,9 @@ struct Worker::Impl {
         const ntp::Outcome& o = outcomes[slot];
         if (o.reply != ntp::Reply::Basic && o.reply != ntp::Reply::Interleaved) return;
         Pending& p = s.pending[id % s.pending.size()];
-        auto addr = tx[slot].peer.bytes();
         p.id = id;
         p.used = true;
-        p.addr_len = static_cast<std::uint8_t>(addr.size());
-        std::memcpy(p.addr.data(), addr.data(), addr.size());
+        p.client = o.client;
         p.receive = o.receive;
         p.correction_ns = correction_ns;
     }
@@ -152,7 +149,7 @@ struct Worker::Impl {
                 if (!p.used || p.id != tx_stamps[i].id) continue;
                 p.used = false;
                 auto when = ntp::from_unix_nanos(tx_stamps[i].tx_time + p.correction_ns);
-                if (table.update_transmit(std::span<const std::byte>(p.addr).first(p.addr_len), p.receive, when))
+                if (table.update_transmit(p.client, p.receive, when))
                     counters_.bump(Counter::tx_timestamps);
             }
             if (*got < tx_stamps.size()) return;
