@@ -80,15 +80,22 @@ Result<std::string> string_at(const Json& obj, const char* key, const std::strin
 
 // §8.3 "version": an integer (the highest version the server speaks); older lists use names.
 // nullopt: well-formed but not a version this library speaks.
-Result<std::optional<VersionHint>> parse_version(const Json& entry, const std::string& where) {
-    const VersionHint ietf{false, {kVersionRfc, kVersionDraft12}};
+std::vector<Version> all_ietf() {
+    std::vector<Version> out;
+    for (const auto& t : all_versions())
+        if (t.version != Version::Google) out.push_back(t.version);
+    return out;
+}
+
+Result<std::optional<std::vector<Version>>> parse_version(const Json& entry, const std::string& where) {
+    using Hint = std::optional<std::vector<Version>>;
     auto it = entry.find("version");
-    if (it == entry.end()) return std::optional<VersionHint>(ietf);  // pyroughtime's lists
+    if (it == entry.end()) return Hint(all_ietf());  // pyroughtime's lists
     if (it->is_string()) {
         const auto& name = it->get_ref<const std::string&>();
-        if (name == "IETF-Roughtime") return std::optional<VersionHint>(ietf);
-        if (name == "Google-Roughtime") return std::optional<VersionHint>(VersionHint{true, {}});
-        return std::optional<VersionHint>();
+        if (name == "IETF-Roughtime") return Hint(all_ietf());
+        if (name == "Google-Roughtime") return Hint({Version::Google});
+        return Hint();
     }
     if (!it->is_number_unsigned()) {
         if (it->is_number_integer()) return fail(where + ".version: negative");
@@ -97,10 +104,9 @@ Result<std::optional<VersionHint>> parse_version(const Json& entry, const std::s
     auto v = it->get<std::uint64_t>();
     if (v > 0xffffffffu) return fail(where + ".version: out of range");
     auto n = static_cast<std::uint32_t>(v);
-    if (n == kListVersionGoogle) return std::optional<VersionHint>(VersionHint{true, {}});
-    if (n == kVersionRfc || n == kVersionDraft08 || n == kVersionDraft11 || n == kVersionDraft12)
-        return std::optional<VersionHint>(VersionHint{false, {n}});
-    return std::optional<VersionHint>();
+    if (n == kListVersionGoogle) return Hint({Version::Google});
+    if (auto known = version_from_wire(n)) return Hint({*known});
+    return Hint();
 }
 
 // §8.3: base64 (RFC 4648); some older lists give 64 hex digits instead.
@@ -229,10 +235,9 @@ Result<ServerList> parse_server_list(std::string_view json_text) {
 Json to_json(const ServerList& list) {
     Json servers = Json::array();
     for (const auto& s : list.servers) {
-        Json version;
-        if (s.versions.google) version = kListVersionGoogle;
-        else if (s.versions.offer.size() == 1) version = s.versions.offer.front();
-        else version = "IETF-Roughtime";
+        Json version = "IETF-Roughtime";
+        if (s.versions.size() == 1)
+            version = s.versions[0] == Version::Google ? kListVersionGoogle : to_wire(s.versions[0]);
         Json addrs = Json::array();
         for (const auto& a : s.addresses)
             addrs.push_back({{"protocol", a.transport == Transport::udp ? "udp" : "tcp"},

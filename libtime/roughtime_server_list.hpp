@@ -26,6 +26,7 @@
 
 #include "libtime/error.hpp"
 #include "libtime/host_port.hpp"
+#include "libtime/roughtime_version.hpp"
 
 namespace timepipe::roughtime {
 
@@ -41,20 +42,10 @@ std::optional<std::vector<std::byte>> hex_decode(std::string_view text);
 
 // --- the list ---------------------------------------------------------------------------------
 
-// The "version" hint of a list entry, turned into what to put in a request (§5.1.1 VER).
-// A server list's "version" is the highest version the server speaks (§8.3).
-inline constexpr std::uint32_t kVersionRfc = 0x00000001;      // RFC 10049
-inline constexpr std::uint32_t kVersionDraft08 = 0x80000008;  // draft-ietf-ntp-roughtime-08
-inline constexpr std::uint32_t kVersionDraft11 = 0x8000000b;  // drafts 09-11
-inline constexpr std::uint32_t kVersionDraft12 = 0x8000000c;  // drafts 12-19
-// The number lists use for pre-IETF Google-Roughtime (draft-19 §8.3, note to the RFC editor).
+// A list's "version" is the highest version the server speaks (§8.3); lists before the RFC give
+// a name, or nothing. The number lists use for pre-IETF Google-Roughtime (draft-19 §8.3, note to
+// the RFC editor):
 inline constexpr std::uint32_t kListVersionGoogle = 3000600613;
-
-struct VersionHint {
-    bool google = false;                // Google-Roughtime: no VER tag, 64-byte nonce
-    std::vector<std::uint32_t> offer;   // IETF: VER values to offer, ascending; empty if google
-    friend bool operator==(const VersionHint&, const VersionHint&) = default;
-};
 
 // An Ed25519 long-term public key (the same type as crypto::PublicKey).
 inline constexpr std::size_t kPublicKeySize = 32;
@@ -71,7 +62,9 @@ struct ServerAddress {
 struct Server {
     std::size_t index = 0;  // position in "servers", for messages
     std::string name;
-    VersionHint versions;
+    // What to offer (RequestParams::versions): {v} for a numeric version v; every IETF version
+    // for "IETF-Roughtime" or no version; {Google} for "Google-Roughtime" or 3000600613.
+    std::vector<Version> versions;
     PublicKey public_key{};  // Ed25519 long-term key
     std::vector<ServerAddress> addresses;
 };
@@ -94,8 +87,9 @@ struct ServerList {
 Result<ServerList> parse_server_list(std::string_view json_text);
 Result<ServerList> server_list_from_json(const nlohmann::ordered_json& json);
 
-// The RFC 10049 §8.3 form of a list (numeric "version", base64 keys); parse_server_list of it
-// gives back the same servers. A google hint is written as kListVersionGoogle.
+// The RFC 10049 §8.3 form of a list (base64 keys; "version" numeric for one version, Google as
+// kListVersionGoogle, "IETF-Roughtime" for several). parse_server_list of it gives back the same
+// servers.
 nlohmann::ordered_json to_json(const ServerList& list);
 
 }  // namespace timepipe::roughtime

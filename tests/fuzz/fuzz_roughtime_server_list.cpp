@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (std::size_t i = 0; i < list->servers.size(); ++i) {
         const auto& a = list->servers[i];
         const auto& b = again->servers[i];
-        if (a.name != b.name || !(a.versions == b.versions) || a.public_key != b.public_key ||
+        if (a.name != b.name || a.versions != b.versions || a.public_key != b.public_key ||
             a.addresses != b.addresses)
             std::abort();
     }

@@ -58,7 +58,8 @@ std::string with_field(const std::string& field, const std::string& value) {
     return nlohmann::ordered_json{{"servers", {j}}}.dump();
 }
 
-const VersionHint kIetf{false, {kVersionRfc, kVersionDraft12}};
+using Versions = std::vector<Version>;
+const Versions kIetf{Version::Rfc, Version::Draft12, Version::Draft11, Version::Draft08};
 
 }  // namespace
 
@@ -104,7 +105,7 @@ TEST(RoughtimeServerList, AppendixA) {
     const auto& a = list->servers[0];
     EXPECT_EQ(a.index, 0u);
     EXPECT_EQ(a.name, "example.com Roughtime server");
-    EXPECT_EQ(a.versions, (VersionHint{false, {kVersionRfc}}));
+    EXPECT_EQ(a.versions, (Versions{Version::Rfc}));
     EXPECT_EQ(key_b64(a), "2O3mkkheDExCuhG+ZNIoWmO/IdCdLzADgUn8SnC4hME=");
     ASSERT_EQ(a.addresses.size(), 2u);
     EXPECT_EQ(a.addresses[0], (ServerAddress{Transport::udp, {"roughtime.example.com", 2002}}));
@@ -188,18 +189,18 @@ TEST(RoughtimeServerList, TannerryanSkipsPostQuantumKey) {
 }
 
 TEST(RoughtimeServerList, VersionForms) {
-    auto hint = [](const std::string& v) -> std::optional<VersionHint> {
+    auto hint = [](const std::string& v) -> std::optional<Versions> {
         auto r = parse_server_list(with_field("version", v));
         EXPECT_TRUE(r) << v << ": " << r.error().what;
         if (!r || r->servers.empty()) return std::nullopt;
         return r->servers[0].versions;
     };
-    EXPECT_EQ(hint("1"), (VersionHint{false, {1}}));
-    EXPECT_EQ(hint("2147483660"), (VersionHint{false, {kVersionDraft12}}));
-    EXPECT_EQ(hint("2147483659"), (VersionHint{false, {kVersionDraft11}}));
-    EXPECT_EQ(hint("2147483656"), (VersionHint{false, {kVersionDraft08}}));
-    EXPECT_EQ(hint("3000600613"), (VersionHint{true, {}}));
-    EXPECT_EQ(hint("\"Google-Roughtime\""), (VersionHint{true, {}}));
+    EXPECT_EQ(hint("1"), (Versions{Version::Rfc}));
+    EXPECT_EQ(hint("2147483660"), (Versions{Version::Draft12}));
+    EXPECT_EQ(hint("2147483659"), (Versions{Version::Draft11}));
+    EXPECT_EQ(hint("2147483656"), (Versions{Version::Draft08}));
+    EXPECT_EQ(hint("3000600613"), (Versions{Version::Google}));
+    EXPECT_EQ(hint("\"Google-Roughtime\""), (Versions{Version::Google}));
     EXPECT_EQ(hint("\"IETF-Roughtime\""), kIetf);
     EXPECT_EQ(hint("<absent>"), kIetf);
     // Well-formed versions this library does not speak: skipped, with the reason.
@@ -260,7 +261,7 @@ TEST(RoughtimeServerList, Errors) {
 
 TEST(RoughtimeServerList, RandomRoundTrip) {
     std::mt19937_64 rng(test_seed("roughtime_server_list_test"));
-    const VersionHint hints[] = {kIetf, {true, {}}, {false, {1}}, {false, {kVersionDraft12}}};
+    const Versions hints[] = {kIetf, {Version::Google}, {Version::Rfc}, {Version::Draft12}, {Version::Draft08}};
     const char* hosts[] = {"roughtime.example.com", "192.0.2.7", "2001:db8::1", "a-b.c_d.example"};
     for (int round = 0; round < 200; ++round) {
         ServerList list;
@@ -269,7 +270,7 @@ TEST(RoughtimeServerList, RandomRoundTrip) {
             Server s;
             s.index = i;
             s.name = "server " + std::to_string(rng());
-            s.versions = hints[rng() % 4];
+            s.versions = hints[rng() % 5];
             for (auto& b : s.public_key) b = static_cast<std::byte>(rng());
             for (std::size_t k = 0, m = 1 + rng() % 3; k < m; ++k)
                 s.addresses.push_back({rng() % 2 ? Transport::udp : Transport::tcp,
