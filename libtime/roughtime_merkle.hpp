@@ -55,7 +55,7 @@ public:
     void reset(std::size_t hash_size);
     void add_leaf(std::span<const std::byte> data);  // hashes `data` as a leaf
     void add_leaf_hash(const Hash& h);
-    // Builds the levels above the leaves. An odd level is completed with a copy of its last node.
+    // Builds the levels above the leaves. An odd level is completed with a copy of its first node.
     void finish();
 
     std::size_t leaves() const { return leaf_count_; }
