@@ -1,7 +1,8 @@
 #include "libtime/output_format.hpp"
 
 #include <string>
-#include <unistd.h>
+
+#include "libtime/sys_file.hpp"
 
 namespace timepipe {
 
@@ -20,8 +21,6 @@ std::string_view to_string(OutputFormat format) {
     }
     return "?";
 }
-
-bool stdout_is_terminal() { return ::isatty(STDOUT_FILENO) == 1; }
 
 OutputFormat default_output_format(OutputFormat when_not_a_terminal) {
     return stdout_is_terminal() ? OutputFormat::text : when_not_a_terminal;

@@ -20,10 +20,8 @@ Result<OutputFormat> parse_output_format(std::string_view name);
 
 std::string_view to_string(OutputFormat format);
 
-// Whether standard output is a terminal (the one isatty call).
-bool stdout_is_terminal();
-
-// Text on a terminal, `when_not_a_terminal` otherwise (CBOR for producers; timecat passes json).
+// Text on a terminal (stdout_is_terminal() in sys_file.hpp), `when_not_a_terminal` otherwise
+// (CBOR for producers; timecat passes json).
 OutputFormat default_output_format(OutputFormat when_not_a_terminal = OutputFormat::cbor);
 
 }  // namespace timepipe

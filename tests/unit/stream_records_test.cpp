@@ -11,6 +11,7 @@
 
 #include "libtime/output_format.hpp"
 #include "libtime/sample_table.hpp"
+#include "libtime/sys_file.hpp"
 #include "tests/unit/test_support.hpp"
 
 using namespace timepipe;

@@ -5,10 +5,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <fcntl.h>
 #include <getopt.h>
 #include <string>
-#include <unistd.h>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -17,6 +16,7 @@
 #include "libtime/output_format.hpp"
 #include "libtime/sample_table.hpp"
 #include "libtime/stream.hpp"
+#include "libtime/sys_file.hpp"
 
 #ifndef TIMEPIPE_VERSION
 #define TIMEPIPE_VERSION "0.1"
@@ -88,20 +88,19 @@ private:
 };
 
 // Reads one input to its end. Returns false when the -n count is reached.
-bool cat(int fd, const char* name, const Options& opt, Writer& w, std::uint64_t& written) {
+bool cat(InputFile& in, const char* name, const Options& opt, Writer& w, std::uint64_t& written) {
     std::variant<StreamDecoder, JsonLinesDecoder> dec;
     if (opt.input == InputFormat::json) dec.emplace<JsonLinesDecoder>();
     std::vector<std::byte> buf(64 * 1024);
     bool eof = false;
     while (!eof) {
-        ssize_t n = ::read(fd, buf.data(), buf.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
+        auto n = in.read_some(buf);
+        if (!n) {
             w.flush();
-            log::fatal(EX_IOERR, "%s", name);
+            log::fatalx(n.error().exit_code, "%s: %s", name, n.error().what.c_str());
         }
-        auto chunk = std::span<const std::byte>(buf.data(), static_cast<std::size_t>(n));
-        eof = n == 0;
+        auto chunk = std::span<const std::byte>(buf.data(), *n);
+        eof = *n == 0;
         std::visit([&](auto& d) { eof ? d.finish() : d.feed(chunk); }, dec);
         for (;;) {
             auto r = std::visit([](auto& d) { return d.next(); }, dec);
@@ -179,21 +178,20 @@ int main(int argc, char* argv[]) {
     Writer w(opt.output);
     std::uint64_t written = 0;
     if (optind == argc) {
-        cat(STDIN_FILENO, "stdin", opt, w, written);
+        auto in = InputFile::standard_input();
+        cat(in, "stdin", opt, w, written);
         return 0;
     }
     for (int i = optind; i < argc; ++i) {
-        std::string_view arg = argv[i];
-        if (arg == "-") {
-            if (!cat(STDIN_FILENO, "stdin", opt, w, written)) break;
+        if (std::string_view(argv[i]) == "-") {
+            auto in = InputFile::standard_input();
+            if (!cat(in, "stdin", opt, w, written)) break;
             continue;
         }
-        int fd = ::open(argv[i], O_RDONLY | O_CLOEXEC);
-        if (fd < 0) log::fatal(errno == ENOENT || errno == EACCES ? EX_NOINPUT : EX_IOERR, "%s", argv[i]);
+        auto in = InputFile::open_read(argv[i]);
+        if (!in) log::fatalx(in.error().exit_code, "%s: %s", argv[i], in.error().what.c_str());
         log::info("%s: reading", argv[i]);
-        bool more = cat(fd, argv[i], opt, w, written);
-        ::close(fd);
-        if (!more) break;
+        if (!cat(*in, argv[i], opt, w, written)) break;
     }
     return 0;
 }

@@ -1,0 +1,53 @@
+#include "libtime/sys_file.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <string>
+#include <unistd.h>
+#include <utility>
+
+namespace timepipe {
+
+bool stdout_is_terminal() { return ::isatty(STDOUT_FILENO) == 1; }
+
+Result<InputFile> InputFile::open_read(const char* path) {
+    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        const int e = errno;
+        return fail(std::strerror(e), e == ENOENT || e == EACCES ? EX_NOINPUT : EX_IOERR);
+    }
+    return InputFile(fd, true);
+}
+
+InputFile InputFile::standard_input() { return InputFile(STDIN_FILENO, false); }
+
+InputFile::InputFile(InputFile&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), owned_(std::exchange(other.owned_, false)) {}
+
+InputFile& InputFile::operator=(InputFile&& other) noexcept {
+    if (this != &other) {
+        close();
+        fd_ = std::exchange(other.fd_, -1);
+        owned_ = std::exchange(other.owned_, false);
+    }
+    return *this;
+}
+
+InputFile::~InputFile() { close(); }
+
+void InputFile::close() {
+    if (owned_ && fd_ >= 0) ::close(fd_);  // read-only: nothing to lose if close fails
+    fd_ = -1;
+    owned_ = false;
+}
+
+Result<std::size_t> InputFile::read_some(std::span<std::byte> into) {
+    for (;;) {
+        const ssize_t n = ::read(fd_, into.data(), into.size());
+        if (n >= 0) return static_cast<std::size_t>(n);
+        if (errno != EINTR) return fail(std::strerror(errno), EX_IOERR);
+    }
+}
+
+}  // namespace timepipe
