@@ -15,34 +15,54 @@ constexpr std::string_view kOldDelegation = "RoughTime v1 delegation signature--
 constexpr std::string_view kNewDelegation = "RoughTime v1 delegation signature\0"sv;
 constexpr std::string_view kResponse = "RoughTime v1 response signature\0"sv;
 
-// clang-format off
 constexpr std::array<VersionTraits, 5> kTable{{
     // RFC 10049: as drafts 12-19, and TYPE is mandatory. Its example requests (draft 19 appendix B)
     // pad the message itself to 1024 octets, the frame coming on top.
-    {Version::Rfc, "RFC 10049", 4,
-     true, true, 32, 32, tag::ZZZZ, false, kNewDelegation, kResponse,
-     true, true, true, true, true, true, TimeUnit::Seconds},
-    // Drafts 12-19 share 0x8000000c. 12: leaf = whole request, VER+VERS in SREP, new context;
-    // 14 added TYPE, so a 0x8000000c response may lack it. NONC echoed (roughenough vectors).
-    {Version::Draft12, "draft-ietf-ntp-roughtime-12..19", 3,
-     true, true, 32, 32, tag::ZZZZ, true, kNewDelegation, kResponse,
-     true, true, true, true, false, true, TimeUnit::Seconds},
-    // Draft 11: SRV appears (Cloudflare: "first defined in draft-ietf-ntp-roughtime-11").
-    {Version::Draft11, "draft-ietf-ntp-roughtime-11", 2,
-     true, true, 32, 32, tag::ZZZZ, true, kOldDelegation, kResponse,
-     false, false, true, false, false, false, TimeUnit::Seconds},
-    // Draft 08: frame, VER, 32-octet nonce and hashes, ZZZZ, times in seconds (Cloudflare vectors:
-    // MIDP 50, RADI 5, MAXT 100).
-    {Version::Draft08, "draft-ietf-ntp-roughtime-08", 1,
-     true, true, 32, 32, tag::ZZZZ, true, kOldDelegation, kResponse,
-     false, false, false, false, false, false, TimeUnit::Seconds},
-    // Google-Roughtime (PROTOCOL.md): no frame, no VER, 64-octet nonce, full SHA-512 in the tree,
-    // PAD\xff, microseconds (Cloudflare vectors: MIDP 50e6, RADI 5e6).
-    {Version::Google, "Google-Roughtime", 0,
-     false, false, 64, 64, tag::PAD, true, kOldDelegation, kResponse,
-     false, false, false, false, false, false, TimeUnit::Microseconds},
+    {.version = Version::Rfc, .name = "RFC 10049", .rank = 4,
+     .sends_ver = true, .framed = true, .nonce_size = 32, .hash_size = 32,
+     .padding_tag = tag::ZZZZ, .request_size_counts_frame = false,
+     .delegation_context = kNewDelegation, .response_context = kResponse,
+     .leaf_is_request = true, .ver_in_srep = true, .has_srv = true,
+     .sends_type = true, .requires_type = true, .requires_nonce_echo = true,
+     .time_unit = TimeUnit::Seconds},
+    // Drafts 12-19 share 0x8000000c. 12: leaf = whole request packet, VER+VERS inside SREP, context
+    // without "--" (all three checked against roughenough's exchange); 14 added TYPE, so a
+    // 0x8000000c response may lack it. NONC echoed (roughenough vectors).
+    {.version = Version::Draft12, .name = "draft-ietf-ntp-roughtime-12..19", .rank = 3,
+     .sends_ver = true, .framed = true, .nonce_size = 32, .hash_size = 32,
+     .padding_tag = tag::ZZZZ, .request_size_counts_frame = true,
+     .delegation_context = kNewDelegation, .response_context = kResponse,
+     .leaf_is_request = true, .ver_in_srep = true, .has_srv = true,
+     .sends_type = true, .requires_type = false, .requires_nonce_echo = true,
+     .time_unit = TimeUnit::Seconds},
+    // Draft 11: as 08 plus SRV (Cloudflare: "first defined in draft-ietf-ntp-roughtime-11";
+    // its draft 11 vectors carry SRV = SHA-512(0xff || key)[:32]).
+    {.version = Version::Draft11, .name = "draft-ietf-ntp-roughtime-11", .rank = 2,
+     .sends_ver = true, .framed = true, .nonce_size = 32, .hash_size = 32,
+     .padding_tag = tag::ZZZZ, .request_size_counts_frame = true,
+     .delegation_context = kOldDelegation, .response_context = kResponse,
+     .leaf_is_request = false, .ver_in_srep = false, .has_srv = true,
+     .sends_type = false, .requires_type = false, .requires_nonce_echo = false,
+     .time_unit = TimeUnit::Seconds},
+    // Draft 08: frame, VER at the top level (unsigned), 32-octet nonce and hashes, ZZZZ, leaf = nonce,
+    // times in seconds (Cloudflare vectors: MIDP 50, RADI 5, MAXT 100; 1024-octet datagrams).
+    {.version = Version::Draft08, .name = "draft-ietf-ntp-roughtime-08", .rank = 1,
+     .sends_ver = true, .framed = true, .nonce_size = 32, .hash_size = 32,
+     .padding_tag = tag::ZZZZ, .request_size_counts_frame = true,
+     .delegation_context = kOldDelegation, .response_context = kResponse,
+     .leaf_is_request = false, .ver_in_srep = false, .has_srv = false,
+     .sends_type = false, .requires_type = false, .requires_nonce_echo = false,
+     .time_unit = TimeUnit::Seconds},
+    // Google-Roughtime (PROTOCOL.md): no frame, no VER, 64-octet nonce, whole SHA-512 in the tree,
+    // PAD\xff, microseconds (Cloudflare vectors: MIDP 50e6, RADI 5e6, ROOT 64 octets).
+    {.version = Version::Google, .name = "Google-Roughtime", .rank = 0,
+     .sends_ver = false, .framed = false, .nonce_size = 64, .hash_size = 64,
+     .padding_tag = tag::PAD, .request_size_counts_frame = true,
+     .delegation_context = kOldDelegation, .response_context = kResponse,
+     .leaf_is_request = false, .ver_in_srep = false, .has_srv = false,
+     .sends_type = false, .requires_type = false, .requires_nonce_echo = false,
+     .time_unit = TimeUnit::Microseconds},
 }};
-// clang-format on
 
 }  // namespace
 
