@@ -142,7 +142,8 @@ Expected<Measurement, Rejection> check_reply(const Header& request, UnixNanos t1
                                              const std::optional<InterleavedBase>& prev, const ClientConfig& config);
 
 // The refid as the stream carries it (man/time-stream.5): the ASCII code without dots at
-// stratum 0, 1 and >= 16 ("GPS", "LOCL", "RATE"), the dotted IPv4 address otherwise.
+// stratum 0, 1 and >= 16 ("GPS", "LOCL", "RATE"), the dotted IPv4 address otherwise (and for a
+// code that is not printable ASCII).
 std::string refid_text(const Header& h);
 
 }  // namespace timepipe::ntp

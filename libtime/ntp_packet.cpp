@@ -180,16 +180,14 @@ std::array<char, 4> kiss_code(std::uint32_t refid) {
 }
 
 std::string refid_to_string(std::uint32_t refid, std::uint8_t stratum) {
-    if (stratum >= 2 && stratum < kMaxStratum) {
-        return std::to_string(refid >> 24) + '.' + std::to_string((refid >> 16) & 0xff) + '.' +
-               std::to_string((refid >> 8) & 0xff) + '.' + std::to_string(refid & 0xff);
+    if (stratum < 2 || stratum >= kMaxStratum) {
+        const auto code = kiss_code(refid);
+        std::size_t len = code.size();
+        while (len > 0 && code[len - 1] == '\0') --len;  // ASCII refids are NUL-padded on the right
+        if (std::all_of(code.begin(), code.begin() + len, printable)) return '.' + std::string(code.data(), len) + '.';
     }
-    std::string s = ".";
-    for (char c : kiss_code(refid)) {
-        if (c == '\0') break;  // ASCII refids are NUL-padded on the right
-        s += printable(c) ? c : '?';
-    }
-    return s + '.';
+    return std::to_string(refid >> 24) + '.' + std::to_string((refid >> 16) & 0xff) + '.' +
+           std::to_string((refid >> 8) & 0xff) + '.' + std::to_string(refid & 0xff);
 }
 
 std::optional<std::uint32_t> refid_from_string(std::string_view text) {

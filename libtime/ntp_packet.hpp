@@ -100,8 +100,10 @@ Kiss classify_kiss(std::uint32_t refid);
 std::array<char, 4> kiss_code(std::uint32_t refid);  // the four octets as characters, NULs kept
 
 // --- Reference identifier --------------------------------------------------------------------
-// As ntpq shows it: stratum 0, 1 and >= 16 carry up to four ASCII characters, shown between
-// dots (".GPS.", ".RATE."; unprintable octets as '?'); stratum 2-15 an IPv4 address "192.0.2.1".
+// As ntpq shows it: stratum 0, 1 and >= 16 carry up to four ASCII characters (NUL-padded),
+// shown between dots (".GPS.", ".RATE."); stratum 2-15 an IPv4 address "192.0.2.1", and so does a
+// stratum 0/1/16 refid that is not printable ASCII (chronyd's "local stratum 1" sends
+// 0x7F7F0101: "127.127.1.1").
 std::string refid_to_string(std::uint32_t refid, std::uint8_t stratum);
 // Accepts "a.b.c.d" (IPv4) or 1-4 printable ASCII characters, optionally between dots.
 std::optional<std::uint32_t> refid_from_string(std::string_view text);

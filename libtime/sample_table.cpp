@@ -56,9 +56,10 @@ std::string remote_of(const std::string& source) {
 }
 
 std::string refid_of(const Sample& s) {
-    // Stratum 0/1 (and 16, unsynchronised) refids are ASCII codes; ntpq shows them dotted.
+    // Stratum 0/1 (and 16, unsynchronised) refids are ASCII codes of up to four characters, which
+    // ntpq shows dotted; one that is not printable comes as an address ("127.127.1.1"), shown bare.
     if (s.refid.empty()) return "-";
-    if (s.stratum <= 1 || s.stratum == 16) return "." + s.refid + ".";
+    if ((s.stratum <= 1 || s.stratum == 16) && s.refid.size() <= 4) return "." + s.refid + ".";
     return s.refid;
 }
 

@@ -13,7 +13,7 @@
 //   stats source=ntp://127.0.0.1:123 time=1700000000000000000 counters={"sent":4}
 //
 // remote is the source without "ntp://" (long ones get a line of their own, like ntpq -pw);
-// refid is dotted (.GPS.) at stratum 0, 1 and 16 as ntpq does; when is seconds since `time`
+// refid is dotted (.GPS.) at stratum 0, 1 and 16 as ntpq does, unless it is an address; when is seconds since `time`
 // ("12m", "3h", "2d" past 2048 s, "-" if in the future); poll is 2^poll s in the same form; reach
 // is octal; delay, offset and jitter are milliseconds; "-" for what the sample lacks.
 #pragma once

@@ -278,9 +278,26 @@ TEST(NtpRefid, ToString) {
     EXPECT_EQ(refid_to_string(0x5050'5300u, 1), ".PPS.");
     EXPECT_EQ(refid_to_string(0x494E'4954u, 16), ".INIT.");
     EXPECT_EQ(refid_to_string(0x0000'0000u, 0), "..");
-    EXPECT_EQ(refid_to_string(0x4101'4200u, 1), ".A?B.");
+    EXPECT_EQ(refid_to_string(0x4C4F'434Cu, 1), ".LOCL.");
+    EXPECT_EQ(refid_to_string(0x2020'2020u, 1), ".    .");
     EXPECT_EQ(refid_to_string(0xC000'0201u, 2), "192.0.2.1");
     EXPECT_EQ(refid_to_string(0x0A00'00FFu, 15), "10.0.0.255");
+}
+
+// ntpq shows a stratum 0/1 refid as text only when it is printable ASCII; otherwise the four
+// octets as an address, as for stratum 2-15.
+TEST(NtpRefid, UnprintableLowStratumIsDottedQuad) {
+    EXPECT_EQ(refid_to_string(0x7F7F'0101u, 1), "127.127.1.1");  // chronyd's local stratum 1
+    EXPECT_EQ(refid_to_string(0x7F7F'0101u, 0), "127.127.1.1");
+    EXPECT_EQ(refid_to_string(0x7F7F'0101u, 16), "127.127.1.1");
+    EXPECT_EQ(refid_to_string(0x4101'4200u, 1), "65.1.66.0");     // a control character
+    EXPECT_EQ(refid_to_string(0x4100'4200u, 1), "65.0.66.0");     // NUL inside, not padding
+    EXPECT_EQ(refid_to_string(0xC000'0201u, 1), "192.0.2.1");
+    EXPECT_EQ(refid_to_string(0x4750'53FFu, 1), "71.80.83.255");  // 0xFF is not ASCII
+    EXPECT_EQ(refid_to_string(0x4750'5300u, 1), ".GPS.");         // NUL padding is fine
+    // What it prints parses back to the same refid.
+    for (std::uint32_t r : {0x7F7F'0101u, 0x4101'4200u, 0x4100'4200u})
+        EXPECT_EQ(refid_from_string(refid_to_string(r, 1)), r);
 }
 
 TEST(NtpRefid, FromString) {

@@ -266,6 +266,10 @@ TEST(SampleTable, WhenPollReachRefidForms) {
     s.stratum = 16;
     s.refid = "INIT";
     EXPECT_NE(cols(t).find(".INIT."), std::string::npos);
+    // An unprintable stratum 1 refid comes as an address (ntp::refid_to_string): shown bare.
+    s.stratum = 1;
+    s.refid = "127.127.1.1";
+    EXPECT_EQ(cols(t).substr(0, 19), " 127.127.1.1      1");
 }
 
 TEST(SampleTable, LongRemoteGetsItsOwnLine) {
