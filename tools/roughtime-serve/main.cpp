@@ -1,0 +1,196 @@
+// roughtime-serve: a Roughtime server (RFC 10049, its drafts, and Google-Roughtime) for the
+// local clock or for an upstream followed through the time stream. Options and wiring only:
+// protocol decisions are in libtime/roughtime_responder.*, key rotation in
+// libtime/roughtime_online_key.*, the I/O loop in server.cpp. See man/roughtime-serve.8.
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libtime/crypto.hpp"
+#include "libtime/event_loop.hpp"
+#include "libtime/host_port.hpp"
+#include "libtime/log.hpp"
+#include "libtime/roughtime_keyfile.hpp"
+#include "libtime/stream.hpp"
+#include "libtime/stream_records.hpp"
+#include "libtime/sys_file.hpp"
+#include "libtime/sys_keyfile.hpp"
+#include "libtime/sys_resolve.hpp"
+#include "libtime/sys_tcp.hpp"
+#include "tools/roughtime-serve/options.hpp"
+#include "tools/roughtime-serve/server.hpp"
+
+using namespace timepipe;
+using namespace timepipe::rtserve;
+
+namespace {
+
+constexpr const char* kCredentialName = "roughtime-key";
+
+std::span<std::byte> writable_bytes(std::string& s) { return std::as_writable_bytes(std::span(s)); }
+
+// --keygen FILE: a fresh seed, written 0600; the public key on stdout.
+int keygen(const Options& opt) {
+    roughtime::Seed seed;
+    crypto::random_bytes(seed.span());
+    std::string text = roughtime::format_key_file(seed);
+    auto ok = write_private_file(opt.keygen->c_str(), std::as_bytes(std::span(text)), opt.force);
+    crypto::secure_zero(writable_bytes(text));
+    if (!ok) log::fatalx(ok.error().exit_code, "%s: %s", opt.keygen->c_str(), ok.error().what.c_str());
+    const crypto::Ed25519KeyPair kp = crypto::ed25519_from_seed(seed.span());
+    std::printf("public key (base64): %s\npublic key (hex): %s\n", roughtime::public_key_base64(kp.public_key).c_str(),
+                roughtime::public_key_hex(kp.public_key).c_str());
+    if (std::fflush(stdout) != 0) log::fatal(EX_IOERR, "stdout");
+    return 0;
+}
+
+// --key FILE, else the systemd credential; refused if group or others may read it.
+crypto::Ed25519KeyPair load_key(const Options& opt) {
+    std::string path;
+    if (opt.key) path = *opt.key;
+    else if (const char* dir = std::getenv("CREDENTIALS_DIRECTORY"); dir && *dir)
+        path = std::string(dir) + "/" + kCredentialName;
+    else log::fatalx(EX_USAGE, "no key: give --key FILE (see -h; --keygen makes one)");
+    auto text = read_private_file(path.c_str(), roughtime::kMaxKeyFileSize);
+    if (!text) log::fatalx(text.error().exit_code, "%s: %s", path.c_str(), text.error().what.c_str());
+    auto seed = roughtime::parse_key_file(*text);
+    crypto::secure_zero(writable_bytes(*text));
+    if (!seed) log::fatalx(seed.error().exit_code, "%s: %s", path.c_str(), seed.error().what.c_str());
+    crypto::Ed25519KeyPair kp = crypto::ed25519_from_seed(seed->span());
+    log::info("long-term public key %s", roughtime::public_key_base64(kp.public_key).c_str());
+    return kp;
+}
+
+std::vector<SocketAddress> listen_addresses(const Options& opt) {
+    if (opt.listen.empty())
+        return {SocketAddress::any(AddressFamily::v4, kDefaultPort), SocketAddress::any(AddressFamily::v6, kDefaultPort)};
+    std::vector<SocketAddress> out;
+    for (const std::string& arg : opt.listen) {
+        auto hp = parse_host_port(arg);
+        if (!hp) log::fatalx(EX_USAGE, "--listen %s: %s", arg.c_str(), hp.error().what.c_str());
+        auto addrs = resolve(*hp, kDefaultPort);
+        if (!addrs) log::fatalx(addrs.error().exit_code, "--listen %s: %s", arg.c_str(), addrs.error().what.c_str());
+        out.insert(out.end(), addrs->begin(), addrs->end());
+    }
+    return out;
+}
+
+// Samples from the stream into `ref`; false once the stream is broken.
+bool take_samples(StreamDecoder& decoder, UpstreamReference& ref, const std::string& name) {
+    for (;;) {
+        auto r = decoder.next();
+        if (!r) {  // a broken stream is an upstream gone: unsynchronised, keep running
+            log::warnx("%s: %s (upstream ignored from here on)", name.c_str(), r.error().what.c_str());
+            ref.end();
+            return false;
+        }
+        if (!*r) return true;
+        if (record_type(**r) != Sample::kType) continue;
+        auto s = from_record<Sample>(**r);
+        if (!s) {
+            log::warnx("%s: %s", name.c_str(), s.error().what.c_str());
+            continue;
+        }
+        if (auto ok = ref.add(*s); !ok) log::info("%s", ok.error().what.c_str());
+    }
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+    log::set_program(argv[0]);
+    Options opt = parse_options(argc, argv);
+    if (!crypto::init()) log::fatalx(EX_SOFTWARE, "libsodium: cannot initialise");
+    if (opt.keygen) return keygen(opt);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    crypto::Ed25519KeyPair long_term = load_key(opt);
+
+    std::optional<InputFile> upstream_file;
+    std::optional<UpstreamReference> upstream;
+    std::string upstream_name = "stdin";
+    if (opt.upstream) {
+        if (*opt.upstream == "-") {
+            upstream_file.emplace(InputFile::standard_input());
+        } else {
+            auto f = InputFile::open_read(opt.upstream->c_str());
+            if (!f) log::fatalx(f.error().exit_code, "%s: %s", opt.upstream->c_str(), f.error().what.c_str());
+            upstream_file.emplace(std::move(*f));
+            upstream_name = *opt.upstream;
+        }
+        upstream.emplace(UpstreamConfig{opt.stale_after_ns, true});
+    }
+
+    auto loop = EventLoop::create();
+    if (!loop) log::fatalx(loop.error().exit_code, "event loop: %s", loop.error().what.c_str());
+
+    // Signals are watched before any socket is bound: whoever sees the port bound may signal us.
+    std::unique_ptr<Server> server;
+    auto signals = SignalWatcher::create(*loop, {SIGTERM, SIGINT, SIGHUP, SIGUSR1}, [&](int signo) {
+        if (signo == SIGUSR1) log::warnx("counters: %s", server ? server->counters().line().c_str() : "");
+        else if (signo == SIGHUP) log::info("SIGHUP: nothing to reload (restart to change the key)");
+        else loop->stop();
+    });
+    if (!signals) log::fatalx(signals.error().exit_code, "signals: %s", signals.error().what.c_str());
+
+    // Bind everything first, so a bad address is one error line and an exit.
+    std::vector<UdpSocket> udp;
+    std::vector<TcpListener> tcp;
+    SocketOptions so;
+    so.rx_timestamps = false;  // MIDP is read when a batch is signed, not when it arrived
+    for (const SocketAddress& a : listen_addresses(opt)) {
+        auto s = UdpSocket::bind(a, so);
+        if (!s) log::fatalx(s.error().exit_code, "%s: %s", a.to_string().c_str(), s.error().what.c_str());
+        log::info("%s: listening (UDP)", s->local_address().to_string().c_str());
+        udp.push_back(std::move(*s));
+        if (!opt.tcp) continue;
+        auto l = TcpListener::listen(a);
+        if (!l) log::fatalx(l.error().exit_code, "%s: %s", a.to_string().c_str(), l.error().what.c_str());
+        log::info("%s: listening (TCP)", l->local_address().to_string().c_str());
+        tcp.push_back(std::move(*l));
+    }
+
+    const ServerConfig sc{.batch_size = opt.batch_size,
+                          .batch_delay_ns = opt.batch_delay_ns,
+                          .radius_ns = opt.radius_ns,
+                          .offset_ns = opt.offset_ns,
+                          .online_validity_ns = opt.online_validity_ns,
+                          .google = opt.google};
+    if (opt.offset_ns != 0)
+        log::warnx("--offset: serving a time %.3f s off, for testing clients only", nanos_to_seconds(opt.offset_ns));
+    server = std::make_unique<Server>(*loop, std::move(long_term), sc, std::move(udp), std::move(tcp),
+                                      upstream ? &*upstream : nullptr);
+    server->start();
+
+    StreamDecoder decoder;
+    bool upstream_ok = true;
+    std::optional<InputReader> input;
+    if (upstream_file) {
+        auto in = InputReader::create(
+            *loop, upstream_file->fd(),
+            [&](std::span<const std::byte> chunk) {
+                if (!upstream_ok) return;
+                decoder.feed(chunk);
+                upstream_ok = take_samples(decoder, *upstream, upstream_name);
+            },
+            [&](std::optional<Error> err) {
+                if (err) log::warnx("%s: %s", upstream_name.c_str(), err->what.c_str());
+                if (upstream_ok) {
+                    decoder.finish();
+                    take_samples(decoder, *upstream, upstream_name);
+                }
+                log::info("%s: upstream ended, no answers from now on", upstream_name.c_str());
+                upstream->end();
+            });
+        if (!in) log::fatalx(in.error().exit_code, "%s: %s", upstream_name.c_str(), in.error().what.c_str());
+        input.emplace(std::move(*in));
+    }
+
+    loop->run();
+    log::warnx("exiting: %s", server->counters().line().c_str());
+    return 0;  // the long-term and online keys are wiped as the server goes
+}

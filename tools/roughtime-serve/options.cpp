@@ -1,0 +1,157 @@
+#include "tools/roughtime-serve/options.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <getopt.h>
+#include <string_view>
+
+#include "libtime/duration.hpp"
+#include "libtime/log.hpp"
+#include "libtime/roughtime_online_key.hpp"
+#include "libtime/roughtime_responder.hpp"
+
+#ifndef TIMEPIPE_VERSION
+#define TIMEPIPE_VERSION "0.1"
+#endif
+
+namespace timepipe::rtserve {
+
+namespace {
+
+void usage(std::FILE* to) {
+    std::fprintf(to,
+                 "usage: %s [-hVv] [-k file] [-l addr[:port]] [-r radius] [-u file|-] [options]\n"
+                 "       %s --keygen FILE [--force]\n"
+                 "      --keygen FILE          write a new long-term key to FILE (mode 0600), print\n"
+                 "                             its public key, exit\n"
+                 "      --force                let --keygen replace an existing FILE\n"
+                 "  -k, --key FILE             long-term key (default $CREDENTIALS_DIRECTORY/roughtime-key)\n"
+                 "  -l, --listen ADDR[:PORT]   address to serve on, UDP and TCP, repeatable\n"
+                 "                             (default 0.0.0.0:2002 and [::]:2002)\n"
+                 "      --tcp on|off           serve TCP as well as UDP (on)\n"
+                 "      --google on|off        answer Google-Roughtime requests too (on)\n"
+                 "  -r, --radius DURATION      RADI, the claimed accuracy (3s); with --upstream the\n"
+                 "                             least RADI, the upstream's root distance if larger\n"
+                 "  -u, --upstream FILE|-      follow the sample stream in FILE (- for stdin);\n"
+                 "                             no answers while it is unsynchronised\n"
+                 "      --stale-after DURATION the upstream is unsynchronised when its newest sample\n"
+                 "                             is older than this\n"
+                 "      --online-validity DURATION  lifetime of each online key (24h)\n"
+                 "      --batch-size N         requests signed together, 1-%zu (64)\n"
+                 "      --batch-delay DURATION|0  wait this long for a batch to fill (1ms)\n"
+                 "      --offset [-]DURATION   serve a time this far off: for testing clients only\n"
+                 "  -v, --verbose              more messages on standard error\n"
+                 "  -h, --help                 this help\n"
+                 "  -V, --version              print the version\n",
+                 std::string(log::program()).c_str(), std::string(log::program()).c_str(),
+                 roughtime::Responder::kMaxBatch);
+}
+
+bool on_off(const char* opt, const char* arg) {
+    std::string_view v = arg;
+    if (v == "on") return true;
+    if (v == "off") return false;
+    log::fatalx(EX_USAGE, "%s: \"%s\" is not on or off", opt, arg);
+}
+
+long parse_int(const char* opt, const char* arg, long lo, long hi) {
+    char* end = nullptr;
+    errno = 0;
+    long v = std::strtol(arg, &end, 10);
+    if (errno != 0 || end == arg || *end != '\0' || v < lo || v > hi)
+        log::fatalx(EX_USAGE, "%s: \"%s\" is not an integer from %ld to %ld", opt, arg, lo, hi);
+    return v;
+}
+
+std::int64_t duration_or_die(const char* opt, const char* arg, bool zero_ok = false) {
+    if (zero_ok && std::string_view(arg) == "0") return 0;
+    auto d = parse_duration(arg);
+    if (!d) log::fatalx(EX_USAGE, "%s: bad duration \"%s\": %s", opt, arg, d.error().what.c_str());
+    return d->count();
+}
+
+// A duration with an optional sign: "-86400", "+1h", "-2.5s".
+std::int64_t signed_duration_or_die(const char* opt, const char* arg) {
+    std::string_view v = arg;
+    bool negative = false;
+    if (!v.empty() && (v.front() == '-' || v.front() == '+')) {
+        negative = v.front() == '-';
+        v.remove_prefix(1);
+    }
+    if (v == "0") return 0;
+    auto d = parse_duration(v);
+    if (!d) log::fatalx(EX_USAGE, "%s: bad duration \"%s\": %s", opt, arg, d.error().what.c_str());
+    return negative ? -d->count() : d->count();
+}
+
+enum LongOnly {
+    kKeygen = 256, kForce, kTcp, kGoogle, kStaleAfter, kOnlineValidity, kBatchSize, kBatchDelay, kOffset,
+};
+
+}  // namespace
+
+Options parse_options(int argc, char* argv[]) {
+    Options opt;
+    static const option long_options[] = {
+        {"keygen", required_argument, nullptr, kKeygen},
+        {"force", no_argument, nullptr, kForce},
+        {"key", required_argument, nullptr, 'k'},
+        {"listen", required_argument, nullptr, 'l'},
+        {"tcp", required_argument, nullptr, kTcp},
+        {"google", required_argument, nullptr, kGoogle},
+        {"radius", required_argument, nullptr, 'r'},
+        {"upstream", required_argument, nullptr, 'u'},
+        {"stale-after", required_argument, nullptr, kStaleAfter},
+        {"online-validity", required_argument, nullptr, kOnlineValidity},
+        {"batch-size", required_argument, nullptr, kBatchSize},
+        {"batch-delay", required_argument, nullptr, kBatchDelay},
+        {"offset", required_argument, nullptr, kOffset},
+        {"verbose", no_argument, nullptr, 'v'},
+        {"help", no_argument, nullptr, 'h'},
+        {"version", no_argument, nullptr, 'V'},
+        {nullptr, 0, nullptr, 0},
+    };
+    opterr = 0;  // one line of our own instead of getopt's
+    int c;
+    while ((c = getopt_long(argc, argv, ":k:l:r:u:vhV", long_options, nullptr)) != -1) {
+        const char* name = argv[optind - 1];
+        switch (c) {
+        case kKeygen: opt.keygen = optarg; break;
+        case kForce: opt.force = true; break;
+        case 'k': opt.key = optarg; break;
+        case 'l': opt.listen.emplace_back(optarg); break;
+        case kTcp: opt.tcp = on_off("--tcp", optarg); break;
+        case kGoogle: opt.google = on_off("--google", optarg); break;
+        case 'r': opt.radius_ns = duration_or_die("--radius", optarg); break;
+        case 'u': opt.upstream = optarg; break;
+        case kStaleAfter: opt.stale_after_ns = duration_or_die("--stale-after", optarg); break;
+        case kOnlineValidity:
+            opt.online_validity_ns = duration_or_die("--online-validity", optarg);
+            if (opt.online_validity_ns < roughtime::RotationSchedule::kMinValidity)
+                log::fatalx(EX_USAGE, "--online-validity: \"%s\" is shorter than 1s", optarg);
+            break;
+        case kBatchSize:
+            opt.batch_size = static_cast<std::size_t>(
+                parse_int("--batch-size", optarg, 1, static_cast<long>(roughtime::Responder::kMaxBatch)));
+            break;
+        case kBatchDelay: opt.batch_delay_ns = duration_or_die("--batch-delay", optarg, true); break;
+        case kOffset: opt.offset_ns = signed_duration_or_die("--offset", optarg); break;
+        case 'v': log::set_verbosity(log::verbosity() + 1); break;
+        case 'h': usage(stdout); std::exit(0);
+        case 'V': std::printf("roughtime-serve %s\n", TIMEPIPE_VERSION); std::exit(0);
+        case ':': log::fatalx(EX_USAGE, "%s: missing value (see -h)", name);
+        default:
+            if (optopt != 0 && optopt < 256) log::fatalx(EX_USAGE, "-%c: unknown option (see -h)", optopt);
+            log::fatalx(EX_USAGE, "%s: unknown option (see -h)", name);
+        }
+    }
+    if (optind < argc) log::fatalx(EX_USAGE, "%s: unexpected argument (see -h)", argv[optind]);
+    if (opt.force && !opt.keygen) log::fatalx(EX_USAGE, "--force: only with --keygen (see -h)");
+    if (opt.batch_delay_ns > kNanosPerSecond)
+        log::fatalx(EX_USAGE, "--batch-delay: longer than 1s makes every answer late (see -h)");
+    return opt;
+}
+
+}  // namespace timepipe::rtserve

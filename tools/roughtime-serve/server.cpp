@@ -1,0 +1,404 @@
+// The I/O loop. Requests are read into a fixed set of slots (one per --batch-size); the batch
+// is answered when it is full or --batch-delay after its first request, whichever comes first,
+// so under load batches fill at once and a lone request waits at most the delay. Everything
+// runs on the event loop's thread, so a new online key always takes over between two batches.
+//
+// TCP (RFC 10049 §5): the same ROUGHTIM packets back to back on a stream, answered in the
+// batch they fall into. A stream that is not framed, or frames more than kMaxPacket octets, is
+// closed; so is one idle for kTcpIdle, or one that does not read its answers (a full send
+// buffer), and connections beyond kMaxConnections are closed at once.
+#include "tools/roughtime-serve/server.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <optional>
+
+#include "libtime/log.hpp"
+#include "libtime/ntp_timestamp.hpp"
+#include "libtime/roughtime_client.hpp"
+#include "libtime/roughtime_keyfile.hpp"
+#include "libtime/roughtime_online_key.hpp"
+#include "libtime/roughtime_responder.hpp"
+#include "libtime/sys_clock.hpp"
+
+namespace timepipe::rtserve {
+
+namespace {
+constexpr std::size_t kMaxPacket = 2048;       // longer requests are dropped (UDP) or end the stream (TCP)
+constexpr std::size_t kMaxRounds = 8;          // recvmmsg calls per wake-up, then other sockets
+constexpr std::size_t kMaxConnections = 512;
+constexpr std::int64_t kTcpIdle = 10 * kNanosPerSecond;
+constexpr auto kHousekeeping = std::chrono::seconds(1);
+constexpr char kMagic[] = "ROUGHTIM";
+}  // namespace
+
+std::string Counters::line() const {
+    std::string s;
+    auto add = [&](const char* name, std::uint64_t v) {
+        if (!s.empty()) s += ' ';
+        s += name;
+        s += '=';
+        s += std::to_string(v);
+    };
+    add("received", received);
+    add("answered", answered);
+    add("dropped_short", dropped_short);
+    add("dropped_malformed", dropped_malformed);
+    add("dropped_version", dropped_version);
+    add("dropped_srv", dropped_srv);
+    add("dropped_too_large", dropped_too_large);
+    add("dropped_oversized", dropped_oversized);
+    add("dropped_unsynchronised", dropped_unsynchronised);
+    add("send_errors", send_errors);
+    add("tcp_connections", tcp_connections);
+    add("tcp_refused", tcp_refused);
+    add("batches", batches);
+    add("online_keys", online_keys);
+    return s;
+}
+
+struct Server::Impl {
+    struct Conn {
+        TcpStream stream;
+        std::optional<FdWatcher> watcher;
+        std::vector<std::byte> in;
+        std::int64_t last_active = 0;
+    };
+    // Where a slot's request came from, to send its answer back.
+    struct Origin {
+        bool tcp = false;
+        bool skip = false;         // truncated: not a request we read whole
+        std::size_t socket = 0;    // UDP: index into udp
+        std::uint64_t conn = 0;    // TCP: connection id
+    };
+
+    Impl(EventLoop& lp, crypto::Ed25519KeyPair lt, const ServerConfig& cfg, std::vector<UdpSocket> u,
+         std::vector<TcpListener> t, const UpstreamReference* up)
+        : loop(lp), long_term(std::move(lt)), config(cfg), schedule(cfg.online_validity_ns), udp(std::move(u)),
+          listeners(std::move(t)), upstream(up), storage(cfg.batch_size * kMaxPacket), rx(cfg.batch_size),
+          origin(cfg.batch_size) {
+        for (std::size_t i = 0; i < cfg.batch_size; ++i)
+            rx[i].buffer = std::span<std::byte>(storage).subspan(i * kMaxPacket, kMaxPacket);
+        for (const auto& v : roughtime::all_versions())
+            if (cfg.google || v.version != roughtime::Version::Google) versions.push_back(v.version);
+        requests.reserve(cfg.batch_size);
+        request_slot.reserve(cfg.batch_size);
+        tx.reserve(cfg.batch_size);
+    }
+
+    template <class F>
+    Timer make_timer(F&& fn) {
+        auto t = Timer::create(loop, std::forward<F>(fn));
+        if (!t) log::fatalx(t.error().exit_code, "timer: %s", t.error().what.c_str());
+        return std::move(*t);
+    }
+
+    void start() {
+        batch_timer.emplace(make_timer([this] { flush(); }));
+        rotate_timer.emplace(make_timer([this] { rotate_if_due(); }));
+        idle_timer.emplace(make_timer([this] { close_idle(); }));
+        idle_timer->start(kHousekeeping, kHousekeeping);
+        for (std::size_t i = 0; i < udp.size(); ++i) watch(udp[i].fd(), [this, i](FdEvents) { on_udp(i); });
+        for (std::size_t i = 0; i < listeners.size(); ++i)
+            watch(listeners[i].fd(), [this, i](FdEvents) { on_accept(i); });
+        rotate(served_now());
+    }
+
+    void watch(int fd, std::function<void(FdEvents)> fn) {
+        auto w = FdWatcher::create(loop, fd, std::move(fn));
+        if (!w) log::fatalx(w.error().exit_code, "watch: %s", w.error().what.c_str());
+        watchers.push_back(std::move(*w));
+    }
+
+    // --- time, radius, synchronisation -------------------------------------------------------
+    struct Now {
+        bool synchronised = true;
+        const char* why = "";
+        UnixNanos served = 0;
+        std::int64_t radius_ns = 0;
+    };
+
+    Now now() const {
+        Now n;
+        const UnixNanos local = clock.now();
+        std::int64_t correction = 0;
+        n.radius_ns = config.radius_ns;
+        if (upstream) {
+            const ntp::ServerState st = upstream->state_at(local, clock.precision_log2());
+            if (st.leap == ntp::Leap::Unsynchronized) {
+                n.synchronised = false;
+                n.why = upstream->ended() ? "the upstream stream ended"
+                        : !upstream->best() ? "no upstream sample yet"
+                                            : "the upstream is stale or unsynchronised";
+            }
+            correction = st.correction_ns;
+            // Root distance (RFC 5905 §11.2.1 without the peer terms, which state_at adds in).
+            const std::int64_t distance = ntp::short_to_nanos(st.root_delay) / 2 + ntp::short_to_nanos(st.root_dispersion);
+            n.radius_ns = std::max(n.radius_ns, distance);
+            // Roughtime timestamps cannot name a leap second: widen RADI while one is announced.
+            if (st.leap == ntp::Leap::InsertSecond || st.leap == ntp::Leap::DeleteSecond) n.radius_ns += kNanosPerSecond;
+        }
+        n.served = local + correction + config.offset_ns;
+        return n;
+    }
+    UnixNanos served_now() const { return now().served; }
+
+    // --- online keys ---------------------------------------------------------------------------
+    void rotate(UnixNanos served) {
+        window = schedule.window_at(served);
+        crypto::Ed25519KeyPair online = crypto::ed25519_generate();
+        auto dele = roughtime::make_delegation(long_term, online.public_key, window.mint, window.maxt);
+        const std::string pk = roughtime::public_key_base64(online.public_key);
+        responder.emplace(std::move(dele), std::move(online), versions);  // the old key is wiped here
+        ++counters.online_keys;
+        log::info("online key %s valid for %.0f s", pk.c_str(), nanos_to_seconds(window.maxt - window.mint));
+        arm_rotation(served);
+    }
+
+    void arm_rotation(UnixNanos served) {
+        const std::int64_t wait = std::max<std::int64_t>(schedule.renew_at(window) - served, 0);
+        rotate_timer->start(std::chrono::nanoseconds(wait));
+    }
+
+    void rotate_if_due() {
+        const UnixNanos served = served_now();
+        if (schedule.usable(window, served)) arm_rotation(served);
+        else rotate(served);
+    }
+
+    // --- reading -----------------------------------------------------------------------------
+    void on_udp(std::size_t i) {
+        for (std::size_t round = 0; round < kMaxRounds; ++round) {
+            if (pending == config.batch_size) flush();
+            const std::size_t room = config.batch_size - pending;
+            auto got = udp[i].receive_batch(std::span<RxSlot>(rx).subspan(pending, room));
+            if (!got) {
+                bad_log.warnx("%s: %s", udp[i].local_address().to_string().c_str(), got.error().what.c_str());
+                break;
+            }
+            for (std::size_t k = pending; k < pending + *got; ++k) {
+                ++counters.received;
+                origin[k] = Origin{.tcp = false, .skip = rx[k].truncated, .socket = i};
+                if (rx[k].truncated) ++counters.dropped_oversized;
+            }
+            pending += *got;
+            if (*got < room) break;
+        }
+        schedule_flush();
+    }
+
+    void on_accept(std::size_t i) {
+        for (int k = 0; k < 16; ++k) {
+            auto c = listeners[i].accept();
+            if (!c) {
+                bad_log.warnx("%s: %s", listeners[i].local_address().to_string().c_str(), c.error().what.c_str());
+                return;
+            }
+            if (!*c) return;
+            if (conns.size() >= kMaxConnections) {
+                ++counters.tcp_refused;
+                continue;  // closed as it goes out of scope
+            }
+            ++counters.tcp_connections;
+            const std::uint64_t id = next_conn++;
+            auto conn = std::make_unique<Conn>(Conn{std::move(**c), std::nullopt, {}, monotonic_now()});
+            auto w = FdWatcher::create(loop, conn->stream.fd(), [this, id](FdEvents) { on_conn(id); });
+            if (!w) {
+                bad_log.warnx("tcp: %s", w.error().what.c_str());
+                continue;
+            }
+            conn->watcher.emplace(std::move(*w));
+            conns.emplace(id, std::move(conn));
+        }
+    }
+
+    void on_conn(std::uint64_t id) {
+        auto it = conns.find(id);
+        if (it == conns.end()) return;
+        Conn& c = *it->second;
+        std::array<std::byte, kMaxPacket> buf;
+        auto r = c.stream.read_some(buf);
+        if (!r || r->eof) return close_conn(id);
+        if (r->would_block) return;
+        c.in.insert(c.in.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(r->bytes));
+        c.last_active = monotonic_now();
+        take_packets(id);
+        schedule_flush();
+    }
+
+    // Moves every whole packet in the connection's buffer into the batch.
+    void take_packets(std::uint64_t id) {
+        for (;;) {
+            auto it = conns.find(id);
+            if (it == conns.end()) return;  // closed by a flush
+            std::vector<std::byte>& in = it->second->in;
+            if (in.size() < roughtime::kFrameHeaderSize) return;
+            if (std::memcmp(in.data(), kMagic, 8) != 0) {
+                ++counters.dropped_malformed;
+                return close_conn(id);
+            }
+            const std::size_t len = std::to_integer<std::size_t>(in[8]) | std::to_integer<std::size_t>(in[9]) << 8 |
+                                    std::to_integer<std::size_t>(in[10]) << 16 | std::to_integer<std::size_t>(in[11]) << 24;
+            if (len > kMaxPacket - roughtime::kFrameHeaderSize) {
+                ++counters.dropped_oversized;
+                return close_conn(id);
+            }
+            const std::size_t total = roughtime::kFrameHeaderSize + len;
+            if (in.size() < total) return;
+            if (pending == config.batch_size) {
+                flush();
+                continue;  // look the connection up again
+            }
+            std::copy_n(in.begin(), total, rx[pending].buffer.begin());
+            rx[pending].length = total;
+            rx[pending].truncated = false;
+            origin[pending] = Origin{.tcp = true, .skip = false, .conn = id};
+            ++pending;
+            ++counters.received;
+            in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(total));
+        }
+    }
+
+    void close_conn(std::uint64_t id) { conns.erase(id); }  // watcher and socket close with it
+
+    void close_idle() {
+        const std::int64_t mono = monotonic_now();
+        for (auto it = conns.begin(); it != conns.end();)
+            it = mono - it->second->last_active > kTcpIdle ? conns.erase(it) : std::next(it);
+    }
+
+    void schedule_flush() {
+        if (pending == 0) return;
+        if (config.batch_delay_ns == 0 || pending == config.batch_size) return flush();
+        if (!batch_timer->active()) batch_timer->start(std::chrono::nanoseconds(config.batch_delay_ns));
+    }
+
+    // --- answering ---------------------------------------------------------------------------
+    void flush() {
+        batch_timer->stop();
+        if (pending == 0) return;
+        const std::size_t n = std::exchange(pending, 0);
+        const Now t = now();
+        requests.clear();
+        request_slot.clear();
+        for (std::size_t k = 0; k < n; ++k) {
+            if (origin[k].skip) continue;
+            requests.push_back(rx[k].data());
+            request_slot.push_back(k);
+        }
+        if (!t.synchronised) {
+            counters.dropped_unsynchronised += requests.size();
+            if (!unsync_logged && !requests.empty()) log::warnx("not answering: %s", t.why);
+            unsync_logged = unsync_logged || !requests.empty();
+            return;
+        }
+        if (unsync_logged) {
+            log::warnx("answering again: the upstream is synchronised");
+            unsync_logged = false;
+        }
+        if (requests.empty()) return;
+        if (!schedule.usable(window, t.served)) rotate(t.served);
+        auto replies = responder->respond(requests, t.served, t.radius_ns);
+        ++counters.batches;
+        for (std::size_t r = 0; r < replies.size(); ++r) {
+            const roughtime::Reply& rep = replies[r];
+            if (rep.dropped) {
+                count_drop(*rep.dropped, request_slot[r]);
+                continue;
+            }
+            const Origin& o = origin[request_slot[r]];
+            if (o.tcp) send_tcp(o.conn, rep.bytes);
+        }
+        for (std::size_t s = 0; s < udp.size(); ++s) send_udp(s, replies);
+    }
+
+    void count_drop(roughtime::DropReason why, std::size_t slot) {
+        using roughtime::DropReason;
+        switch (why) {
+        case DropReason::TooShort: ++counters.dropped_short; break;
+        case DropReason::Malformed: ++counters.dropped_malformed; break;
+        case DropReason::UnknownVersion: ++counters.dropped_version; break;
+        case DropReason::SrvMismatch: ++counters.dropped_srv; break;
+        case DropReason::TooLarge: ++counters.dropped_too_large; break;
+        }
+        if (log::verbosity() >= 1 && !origin[slot].tcp)
+            bad_log.warnx("%s: %s (%zu octets)", rx[slot].peer.to_string().c_str(),
+                          std::string(roughtime::to_string(why)).c_str(), rx[slot].length);
+    }
+
+    void send_tcp(std::uint64_t id, std::span<const std::byte> bytes) {
+        auto it = conns.find(id);
+        if (it == conns.end()) return;  // gone before its answer
+        auto w = it->second->stream.write_some(bytes);
+        if (w && w->bytes == bytes.size()) {
+            ++counters.answered;
+            return;
+        }
+        ++counters.send_errors;
+        close_conn(id);  // a client that does not read its answers, or a broken connection
+    }
+
+    void send_udp(std::size_t s, std::span<const roughtime::Reply> replies) {
+        tx.clear();
+        for (std::size_t r = 0; r < replies.size(); ++r) {
+            const std::size_t k = request_slot[r];
+            if (replies[r].dropped || origin[k].tcp || origin[k].socket != s) continue;
+            tx.push_back(TxSlot{.data = replies[r].bytes, .peer = rx[k].peer, .source = rx[k].local});
+        }
+        std::size_t done = 0;
+        while (done < tx.size()) {
+            auto sent = udp[s].send_batch(std::span<const TxSlot>(tx).subspan(done));
+            const std::size_t k = sent ? *sent : 0;
+            counters.answered += k;
+            done += k;
+            if (!sent || k == 0) {  // this one cannot go (or the buffer is full): skip it
+                ++counters.send_errors;
+                if (!sent) bad_log.warnx("%s: %s", tx[done].peer.to_string().c_str(), sent.error().what.c_str());
+                ++done;
+            }
+        }
+    }
+
+    EventLoop& loop;
+    crypto::Ed25519KeyPair long_term;
+    ServerConfig config;
+    roughtime::RotationSchedule schedule;
+    roughtime::OnlineKeyWindow window;
+    std::vector<roughtime::Version> versions;
+    std::optional<roughtime::Responder> responder;
+    std::vector<UdpSocket> udp;
+    std::vector<TcpListener> listeners;
+    const UpstreamReference* upstream;
+    SystemClock clock;
+    Counters counters;
+    bool unsync_logged = false;
+
+    std::vector<std::byte> storage;  // batch_size slots of kMaxPacket
+    std::vector<RxSlot> rx;
+    std::vector<Origin> origin;
+    std::size_t pending = 0;
+    std::vector<std::span<const std::byte>> requests;
+    std::vector<std::size_t> request_slot;
+    std::vector<TxSlot> tx;
+
+    std::map<std::uint64_t, std::unique_ptr<Conn>> conns;
+    std::uint64_t next_conn = 0;
+    std::vector<FdWatcher> watchers;
+    std::optional<Timer> batch_timer, rotate_timer, idle_timer;
+    log::RateLimited bad_log;
+};
+
+Server::Server(EventLoop& loop, crypto::Ed25519KeyPair long_term, const ServerConfig& config,
+               std::vector<UdpSocket> udp, std::vector<TcpListener> tcp, const UpstreamReference* upstream)
+    : impl_(std::make_unique<Impl>(loop, std::move(long_term), config, std::move(udp), std::move(tcp), upstream)) {}
+
+Server::~Server() = default;
+
+void Server::start() { impl_->start(); }
+
+const Counters& Server::counters() const { return impl_->counters; }
+
+}  // namespace timepipe::rtserve
