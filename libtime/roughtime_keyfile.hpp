@@ -3,13 +3,13 @@
 // public key so an operator can publish it without the server:
 //
 //   # timepipe roughtime-serve long-term key (Ed25519). Secret: keep it mode 0600.
-//   # public key (base64): 2ncBfxV5jrzqNdPUtC3jUNx2dmWtTPkHoo4bTJJEHCs=
-//   # public key (hex): da77017f15798ebcea35d3d4b42de350dc767665ad4cf907a28e1b4c92441c2b
+//   # public key (base64): 11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=
+//   # public key (hex): d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a
 //   ed25519-seed 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60
 //
-// Rules (parse_key_file): lines end with LF; empty lines and lines starting with '#' are
-// ignored; exactly one "ed25519-seed" line, one space, 64 hex digits (either case), nothing
-// after. Errors name the line and never quote it (it may hold the secret).
+// (That is RFC 8032 §7.1 TEST 1: never serve with it.) Rules (parse_key_file): lines end with
+// LF; empty lines and lines starting with '#' are ignored; exactly one "ed25519-seed" line, one
+// space, 64 hex digits (either case), nothing after. Errors name the line and never quote it (it may hold the secret).
 // Reading the file (mode checks) is libtime/sys_keyfile.hpp.
 #pragma once
 
