@@ -66,25 +66,26 @@ std::string refid_of(const Sample& s) {
 }  // namespace
 
 std::string sample_table_header() {
-    return printf_string("%-*s %-15s %2s %4s %4s %5s %8s %8s %7s\n", kRemoteWidth, "     remote",
+    return printf_string(" %-*s %-15s %2s %4s %4s %5s %8s %8s %7s\n", kRemoteWidth, "     remote",
                          "     refid", "st", "when", "poll", "reach", "delay", "offset", "jitter") +
-           std::string(kRemoteWidth + 1 + 15 + 1 + 2 + 1 + 4 + 1 + 4 + 1 + 5 + 1 + 8 + 1 + 8 + 1 + 7, '=') +
+           std::string(1 + kRemoteWidth + 1 + 15 + 1 + 2 + 1 + 4 + 1 + 4 + 1 + 5 + 1 + 8 + 1 + 8 + 1 + 7, '=') +
            "\n";
 }
 
-std::string sample_table_row(const Sample& s, UnixNanos now) {
+std::string sample_table_row(const Sample& s, UnixNanos now, char tally) {
     std::string out;
     std::string remote = remote_of(s.source);
     if (remote.size() > static_cast<std::size_t>(kRemoteWidth)) {
-        out = remote + "\n";
+        out = tally + remote + "\n";  // the tally goes with the name, as in ntpq -pw
         remote.clear();
+        tally = ' ';
     }
     // Floor division: a sample 0.5 s in the future is "-", not "0".
     std::int64_t age = now - s.time;
     std::int64_t when = age >= 0 ? age / kNanosPerSecond : -1;
     std::string reach = s.reach ? printf_string("%o", static_cast<unsigned>(*s.reach)) : "-";
     std::string refid = refid_of(s);
-    out += printf_string("%-*s %-15s %2d %4s %4s %5s %8s %8s %7s\n", kRemoteWidth, remote.c_str(),
+    out += printf_string("%c%-*s %-15s %2d %4s %4s %5s %8s %8s %7s\n", tally, kRemoteWidth, remote.c_str(),
                          refid.c_str(), s.stratum, interval(when).c_str(), poll_interval(s.poll).c_str(),
                          reach.c_str(), millis(s.delay).c_str(), millis(s.offset).c_str(),
                          millis(s.jitter).c_str());

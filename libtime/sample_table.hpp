@@ -7,11 +7,13 @@
 //   bool header_done = false;
 //   std::fputs(text_line(rec, now_ns, header_done).c_str(), stdout);
 //
-//          remote            refid   st when poll reach   delay   offset  jitter
-//   ==============================================================================
-//   127.0.0.1:123          .GPS.      1    3   64  377    0.213   -0.031   0.012
+//        remote                refid      st when poll reach    delay   offset  jitter
+//   ===================================================================================
+//   *127.0.0.1:123          .GPS.            1    3   64   377    0.213   -0.031   0.012
 //   stats source=ntp://127.0.0.1:123 time=1700000000000000000 counters={"sent":4}
 //
+// The first column is ntpq's tally code: '*' system peer, '+' survivor, '-' trimmed by
+// clustering, 'x' falseticker, ' ' for none (ntp-query's selection passes one; timecat has none).
 // remote is the source without "ntp://" (long ones get a line of their own, like ntpq -pw);
 // refid is dotted (.GPS.) at stratum 0, 1 and 16 as ntpq does, unless it is an address; when is seconds since `time`
 // ("12m", "3h", "2d" past 2048 s, "-" if in the future); poll is 2^poll s in the same form; reach
@@ -30,8 +32,8 @@ namespace timepipe {
 // The two header lines, each ending in '\n'.
 std::string sample_table_header();
 
-// One table row for `s` (one or two lines, ending in '\n').
-std::string sample_table_row(const Sample& s, UnixNanos now);
+// One table row for `s` (one or two lines, ending in '\n'), `tally` in the first column.
+std::string sample_table_row(const Sample& s, UnixNanos now, char tally = ' ');
 
 // A record that is not a (valid) sample: "TYPE key=value ...\n", values as compact JSON, bare
 // when they are text without spaces.

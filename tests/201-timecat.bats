@@ -117,6 +117,8 @@ PY
   [ "$status" -eq 0 ]
   [[ "${lines[0]}" == *remote*refid*st*when*poll*reach*delay*offset*jitter* ]]
   [[ "${lines[1]}" == ====* ]]
+  # ntp-query's columns: a tally column first, blank here
+  [[ "${lines[2]}" == " 127.0.0.1:123 "* ]]
   # delay, offset and jitter in milliseconds, reach in octal
   read -r remote refid st when poll reach delay offset jitter <<< "${lines[2]}"
   [ "$remote" = "127.0.0.1:123" ] && [ "$refid" = "192.0.2.7" ] && [ "$st" = 2 ]

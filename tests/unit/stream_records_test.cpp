@@ -233,7 +233,8 @@ TEST(SampleTable, NtpqStyleRows) {
     Sample s = full_sample();
     s.time = t;
     std::string row = sample_table_row(s, t + 33 * kNanosPerSecond + 999999999);
-    EXPECT_EQ(row, "127.0.0.1:123          192.0.2.7        2   33   64   377    0.420   -0.123   0.100\n");
+    EXPECT_EQ(row, " 127.0.0.1:123          192.0.2.7        2   33   64   377    0.420   -0.123   0.100\n");
+    EXPECT_EQ(sample_table_row(s, t, '*').substr(0, 15), "*127.0.0.1:123 ");  // ntpq's tally column
     std::string header = sample_table_header();
     EXPECT_NE(header.find("remote"), std::string::npos);
     EXPECT_NE(header.find("refid"), std::string::npos);
@@ -252,7 +253,7 @@ TEST(SampleTable, WhenPollReachRefidForms) {
     s.poll = 10;
     auto cols = [&](UnixNanos now) {
         std::string row = sample_table_row(s, now);
-        return row.substr(22);  // past the remote column
+        return row.substr(23);  // past the tally and remote columns
     };
     EXPECT_EQ(cols(t), " .GPS.            1    0 1024     -    0.000    0.000       -\n");
     EXPECT_NE(cols(t + 3000 * kNanosPerSecond).find("  50m"), std::string::npos);
@@ -276,8 +277,12 @@ TEST(SampleTable, LongRemoteGetsItsOwnLine) {
     Sample s = minimal_sample();
     s.source = "ntp://a-rather-long-host-name.example.org:123";
     std::string row = sample_table_row(s, s.time);
-    EXPECT_EQ(row.substr(0, row.find('\n')), "a-rather-long-host-name.example.org:123");
+    EXPECT_EQ(row.substr(0, row.find('\n')), " a-rather-long-host-name.example.org:123");
     EXPECT_EQ(std::count(row.begin(), row.end(), '\n'), 2);
+    // The tally goes with the name; the row under it starts blank, like ntpq -pw.
+    row = sample_table_row(s, s.time, '+');
+    EXPECT_EQ(row.substr(0, row.find('\n')), "+a-rather-long-host-name.example.org:123");
+    EXPECT_EQ(row.substr(row.find('\n') + 1, 24), std::string(24, ' '));
 }
 
 TEST(SampleTable, ViewAndGenericLines) {
@@ -298,8 +303,8 @@ TEST(SampleTable, ViewAndGenericLines) {
     EXPECT_EQ(lines[0], "stats source=ntp://127.0.0.1:123 time=5 counters={\"sent\":3}");
     EXPECT_NE(lines[1].find("remote"), std::string::npos);  // header before the first sample only
     EXPECT_EQ(lines[2].find_first_not_of('='), std::string::npos);
-    EXPECT_EQ(lines[3].rfind("127.0.0.1:123 ", 0), 0u);
-    EXPECT_EQ(lines[4].rfind("[::1]:123 ", 0), 0u);
+    EXPECT_EQ(lines[3].rfind(" 127.0.0.1:123 ", 0), 0u);  // a blank tally column
+    EXPECT_EQ(lines[4].rfind(" [::1]:123 ", 0), 0u);
     EXPECT_EQ(lines[5], "gps fix=3d note=\"two words\"");
     // A sample that breaks the rules is still shown, as a generic line.
     Record bad = to_record(full_sample());

@@ -16,20 +16,6 @@ using namespace timepipe;
 
 namespace {
 
-// Prefixes the first line with `first` and any further lines with `rest`.
-std::string prefix_lines(const std::string& text, char first, char rest) {
-    std::string out;
-    bool start = true;
-    bool first_line = true;
-    for (char c : text) {
-        if (start) out += first_line ? first : rest;
-        out += c;
-        start = c == '\n';
-        if (start) first_line = false;
-    }
-    return out;
-}
-
 void put(const std::string& bytes) {
     if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() || std::fflush(stdout) != 0)
         log::fatal(EX_IOERR, "stdout");
@@ -68,9 +54,9 @@ void Writer::sample(const Sample& s, char tally) {
         const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                              std::chrono::system_clock::now().time_since_epoch()).count();
         std::string out;
-        if (!header_done_) out = prefix_lines(sample_table_header(), ' ', '=');
+        if (!header_done_) out = sample_table_header();
         header_done_ = true;
-        put(out + prefix_lines(sample_table_row(s, now), tally, ' '));
+        put(out + sample_table_row(s, now, tally));
         break;
     }
     }
