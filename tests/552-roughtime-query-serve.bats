@@ -1,0 +1,159 @@
+#!/usr/bin/env bats
+# roughtime-query against roughtime-serve on loopback: a verified round trip in every version over
+# UDP, TCP and IPv6; the sample record's keys, read back by timecat; a measurement sequence over
+# three servers of which one serves a time a day off: one line per conflicting pair, all naming
+# that server, EX_PROTOCOL, and a malfeasance report that --check-report confirms.
+bats_require_minimum_version 1.5.0
+load common
+
+setup() {
+  require_cmd roughtime-query
+  require_cmd roughtime-serve   # a missing server is a failure, never a skip
+  require_cmd timecat
+}
+
+# start_serve NAME PORT [ARGS...]: a roughtime-serve with a fresh key on 127.0.0.1:PORT and
+# [::1]:PORT; sets KEY to its public key (base64).
+start_serve() {
+  local name=$1 port=$2
+  shift 2
+  KEY=$(roughtime-serve --keygen "$BATS_TEST_TMPDIR/$name.key" | sed -n 's/^public key (base64): //p')
+  [ -n "$KEY" ]
+  roughtime-serve -k "$BATS_TEST_TMPDIR/$name.key" -l "127.0.0.1:$port" -l "[::1]:$port" "$@" \
+    2> "$BATS_TEST_TMPDIR/$name.log" &
+  track_pid $!
+  wait_udp_bound "$port"
+}
+
+@test "a verified round trip in every version, over UDP, TCP and IPv6" {
+  port=$(free_port)
+  start_serve s "$port"
+  for transport in "" --tcp; do
+    for set in rfc draft-12 draft-11 draft-08 google ietf; do
+      [ "$transport" = --tcp ] && [ "$set" = google ] && continue
+      for addr in "127.0.0.1:$port" "[::1]:$port"; do
+        run --separate-stderr roughtime-query -o json $transport --version-set "$set" "$addr" "$KEY"
+        echo "$transport $set $addr -> $status: $output $stderr"
+        [ "$status" -eq 0 ]
+        [ -z "$stderr" ]
+        want=$set; [ "$set" = ietf ] && want=rfc   # the newest shared version is chosen
+        echo "$output" | /usr/bin/python3 -c '
+import json, sys
+r = json.loads(sys.stdin.read())
+assert r["roughtime_version"] == sys.argv[1], r
+assert r["source"] == "roughtime://" + sys.argv[2], r
+assert r["verified"] is True and abs(r["offset"]) < 2 and 0 < r["delay"] < 1 and r["dispersion"] == 3.0, r
+' "$want" "$addr"
+      done
+    done
+  done
+}
+
+@test "-o json: exactly the sample keys plus roughtime_version and verified; timecat reads the CBOR" {
+  port=$(free_port)
+  start_serve s "$port" --radius 2s
+  run --separate-stderr roughtime-query -o json -n 2 "127.0.0.1:$port" "$KEY"
+  [ "$status" -eq 0 ]
+  [ "${#lines[@]}" -eq 2 ]
+  echo "${lines[0]}" | /usr/bin/python3 -c '
+import json, sys
+r = json.loads(sys.stdin.read())
+want = ["v", "type", "source", "time", "offset", "delay", "dispersion", "stratum", "leap", "refid", "poll",
+        "root_delay", "root_dispersion", "roughtime_version", "verified"]
+assert list(r) == want, list(r)
+assert r["type"] == "sample" and r["stratum"] == 1 and r["refid"] == "ROUG" and r["leap"] == 0 and r["poll"] == 0, r
+assert r["dispersion"] == 2.0 and r["root_dispersion"] == 2.0 and r["root_delay"] == r["delay"], r
+'
+  roughtime-query "127.0.0.1:$port" "$KEY" > "$BATS_TEST_TMPDIR/out.cbor"
+  run --separate-stderr timecat -o json "$BATS_TEST_TMPDIR/out.cbor"
+  [ "$status" -eq 0 ]
+  [[ "$output" == '{"v":1,"type":"sample","source":"roughtime://127.0.0.1:'"$port"'",'*'"refid":"ROUG"'*'"roughtime_version":"rfc","verified":true}' ]]
+}
+
+@test "text on a terminal: server, UTC time, radius, round trip, version" {
+  port=$(free_port)
+  start_serve s "$port"
+  run --separate-stderr roughtime-query -o text "127.0.0.1:$port" "$KEY"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "server  time (UTC)  ±radius  round trip  offset  version" ]
+  [[ "${lines[1]}" =~ ^127\.0\.0\.1:$port\ \ 20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-9:]{8}Z\ \ ±3\ s\ \ rtt\ .*\ \ rfc$ ]]
+}
+
+@test "the wrong public key: one line naming the failed check, EX_PROTOCOL, no time printed" {
+  port=$(free_port)
+  start_serve s "$port"
+  other=$(roughtime-serve --keygen "$BATS_TEST_TMPDIR/other.key" | sed -n 's/^public key (base64): //p')
+  # rfc and draft-12 send SRV: a server without that key stays silent
+  run --separate-stderr roughtime-query -o json -t 100ms --retries 1 "127.0.0.1:$port" "$other"
+  [ "$status" -eq 69 ]
+  [ -z "$output" ]
+  # draft 08 has no SRV: the server answers with its own key, which does not verify under ours
+  run --separate-stderr roughtime-query -o json -t 100ms --retries 1 --version-set draft08 "127.0.0.1:$port" "$other"
+  [ "$status" -eq 76 ]
+  [ "$stderr" = "roughtime-query: 127.0.0.1:$port: DELE signature does not verify" ]
+  [ -z "$output" ]
+}
+
+@test "a measurement sequence over three servers, one a day off: conflicts name it, report confirmed" {
+  list=$BATS_TEST_TMPDIR/list.json
+  printf '{"servers": [' > "$list"
+  for i in 1 2 3; do
+    port=$(free_port)
+    if [ "$i" = 2 ]; then start_serve "s$i" "$port" --offset -86400; bad=$KEY; else start_serve "s$i" "$port"; fi
+    [ "$i" = 1 ] || printf ',' >> "$list"
+    printf '{"name": "server%d", "version": 1, "publicKeyType": "ed25519", "publicKey": "%s",
+      "addresses": [{"protocol": "udp", "address": "127.0.0.1:%d"}, {"protocol": "tcp", "address": "127.0.0.1:%d"}]}' \
+      "$i" "$KEY" "$port" "$port" >> "$list"
+  done
+  printf ']}\n' >> "$list"
+  for transport in "" --tcp; do
+    rm -f "$BATS_TEST_TMPDIR/report.json"
+    run --separate-stderr roughtime-query -o json $transport -l "$list" --report "$BATS_TEST_TMPDIR/report.json"
+    echo "$transport -> $status"; echo "$stderr"
+    [ "$status" -eq 76 ]
+    [ "${#lines[@]}" -eq 6 ]   # three servers, twice
+    # Each server twice, the second round in the order of the first.
+    order=$(printf '%s\n' "${lines[@]}" | /usr/bin/python3 -c '
+import json, sys
+print(" ".join(json.loads(l)["source"] for l in sys.stdin))')
+    set -- $order
+    [ "$1 $2 $3" = "$4 $5 $6" ] && [ "$(printf '%s\n' $1 $2 $3 | sort -u | wc -l)" -eq 3 ]
+    conflicts=$(printf '%s\n' "$stderr" | grep -c '^roughtime-query: causality violation: ')
+    [ "$conflicts" -ge 2 ]
+    # every conflicting pair involves server2, and server2 is always the one behind
+    [ "$(printf '%s\n' "$stderr" | grep '^roughtime-query: causality violation: ' | grep -vc 'ahead of responses\[[0-9]*\] from server2 by')" -eq 0 ]
+    [[ "$stderr" == *"roughtime-query: $BATS_TEST_TMPDIR/report.json: malfeasance report written"* ]]
+    run --separate-stderr roughtime-query --check-report "$BATS_TEST_TMPDIR/report.json"
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "$BATS_TEST_TMPDIR/report.json: 6 responses verify and chain; $conflicts conflicts: malfeasance proven" ]
+    [ "$(printf '%s\n' "${lines[@]:1}" | grep -vc "from $bad by ")" -eq 0 ]
+    run --separate-stderr roughtime-query -l "$list" --check-report "$BATS_TEST_TMPDIR/report.json"
+    [ "$status" -eq 0 ]
+    [ "$(printf '%s\n' "${lines[@]:1}" | grep -vc "from server2 ($bad) by ")" -eq 0 ]
+  done
+}
+
+@test "a measurement sequence of honest servers: six samples, exit 0, no report; a dead server is one line" {
+  list=$BATS_TEST_TMPDIR/list.json
+  dead=$(free_port)
+  printf '{"servers": [' > "$list"
+  for i in 1 2 3; do
+    port=$(free_port)
+    start_serve "s$i" "$port"
+    printf '{"name": "ok%d", "version": 1, "publicKeyType": "ed25519", "publicKey": "%s",
+      "addresses": [{"protocol": "udp", "address": "127.0.0.1:%d"}]},' "$i" "$KEY" "$port" >> "$list"
+  done
+  printf '{"name": "dead", "publicKeyType": "ed25519", "publicKey": "%s",
+      "addresses": [{"protocol": "udp", "address": "127.0.0.1:%d"}]}]}\n' "$KEY" "$dead" >> "$list"
+  run --separate-stderr roughtime-query -o json --retries 0 -l "$list" --pick 3 --report "$BATS_TEST_TMPDIR/r.json"
+  echo "$stderr"
+  [ "$status" -eq 0 ]
+  [ ! -e "$BATS_TEST_TMPDIR/r.json" ]
+  run --separate-stderr roughtime-query -o json --retries 0 -l "$list" --report "$BATS_TEST_TMPDIR/r.json"
+  echo "$stderr"
+  [ "$status" -eq 0 ]
+  [ "${#lines[@]}" -eq 6 ]
+  [ "$(printf '%s\n' "$stderr" | grep -c "^roughtime-query: dead: no answer after 1 try (connection refused)$")" -eq 2 ]
+  [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 2 ]
+  [ ! -e "$BATS_TEST_TMPDIR/r.json" ]
+}

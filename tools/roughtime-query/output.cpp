@@ -1,0 +1,63 @@
+#include "tools/roughtime-query/output.hpp"
+
+#include <cstdio>
+
+#include "libtime/json_lines.hpp"
+#include "libtime/log.hpp"
+
+namespace roughtime_query {
+
+namespace {
+
+// A duration in seconds, in the unit that reads best: "5 s", "412 us", "1.25 ms", "86400 s".
+std::string human_seconds(double s, bool sign) {
+    const double a = s < 0 ? -s : s;
+    const char* unit = "s";
+    double v = s;
+    if (a != 0 && a < 1e-3) {
+        v = s * 1e6;
+        unit = "us";
+    } else if (a != 0 && a < 1) {
+        v = s * 1e3;
+        unit = "ms";
+    }
+    char buf[64];
+    std::snprintf(buf, sizeof buf, sign ? "%+.6g %s" : "%.6g %s", v, unit);
+    return buf;
+}
+
+}  // namespace
+
+std::string text_line(const std::string& name, const Answer& a) {
+    const double delay = nanos_to_seconds(a.received - a.sent);
+    const double offset = roughtime::clock_offset(a.time.midpoint, a.sent, a.received);
+    return name + "  " + roughtime::iso8601_utc(a.time.midpoint) + "  ±" +
+           human_seconds(nanos_to_seconds(a.time.radius_ns), false) + "  rtt " + human_seconds(delay, false) +
+           "  offset " + human_seconds(offset, true) + "  " + std::string(roughtime::short_name(a.time.version)) + "\n";
+}
+
+void Writer::put(const std::string& bytes) {
+    if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() || std::fflush(stdout) != 0)
+        log::fatal(EX_IOERR, "stdout");
+}
+
+void Writer::answer(const std::string& name, const Answer& a) {
+    switch (format_) {
+    case OutputFormat::text:
+        if (!header_done_) put("server  time (UTC)  ±radius  round trip  offset  version\n");
+        header_done_ = true;
+        put(text_line(name, a));
+        return;
+    case OutputFormat::json:
+        put(to_json_line(roughtime::sample_record(a.source, a.time, a.sent, a.received)));
+        return;
+    case OutputFormat::cbor: {
+        auto bytes = encode_record(roughtime::sample_record(a.source, a.time, a.sent, a.received));
+        if (!bytes) log::fatalx(EX_SOFTWARE, "record: %s", bytes.error().what.c_str());
+        put(std::string(static_cast<const char*>(static_cast<const void*>(bytes->data())), bytes->size()));
+        return;
+    }
+    }
+}
+
+}  // namespace roughtime_query

@@ -1,0 +1,220 @@
+// The I/O loop of roughtime-query (see query.hpp): blocking, one exchange at a time, which is
+// what a chained measurement sequence is anyway.
+#include "tools/roughtime-query/query.hpp"
+
+#include <array>
+#include <map>
+
+#include <sodium/randombytes.h>
+
+#include "libtime/log.hpp"
+#include "libtime/roughtime_message.hpp"
+#include "libtime/sys_clock.hpp"
+#include "libtime/sys_socket.hpp"
+#include "libtime/sys_tcp_client.hpp"
+
+namespace roughtime_query {
+
+namespace {
+
+using std::chrono::nanoseconds;
+
+const SystemClock& wall_clock() {
+    static const SystemClock clock;
+    return clock;
+}
+
+// Why one try failed; the most telling one is reported when all fail.
+struct TryFailure {
+    std::optional<roughtime::VerifyError> verify;
+    std::optional<Error> local;  // a socket that could not be opened (EX_OSERR): no use retrying
+    std::string last;            // "connection refused", "timed out", ...
+};
+
+Result<Answer> verified(const Target& t, std::span<const std::byte> request,
+                        std::span<const std::byte> response, UnixNanos sent, UnixNanos received,
+                        TryFailure& why) {
+    auto v = roughtime::verify_response(request, response, t.key);
+    if (!v) {
+        why.verify = v.error();
+        log::info("%s: a reply did not verify: %s", t.name.c_str(),
+                  std::string(roughtime::failure_text(v.error())).c_str());
+        return fail(std::string(roughtime::failure_text(v.error())), EX_PROTOCOL);
+    }
+    Answer a;
+    a.source = "roughtime://" + to_string(t.address);
+    a.time = std::move(*v);
+    a.request.assign(request.begin(), request.end());
+    a.response.assign(response.begin(), response.end());
+    a.sent = sent;
+    a.received = received;
+    return a;
+}
+
+// One UDP try: send, then wait until a reply arrives or the try's time is up.
+std::optional<Answer> udp_try(const Target& t, const SocketAddress& peer, UdpSocket& sock,
+                              std::span<const std::byte> request, UnixNanos first_sent, nanoseconds wait,
+                              TryFailure& why) {
+    if (auto ok = sock.send_to(request, peer); !ok) {
+        why.last = ok.error().what;
+        return std::nullopt;
+    }
+    const std::int64_t deadline = monotonic_now() + wait.count();
+    for (;;) {
+        const std::int64_t left = deadline - monotonic_now();
+        if (left <= 0) {
+            why.last = "timed out";
+            return std::nullopt;
+        }
+        auto ready = wait_readable(sock.fd(), nanoseconds(left));
+        if (!ready) {
+            why.local = ready.error();
+            return std::nullopt;
+        }
+        if (!*ready) continue;  // timeout or signal: the loop checks the deadline
+        std::array<std::byte, 4096> buf;
+        RxSlot slot;
+        slot.buffer = buf;
+        auto got = sock.receive(slot);
+        if (!got) {  // ICMP port unreachable and friends end this try at once
+            why.last = got.error().what;
+            return std::nullopt;
+        }
+        if (!*got) continue;
+        if (slot.truncated) {
+            why.verify = roughtime::VerifyError::Malformed;
+            return std::nullopt;
+        }
+        // The earliest send is the honest bound: a reply to the first copy may arrive now.
+        auto a = verified(t, request, slot.data(), first_sent, slot.rx_time, why);
+        if (a) return std::move(*a);
+        return std::nullopt;  // greased or forged: try again
+    }
+}
+
+// One TCP try: connect, send, read one framed packet.
+std::optional<Answer> tcp_try(const Target& t, const SocketAddress& peer, std::span<const std::byte> request,
+                              UnixNanos first_sent, nanoseconds wait, TryFailure& why) {
+    auto c = TcpClient::connect(peer, wait);
+    if (!c) {
+        if (c.error().exit_code == EX_OSERR) why.local = c.error();
+        why.last = c.error().what;
+        return std::nullopt;
+    }
+    std::vector<std::byte> response(roughtime::kFrameHeaderSize);
+    auto step = c->send_all(request, wait);
+    if (step) step = c->receive_exact(response, wait);
+    if (!step) {
+        why.last = step.error().what;
+        return std::nullopt;
+    }
+    auto total = roughtime::framed_packet_length(response);
+    if (!total) {
+        why.verify = roughtime::VerifyError::Malformed;
+        return std::nullopt;
+    }
+    response.resize(*total);
+    if (auto rest = c->receive_exact(std::span(response).subspan(roughtime::kFrameHeaderSize), wait); !rest) {
+        why.last = rest.error().what;
+        return std::nullopt;
+    }
+    const UnixNanos received = wall_clock().now();
+    auto a = verified(t, request, response, first_sent, received, why);
+    if (a) return std::move(*a);
+    return std::nullopt;
+}
+
+std::uint32_t uniform(std::uint32_t bound) { return randombytes_uniform(bound); }
+
+}  // namespace
+
+Result<SocketAddress> resolve_target(const Target& t, Family family) {
+    auto addrs = resolve(t.address, t.address.port.value_or(0), family);
+    if (!addrs) return Unexpected<Error>{addrs.error()};
+    return addrs->front();
+}
+
+Result<Answer> query(const Target& t, const SocketAddress& peer, std::span<const std::byte> nonce,
+                     const QueryOptions& options) {
+    auto request = roughtime::make_request({t.versions, nonce, t.key});
+    if (!request) return fail("cannot build a request: " + std::string(roughtime::to_string(request.error())), EX_SOFTWARE);
+
+    std::optional<UdpSocket> sock;
+    if (t.transport == roughtime::Transport::udp) {
+        SocketOptions so;
+        so.pktinfo = false;
+        auto s = UdpSocket::client(peer.family(), so);
+        if (!s) return Unexpected<Error>{s.error()};
+        // Connected: only this server's datagrams reach us, and ICMP errors are reported.
+        if (auto ok = s->connect(peer); !ok) return Unexpected<Error>{ok.error()};
+        sock.emplace(std::move(*s));
+    }
+    TryFailure why;
+    const UnixNanos first_sent = wall_clock().now();
+    int tries = 0;
+    for (int k = 0; k < options.retry.tries(); ++k) {
+        ++tries;
+        const nanoseconds wait = options.retry.try_timeout(k);
+        std::optional<Answer> a = sock ? udp_try(t, peer, *sock, *request, first_sent, wait, why)
+                                       : tcp_try(t, peer, *request, first_sent, wait, why);
+        if (a) return std::move(*a);
+        if (why.local) return Unexpected<Error>{*why.local};
+        log::info("%s: try %d: %s", t.name.c_str(), tries,
+                  why.verify ? std::string(roughtime::failure_text(*why.verify)).c_str() : why.last.c_str());
+    }
+    if (why.verify) return fail(std::string(roughtime::failure_text(*why.verify)), EX_PROTOCOL);
+    return fail("no answer after " + std::to_string(tries) + (tries == 1 ? " try" : " tries") +
+                    (why.last.empty() || why.last == "timed out" ? "" : " (" + why.last + ")"),
+                EX_UNAVAILABLE);
+}
+
+Result<Sequence> run_sequence(const std::vector<Target>& targets, std::size_t pick, const QueryOptions& options,
+                              const std::function<void(const Answer&)>& on_answer) {
+    auto order = roughtime::measurement_sequence(targets.size(), pick, uniform);
+    if (!order) return Unexpected<Error>{order.error()};
+    Sequence seq;
+    seq.order = std::move(*order);
+    auto note = [&](int code) {
+        if (seq.first_failure == 0) seq.first_failure = code;
+    };
+
+    // Resolve each server once, before any query (getaddrinfo blocks).
+    std::map<std::size_t, std::optional<SocketAddress>> peers;
+    for (std::size_t i : seq.order) {
+        if (peers.count(i)) continue;
+        auto a = resolve_target(targets[i], options.family);
+        if (!a) {
+            log::warnx("%s: %s", targets[i].name.c_str(), a.error().what.c_str());
+            note(a.error().exit_code);
+            peers[i] = std::nullopt;
+        } else {
+            peers[i] = *a;
+        }
+    }
+
+    roughtime::Chain chain;
+    for (std::size_t k = 0; k < seq.order.size(); ++k) {
+        const Target& t = targets[seq.order[k]];
+        const auto& peer = peers[seq.order[k]];
+        if (!peer) continue;
+        const auto nonce = chain.next_nonce(roughtime::nonce_size(t.versions));
+        auto a = query(t, *peer, nonce, options);
+        if (!a) {
+            log::warnx("%s: %s", t.name.c_str(), a.error().what.c_str());
+            note(a.error().exit_code);
+            continue;
+        }
+        if (auto ok = chain.record(t.key, a->request, a->response); !ok)
+            log::fatalx(EX_SOFTWARE, "chain: %s", ok.error().what.c_str());
+        seq.answered.push_back(k);
+        on_answer(*a);
+        seq.answers.push_back(std::move(*a));
+    }
+    seq.steps = chain.steps();
+    std::vector<roughtime::StepTime> times;
+    for (const auto& a : seq.answers) times.push_back({a.time.midpoint, a.time.radius_ns});
+    seq.violations = roughtime::causality_violations(times);
+    return seq;
+}
+
+}  // namespace roughtime_query
