@@ -28,6 +28,7 @@ std::optional<std::vector<std::byte>> base64_decode(std::string_view text) {
     auto body = text.substr(0, text.size() - pad);
     if (pad > 0 && text.size() % 4 != 0) return std::nullopt;
     if (body.size() % 4 == 1) return std::nullopt;
+    if (body.empty()) return std::vector<std::byte>{};
     bool standard = has_any(body, "+/");
     bool urlsafe = has_any(body, "-_");
     if (standard && urlsafe) return std::nullopt;
@@ -54,6 +55,7 @@ std::string base64_encode(std::span<const std::byte> bytes) {
 
 std::optional<std::vector<std::byte>> hex_decode(std::string_view text) {
     if (text.size() % 2 != 0) return std::nullopt;
+    if (text.empty()) return std::vector<std::byte>{};
     std::vector<std::byte> out(text.size() / 2);
     std::size_t len = 0;
     const char* end = nullptr;
