@@ -261,10 +261,12 @@ Outcome Responder::handle(std::span<const std::byte> request, std::span<const st
     ReplyTimes t{req->transmit, rx, tx};
     o.reply = Reply::Basic;
     if (xleave) {
+        o.tx_timestamp = !o.client.known();
         if (auto prev_tx = table_->interleaved_transmit(o.client, req->origin)) {
             t.origin = req->receive;
             t.transmit = *prev_tx;
             o.reply = Reply::Interleaved;
+            o.tx_timestamp = true;
         }
         table_->record(o.client, rx, tx);  // tx until the kernel reports the true one
     }

@@ -126,6 +126,12 @@ struct Outcome {
     std::optional<Reply> reply;      // set when length != 0
     std::optional<Drop> drop;        // set when length == 0
     NtpTimestamp receive;            // the receive timestamp sent (for update_transmit)
+    // Interleaved mode: the kernel's transmit time of this response is wanted (pass it to the
+    // table's update_transmit(client, receive, …)). Set for a response in interleaved mode
+    // and for the first response to a client the table does not know (RFC 9769 clients start
+    // in basic mode: their next request can then be answered in interleaved mode at once).
+    // A known client that asks in basic mode (most clients, every time) is not stamped.
+    bool tx_timestamp = false;
     InterleaveTable::Client client;  // the table's handle for the client (interleaved mode)
 };
 

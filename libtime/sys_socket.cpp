@@ -76,34 +76,50 @@ Result<void> set_int_option(int fd, int level, int name, int value, const char* 
 
 bool is_again(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 
-// Adds an IP_PKTINFO / IPV6_PKTINFO so the datagram leaves from `source`. Returns the control
-// length used (0: none).
-std::size_t put_source(msghdr& m, ControlBuffer& control, AddressFamily socket_family,
-                       const std::optional<SocketAddress>& source) {
-    if (!source || source->family() != socket_family || source->is_unspecified())
-        return 0;
+// Fills the control data of one datagram to send: an IP_PKTINFO / IPV6_PKTINFO so it leaves
+// from `source` (when given, of the socket's family and not the wildcard), and a
+// SO_TIMESTAMPING asking for its software transmit stamp (`stamp`). Nothing: no control data.
+void put_control(msghdr& m, ControlBuffer& control, AddressFamily socket_family,
+                 const std::optional<SocketAddress>* source, bool stamp) {
+    bool with_source = source != nullptr && *source && (*source)->family() == socket_family &&
+                       !(*source)->is_unspecified();
+    if (!with_source && !stamp)
+        return;
     m.msg_control = control.bytes.data();
     m.msg_controllen = control.bytes.size();
     cmsghdr* c = cmsg_first(&m);
-    if (socket_family == AddressFamily::v4) {
+    std::size_t used = 0;
+    if (with_source && socket_family == AddressFamily::v4) {
         in_pktinfo pi{};
-        std::memcpy(&pi.ipi_spec_dst, source->bytes().data(), 4);
+        std::memcpy(&pi.ipi_spec_dst, (*source)->bytes().data(), 4);
         c->cmsg_level = IPPROTO_IP;
         c->cmsg_type = IP_PKTINFO;
         c->cmsg_len = cmsg_len(sizeof pi);
         std::memcpy(cmsg_data(c), &pi, sizeof pi);
-        m.msg_controllen = cmsg_space(sizeof pi);
-    } else {
+        used += cmsg_space(sizeof pi);
+    } else if (with_source) {
         in6_pktinfo pi{};
-        std::memcpy(&pi.ipi6_addr, source->bytes().data(), 16);
-        pi.ipi6_ifindex = source->scope_id();
+        std::memcpy(&pi.ipi6_addr, (*source)->bytes().data(), 16);
+        pi.ipi6_ifindex = (*source)->scope_id();
         c->cmsg_level = IPPROTO_IPV6;
         c->cmsg_type = IPV6_PKTINFO;
         c->cmsg_len = cmsg_len(sizeof pi);
         std::memcpy(cmsg_data(c), &pi, sizeof pi);
-        m.msg_controllen = cmsg_space(sizeof pi);
+        used += cmsg_space(sizeof pi);
     }
-    return m.msg_controllen;
+    if (stamp) {
+        if (used != 0)
+            c = cmsg_next(&m, c);  // after the pktinfo (msg_controllen is still the whole buffer)
+        // Per message, only the "record" flags count; reporting (SOFTWARE, OPT_ID, TSONLY)
+        // comes from the socket's own SO_TIMESTAMPING.
+        std::uint32_t flags = SOF_TIMESTAMPING_TX_SOFTWARE;
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SO_TIMESTAMPING;
+        c->cmsg_len = cmsg_len(sizeof flags);
+        std::memcpy(cmsg_data(c), &flags, sizeof flags);
+        used += cmsg_space(sizeof flags);
+    }
+    m.msg_controllen = used;
 }
 
 }  // namespace
@@ -183,6 +199,7 @@ UdpSocket::UdpSocket(UdpSocket&& other) noexcept
       local_(other.local_),
       rx_ts_(other.rx_ts_),
       tx_ts_(other.tx_ts_),
+      tx_on_request_(other.tx_on_request_),
       pktinfo_(other.pktinfo_),
       next_tx_id_(other.next_tx_id_) {}
 
@@ -194,6 +211,7 @@ UdpSocket& UdpSocket::operator=(UdpSocket&& other) noexcept {
         local_ = other.local_;
         rx_ts_ = other.rx_ts_;
         tx_ts_ = other.tx_ts_;
+        tx_on_request_ = other.tx_on_request_;
         pktinfo_ = other.pktinfo_;
         next_tx_id_ = other.next_tx_id_;
     }
@@ -218,6 +236,11 @@ Result<void> UdpSocket::configure(const SocketOptions& options) {
         if (!r)
             return r;
     }
+    if (options.receive_buffer > 0) {
+        auto r = set_int_option(fd_, SOL_SOCKET, SO_RCVBUF, options.receive_buffer, "SO_RCVBUF");
+        if (!r)
+            return r;
+    }
     if (options.pktinfo) {
         auto r = family_ == AddressFamily::v4
                      ? set_int_option(fd_, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO")
@@ -231,15 +254,19 @@ Result<void> UdpSocket::configure(const SocketOptions& options) {
     unsigned flags = 0;
     if (options.rx_timestamps)
         flags |= SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
-    if (options.tx_timestamps)
-        flags |= SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
-                 SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
+    if (options.tx_timestamps) {
+        // On request: the socket only reports; each datagram asks with its own cmsg.
+        flags |= SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
+        if (!options.tx_timestamps_on_request)
+            flags |= SOF_TIMESTAMPING_TX_SOFTWARE;
+    }
     if (flags == 0)
         return {};
     int rc = setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags);
     if (rc == 0) {
         rx_ts_ = options.rx_timestamps ? RxTimestamping::timestamping : RxTimestamping::none;
         tx_ts_ = options.tx_timestamps;
+        tx_on_request_ = options.tx_timestamps && options.tx_timestamps_on_request;
         return {};
     }
     log::debug("SO_TIMESTAMPING refused (%s), trying SO_TIMESTAMPNS", std::strerror(errno));
@@ -367,7 +394,7 @@ Result<std::size_t> UdpSocket::send_batch(std::span<const TxSlot> slots) {
             m.msg_namelen = static_cast<socklen_t>(sys::to_sockaddr(s.peer, names[i]));
             m.msg_iov = &iov[i];
             m.msg_iovlen = 1;
-            put_source(m, control[i], family_, s.source);
+            put_control(m, control[i], family_, &s.source, tx_on_request_ && s.want_tx_timestamp);
         }
         int sent = ::sendmmsg(fd_, msgs.data(), static_cast<unsigned>(n), 0);
         if (sent < 0) {
@@ -376,9 +403,13 @@ Result<std::size_t> UdpSocket::send_batch(std::span<const TxSlot> slots) {
                 break;
             return os_error("sendmmsg", err);
         }
+        if (tx_on_request_) {  // one OPT_ID per stamped datagram
+            for (std::size_t i = 0; i < static_cast<std::size_t>(sent); ++i)
+                next_tx_id_ += slots[total + i].want_tx_timestamp ? 1 : 0;
+        } else if (tx_ts_) {
+            next_tx_id_ += static_cast<std::uint32_t>(sent);
+        }
         total += static_cast<std::size_t>(sent);
-        if (tx_ts_)
-            next_tx_id_ += static_cast<std::uint32_t>(sent);  // one OPT_ID per datagram
         if (static_cast<std::size_t>(sent) < n)
             break;
     }

@@ -422,6 +422,49 @@ TEST(NtpServer, InterleavedExchange) {
     EXPECT_EQ(r.handle(b4, other, rx2 + 2 * kSec, rx2 + 2 * kSec, 0, synced_state(), out).reply, Reply::Basic);
 }
 
+// Which responses ask for a kernel transmit stamp: the first to a new client and every
+// interleaved one; a known client asking in basic mode (a load generator, most clients) not.
+TEST(NtpServer, TransmitStampOnlyWhereInterleavedModeCanUseIt) {
+    InterleaveTable table(64, kKey);
+    ServerCounters c;
+    Responder r({.interleaved = true}, nullptr, &table, c);
+    std::array<std::byte, kHeaderSize> out{};
+    Header basic = client_request();
+    basic.origin = NtpTimestamp{};
+    basic.receive = NtpTimestamp{};
+    auto b = bytes_of(basic);
+    Outcome o1 = r.handle(b, kClient, kNow, kNow + 1000, 0, synced_state(), out);
+    EXPECT_EQ(o1.reply, Reply::Basic);
+    EXPECT_TRUE(o1.tx_timestamp);  // new client: its next request may be interleaved
+    EXPECT_TRUE(table.update_transmit(o1.client, o1.receive, from_unix_nanos(kNow + 3000)));
+    Outcome o2 = r.handle(b, kClient, kNow + kSec, kNow + kSec, 0, synced_state(), out);
+    EXPECT_EQ(o2.reply, Reply::Basic);
+    EXPECT_FALSE(o2.tx_timestamp);  // known, asks in basic mode
+    const NtpTimestamp sent_tx2 = decode(out).transmit;
+
+    Header xl = client_request();
+    xl.origin = o2.receive;
+    xl.receive = NtpTimestamp{0x0123456789ABCDEF};
+    auto bx = bytes_of(xl);
+    Outcome o3 = r.handle(bx, kClient, kNow + 2 * kSec, kNow + 2 * kSec, 0, synced_state(), out);
+    EXPECT_EQ(o3.reply, Reply::Interleaved);  // with the daemon's transmit of response 2
+    EXPECT_EQ(decode(out).transmit, sent_tx2);
+    EXPECT_TRUE(o3.tx_timestamp);
+    NtpTimestamp true_tx3 = from_unix_nanos(kNow + 2 * kSec + 7000);
+    EXPECT_TRUE(table.update_transmit(o3.client, o3.receive, true_tx3));
+    xl.origin = o3.receive;
+    auto bx4 = bytes_of(xl);
+    Outcome o4 = r.handle(bx4, kClient, kNow + 3 * kSec, kNow + 3 * kSec, 0, synced_state(), out);
+    EXPECT_EQ(o4.reply, Reply::Interleaved);
+    EXPECT_EQ(decode(out).transmit, true_tx3);  // the kernel's time of response 3
+    EXPECT_TRUE(o4.tx_timestamp);
+
+    // Interleaved mode off: never.
+    InterleaveTable t2(64, kKey);
+    Responder off({.interleaved = false}, nullptr, &t2, c);
+    EXPECT_FALSE(off.handle(b, kClient, kNow, kNow, 0, synced_state(), out).tx_timestamp);
+}
+
 TEST(NtpServer, InterleavedOffAnswersBasic) {
     InterleaveTable table(64, kKey);
     ServerCounters c;

@@ -170,6 +170,52 @@ TEST_P(Loopback, TxTimestampsMatchById) {
     EXPECT_EQ(receive_all(server, rx, 4), 4u);
 }
 
+// tx_timestamps_on_request: only the datagrams that ask are stamped, and only they take an id:
+// 0, 1, 2 for the 2nd, 3rd and 5th of six, across two batches and send_to.
+TEST_P(Loopback, TxTimestampsOnRequestOnlyForStampedDatagrams) {
+    AddressFamily f = GetParam();
+    UdpSocket server = must(UdpSocket::bind(SocketAddress::loopback(f, 0)));
+    UdpSocket client = must(UdpSocket::client(f, {.tx_timestamps = true, .tx_timestamps_on_request = true}));
+    ASSERT_TRUE(client.tx_timestamping());
+    std::vector<std::vector<std::byte>> d;
+    for (int i = 0; i < 6; ++i) d.push_back(payload(i));
+    const SocketAddress to = server.local_address();
+    std::array<TxSlot, 4> first{TxSlot{d[0], to, std::nullopt, false}, TxSlot{d[1], to, std::nullopt, true},
+                                TxSlot{d[2], to, std::nullopt, true}, TxSlot{d[3], to, std::nullopt, false}};
+    UnixNanos before = SystemClock().now();
+    auto sent = client.send_batch(first);
+    ASSERT_TRUE(sent.has_value()) << sent.error().what;
+    ASSERT_EQ(*sent, 4u);
+    EXPECT_EQ(client.next_tx_id(), 2u);
+    std::array<TxSlot, 1> fifth{TxSlot{d[4], to, std::nullopt, true}};
+    ASSERT_EQ(client.send_batch(fifth).value_or(0), 1u);
+    ASSERT_TRUE(client.send_to(d[5], to).has_value());  // no stamp asked
+    UnixNanos after = SystemClock().now();
+    EXPECT_EQ(client.next_tx_id(), 3u);
+
+    std::array<TxTimestamp, 8> ts{};
+    std::size_t got = 0;
+    while (got < 3) {
+        auto ready = wait_readable(client.fd(), 1s);
+        ASSERT_TRUE(ready.has_value() && *ready) << "no tx timestamp after " << got;
+        auto n = client.read_tx_timestamps(std::span(ts).subspan(got));
+        ASSERT_TRUE(n.has_value()) << n.error().what;
+        got += *n;
+    }
+    for (std::uint32_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(ts[i].id, i);
+        EXPECT_GE(ts[i].tx_time, before);
+        EXPECT_LE(ts[i].tx_time, after);
+    }
+    auto ready = wait_readable(client.fd(), 50ms);  // nothing more: the other three had none
+    ASSERT_TRUE(ready.has_value());
+    EXPECT_FALSE(*ready);
+    RxBatch rx(6);
+    ASSERT_EQ(receive_all(server, rx, 6), 6u);
+    for (std::size_t i = 0; i < 6; ++i)  // all arrived, in order, unchanged
+        EXPECT_TRUE(std::equal(rx.slots[i].data().begin(), rx.slots[i].data().end(), d[i].begin())) << i;
+}
+
 TEST_P(Loopback, TruncatedDatagramIsFlagged) {
     AddressFamily f = GetParam();
     UdpSocket server = must(UdpSocket::bind(SocketAddress::loopback(f, 0)));
@@ -225,6 +271,37 @@ TEST(UdpSocket, WildcardServerRepliesFromAskedAddress) {
     ASSERT_TRUE(server.send_to(payload(3), rx.slots[0].peer).has_value());
     ASSERT_EQ(receive_all(client, back, 1), 1u);
     EXPECT_EQ(back.slots[0].peer, SocketAddress::loopback(AddressFamily::v4, asked.port()));
+}
+
+// A wildcard socket with on-request stamps: the source cmsg and the stamp cmsg together.
+TEST(UdpSocket, WildcardSourceAndStampInOneDatagram) {
+    UdpSocket server = must(UdpSocket::bind(SocketAddress::any(AddressFamily::v4, 0),
+                                            {.tx_timestamps = true, .tx_timestamps_on_request = true}));
+    UdpSocket client = must(UdpSocket::client(AddressFamily::v4));
+    SocketAddress asked = SocketAddress::v4({std::byte{127}, std::byte{0}, std::byte{0}, std::byte{3}},
+                                            server.local_address().port());
+    ASSERT_TRUE(client.send_to(payload(1), asked).has_value());
+    RxBatch rx(1);
+    ASSERT_EQ(receive_all(server, rx, 1), 1u);
+    std::vector<std::byte> reply = payload(2);
+    std::array<TxSlot, 1> tx{TxSlot{reply, rx.slots[0].peer, rx.slots[0].local, true}};
+    ASSERT_EQ(server.send_batch(tx).value_or(0), 1u);
+    EXPECT_EQ(server.next_tx_id(), 1u);
+    RxBatch back(1);
+    ASSERT_EQ(receive_all(client, back, 1), 1u);
+    EXPECT_EQ(back.slots[0].peer, asked);
+    std::array<TxTimestamp, 2> ts{};
+    auto ready = wait_readable(server.fd(), 1s);
+    ASSERT_TRUE(ready.has_value() && *ready);
+    auto n = server.read_tx_timestamps(ts);
+    ASSERT_TRUE(n.has_value()) << n.error().what;
+    ASSERT_EQ(*n, 1u);
+    EXPECT_EQ(ts[0].id, 0u);
+}
+
+TEST(UdpSocket, ReceiveBufferOption) {
+    auto s = UdpSocket::bind(SocketAddress::loopback(AddressFamily::v4, 0), {.receive_buffer = 1 << 20});
+    ASSERT_TRUE(s.has_value()) << s.error().what;  // above net.core.rmem_max the kernel caps it
 }
 
 TEST(UdpSocket, BothWildcardsOnOnePort) {

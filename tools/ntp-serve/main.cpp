@@ -35,6 +35,8 @@ using namespace timepipe::serve;
 
 namespace {
 
+constexpr int kReceiveBuffer = 1 << 20;  // SO_RCVBUF per socket, capped by net.core.rmem_max
+
 std::vector<SocketAddress> listen_addresses(const Options& opt) {
     if (opt.listen.empty())
         return {SocketAddress::any(AddressFamily::v4, 123), SocketAddress::any(AddressFamily::v6, 123)};
@@ -164,7 +166,12 @@ int main(int argc, char* argv[]) {
 
     // Bind everything before any thread starts, so a bad address is one error line and an exit.
     std::vector<SocketAddress> addrs = listen_addresses(opt);
-    SocketOptions so{.reuse_port = opt.workers > 1, .tx_timestamps = opt.interleaved};
+    // Transmit stamps only for the responses that need one (Outcome::tx_timestamp), and room
+    // for bursts: requests that find the receive buffer full are lost.
+    SocketOptions so{.reuse_port = opt.workers > 1,
+                     .tx_timestamps = opt.interleaved,
+                     .tx_timestamps_on_request = true,
+                     .receive_buffer = kReceiveBuffer};
     for (unsigned i = 0; i < opt.workers; ++i) {
         std::vector<UdpSocket> socks;
         for (const SocketAddress& a : addrs) {

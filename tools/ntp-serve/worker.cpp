@@ -1,5 +1,7 @@
 // The I/O loop: read a batch, decide each datagram with ntp::Responder, send the batch, and
 // (interleaved mode) read the kernel's transmit timestamps back into the interleave table.
+// Only responses the Responder marks tx_timestamp are stamped: the first to a new client and
+// those in interleaved mode; stamps are read back right after the batch that asked for them.
 // Every buffer is allocated once, in the constructor.
 #include "tools/ntp-serve/worker.hpp"
 
@@ -100,7 +102,8 @@ struct Worker::Impl {
                         bad_log.warnx("%s: malformed request (%zu octets)", r.peer.to_string().c_str(), r.length);
                     continue;
                 }
-                tx[n_tx] = TxSlot{std::span<const std::byte>(out[n_tx]).first(o.length), r.peer, r.local};
+                tx[n_tx] = TxSlot{std::span<const std::byte>(out[n_tx]).first(o.length), r.peer, r.local,
+                                  o.tx_timestamp};
                 outcomes[n_tx] = o;
                 ++n_tx;
             }
@@ -111,12 +114,17 @@ struct Worker::Impl {
 
     void send(Sock& s, std::size_t n, std::int64_t correction_ns) {
         std::size_t done = 0;
+        bool stamped = false;
         while (done < n) {
-            std::uint32_t first_id = s.socket.next_tx_id();
+            std::uint32_t id = s.socket.next_tx_id();  // the next stamped datagram's
             auto sent = s.socket.send_batch(std::span<const TxSlot>(tx).subspan(done, n - done));
             std::size_t k = sent ? *sent : 0;
             if (!s.pending.empty()) {
-                for (std::size_t i = 0; i < k; ++i) remember(s, first_id + static_cast<std::uint32_t>(i), done + i, correction_ns);
+                for (std::size_t i = done; i < done + k; ++i) {
+                    if (!tx[i].want_tx_timestamp) continue;
+                    remember(s, id++, i, correction_ns);
+                    stamped = true;
+                }
             }
             done += k;
             if (!sent || k == 0) {  // this slot cannot go (or the buffer is full): skip it
@@ -126,11 +134,13 @@ struct Worker::Impl {
                 ++done;
             }
         }
+        // A software stamp is normally taken before sendmmsg returns: read it now, so the error
+        // queue (charged to the receive buffer) stays empty. Late ones wake the loop (POLLERR).
+        if (stamped) on_error_queue(s);
     }
 
     void remember(Sock& s, std::uint32_t id, std::size_t slot, std::int64_t correction_ns) {
         const ntp::Outcome& o = outcomes[slot];
-        if (o.reply != ntp::Reply::Basic && o.reply != ntp::Reply::Interleaved) return;
         Pending& p = s.pending[id % s.pending.size()];
         p.id = id;
         p.used = true;
