@@ -1,7 +1,8 @@
 #include "libtime/socket_address.hpp"
 
 #include <algorithm>
-#include <cstdio>
+
+#include "libtime/cidr.hpp"
 
 namespace timepipe {
 namespace {
@@ -66,46 +67,9 @@ bool SocketAddress::is_loopback() const {
 }
 
 std::string SocketAddress::address_string() const {
-    char buf[64];
-    if (is_v4()) {
-        std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", u8(addr_[0]), u8(addr_[1]), u8(addr_[2]),
-                      u8(addr_[3]));
-        return buf;
-    }
-    // RFC 5952: lower-case hex, no leading zeros, the longest run (>= 2) of zero groups
-    // (the first one on a tie) written as "::".
-    std::array<unsigned, 8> g{};
-    for (std::size_t i = 0; i < 8; ++i)
-        g[i] = u8(addr_[2 * i]) << 8 | u8(addr_[2 * i + 1]);
-    int best = -1, best_len = 0;
-    for (int i = 0; i < 8;) {
-        if (g[static_cast<std::size_t>(i)] != 0) {
-            ++i;
-            continue;
-        }
-        int j = i;
-        while (j < 8 && g[static_cast<std::size_t>(j)] == 0)
-            ++j;
-        if (j - i > best_len) {
-            best = i;
-            best_len = j - i;
-        }
-        i = j;
-    }
-    if (best_len < 2)
-        best = -1;
-    std::string out;
-    for (int i = 0; i < 8; ++i) {
-        if (i == best) {
-            out += "::";
-            i += best_len - 1;
-            continue;
-        }
-        if (!out.empty() && out.back() != ':')
-            out += ':';
-        std::snprintf(buf, sizeof buf, "%x", g[static_cast<std::size_t>(i)]);
-        out += buf;
-    }
+    // IpAddress has the RFC 5952 formatter. A v6 SocketAddress is never IPv4-mapped (v6() makes
+    // those v4), so IpAddress's dotted form for mapped addresses cannot show up here.
+    std::string out = IpAddress::from_bytes(bytes())->to_string();
     if (scope_id_ != 0)
         out += "%" + std::to_string(scope_id_);
     return out;
