@@ -1,7 +1,6 @@
 // ntp-query: ask NTP servers for the time, once (best of -n exchanges, like ntpdig) or
 // continuously (--follow), and write sample records. See man/ntp-query.1.
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <getopt.h>
@@ -10,7 +9,7 @@
 
 #include <sodium/core.h>
 
-#include "libtime/duration.hpp"
+#include "libtime/cli_options.hpp"
 #include "libtime/host_port.hpp"
 #include "libtime/log.hpp"
 #include "libtime/output_format.hpp"
@@ -55,21 +54,6 @@ void usage(std::FILE* to) {
 
 enum LongOnly { kInterleaved = 256, kIburst, kMinpoll, kMaxpoll, kMaxSources, kNtpVersion };
 
-long parse_int(const char* opt, const char* arg, long lo, long hi) {
-    char* end = nullptr;
-    errno = 0;
-    long v = std::strtol(arg, &end, 10);
-    if (errno != 0 || end == arg || *end != '\0' || v < lo || v > hi)
-        log::fatalx(EX_USAGE, "%s: \"%s\" is not an integer from %ld to %ld", opt, arg, lo, hi);
-    return v;
-}
-
-std::chrono::nanoseconds duration_or_die(const char* opt, const char* arg) {
-    auto d = parse_duration(arg);
-    if (!d) log::fatalx(EX_USAGE, "%s: bad duration \"%s\": %s", opt, arg, d.error().what.c_str());
-    return *d;
-}
-
 struct Options {
     QueryOptions query;
     OutputFormat output = OutputFormat::cbor;
@@ -99,12 +83,12 @@ Options parse_options(int argc, char* argv[]) {
         case '4': opt.family = Family::v4; break;
         case '6': opt.family = Family::v6; break;
         case 'n':
-            opt.query.count = static_cast<int>(parse_int("-n", optarg, 1, 1'000'000));
+            opt.query.count = static_cast<int>(int_option("-n", optarg, 1, 1'000'000));
             opt.count_given = true;
             break;
         case 'f': opt.query.follow = true; break;
-        case 'x': opt.query.duration = duration_or_die("-x", optarg); break;
-        case 't': opt.query.timeout = duration_or_die("-t", optarg); break;
+        case 'x': opt.query.duration = duration_option("-x", optarg); break;
+        case 't': opt.query.timeout = duration_option("-t", optarg); break;
         case 'o':
             if (auto f = parse_output_format(optarg)) opt.output = *f;
             else log::fatalx(EX_USAGE, "%s", f.error().what.c_str());
@@ -112,15 +96,15 @@ Options parse_options(int argc, char* argv[]) {
         case kInterleaved: opt.query.client.interleaved = true; break;
         case kIburst: opt.query.poll.iburst = true; break;
         case kMinpoll:
-            opt.query.poll.minpoll = static_cast<int>(parse_int("--minpoll", optarg, kPollExponentMin, kPollExponentMax));
+            opt.query.poll.minpoll = static_cast<int>(int_option("--minpoll", optarg, kPollExponentMin, kPollExponentMax));
             break;
         case kMaxpoll:
-            opt.query.poll.maxpoll = static_cast<int>(parse_int("--maxpoll", optarg, kPollExponentMin, kPollExponentMax));
+            opt.query.poll.maxpoll = static_cast<int>(int_option("--maxpoll", optarg, kPollExponentMin, kPollExponentMax));
             maxpoll_given = true;
             break;
-        case kMaxSources: opt.max_sources = parse_int("--max-sources", optarg, 1, 64); break;
+        case kMaxSources: opt.max_sources = int_option("--max-sources", optarg, 1, 64); break;
         case kNtpVersion:
-            opt.query.client.version = static_cast<std::uint8_t>(parse_int("--ntp-version", optarg, 1, 4));
+            opt.query.client.version = static_cast<std::uint8_t>(int_option("--ntp-version", optarg, 1, 4));
             break;
         case 'v': log::set_verbosity(log::verbosity() + 1); break;
         case 'h': usage(stdout); std::exit(0);

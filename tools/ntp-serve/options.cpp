@@ -1,13 +1,11 @@
 #include "tools/ntp-serve/options.hpp"
 
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
+#include <string>
 #include <getopt.h>
-#include <string_view>
 
-#include "libtime/duration.hpp"
+#include "libtime/cli_options.hpp"
 #include "libtime/log.hpp"
 
 #ifndef TIMEPIPE_VERSION
@@ -41,28 +39,6 @@ void usage(std::FILE* to) {
                  "  -h, --help                 this help\n"
                  "  -V, --version              print the version\n",
                  std::string(log::program()).c_str());
-}
-
-bool on_off(const char* opt, const char* arg) {
-    std::string_view v = arg;
-    if (v == "on") return true;
-    if (v == "off") return false;
-    log::fatalx(EX_USAGE, "%s: \"%s\" is not on or off", opt, arg);
-}
-
-long parse_int(const char* opt, const char* arg, long lo, long hi) {
-    char* end = nullptr;
-    errno = 0;
-    long v = std::strtol(arg, &end, 10);
-    if (errno != 0 || end == arg || *end != '\0' || v < lo || v > hi)
-        log::fatalx(EX_USAGE, "%s: \"%s\" is not an integer from %ld to %ld", opt, arg, lo, hi);
-    return v;
-}
-
-std::int64_t duration_or_die(const char* opt, const char* arg) {
-    auto d = parse_duration(arg);
-    if (!d) log::fatalx(EX_USAGE, "%s: bad duration \"%s\": %s", opt, arg, d.error().what.c_str());
-    return d->count();
 }
 
 enum LongOnly {
@@ -101,9 +77,9 @@ Options parse_options(int argc, char* argv[]) {
         const char* name = argv[optind - 1];
         switch (c) {
         case 'l': opt.listen.emplace_back(optarg); break;
-        case 's': opt.stratum = static_cast<std::uint8_t>(parse_int("--stratum", optarg, 1, 15)); break;
+        case 's': opt.stratum = static_cast<std::uint8_t>(int_option("--stratum", optarg, 1, 15)); break;
         case 'u': opt.upstream = optarg; break;
-        case kStaleAfter: opt.stale_after_ns = duration_or_die("--stale-after", optarg); break;
+        case kStaleAfter: opt.stale_after_ns = duration_option("--stale-after", optarg).count(); break;
         case kNoCorrect: opt.correct = false; break;
         case 'r': {
             RateLimitConfig base;
@@ -116,10 +92,10 @@ Options parse_options(int argc, char* argv[]) {
         case kDeny: opt.rules.push_back(std::string("deny ") + optarg); break;
         case kRestrict: opt.rules.push_back(std::string("restrict ") + optarg); break;
         case kAclFile: opt.acl_file = optarg; break;
-        case kDenyKod: opt.deny_kod = on_off("--deny-kod", optarg); break;
-        case kInterleaved: opt.interleaved = on_off("--interleaved", optarg); break;
-        case 'w': opt.workers = static_cast<unsigned>(parse_int("--workers", optarg, 1, 64)); break;
-        case kStatsInterval: opt.stats_interval_ns = duration_or_die("--stats-interval", optarg); break;
+        case kDenyKod: opt.deny_kod = on_off_option("--deny-kod", optarg); break;
+        case kInterleaved: opt.interleaved = on_off_option("--interleaved", optarg); break;
+        case 'w': opt.workers = static_cast<unsigned>(int_option("--workers", optarg, 1, 64)); break;
+        case kStatsInterval: opt.stats_interval_ns = duration_option("--stats-interval", optarg).count(); break;
         case 'o':
             if (auto f = parse_output_format(optarg)) opt.output = *f;
             else log::fatalx(EX_USAGE, "%s", f.error().what.c_str());

@@ -1,0 +1,34 @@
+#include "libtime/cli_options.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <string_view>
+
+#include "libtime/duration.hpp"
+#include "libtime/log.hpp"
+
+namespace timepipe {
+
+long int_option(const char* opt, const char* arg, long lo, long hi) {
+    char* end = nullptr;
+    errno = 0;
+    const long v = std::strtol(arg, &end, 10);
+    if (errno != 0 || end == arg || *end != '\0' || v < lo || v > hi)
+        log::fatalx(EX_USAGE, "%s: \"%s\" is not an integer from %ld to %ld", opt, arg, lo, hi);
+    return v;
+}
+
+std::chrono::nanoseconds duration_option(const char* opt, const char* arg) {
+    auto d = parse_duration(arg);
+    if (!d) log::fatalx(EX_USAGE, "%s: bad duration \"%s\": %s", opt, arg, d.error().what.c_str());
+    return *d;
+}
+
+bool on_off_option(const char* opt, const char* arg) {
+    const std::string_view v = arg;
+    if (v == "on") return true;
+    if (v == "off") return false;
+    log::fatalx(EX_USAGE, "%s: \"%s\" is not on or off", opt, arg);
+}
+
+}  // namespace timepipe

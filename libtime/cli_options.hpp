@@ -1,0 +1,20 @@
+// Option values the tools parse alike (DEVELOPERS.md "Options"). Each returns the value or exits
+// with EX_USAGE after one line naming the option and the value:
+//
+//   case 'w': workers = int_option("--workers", optarg, 1, 64); break;
+//       // ntp-serve: --workers: "0" is not an integer from 1 to 64
+//   case 't': timeout = duration_option("-t", optarg); break;
+//       // ntp-query: -t: bad duration "soon": not a number
+//   case kDenyKod: deny_kod = on_off_option("--deny-kod", optarg); break;
+//       // ntp-serve: --deny-kod: "maybe" is not on or off
+#pragma once
+
+#include <chrono>
+
+namespace timepipe {
+
+long int_option(const char* opt, const char* arg, long lo, long hi);
+std::chrono::nanoseconds duration_option(const char* opt, const char* arg);  // libtime/duration.hpp
+bool on_off_option(const char* opt, const char* arg);
+
+}  // namespace timepipe
