@@ -497,4 +497,32 @@ Result<bool> wait_readable(int fd, std::chrono::nanoseconds timeout) {
     return rc > 0 && (p.revents & (POLLIN | POLLERR | POLLHUP)) != 0;
 }
 
+Result<std::size_t> wait_any(std::span<PollItem> items, std::chrono::nanoseconds timeout) {
+    constexpr std::size_t kMax = 64;
+    if (items.size() > kMax)
+        return fail("wait_any: too many descriptors", EX_SOFTWARE);
+    std::array<pollfd, kMax> p{};
+    for (std::size_t i = 0; i < items.size(); ++i)
+        p[i] = pollfd{items[i].fd, POLLIN, 0};
+    timespec ts{};
+    timespec* tsp = nullptr;
+    if (timeout.count() >= 0) {
+        ts.tv_sec = static_cast<time_t>(timeout.count() / kNanosPerSecond);
+        ts.tv_nsec = static_cast<long>(timeout.count() % kNanosPerSecond);
+        tsp = &ts;
+    }
+    int rc = ::ppoll(p.data(), static_cast<nfds_t>(items.size()), tsp, nullptr);
+    if (rc < 0) {
+        int err = errno;
+        if (err != EINTR)
+            return os_error("ppoll", err);
+        rc = 0;
+    }
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        items[i].readable = rc > 0 && (p[i].revents & (POLLIN | POLLHUP)) != 0;
+        items[i].error = rc > 0 && (p[i].revents & POLLERR) != 0;
+    }
+    return static_cast<std::size_t>(rc);
+}
+
 }  // namespace timepipe

@@ -138,6 +138,15 @@ private:
 // false: the timeout passed, or a signal arrived (check your own deadline and flags).
 Result<bool> wait_readable(int fd, std::chrono::nanoseconds timeout);
 
+// The same for several fds at once: sets `readable` (POLLIN) and `error` (POLLERR: the error
+// queue) on each, and returns how many are ready; 0: the timeout passed or a signal arrived.
+struct PollItem {
+    int fd = -1;
+    bool readable = false;
+    bool error = false;
+};
+Result<std::size_t> wait_any(std::span<PollItem> items, std::chrono::nanoseconds timeout);
+
 // For sys_*.cpp only: conversion to and from the kernel's address structures.
 namespace sys {
 std::optional<SocketAddress> from_sockaddr(const ::sockaddr* sa, std::size_t length);

@@ -304,6 +304,26 @@ TEST(UdpSocket, ReceiveBufferOption) {
     ASSERT_TRUE(s.has_value()) << s.error().what;  // above net.core.rmem_max the kernel caps it
 }
 
+TEST(UdpSocket, WaitAnyReportsWhichIsReady) {
+    UdpSocket a = must(UdpSocket::bind(SocketAddress::loopback(AddressFamily::v4, 0)));
+    UdpSocket b = must(UdpSocket::bind(SocketAddress::loopback(AddressFamily::v4, 0)));
+    UdpSocket client = must(UdpSocket::client(AddressFamily::v4));
+    std::array<PollItem, 2> items{PollItem{.fd = a.fd()}, PollItem{.fd = b.fd()}};
+    auto t0 = monotonic_now();
+    auto none = wait_any(items, 20ms);
+    ASSERT_TRUE(none.has_value());
+    EXPECT_EQ(*none, 0u);
+    EXPECT_GE(monotonic_now() - t0, 20'000'000);
+    EXPECT_FALSE(items[0].readable || items[1].readable);
+    ASSERT_TRUE(client.send_to(payload(0), b.local_address()).has_value());
+    auto one = wait_any(items, 1s);
+    ASSERT_TRUE(one.has_value());
+    EXPECT_EQ(*one, 1u);
+    EXPECT_FALSE(items[0].readable);
+    EXPECT_TRUE(items[1].readable);
+    EXPECT_FALSE(items[1].error);
+}
+
 TEST(UdpSocket, BothWildcardsOnOnePort) {
     UdpSocket v6 = must(UdpSocket::bind(SocketAddress::any(AddressFamily::v6, 0)));
     auto v4 = UdpSocket::bind(SocketAddress::any(AddressFamily::v4, v6.local_address().port()));

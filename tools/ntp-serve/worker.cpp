@@ -1,7 +1,10 @@
-// The I/O loop: read a batch, decide each datagram with ntp::Responder, send the batch, and
-// (interleaved mode) read the kernel's transmit timestamps back into the interleave table.
-// Only responses the Responder marks tx_timestamp are stamped: the first to a new client and
-// those in interleaved mode; stamps are read back right after the batch that asked for them.
+// The I/O loop: wait in ppoll() on the worker's sockets, read a batch, decide each datagram
+// with ntp::Responder, send the batch, and (interleaved mode) read the kernel's transmit
+// timestamps back into the interleave table. Only responses the Responder marks tx_timestamp
+// are stamped: the first to a new client and those in interleaved mode; stamps are read back
+// right after the batch that asked for them.
+// No event loop here: an epoll registration would stay on the socket's wait queue and be woken
+// for every datagram queued and every reply freed; ppoll() waits only while we sleep.
 // Every buffer is allocated once, in the constructor.
 #include "tools/ntp-serve/worker.hpp"
 
@@ -11,7 +14,6 @@
 
 #include <sodium.h>
 
-#include "libtime/event_loop.hpp"
 #include "libtime/log.hpp"
 #include "libtime/sys_clock.hpp"
 
@@ -22,7 +24,7 @@ constexpr std::size_t kBatch = 32;         // datagrams per recvmmsg/sendmmsg
 constexpr std::size_t kMaxBatches = 8;     // per wake-up, then other sockets get their turn
 constexpr std::size_t kRxBuffer = 2048;    // longer requests arrive truncated: malformed
 constexpr std::size_t kPending = 4096;     // responses awaiting their kernel TX timestamp
-constexpr auto kHousekeeping = std::chrono::milliseconds(100);
+constexpr auto kHousekeeping = std::chrono::milliseconds(50);  // stop flag, policy, upstream
 
 std::array<std::byte, 16> random_key() {
     std::array<std::byte, 16> key{};
@@ -135,7 +137,7 @@ struct Worker::Impl {
             }
         }
         // A software stamp is normally taken before sendmmsg returns: read it now, so the error
-        // queue (charged to the receive buffer) stays empty. Late ones wake the loop (POLLERR).
+        // queue (charged to the receive buffer) stays empty. Late ones wake ppoll (POLLERR).
         if (stamped) on_error_queue(s);
     }
 
@@ -193,28 +195,19 @@ Worker::~Worker() = default;
 void Worker::run() {
     Impl& w = *impl_;
     w.refresh();
-    auto loop = EventLoop::create();
-    if (!loop) log::fatalx(loop.error().exit_code, "event loop: %s", loop.error().what.c_str());
-    std::vector<FdWatcher> watchers;
-    for (auto& s : w.socks) {
-        Impl::Sock* sp = &s;
-        auto fw = FdWatcher::create(*loop, s.socket.fd(), [&w, sp](FdEvents e) {
-            if (e.error) w.on_error_queue(*sp);
-            if (e.readable) w.on_readable(*sp);
-        });
-        if (!fw) log::fatalx(fw.error().exit_code, "%s: %s", s.socket.local_address().to_string().c_str(),
-                             fw.error().what.c_str());
-        watchers.push_back(std::move(*fw));
-    }
-    // Housekeeping: notice a stop request or a new policy/upstream even when no packet comes.
-    EventLoop* lp = &*loop;
-    auto tick = Timer::create(*loop, [&w, lp] {
-        if (w.shared.stop.load(std::memory_order_acquire)) lp->stop();
+    std::vector<PollItem> items;
+    for (const auto& s : w.socks) items.push_back(PollItem{.fd = s.socket.fd()});
+    // Housekeeping (a stop request, a new policy or upstream) at least every kHousekeeping,
+    // even when no packet comes; under load after every wake-up.
+    while (!w.shared.stop.load(std::memory_order_acquire)) {
+        auto ready = wait_any(items, kHousekeeping);
+        if (!ready) log::fatalx(ready.error().exit_code, "%s", ready.error().what.c_str());
+        for (std::size_t i = 0; i < items.size() && *ready != 0; ++i) {
+            if (items[i].error) w.on_error_queue(w.socks[i]);
+            if (items[i].readable) w.on_readable(w.socks[i]);
+        }
         w.refresh();
-    });
-    if (!tick) log::fatalx(tick.error().exit_code, "timer: %s", tick.error().what.c_str());
-    tick->start(kHousekeeping, kHousekeeping);
-    loop->run();
+    }
 }
 
 }  // namespace timepipe::serve
