@@ -148,8 +148,8 @@ JSON
     [ "$stderr" = "roughtime-query: $BATS_TEST_TMPDIR/t.json: responses[1] from $K1: ${case#*:}" ]
     [ -z "$output" ]
   done
-  # appendix B's PATHs are empty: a flipped PATH bit is tested on a batched exchange above and
-  # on roughtime-serve's reports (552).
+  # appendix B's PATHs are empty: a flipped PATH bit is tested on the batched Cloudflare
+  # exchange above.
 }
 
 @test "--check-report: a broken chain, a report without conflict, malformed JSON" {
