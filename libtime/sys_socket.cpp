@@ -173,6 +173,7 @@ Result<UdpSocket> UdpSocket::bind(const SocketAddress& local, const SocketOption
     if (fd < 0)
         return os_error("socket", errno);
     UdpSocket s(fd, local.family());  // owns fd from here on
+    s.wildcard_ = local.is_unspecified();
     auto configured = s.configure(options);
     if (!configured)
         return Unexpected<Error>{configured.error()};
@@ -201,6 +202,8 @@ UdpSocket::UdpSocket(UdpSocket&& other) noexcept
       tx_ts_(other.tx_ts_),
       tx_on_request_(other.tx_on_request_),
       pktinfo_(other.pktinfo_),
+      local_known_(other.local_known_),
+      wildcard_(other.wildcard_),
       next_tx_id_(other.next_tx_id_) {}
 
 UdpSocket& UdpSocket::operator=(UdpSocket&& other) noexcept {
@@ -213,6 +216,8 @@ UdpSocket& UdpSocket::operator=(UdpSocket&& other) noexcept {
         tx_ts_ = other.tx_ts_;
         tx_on_request_ = other.tx_on_request_;
         pktinfo_ = other.pktinfo_;
+        local_known_ = other.local_known_;
+        wildcard_ = other.wildcard_;
         next_tx_id_ = other.next_tx_id_;
     }
     return *this;
@@ -241,7 +246,10 @@ Result<void> UdpSocket::configure(const SocketOptions& options) {
         if (!r)
             return r;
     }
-    if (options.pktinfo) {
+    // On a socket bound to one address every datagram was sent to that address: no cmsg needed
+    // to learn it (IP_PKTINFO costs a cmsg per datagram received and per reply sent).
+    local_known_ = options.pktinfo && !wildcard_;
+    if (options.pktinfo && wildcard_) {
         auto r = family_ == AddressFamily::v4
                      ? set_int_option(fd_, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO")
                      : set_int_option(fd_, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO");
@@ -332,7 +340,10 @@ Result<std::size_t> UdpSocket::receive_batch(std::span<RxSlot> slots) {
             s.peer = sys::from_sockaddr(reinterpret_cast<const sockaddr*>(&names[i]),
                                         m.msg_namelen)
                          .value_or(SocketAddress{});
-            s.local.reset();
+            if (local_known_)
+                s.local = local_;
+            else
+                s.local.reset();
             s.ifindex = 0;
             s.rx_time = fallback;
             s.kernel_time = false;
@@ -394,7 +405,8 @@ Result<std::size_t> UdpSocket::send_batch(std::span<const TxSlot> slots) {
             m.msg_namelen = static_cast<socklen_t>(sys::to_sockaddr(s.peer, names[i]));
             m.msg_iov = &iov[i];
             m.msg_iovlen = 1;
-            put_control(m, control[i], family_, &s.source, tx_on_request_ && s.want_tx_timestamp);
+            put_control(m, control[i], family_, wildcard_ ? &s.source : nullptr,
+                        tx_on_request_ && s.want_tx_timestamp);
         }
         int sent = ::sendmmsg(fd_, msgs.data(), static_cast<unsigned>(n), 0);
         if (sent < 0) {

@@ -46,7 +46,10 @@ struct SocketOptions {
     bool tx_timestamps = false;  // kernel transmit time, see read_tx_timestamps()
     // With tx_timestamps: stamp only the datagrams that ask (TxSlot::want_tx_timestamp).
     bool tx_timestamps_on_request = false;
-    bool pktinfo = true;         // destination address of each datagram (RxSlot::local)
+    // Destination address of each datagram (RxSlot::local) and replies from it. Only wildcard
+    // binds need IP_PKTINFO for that: a socket bound to one address fills RxSlot::local with
+    // it and sends from it without any control message.
+    bool pktinfo = true;
     int receive_buffer = 0;      // SO_RCVBUF in bytes (capped by net.core.rmem_max); 0: default
 };
 
@@ -56,7 +59,7 @@ struct RxSlot {
     bool truncated = false;        // the datagram was longer than buffer
     SocketAddress peer;            // who sent it
     std::optional<SocketAddress> local;  // address it was sent to (with our port), if known
-    std::uint32_t ifindex = 0;     // interface it arrived on, 0 if unknown
+    std::uint32_t ifindex = 0;     // interface it arrived on (wildcard binds), 0 if unknown
     UnixNanos rx_time = 0;         // CLOCK_REALTIME
     bool kernel_time = false;      // true: the kernel's stamp; false: a clock read after recv
 
@@ -130,7 +133,9 @@ private:
     RxTimestamping rx_ts_ = RxTimestamping::none;
     bool tx_ts_ = false;
     bool tx_on_request_ = false;
-    bool pktinfo_ = false;
+    bool pktinfo_ = false;       // IP_PKTINFO is on: RxSlot::local from the kernel
+    bool local_known_ = false;   // bound to one address: RxSlot::local is local_
+    bool wildcard_ = false;      // bound to the wildcard: TxSlot::source is used
     std::uint32_t next_tx_id_ = 0;
 };
 
