@@ -212,7 +212,8 @@ print('closed' if s.recv(100) == b'' else 'open')"
   [[ "$output" == "roughtime-serve: counters: received=1 answered=1 "* ]] || { echo "$output"; return 1; }
   kill -0 "$SERVE_PID"
   kill -TERM "$SERVE_PID"
-  run wait "$SERVE_PID"
-  [ "$status" -eq 0 ]
+  local rc=0
+  wait "$SERVE_PID" || rc=$?
+  [ "$rc" -eq 0 ]
   grep -q '^roughtime-serve: exiting: received=1 answered=1 ' "$BATS_TEST_TMPDIR/err"
 }
