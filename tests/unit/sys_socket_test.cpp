@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "libtime/sys_clock.hpp"
@@ -58,10 +59,12 @@ std::size_t receive_all(UdpSocket& s, RxBatch& batch, std::size_t want) {
 
 // The kernel stamps received datagrams only once some socket has asked, and it switches that
 // on from a workqueue: the first datagrams after the first timestamping socket in the system
-// opens can come without a stamp. Sends probes until one arrives stamped (at most 1 s).
+// opens can come without a stamp. Sends a probe every millisecond until one arrives stamped
+// (at most 2 s).
 void wait_for_rx_stamps(UdpSocket& server, UdpSocket& client) {
     RxBatch rx(8);
-    for (int i = 0; i < 100; ++i) {
+    const std::int64_t deadline = monotonic_now() + 2'000'000'000;
+    while (monotonic_now() < deadline) {
         ASSERT_TRUE(client.send_to(payload(-1), server.local_address()).has_value());
         auto ready = wait_readable(server.fd(), 10ms);
         ASSERT_TRUE(ready.has_value());
@@ -70,6 +73,7 @@ void wait_for_rx_stamps(UdpSocket& server, UdpSocket& client) {
         for (std::size_t k = 0; k < *n; ++k)
             if (rx.slots[k].kernel_time)
                 return;
+        std::this_thread::sleep_for(1ms);
     }
     FAIL() << "the kernel never stamped a received datagram";
 }
