@@ -176,19 +176,7 @@ PY
   local p; p=$(free_port)
   start_serve --listen "127.0.0.1:$p" --stratum 2 --interleaved on
   wait_udp_bound "$p"
-  CHRONY_DIR=$(mktemp -d "$BATS_TEST_TMPDIR/chronyx.XXXX")
-  chmod 0700 "$CHRONY_DIR"   # chronyd refuses a command socket in a world-readable directory
-  cat > "$CHRONY_DIR/chrony.conf" <<CONF
-server 127.0.0.1 port $p iburst minpoll -2 maxpoll -2 xleave
-port 0
-bindcmdaddress $CHRONY_DIR/chronyd.sock
-pidfile $CHRONY_DIR/chronyd.pid
-driftfile $CHRONY_DIR/drift
-logdir $CHRONY_DIR
-log measurements
-CONF
-  chronyd -x -d -u root -f "$CHRONY_DIR/chrony.conf" > "$CHRONY_DIR/log" 2>&1 &
-  track_pid $!
+  start_chronyd_client 127.0.0.1 "$p" xleave
   local out=""
   for _ in $(seq 60); do
     out=$(chronyc_client ntpdata 127.0.0.1 2>/dev/null || true)

@@ -10,5 +10,8 @@ load common
   [[ "$output" == *'"type":"sample"'* ]]
   [[ "$output" == *'"source":"ntp://127.0.0.1:'* ]]
   [[ "$output" == *"demo: done"* ]]
-  ! pgrep -f "ntp-serve --listen 127.0.0.1:[0-9]* --stratum 2" >/dev/null
+  # the server the demo started (its PID is in the kill line) is gone
+  pid=$(sed -n 's/.*kill -TERM \([0-9]*\).*/\1/p' <<<"$output" | head -n 1)
+  [ -n "$pid" ]
+  ! kill -0 "$pid" 2>/dev/null
 }

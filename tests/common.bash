@@ -76,15 +76,17 @@ CONF
   wait_udp_bound "$port"
 }
 
-# start_chronyd_client SERVER PORT: a chronyd that polls SERVER:PORT fast, never adjusting the clock,
-# queryable with `chronyc_client sources`. Sets CHRONY_DIR.
+# start_chronyd_client SERVER PORT [OPTION...]: a chronyd that polls SERVER:PORT fast, never
+# adjusting the clock, queryable with `chronyc_client sources`; OPTIONs (e.g. xleave) go on its
+# server line. Sets CHRONY_DIR.
 start_chronyd_client() {
   local server=$1 port=$2
+  shift 2
   require_cmd chronyd
   CHRONY_DIR=$(mktemp -d "$BATS_TEST_TMPDIR/chronyc.XXXX")
   chmod 0700 "$CHRONY_DIR"  # chronyd disables a command socket in a directory others can read
   cat > "$CHRONY_DIR/chrony.conf" <<CONF
-server $server port $port iburst minpoll -2 maxpoll -2
+server $server port $port iburst minpoll -2 maxpoll -2${*:+ $*}
 port 0
 bindcmdaddress $CHRONY_DIR/chronyd.sock
 pidfile $CHRONY_DIR/chronyd.pid
