@@ -13,5 +13,6 @@ load common
   # the server the demo started (its PID is in the kill line) is gone
   pid=$(sed -n 's/.*kill -TERM \([0-9]*\).*/\1/p' <<<"$output" | head -n 1)
   [ -n "$pid" ]
-  ! kill -0 "$pid" 2>/dev/null
+  run kill -0 "$pid"
+  [ "$status" -ne 0 ]
 }
