@@ -91,7 +91,7 @@ $(RT_LOADGEN_BIN): $(RT_LOADGEN_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB)
 # tests/run prints the closing "N passed, N failed" line CI reads.
 JOBS ?= $(shell nproc)
 check: deps
-	$(MAKE) -j$(JOBS) all unit loadgen
+	$(MAKE) -j$(JOBS) all unit loadgen $(BENCH_BIN)
 	$(MAKE) -j$(JOBS) SAN=1 all unit loadgen
 	$(MAKE) -j$(JOBS) fuzz
 	tests/run
