@@ -6,6 +6,8 @@
 #include <utility>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,36 +17,71 @@ namespace timepipe {
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 Unexpected<Error> os_error(const char* call, int err) {
     int code = (err == EACCES || err == EPERM) ? EX_NOPERM : EX_OSERR;
     return fail(std::string(call) + ": " + std::strerror(err), code);
 }
 
+// For clients: what the peer or the network did is EX_UNAVAILABLE, in words of its own.
+Unexpected<Error> peer_error(const char* call, int err) {
+    switch (err) {
+    case ECONNREFUSED: return fail("connection refused", EX_UNAVAILABLE);
+    case ECONNRESET: return fail("connection reset", EX_UNAVAILABLE);
+    case EPIPE: return fail("connection closed", EX_UNAVAILABLE);
+    case ENETUNREACH:
+    case EHOSTUNREACH: return fail(std::strerror(err), EX_UNAVAILABLE);
+    default: return os_error(call, err);
+    }
+}
+
 bool is_again(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 
-void close_fd(int& fd) {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
+// A nonblocking, close-on-exec TCP socket of the address's family.
+int stream_socket(const SocketAddress& addr) {
+    return ::socket(addr.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+}
+
+// Waits for `events` on fd until `deadline`; false when it passed.
+Result<bool> wait_for(int fd, short events, Clock::time_point deadline) {
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Clock::now());
+        if (left.count() <= 0) return false;
+        pollfd p{fd, events, 0};
+        timespec ts{static_cast<time_t>(left.count() / 1'000'000'000), static_cast<long>(left.count() % 1'000'000'000)};
+        const int rc = ::ppoll(&p, 1, &ts, nullptr);
+        if (rc < 0) {
+            if (errno == EINTR) continue;
+            return peer_error("ppoll", errno);
+        }
+        if (rc > 0) return true;
+    }
 }
 
 }  // namespace
 
-TcpStream::TcpStream(TcpStream&& other) noexcept : fd_(std::exchange(other.fd_, -1)), peer_(other.peer_) {}
+namespace detail {
 
-TcpStream& TcpStream::operator=(TcpStream&& other) noexcept {
+SocketFd::SocketFd(SocketFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+
+SocketFd& SocketFd::operator=(SocketFd&& other) noexcept {
     if (this != &other) {
-        close_fd(fd_);
+        if (fd_ >= 0) ::close(fd_);
         fd_ = std::exchange(other.fd_, -1);
-        peer_ = other.peer_;
     }
     return *this;
 }
 
-TcpStream::~TcpStream() { close_fd(fd_); }
+SocketFd::~SocketFd() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+}  // namespace detail
 
 Result<StreamIo> TcpStream::read_some(std::span<std::byte> into) {
     for (;;) {
-        ssize_t n = ::recv(fd_, into.data(), into.size(), 0);
+        ssize_t n = ::recv(fd(), into.data(), into.size(), 0);
         if (n > 0) return StreamIo{.bytes = static_cast<std::size_t>(n)};
         if (n == 0) return StreamIo{.eof = true};
         if (errno == EINTR) continue;
@@ -57,7 +94,7 @@ Result<StreamIo> TcpStream::read_some(std::span<std::byte> into) {
 Result<StreamIo> TcpStream::write_some(std::span<const std::byte> data) {
     std::size_t done = 0;
     while (done < data.size()) {
-        ssize_t n = ::send(fd_, data.data() + done, data.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n = ::send(fd(), data.data() + done, data.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             done += static_cast<std::size_t>(n);
             continue;
@@ -71,7 +108,7 @@ Result<StreamIo> TcpStream::write_some(std::span<const std::byte> data) {
 }
 
 Result<TcpListener> TcpListener::listen(const SocketAddress& local, int backlog) {
-    int fd = ::socket(local.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    int fd = stream_socket(local);
     if (fd < 0) return os_error("socket", errno);
     TcpListener l(fd);  // owns fd from here on
     int one = 1;
@@ -89,24 +126,11 @@ Result<TcpListener> TcpListener::listen(const SocketAddress& local, int backlog)
     return l;
 }
 
-TcpListener::TcpListener(TcpListener&& other) noexcept : fd_(std::exchange(other.fd_, -1)), local_(other.local_) {}
-
-TcpListener& TcpListener::operator=(TcpListener&& other) noexcept {
-    if (this != &other) {
-        close_fd(fd_);
-        fd_ = std::exchange(other.fd_, -1);
-        local_ = other.local_;
-    }
-    return *this;
-}
-
-TcpListener::~TcpListener() { close_fd(fd_); }
-
 Result<std::optional<TcpStream>> TcpListener::accept() {
     for (;;) {
         sockaddr_storage ss{};
         socklen_t len = sizeof ss;
-        int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = ::accept4(fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             auto peer = sys::from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), len);
             return std::optional<TcpStream>(TcpStream(fd, peer.value_or(SocketAddress())));
@@ -116,6 +140,62 @@ Result<std::optional<TcpStream>> TcpListener::accept() {
         if (is_again(errno) || errno == ECONNABORTED || errno == EPROTO) return std::optional<TcpStream>();
         return os_error("accept", errno);
     }
+}
+
+Result<TcpClient> TcpClient::connect(const SocketAddress& peer, std::chrono::nanoseconds timeout) {
+    const int fd = stream_socket(peer);
+    if (fd < 0) return peer_error("socket", errno);
+    TcpClient c(fd);  // owns fd from here on
+    const int one = 1;
+    if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0) return peer_error("setsockopt", errno);
+    sockaddr_storage ss{};
+    const std::size_t len = sys::to_sockaddr(peer, ss);
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&ss), static_cast<socklen_t>(len)) < 0) {
+        if (errno != EINPROGRESS) return peer_error("connect", errno);
+        auto ready = wait_for(fd, POLLOUT, Clock::now() + timeout);
+        if (!ready) return Unexpected<Error>{ready.error()};
+        if (!*ready) return fail("connect timed out", EX_UNAVAILABLE);
+        int err = 0;
+        socklen_t errlen = sizeof err;
+        if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) < 0) return peer_error("getsockopt", errno);
+        if (err != 0) return peer_error("connect", err);
+    }
+    return c;
+}
+
+Result<void> TcpClient::send_all(std::span<const std::byte> data, std::chrono::nanoseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (!data.empty()) {
+        const ssize_t n = ::send(fd(), data.data(), data.size(), MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (!is_again(errno)) return peer_error("send", errno);
+            auto ready = wait_for(fd(), POLLOUT, deadline);
+            if (!ready) return Unexpected<Error>{ready.error()};
+            if (!*ready) return fail("send timed out", EX_UNAVAILABLE);
+            continue;
+        }
+        data = data.subspan(static_cast<std::size_t>(n));
+    }
+    return {};
+}
+
+Result<void> TcpClient::receive_exact(std::span<std::byte> into, std::chrono::nanoseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (!into.empty()) {
+        const ssize_t n = ::recv(fd(), into.data(), into.size(), 0);
+        if (n == 0) return fail("connection closed", EX_UNAVAILABLE);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (!is_again(errno)) return peer_error("recv", errno);
+            auto ready = wait_for(fd(), POLLIN, deadline);
+            if (!ready) return Unexpected<Error>{ready.error()};
+            if (!*ready) return fail("timed out", EX_UNAVAILABLE);
+            continue;
+        }
+        into = into.subspan(static_cast<std::size_t>(n));
+    }
+    return {};
 }
 
 }  // namespace timepipe

@@ -11,7 +11,7 @@
 #include "libtime/roughtime_message.hpp"
 #include "libtime/sys_clock.hpp"
 #include "libtime/sys_socket.hpp"
-#include "libtime/sys_tcp_client.hpp"
+#include "libtime/sys_tcp.hpp"
 
 namespace roughtime_query {
 
