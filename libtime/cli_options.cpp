@@ -24,6 +24,24 @@ std::chrono::nanoseconds duration_option(const char* opt, const char* arg) {
     return *d;
 }
 
+std::chrono::nanoseconds duration_or_zero_option(const char* opt, const char* arg) {
+    if (std::string_view(arg) == "0") return std::chrono::nanoseconds{0};
+    return duration_option(opt, arg);
+}
+
+std::chrono::nanoseconds signed_duration_option(const char* opt, const char* arg) {
+    std::string_view v = arg;
+    bool negative = false;
+    if (!v.empty() && (v.front() == '-' || v.front() == '+')) {
+        negative = v.front() == '-';
+        v.remove_prefix(1);
+    }
+    if (v == "0") return std::chrono::nanoseconds{0};
+    auto d = parse_duration(v);
+    if (!d) log::fatalx(EX_USAGE, "%s: bad duration \"%s\": %s", opt, arg, d.error().what.c_str());
+    return negative ? -*d : *d;
+}
+
 bool on_off_option(const char* opt, const char* arg) {
     const std::string_view v = arg;
     if (v == "on") return true;

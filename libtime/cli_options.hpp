@@ -7,6 +7,9 @@
 //       // ntp-query: -t: bad duration "soon": not a number
 //   case kDenyKod: deny_kod = on_off_option("--deny-kod", optarg); break;
 //       // ntp-serve: --deny-kod: "maybe" is not on or off
+//   case kBatchDelay: delay = duration_or_zero_option("--batch-delay", optarg); break;  // "0" too
+//   case kOffset: offset = signed_duration_option("--offset", optarg); break;  // "-86400", "+1h", "0"
+//       // roughtime-serve: --offset: bad duration "-1d": unknown unit "d" (ns, us, ms, s, m, h)
 #pragma once
 
 #include <chrono>
@@ -15,6 +18,8 @@ namespace timepipe {
 
 long int_option(const char* opt, const char* arg, long lo, long hi);
 std::chrono::nanoseconds duration_option(const char* opt, const char* arg);  // libtime/duration.hpp
+std::chrono::nanoseconds duration_or_zero_option(const char* opt, const char* arg);  // or exactly "0"
+std::chrono::nanoseconds signed_duration_option(const char* opt, const char* arg);  // [+-]duration, or 0
 bool on_off_option(const char* opt, const char* arg);
 
 }  // namespace timepipe

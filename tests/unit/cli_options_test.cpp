@@ -18,6 +18,12 @@ TEST(CliOptions, Values) {
     EXPECT_EQ(duration_option("-x", "1.5"), 1500ms);
     EXPECT_TRUE(on_off_option("--interleaved", "on"));
     EXPECT_FALSE(on_off_option("--interleaved", "off"));
+    EXPECT_EQ(duration_or_zero_option("--batch-delay", "0"), 0ns);
+    EXPECT_EQ(duration_or_zero_option("--batch-delay", "1ms"), 1ms);
+    EXPECT_EQ(signed_duration_option("--offset", "-86400"), -86400s);
+    EXPECT_EQ(signed_duration_option("--offset", "+1h"), 1h);
+    EXPECT_EQ(signed_duration_option("--offset", "2.5s"), 2500ms);
+    EXPECT_EQ(signed_duration_option("--offset", "-0"), 0ns);
 }
 
 // The program name is set in the child only: other tests keep theirs.
@@ -33,4 +39,8 @@ TEST(CliOptionsDeathTest, OneUsageLineNamingTheOption) {
                 "^tool: -t: bad duration \"soon\": not a number\n$");
     EXPECT_EXIT(AS_TOOL(on_off_option("--deny-kod", "yes")), ExitedWithCode(EX_USAGE),
                 "^tool: --deny-kod: \"yes\" is not on or off\n$");
+    EXPECT_EXIT(AS_TOOL(duration_or_zero_option("--batch-delay", "-1")), ExitedWithCode(EX_USAGE),
+                "^tool: --batch-delay: bad duration \"-1\": negative\n$");
+    EXPECT_EXIT(AS_TOOL(signed_duration_option("--offset", "-1d")), ExitedWithCode(EX_USAGE),
+                "^tool: --offset: bad duration \"-1d\": unknown unit");
 }

@@ -2,7 +2,6 @@
 // time, verify it completely, and write sample records; with a server list, run the chained
 // measurement sequence of §8.2 and write a malfeasance report when servers contradict each other.
 // Offline, check a report or a captured exchange. See man/roughtime-query.1.
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <getopt.h>
@@ -10,7 +9,7 @@
 #include <vector>
 
 #include "libtime/crypto.hpp"
-#include "libtime/duration.hpp"
+#include "libtime/cli_options.hpp"
 #include "libtime/log.hpp"
 #include "libtime/roughtime_report.hpp"
 #include "tools/roughtime-query/offline.hpp"
@@ -59,15 +58,6 @@ void usage(std::FILE* to) {
 
 enum LongOnly { kRetries = 256, kTcp, kVersionSet, kPick, kReport, kCheckReport, kVerifyExchange };
 
-long parse_int(const char* opt, const char* arg, long lo, long hi) {
-    char* end = nullptr;
-    errno = 0;
-    long v = std::strtol(arg, &end, 10);
-    if (errno != 0 || end == arg || *end != '\0' || v < lo || v > hi)
-        log::fatalx(EX_USAGE, "%s: \"%s\" is not an integer from %ld to %ld", opt, arg, lo, hi);
-    return v;
-}
-
 struct Options {
     QueryOptions query;
     OutputFormat output = OutputFormat::cbor;
@@ -100,25 +90,20 @@ Options parse_options(int argc, char* argv[]) {
         switch (c) {
         case '4': opt.query.family = Family::v4; break;
         case '6': opt.query.family = Family::v6; break;
-        case 'n': opt.count = parse_int("-n", optarg, 1, 1'000'000); break;
+        case 'n': opt.count = int_option("-n", optarg, 1, 1'000'000); break;
         case 'o':
             if (auto f = parse_output_format(optarg)) opt.output = *f;
             else log::fatalx(EX_USAGE, "%s", f.error().what.c_str());
             break;
-        case 't': {
-            auto d = parse_duration(optarg);
-            if (!d) log::fatalx(EX_USAGE, "-t: bad duration \"%s\": %s", optarg, d.error().what.c_str());
-            opt.query.retry.timeout = *d;
-            break;
-        }
-        case kRetries: opt.query.retry.retries = static_cast<int>(parse_int("--retries", optarg, 0, 20)); break;
+        case 't': opt.query.retry.timeout = duration_option("-t", optarg); break;
+        case kRetries: opt.query.retry.retries = static_cast<int>(int_option("--retries", optarg, 0, 20)); break;
         case kTcp: opt.tcp = true; break;
         case kVersionSet:
             if (auto v = roughtime::parse_version_set(optarg)) opt.versions = *v;
             else log::fatalx(EX_USAGE, "--version-set: %s", v.error().what.c_str());
             break;
         case 'l': opt.list = optarg; break;
-        case kPick: opt.pick = parse_int("--pick", optarg, 3, 1000); break;
+        case kPick: opt.pick = int_option("--pick", optarg, 3, 1000); break;
         case kReport: opt.report = optarg; break;
         case kCheckReport: opt.check_report = optarg; break;
         case kVerifyExchange: opt.verify_exchange = true; break;

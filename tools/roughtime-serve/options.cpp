@@ -1,13 +1,11 @@
 #include "tools/roughtime-serve/options.hpp"
 
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <getopt.h>
-#include <string_view>
+#include <string>
 
-#include "libtime/duration.hpp"
+#include "libtime/cli_options.hpp"
 #include "libtime/log.hpp"
 #include "libtime/roughtime_online_key.hpp"
 #include "libtime/roughtime_responder.hpp"
@@ -49,43 +47,6 @@ void usage(std::FILE* to) {
                  roughtime::Responder::kMaxBatch);
 }
 
-bool on_off(const char* opt, const char* arg) {
-    std::string_view v = arg;
-    if (v == "on") return true;
-    if (v == "off") return false;
-    log::fatalx(EX_USAGE, "%s: \"%s\" is not on or off", opt, arg);
-}
-
-long parse_int(const char* opt, const char* arg, long lo, long hi) {
-    char* end = nullptr;
-    errno = 0;
-    long v = std::strtol(arg, &end, 10);
-    if (errno != 0 || end == arg || *end != '\0' || v < lo || v > hi)
-        log::fatalx(EX_USAGE, "%s: \"%s\" is not an integer from %ld to %ld", opt, arg, lo, hi);
-    return v;
-}
-
-std::int64_t duration_or_die(const char* opt, const char* arg, bool zero_ok = false) {
-    if (zero_ok && std::string_view(arg) == "0") return 0;
-    auto d = parse_duration(arg);
-    if (!d) log::fatalx(EX_USAGE, "%s: bad duration \"%s\": %s", opt, arg, d.error().what.c_str());
-    return d->count();
-}
-
-// A duration with an optional sign: "-86400", "+1h", "-2.5s".
-std::int64_t signed_duration_or_die(const char* opt, const char* arg) {
-    std::string_view v = arg;
-    bool negative = false;
-    if (!v.empty() && (v.front() == '-' || v.front() == '+')) {
-        negative = v.front() == '-';
-        v.remove_prefix(1);
-    }
-    if (v == "0") return 0;
-    auto d = parse_duration(v);
-    if (!d) log::fatalx(EX_USAGE, "%s: bad duration \"%s\": %s", opt, arg, d.error().what.c_str());
-    return negative ? -d->count() : d->count();
-}
-
 enum LongOnly {
     kKeygen = 256, kForce, kTcp, kGoogle, kStaleAfter, kOnlineValidity, kBatchSize, kBatchDelay, kOffset,
 };
@@ -122,22 +83,22 @@ Options parse_options(int argc, char* argv[]) {
         case kForce: opt.force = true; break;
         case 'k': opt.key = optarg; break;
         case 'l': opt.listen.emplace_back(optarg); break;
-        case kTcp: opt.tcp = on_off("--tcp", optarg); break;
-        case kGoogle: opt.google = on_off("--google", optarg); break;
-        case 'r': opt.radius_ns = duration_or_die("--radius", optarg); break;
+        case kTcp: opt.tcp = on_off_option("--tcp", optarg); break;
+        case kGoogle: opt.google = on_off_option("--google", optarg); break;
+        case 'r': opt.radius_ns = duration_option("--radius", optarg).count(); break;
         case 'u': opt.upstream = optarg; break;
-        case kStaleAfter: opt.stale_after_ns = duration_or_die("--stale-after", optarg); break;
+        case kStaleAfter: opt.stale_after_ns = duration_option("--stale-after", optarg).count(); break;
         case kOnlineValidity:
-            opt.online_validity_ns = duration_or_die("--online-validity", optarg);
+            opt.online_validity_ns = duration_option("--online-validity", optarg).count();
             if (opt.online_validity_ns < roughtime::RotationSchedule::kMinValidity)
                 log::fatalx(EX_USAGE, "--online-validity: \"%s\" is shorter than 1s", optarg);
             break;
         case kBatchSize:
             opt.batch_size = static_cast<std::size_t>(
-                parse_int("--batch-size", optarg, 1, static_cast<long>(roughtime::Responder::kMaxBatch)));
+                int_option("--batch-size", optarg, 1, static_cast<long>(roughtime::Responder::kMaxBatch)));
             break;
-        case kBatchDelay: opt.batch_delay_ns = duration_or_die("--batch-delay", optarg, true); break;
-        case kOffset: opt.offset_ns = signed_duration_or_die("--offset", optarg); break;
+        case kBatchDelay: opt.batch_delay_ns = duration_or_zero_option("--batch-delay", optarg).count(); break;
+        case kOffset: opt.offset_ns = signed_duration_option("--offset", optarg).count(); break;
         case 'v': log::set_verbosity(log::verbosity() + 1); break;
         case 'h': usage(stdout); std::exit(0);
         case 'V': std::printf("roughtime-serve %s\n", TIMEPIPE_VERSION); std::exit(0);
