@@ -1,5 +1,6 @@
 #include "libtime/sys_file.hpp"
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -47,6 +48,24 @@ Result<std::size_t> InputFile::read_some(std::span<std::byte> into) {
         const ssize_t n = ::read(fd_, into.data(), into.size());
         if (n >= 0) return static_cast<std::size_t>(n);
         if (errno != EINTR) return fail(std::strerror(errno), EX_IOERR);
+    }
+}
+
+Result<std::string> read_file(const char* path, std::size_t max_size) {
+    auto f = InputFile::open_read(path);
+    if (!f) return fail(f.error().what, f.error().exit_code);
+    std::string out;
+    std::array<std::byte, 65536> buf;
+    for (;;) {
+        auto n = f->read_some(buf);
+        if (!n) return fail(n.error().what, n.error().exit_code);
+        if (*n == 0) return out;
+        out.append(static_cast<const char*>(static_cast<const void*>(buf.data())), *n);
+        if (out.size() > max_size) {
+            const bool mib = max_size % (std::size_t{1} << 20) == 0;
+            return fail("larger than " + std::to_string(mib ? max_size >> 20 : max_size) + (mib ? " MiB" : " bytes"),
+                        EX_DATAERR);
+        }
     }
 }
 

@@ -11,10 +11,14 @@
 //       if (*n == 0) break;
 //       use(std::span(buf).first(*n));
 //   }
+//
+//   auto text = read_file(path, 16 << 20);      // the whole file, or the same errors
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
+#include <string>
 
 #include "libtime/error.hpp"
 
@@ -50,5 +54,9 @@ private:
     int fd_ = -1;
     bool owned_ = false;
 };
+
+// The whole of a file, as InputFile reads it (same errors); a file larger than max_size fails
+// with EX_DATAERR ("larger than 16 MiB") before more than that is read.
+Result<std::string> read_file(const char* path, std::size_t max_size = SIZE_MAX);
 
 }  // namespace timepipe

@@ -9,7 +9,6 @@
 
 #include <cerrno>
 #include <cinttypes>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -17,9 +16,11 @@
 #include <string_view>
 
 #include "bench/loadgen/loadgen.hpp"
+#include "libtime/duration.hpp"
 #include "libtime/host_port.hpp"
 #include "libtime/log.hpp"
 #include "libtime/sys_resolve.hpp"
+#include "libtime/sys_signal.hpp"
 
 #ifndef TIMEPIPE_VERSION
 #define TIMEPIPE_VERSION "0.1"
@@ -28,9 +29,6 @@
 using namespace timepipe;
 
 namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
-extern "C" void on_signal(int) { g_stop = 1; }
 
 void usage(std::FILE* out) {
     std::fputs(
@@ -55,25 +53,11 @@ void usage(std::FILE* out) {
         out);
 }
 
-// "1.5" and "2s" are seconds; "250ms", "500us" and "100ns" say their unit. Positive only.
-std::optional<std::int64_t> parse_duration(std::string_view text) {
-    std::string s(text);
-    char* end = nullptr;
-    errno = 0;
-    double v = std::strtod(s.c_str(), &end);
-    if (errno != 0 || end == s.c_str() || !(v > 0))
-        return std::nullopt;
-    std::string_view unit(end);
-    double scale = 0;
-    if (unit.empty() || unit == "s") scale = 1e9;
-    else if (unit == "ms") scale = 1e6;
-    else if (unit == "us") scale = 1e3;
-    else if (unit == "ns") scale = 1;
-    else return std::nullopt;
-    double ns = v * scale;
-    if (ns < 1 || ns > 1e15)
-        return std::nullopt;
-    return static_cast<std::int64_t>(ns);
+// A duration (libtime/duration.hpp) from lo to hi nanoseconds.
+std::optional<std::int64_t> parse_duration_in(const char* text, std::int64_t lo, std::int64_t hi) {
+    auto d = parse_duration(text);
+    if (!d || d->count() < lo || d->count() > hi) return std::nullopt;
+    return d->count();
 }
 
 std::optional<std::uint64_t> parse_count(const char* text, std::uint64_t min, std::uint64_t max) {
@@ -117,7 +101,7 @@ int main(int argc, char* argv[]) {
             else log::fatalx(EX_USAGE, "-c: \"%s\" is not a count from 1 to %u", optarg, bench::kMaxConcurrency);
             break;
         case 'd':
-            if (auto d = parse_duration(optarg); d && *d <= 600 * kNanosPerSecond) cfg.duration_ns = *d;
+            if (auto d = parse_duration_in(optarg, 1, 600 * kNanosPerSecond)) cfg.duration_ns = *d;
             else log::fatalx(EX_USAGE, "-d: \"%s\" is not a duration up to 600s", optarg);
             break;
         case 'n':
@@ -129,7 +113,7 @@ int main(int argc, char* argv[]) {
             else log::fatalx(EX_USAGE, "-s: \"%s\" is not a count from 1 to %u", optarg, bench::kMaxSockets);
             break;
         case 't':
-            if (auto d = parse_duration(optarg); d && *d >= 1'000'000 && *d <= 60 * kNanosPerSecond) cfg.timeout_ns = *d;
+            if (auto d = parse_duration_in(optarg, 1'000'000, 60 * kNanosPerSecond)) cfg.timeout_ns = *d;
             else log::fatalx(EX_USAGE, "-t: \"%s\" is not a duration from 1ms to 60s", optarg);
             break;
         case 'S':
@@ -186,15 +170,11 @@ int main(int argc, char* argv[]) {
     }
     std::string server = cfg.server.to_string();
 
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;  // no SA_RESTART: poll returns EINTR and the loop sees the flag
-    sigemptyset(&sa.sa_mask);
-    ::sigaction(SIGINT, &sa, nullptr);
-    ::sigaction(SIGTERM, &sa, nullptr);
+    if (auto ok = catch_stop_signals(); !ok) log::fatalx(ok.error().exit_code, "%s", ok.error().what.c_str());
 
     log::info("%s: %u outstanding over %u sockets for %.3f s", server.c_str(), cfg.concurrency, cfg.sockets,
               static_cast<double>(cfg.duration_ns) / 1e9);
-    auto r = bench::run_load(cfg, g_stop);
+    auto r = bench::run_load(cfg, stop_requested());
     if (!r)
         log::fatalx(r.error().exit_code, "%s: %s", server.c_str(), r.error().what.c_str());
     const bench::Stats& st = *r;

@@ -2,18 +2,14 @@
 // the time stream. Options and wiring only: protocol decisions are in libtime/ntp_server.*,
 // the I/O loop in worker.cpp. See man/ntp-serve.8.
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <optional>
-#include <fcntl.h>
 #include <string>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include <sodium.h>
@@ -26,6 +22,7 @@
 #include "libtime/stream.hpp"
 #include "libtime/stream_records.hpp"
 #include "libtime/sys_clock.hpp"
+#include "libtime/sys_file.hpp"
 #include "libtime/sys_resolve.hpp"
 #include "tools/ntp-serve/options.hpp"
 #include "tools/ntp-serve/worker.hpp"
@@ -51,30 +48,13 @@ std::vector<SocketAddress> listen_addresses(const Options& opt) {
     return out;
 }
 
-std::string read_file(const std::string& path, int& err) {
-    std::string text;
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        err = errno;
-        return text;
-    }
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
-    err = n < 0 ? errno : 0;
-    ::close(fd);
-    return text;
-}
-
 // The command-line rules, then those of the --acl-file.
 Result<ntp::AccessPolicy> load_policy(const Options& opt) {
     std::vector<std::string> rules = opt.rules;
     if (opt.acl_file) {
-        int err = 0;
-        std::string text = read_file(*opt.acl_file, err);
-        if (err != 0)
-            return fail(*opt.acl_file + ": " + std::strerror(err), err == ENOENT || err == EACCES ? EX_NOINPUT : EX_IOERR);
-        auto more = ntp::parse_acl_file(text);
+        auto text = read_file(opt.acl_file->c_str());
+        if (!text) return fail(*opt.acl_file + ": " + text.error().what, text.error().exit_code);
+        auto more = ntp::parse_acl_file(*text);
         if (!more) return fail(*opt.acl_file + ": " + more.error().what, EX_DATAERR);
         rules.insert(rules.end(), more->begin(), more->end());
     }
@@ -118,12 +98,13 @@ int main(int argc, char* argv[]) {
     shared.policy = std::make_shared<const ntp::AccessPolicy>(std::move(*policy));
     if (opt.upstream) shared.upstream.emplace(UpstreamConfig{opt.stale_after_ns, opt.correct});
 
-    int upstream_fd = -1;
+    std::optional<InputFile> upstream_file;  // outlives the InputReader that watches it
     if (opt.upstream && *opt.upstream != "-") {
-        upstream_fd = ::open(opt.upstream->c_str(), O_RDONLY | O_CLOEXEC);
-        if (upstream_fd < 0) log::fatal(errno == ENOENT || errno == EACCES ? EX_NOINPUT : EX_IOERR, "%s", opt.upstream->c_str());
+        auto f = InputFile::open_read(opt.upstream->c_str());
+        if (!f) log::fatalx(f.error().exit_code, "%s: %s", opt.upstream->c_str(), f.error().what.c_str());
+        upstream_file.emplace(std::move(*f));
     } else if (opt.upstream) {
-        upstream_fd = STDIN_FILENO;
+        upstream_file.emplace(InputFile::standard_input());
     }
     const std::string upstream_name = opt.upstream && *opt.upstream != "-" ? *opt.upstream : "stdin";
 
@@ -207,9 +188,9 @@ int main(int argc, char* argv[]) {
     };
     bool upstream_ok = true;
     std::optional<InputReader> input;
-    if (upstream_fd >= 0) {
+    if (upstream_file) {
         auto in = InputReader::create(
-            *loop, upstream_fd,
+            *loop, upstream_file->fd(),
             [&](std::span<const std::byte> chunk) {
                 if (!upstream_ok) return;
                 decoder.feed(chunk);

@@ -15,18 +15,9 @@ namespace roughtime_query {
 using namespace timepipe;
 
 std::string read_file_or_die(const char* path) {
-    auto f = InputFile::open_read(path);
-    if (!f) log::fatalx(f.error().exit_code, "%s: %s", path, f.error().what.c_str());
-    std::string out;
-    std::array<std::byte, 65536> buf;
-    for (;;) {
-        auto n = f->read_some(buf);
-        if (!n) log::fatalx(n.error().exit_code, "%s: %s", path, n.error().what.c_str());
-        if (*n == 0) break;
-        out.append(static_cast<const char*>(static_cast<const void*>(buf.data())), *n);
-        if (out.size() > (16u << 20)) log::fatalx(EX_DATAERR, "%s: larger than 16 MiB", path);
-    }
-    return out;
+    auto text = read_file(path, std::size_t{16} << 20);
+    if (!text) log::fatalx(text.error().exit_code, "%s: %s", path, text.error().what.c_str());
+    return std::move(*text);
 }
 
 namespace {
