@@ -7,20 +7,13 @@
 #include <cstdlib>
 #include <random>
 
+#include "tests/unit/test_support.hpp"
+
 using namespace timepipe;
 using namespace timepipe::ntp;
+using timepipe::test::test_seed;
 
 namespace {
-
-std::uint64_t test_seed() {
-    static const std::uint64_t seed = [] {
-        const char* env = std::getenv("TIMEPIPE_SEED");
-        std::uint64_t s = env ? std::strtoull(env, nullptr, 10) : std::random_device{}();
-        std::printf("ntp_interleave_test: TIMEPIPE_SEED=%llu\n", static_cast<unsigned long long>(s));
-        return s;
-    }();
-    return seed;
-}
 
 const std::array<std::byte, 16> kKey{std::byte{1}, std::byte{2}};
 
@@ -72,7 +65,7 @@ TEST(InterleaveTable, UniqueReceive) {
 // locate() once, then the Client forms: the same answers as the address forms, which hash each
 // time. Random clients (few, so that sets fill and evict) and random operations on two tables.
 TEST(InterleaveTable, ClientHandleMatchesAddressForms) {
-    std::mt19937_64 rng(test_seed());
+    std::mt19937_64 rng(test_seed("ntp_interleave_test"));
     InterleaveTable by_handle(16, kKey), by_address(16, kKey);
     for (int i = 0; i < 20000; ++i) {
         auto a = v4(0x0A000000 + static_cast<std::uint32_t>(rng() % 40));
@@ -112,7 +105,7 @@ TEST(InterleaveTable, HandleSurvivesEvictionForUpdate) {
 }
 
 TEST(InterleaveTable, BoundedWithLruEviction) {
-    std::mt19937_64 rng(test_seed());
+    std::mt19937_64 rng(test_seed("ntp_interleave_test"));
     InterleaveTable t(64, kKey);
     EXPECT_EQ(t.capacity(), 64u);
     EXPECT_EQ(InterleaveTable(5, kKey).capacity(), 8u);

@@ -8,23 +8,16 @@
 #include <random>
 #include <vector>
 
+#include "tests/unit/test_support.hpp"
+
 using namespace timepipe;
 using namespace timepipe::ntp;
+using timepipe::test::test_seed;
 
 namespace {
 
 constexpr std::int64_t kSec = 1'000'000'000;
 constexpr UnixNanos kNow = 1'700'000'000 * kSec + 123'456'789;
-
-std::uint64_t test_seed() {
-    static const std::uint64_t seed = [] {
-        const char* env = std::getenv("TIMEPIPE_SEED");
-        std::uint64_t s = env ? std::strtoull(env, nullptr, 10) : std::random_device{}();
-        std::printf("ntp_server_test: TIMEPIPE_SEED=%llu\n", static_cast<unsigned long long>(s));
-        return s;
-    }();
-    return seed;
-}
 
 const std::array<std::byte, 4> kClient{std::byte{192}, std::byte{0}, std::byte{2}, std::byte{7}};
 const std::array<std::byte, 16> kKey{};
@@ -497,7 +490,7 @@ TEST(NtpServer, ReceiveTimestampsAreUniquePerClient) {
 // Random bytes, and random mutations of a valid request: never a crash, never a response
 // larger than the request, and a response only to something that parses as a client request.
 TEST(NtpServer, RandomInputNeverGrows) {
-    std::mt19937_64 rng(test_seed());
+    std::mt19937_64 rng(test_seed("ntp_server_test"));
     RateLimitConfig cfg;
     RateLimiter limiter(cfg, kKey);
     InterleaveTable table(64, kKey);

@@ -27,20 +27,8 @@ using namespace timepipe::roughtime;
 namespace {
 
 using Bytes = std::vector<std::byte>;
+using timepipe::test::read_vector_text;
 using timepipe::test::test_seed;
-
-std::string read_vector(const std::string& rel) {
-    const char* env = std::getenv("TIMEPIPE_VECTORS");
-    std::string path = std::string(env ? env : "../shared/vectors") + "/roughtime/" + rel;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        ADD_FAILURE() << "cannot read test vector " << path << " (set TIMEPIPE_VECTORS)";
-        return {};
-    }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 struct Entry {
     crypto::PublicKey key{};
@@ -49,7 +37,7 @@ struct Entry {
 
 // Appendix B, decoded by hand here so these tests do not depend on roughtime_report.
 std::vector<Entry> appendix_b() {
-    auto j = nlohmann::ordered_json::parse(read_vector("rfc-draft19/appendix-b-example-malfeasance-report.json"),
+    auto j = nlohmann::ordered_json::parse(read_vector_text("rfc-draft19/appendix-b-example-malfeasance-report.json"),
                                            nullptr, false);
     std::vector<Entry> out;
     if (!j.is_object() || !j.contains("responses")) {

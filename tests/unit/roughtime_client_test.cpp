@@ -17,6 +17,7 @@
 
 #include "libtime/crypto.hpp"
 #include "libtime/roughtime_message.hpp"
+#include "libtime/roughtime_server_list.hpp"
 #include "tests/unit/test_support.hpp"
 
 namespace timepipe::roughtime {
@@ -24,48 +25,14 @@ namespace {
 
 using Bytes = std::vector<std::byte>;
 using timepipe::test::hex;
+using timepipe::test::read_vector;
+using timepipe::test::read_vector_json;
 
-Bytes read_vector(const std::string& rel) {
-    const char* env = std::getenv("TIMEPIPE_VECTORS");
-    const std::string path = std::string(env ? env : "../shared/vectors") + "/roughtime/" + rel;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        ADD_FAILURE() << "cannot read test vector " << path << " (set TIMEPIPE_VECTORS)";
-        return {};
-    }
-    std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    Bytes out(chars.size());
-    for (std::size_t i = 0; i < chars.size(); ++i) out[i] = static_cast<std::byte>(chars[i]);
-    return out;
-}
-
-nlohmann::json read_json(const std::string& rel) {
-    const Bytes b = read_vector(rel);
-    std::string s(b.size(), '\0');
-    for (std::size_t i = 0; i < b.size(); ++i) s[i] = static_cast<char>(b[i]);
-    return nlohmann::json::parse(s, nullptr, false);
-}
-
+// The vectors' base64 (with padding), decoded by the library's decoder.
 Bytes base64(std::string_view text) {
-    Bytes out;
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (char c : text) {
-        int v;
-        if (c >= 'A' && c <= 'Z') v = c - 'A';
-        else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-        else if (c >= '0' && c <= '9') v = c - '0' + 52;
-        else if (c == '+') v = 62;
-        else if (c == '/') v = 63;
-        else continue;
-        acc = (acc << 6) | static_cast<std::uint32_t>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out.push_back(static_cast<std::byte>((acc >> bits) & 0xff));
-        }
-    }
-    return out;
+    auto b = base64_decode(text);
+    EXPECT_TRUE(b) << "not base64: " << text;
+    return b.value_or(Bytes{});
 }
 
 Bytes to_bytes(std::span<const std::byte> s) { return Bytes(s.begin(), s.end()); }
@@ -120,7 +87,7 @@ TEST(RoughtimeClient, EveryCloudflareReplyVerifies) {
     const auto readme_key = key(base64("HOkMydVHaAn5CI9SAY2ajluESZUeJGjhPeANAjTVDRQ="));
     for (const auto& f : kCloudflare) {
         SCOPED_TRACE(f.file);
-        const auto j = read_json(std::string("cloudflare/") + f.file);
+        const auto j = read_vector_json(std::string("cloudflare/") + f.file);
         ASSERT_TRUE(j.is_object());
         const auto pk = key_from_seed(j["root_key"].get<std::string>());
         EXPECT_EQ(pk, readme_key);
@@ -147,7 +114,7 @@ TEST(RoughtimeClient, EveryCloudflareReplyVerifies) {
 TEST(RoughtimeClient, RebuildsCloudflareRequestsByteForByte) {
     for (const auto& f : kCloudflare) {
         SCOPED_TRACE(f.file);
-        const auto j = read_json(std::string("cloudflare/") + f.file);
+        const auto j = read_vector_json(std::string("cloudflare/") + f.file);
         ASSERT_TRUE(j.is_object());
         const auto pk = key_from_seed(j["root_key"].get<std::string>());
         const Bytes req = hex(j["request"][0].get<std::string>());
@@ -167,7 +134,7 @@ std::vector<Exchange> ietf_exchanges() {
     out.push_back({"roughenough rfc 071039e5", read_vector("roughenough/rfc-request.071039e5"),
                    read_vector("roughenough/rfc-response.071039e5"),
                    key(base64("AW5uAoTSTDfG5NfY1bTh08GUnOqlRb+HVhbJ3ODJvsE="))});
-    const auto j = read_json("rfc-draft19/appendix-b-example-malfeasance-report.json");
+    const auto j = read_vector_json("rfc-draft19/appendix-b-example-malfeasance-report.json");
     if (!j.is_object()) {
         ADD_FAILURE() << "appendix B does not parse";
         return out;
@@ -247,7 +214,7 @@ std::vector<Exchange> tamper_set() {
     auto out = ietf_exchanges();
     for (const char* f : {"roughtime_google_010.json", "roughtime_ietf_draft08_001.json", "roughtime_ietf_draft11_100.json",
                           "roughtime_google_001.json"}) {
-        const auto j = read_json(std::string("cloudflare/") + f);
+        const auto j = read_vector_json(std::string("cloudflare/") + f);
         if (!j.is_object()) continue;
         const auto pk = key_from_seed(j["root_key"].get<std::string>());
         for (std::size_t i : {std::size_t{0}, std::size_t{j["request"].size() - 1}})
@@ -299,7 +266,7 @@ TEST(RoughtimeClient, TypeAndVersionTampering) {
     expect_flip(ex, offset_of(r, {tag::SREP, tag::VERS}), VerifyError::Version, "VERS");
 
     // Draft 08 put VER outside the signature: changing it to a version not offered is caught.
-    const auto j = read_json("cloudflare/roughtime_ietf_draft08_001.json");
+    const auto j = read_vector_json("cloudflare/roughtime_ietf_draft08_001.json");
     ASSERT_TRUE(j.is_object());
     Exchange d08{"draft08", hex(j["request"][0].get<std::string>()), hex(j["replies"][0].get<std::string>()),
                  key_from_seed(j["root_key"].get<std::string>())};
@@ -312,7 +279,7 @@ TEST(RoughtimeClient, TypeAndVersionTampering) {
 }
 
 TEST(RoughtimeClient, ResponseToAnotherRequestFails) {
-    const auto j = read_json("cloudflare/roughtime_ietf_draft11_010.json");
+    const auto j = read_vector_json("cloudflare/roughtime_ietf_draft11_010.json");
     ASSERT_TRUE(j.is_object());
     const auto pk = key_from_seed(j["root_key"].get<std::string>());
     auto t = verify_response(hex(j["request"][0].get<std::string>()), hex(j["replies"][1].get<std::string>()), pk);

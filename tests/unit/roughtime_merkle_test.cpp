@@ -22,20 +22,10 @@ namespace {
 
 using Bytes = std::vector<std::byte>;
 using timepipe::test::hex;
+using timepipe::test::read_vector_json;
 using timepipe::test::test_seed;
 
 Bytes to_bytes(std::span<const std::byte> s) { return Bytes(s.begin(), s.end()); }
-
-nlohmann::json read_json(const std::string& rel) {
-    const char* env = std::getenv("TIMEPIPE_VECTORS");
-    const std::string path = std::string(env ? env : "../shared/vectors") + "/roughtime/" + rel;
-    std::ifstream in(path);
-    if (!in) {
-        ADD_FAILURE() << "cannot read test vector " << path << " (set TIMEPIPE_VECTORS)";
-        return {};
-    }
-    return nlohmann::json::parse(in, nullptr, false);
-}
 
 TEST(RoughtimeMerkle, LeafAndNodePrefixes) {
     const Bytes data = hex("616263");
@@ -55,7 +45,7 @@ TEST(RoughtimeMerkle, CloudflareRootsRebuilt) {
     for (const char* f : {"roughtime_google_010.json", "roughtime_google_100.json", "roughtime_ietf_draft08_100.json",
                           "roughtime_ietf_draft11_010.json", "roughtime_ietf_draft11_100.json"}) {
         SCOPED_TRACE(f);
-        const auto j = read_json(std::string("cloudflare/") + f);
+        const auto j = read_vector_json(std::string("cloudflare/") + f);
         ASSERT_TRUE(j.is_object());
         const bool google = std::string(f).find("google") != std::string::npos;
         MerkleTree t;

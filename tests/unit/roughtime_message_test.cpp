@@ -21,23 +21,10 @@ namespace {
 
 using Bytes = std::vector<std::byte>;
 using timepipe::test::hex;
+using timepipe::test::read_vector;
 using timepipe::test::test_seed;
 
 Bytes to_bytes(std::span<const std::byte> s) { return Bytes(s.begin(), s.end()); }
-
-Bytes read_vector(const std::string& rel) {
-    const char* env = std::getenv("TIMEPIPE_VECTORS");
-    const std::string path = std::string(env ? env : "../shared/vectors") + "/roughtime/" + rel;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        ADD_FAILURE() << "cannot read test vector " << path << " (set TIMEPIPE_VECTORS)";
-        return {};
-    }
-    std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    Bytes out(chars.size());
-    for (std::size_t i = 0; i < chars.size(); ++i) out[i] = static_cast<std::byte>(chars[i]);
-    return out;
-}
 
 TEST(RoughtimeMessage, TagValues) {
     // RFC 10049 §12 (IANA registry): the tag as a little-endian uint32.

@@ -29,26 +29,14 @@ namespace {
 
 using Bytes = std::vector<std::byte>;
 using Json = nlohmann::ordered_json;
+using timepipe::test::read_vector_text;
 using timepipe::test::test_seed;
 
 constexpr std::int64_t kSec = kNanosPerSecond;
 const char kAppendixB[] = "rfc-draft19/appendix-b-example-malfeasance-report.json";
 
-std::string read_vector(const std::string& rel) {
-    const char* env = std::getenv("TIMEPIPE_VECTORS");
-    std::string path = std::string(env ? env : "../shared/vectors") + "/roughtime/" + rel;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        ADD_FAILURE() << "cannot read test vector " << path << " (set TIMEPIPE_VECTORS)";
-        return {};
-    }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 Report appendix_b() {
-    auto r = parse_report(read_vector(kAppendixB));
+    auto r = parse_report(read_vector_text(kAppendixB));
     if (!r) {
         ADD_FAILURE() << "appendix B: " << r.error().what;
         return {};
@@ -183,7 +171,7 @@ TEST(RoughtimeReport, AppendixBVerifiesWithConflicts) {
 }
 
 TEST(RoughtimeReport, WriteReadRoundTrip) {
-    std::string text = read_vector(kAppendixB);
+    std::string text = read_vector_text(kAppendixB);
     auto report = parse_report(text);
     ASSERT_TRUE(report) << report.error().what;
     // Appendix B's own layout: two-space indent, keys in its order, rand left out of the first.
@@ -202,7 +190,7 @@ TEST(RoughtimeReport, WriteReadRoundTrip) {
 }
 
 TEST(RoughtimeReport, ParseErrors) {
-    auto b = Json::parse(read_vector(kAppendixB), nullptr, false);
+    auto b = Json::parse(read_vector_text(kAppendixB), nullptr, false);
     ASSERT_TRUE(b.is_object());
     auto with = [&](std::size_t i, const char* key, const Json& value) {
         Json j = b;

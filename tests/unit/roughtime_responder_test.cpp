@@ -22,18 +22,8 @@ namespace {
 
 using Bytes = std::vector<std::byte>;
 using timepipe::test::hex;
+using timepipe::test::read_vector_json;
 using timepipe::test::test_seed;
-
-nlohmann::json read_json(const std::string& rel) {
-    const char* env = std::getenv("TIMEPIPE_VECTORS");
-    const std::string path = std::string(env ? env : "../shared/vectors") + "/roughtime/" + rel;
-    std::ifstream in(path);
-    if (!in) {
-        ADD_FAILURE() << "cannot read test vector " << path << " (set TIMEPIPE_VECTORS)";
-        return {};
-    }
-    return nlohmann::json::parse(in, nullptr, false);
-}
 
 crypto::Ed25519KeyPair key_from_seed(const std::string& seed_hex) {
     const Bytes seed = hex(seed_hex);
@@ -60,7 +50,7 @@ TEST(RoughtimeResponder, ReproducesCloudflareRepliesByteForByte) {
     };
     for (const auto& f : files) {
         SCOPED_TRACE(f.file);
-        const auto j = read_json(std::string("cloudflare/") + f.file);
+        const auto j = read_vector_json(std::string("cloudflare/") + f.file);
         ASSERT_TRUE(j.is_object());
         const auto root = key_from_seed(j["root_key"].get<std::string>());
         auto online = key_from_seed(j["online_key"].get<std::string>());

@@ -22,20 +22,8 @@ using namespace timepipe::roughtime;
 
 namespace {
 
+using timepipe::test::read_vector_text;
 using timepipe::test::test_seed;
-
-std::string read_vector(const std::string& rel) {
-    const char* env = std::getenv("TIMEPIPE_VECTORS");
-    std::string path = std::string(env ? env : "../shared/vectors") + "/roughtime/" + rel;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        ADD_FAILURE() << "cannot read test vector " << path << " (set TIMEPIPE_VECTORS)";
-        return {};
-    }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 std::string key_b64(const Server& s) { return base64_encode(s.public_key); }
 
@@ -98,7 +86,7 @@ TEST(RoughtimeHex, DecodeAndReject) {
 }
 
 TEST(RoughtimeServerList, AppendixA) {
-    auto list = parse_server_list(read_vector("rfc-draft19/appendix-a-example-server-list.json"));
+    auto list = parse_server_list(read_vector_text("rfc-draft19/appendix-a-example-server-list.json"));
     ASSERT_TRUE(list) << list.error().what;
     ASSERT_EQ(list->servers.size(), 2u);
     EXPECT_TRUE(list->skipped.empty());
@@ -125,7 +113,7 @@ TEST(RoughtimeServerList, CloudflareEcosystem) {
     for (const char* file : {"server-lists/cloudflare-ecosystem.json",
                              "server-lists/roughenough-serverlist-cloudflare.json"}) {
         SCOPED_TRACE(file);
-        auto list = parse_server_list(read_vector(file));
+        auto list = parse_server_list(read_vector_text(file));
         ASSERT_TRUE(list) << list.error().what;
         ASSERT_EQ(list->servers.size(), 4u);
         EXPECT_TRUE(list->skipped.empty());
@@ -149,7 +137,7 @@ TEST(RoughtimeServerList, CloudflareEcosystem) {
 }
 
 TEST(RoughtimeServerList, PyroughtimeWithoutVersion) {
-    auto list = parse_server_list(read_vector("server-lists/pyroughtime-ecosystem.json"));
+    auto list = parse_server_list(read_vector_text("server-lists/pyroughtime-ecosystem.json"));
     ASSERT_TRUE(list) << list.error().what;
     ASSERT_EQ(list->servers.size(), 2u);
     EXPECT_EQ(list->servers[0].name, "time.txryan.com");
@@ -159,7 +147,7 @@ TEST(RoughtimeServerList, PyroughtimeWithoutVersion) {
 }
 
 TEST(RoughtimeServerList, RoughenoughLocalhostHexKeys) {
-    auto list = parse_server_list(read_vector("server-lists/roughenough-serverlist-localhost.json"));
+    auto list = parse_server_list(read_vector_text("server-lists/roughenough-serverlist-localhost.json"));
     ASSERT_TRUE(list) << list.error().what;
     ASSERT_EQ(list->servers.size(), 4u);
     for (std::size_t i = 0; i < 4; ++i) {
@@ -172,7 +160,7 @@ TEST(RoughtimeServerList, RoughenoughLocalhostHexKeys) {
 }
 
 TEST(RoughtimeServerList, TannerryanSkipsPostQuantumKey) {
-    auto list = parse_server_list(read_vector("server-lists/tannerryan-ecosystem.json"));
+    auto list = parse_server_list(read_vector_text("server-lists/tannerryan-ecosystem.json"));
     ASSERT_TRUE(list) << list.error().what;
     ASSERT_EQ(list->servers.size(), 8u);
     ASSERT_EQ(list->skipped.size(), 1u);
@@ -253,7 +241,7 @@ TEST(RoughtimeServerList, Errors) {
     EXPECT_EQ(error_of(R"({"servers": [], "reports": "ftp://x"})"), "reports: not an https URL");
 
     // The index names the entry at fault, not the first.
-    auto list = nlohmann::ordered_json::parse(read_vector("rfc-draft19/appendix-a-example-server-list.json"));
+    auto list = nlohmann::ordered_json::parse(read_vector_text("rfc-draft19/appendix-a-example-server-list.json"));
     list["servers"].push_back(list["servers"][0]);
     list["servers"][2]["publicKey"] = "AAECAwQ=";
     EXPECT_EQ(error_of(list.dump()), "servers[2].publicKey: not 32 bytes");

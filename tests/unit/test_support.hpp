@@ -1,10 +1,14 @@
-// What the unit tests share: the seed of randomized tests and bytes written as hex.
+// What the unit tests share: the seed of randomized tests, bytes written as hex, and the
+// Roughtime test vectors.
 //
 //   std::mt19937_64 rng(test_seed("cidr_test"));   // prints "cidr_test: TIMEPIPE_SEED=N" once
 //   auto bytes = hex("a2 61 76 01");                // spaces and newlines are ignored
+//   auto packet = read_vector("roughenough/golden-response.phase8");     // bytes
+//   auto json = read_vector_json("cloudflare/roughtime_ietf_draft08_001.json");
 //
 // One seed serves the whole test run: TIMEPIPE_SEED=N in the environment replays it, otherwise it
-// is drawn from std::random_device.
+// is drawn from std::random_device. Vectors come from $TIMEPIPE_VECTORS/roughtime/, else
+// ../shared/vectors/roughtime/ from the current directory; a missing one fails the test.
 #pragma once
 
 #include <cctype>
@@ -12,13 +16,16 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <random>
+#include <iterator>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 namespace timepipe::test {
 
@@ -44,6 +51,35 @@ inline std::vector<std::byte> hex(std::string_view text) {
     for (std::size_t i = 0; i + 1 < digits.size(); i += 2)
         out.push_back(static_cast<std::byte>(std::stoul(digits.substr(i, 2), nullptr, 16)));
     return out;
+}
+
+// Where the Roughtime test vector `rel` ("cloudflare/x.json") is.
+inline std::string roughtime_vector_path(const std::string& rel) {
+    const char* env = std::getenv("TIMEPIPE_VECTORS");
+    return std::string(env ? env : "../shared/vectors") + "/roughtime/" + rel;
+}
+
+// A vector's contents; a missing one fails the test (naming the path) and reads as empty.
+inline std::string read_vector_text(const std::string& rel) {
+    const std::string path = roughtime_vector_path(rel);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        ADD_FAILURE() << "cannot read test vector " << path << " (set TIMEPIPE_VECTORS)";
+        return {};
+    }
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+inline std::vector<std::byte> read_vector(const std::string& rel) {
+    const std::string text = read_vector_text(rel);
+    std::vector<std::byte> out(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) out[i] = static_cast<std::byte>(text[i]);
+    return out;
+}
+
+// Parsed without exceptions: a vector that is not JSON is_discarded().
+inline nlohmann::json read_vector_json(const std::string& rel) {
+    return nlohmann::json::parse(read_vector_text(rel), nullptr, false);
 }
 
 }  // namespace timepipe::test
