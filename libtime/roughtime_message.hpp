@@ -22,9 +22,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <ranges>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "libtime/expected.hpp"
@@ -136,11 +138,21 @@ std::string_view to_string(BuildError e);
 
 // Collects up to kCapacity (tag, value) pairs and writes them sorted. Values given as spans are
 // borrowed (they must outlive write()); integers are stored in the builder. No allocation.
+//
+// add() takes a view (std::span) or an lvalue container; a temporary container would be gone
+// before write(), so passing one does not compile:
+//   b.add(tag::NONC, nonce);                  // a std::vector / std::array the caller keeps
+//   b.add(tag::PATH, std::span(path).first(n));  // a view of it
+//   b.add(tag::PUBK, key_of(x));              // error: use of deleted function (a temporary)
 class MessageBuilder {
 public:
     static constexpr std::size_t kCapacity = 16;
 
     MessageBuilder& add(Tag t, std::span<const std::byte> value);
+    // A temporary that owns its bytes (vector, array, string...): it would dangle.
+    template <class Owner>
+        requires(!std::ranges::borrowed_range<Owner> && std::is_constructible_v<std::span<const std::byte>, Owner>)
+    MessageBuilder& add(Tag t, Owner&& value) = delete;
     MessageBuilder& add_u32(Tag t, std::uint32_t v);
     MessageBuilder& add_u64(Tag t, std::uint64_t v);
     // A value of `n` zero octets (padding), not stored.

@@ -211,6 +211,19 @@ TEST(RoughtimeMessage, EveryVectorPacketParsesAndRoundTrips) {
     EXPECT_EQ(srv_req.size(), 1024u);
 }
 
+// add() borrows its value: a temporary container would dangle, so it must not compile; lvalue
+// containers and views (spans, even temporary ones) still do.
+template <class V>
+concept Addable = requires(MessageBuilder b, V&& v) { b.add(tag::NONC, std::forward<V>(v)); };
+static_assert(Addable<Bytes&>);
+static_assert(Addable<const Bytes&>);
+static_assert(Addable<std::array<std::byte, 4>&>);
+static_assert(Addable<std::span<const std::byte>>);
+static_assert(Addable<std::span<std::byte>>);
+static_assert(!Addable<Bytes>);
+static_assert(!Addable<Bytes&&>);
+static_assert(!Addable<std::array<std::byte, 4>>);
+
 TEST(RoughtimeMessage, BuilderErrors) {
     const Bytes three(3);
     MessageBuilder odd;
