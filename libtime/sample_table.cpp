@@ -23,7 +23,8 @@ constexpr int kRemoteWidth = 22;
     return std::string(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1));
 }
 
-// ntpq's interval form: seconds up to 2048, then minutes up to 300, hours up to 96, then days.
+// ntpq's interval form (prettyinterval), never wider than 4 characters: seconds up to 2048,
+// then minutes up to 300, hours up to 96, days up to 999, years up to 999, then "INF".
 std::string interval(std::int64_t s) {
     if (s < 0) return "-";
     if (s <= 2048) return std::to_string(s);
@@ -31,7 +32,11 @@ std::string interval(std::int64_t s) {
     if (s <= 300) return std::to_string(s) + "m";
     s = (s + 29) / 60;
     if (s <= 96) return std::to_string(s) + "h";
-    return std::to_string((s + 11) / 24) + "d";
+    s = (s + 11) / 24;
+    if (s <= 999) return std::to_string(s) + "d";
+    s = (s * 100 + 36525 / 2) / 36525;  // years of 365.25 days, rounded
+    if (s <= 999) return std::to_string(s) + "y";
+    return "INF";
 }
 
 std::string poll_interval(int poll) {

@@ -16,7 +16,8 @@
 // clustering, 'x' falseticker, ' ' for none (ntp-query's selection passes one; timecat has none).
 // remote is the source without "ntp://" (long ones get a line of their own, like ntpq -pw);
 // refid is dotted (.GPS.) at stratum 0, 1 and 16 as ntpq does, unless it is an address; when is seconds since `time`
-// ("12m", "3h", "2d" past 2048 s, "-" if in the future); poll is 2^poll s in the same form; reach
+// ("12m", "3h", "2d", "3y" past 2048 s, "INF" past 999 years, "-" if in the future: never more
+// than 4 characters, as in ntpq); poll is 2^poll s in the same form; reach
 // is octal; delay, offset and jitter are milliseconds; "-" for what the sample lacks.
 #pragma once
 

@@ -273,6 +273,31 @@ TEST(SampleTable, WhenPollReachRefidForms) {
     EXPECT_EQ(cols(t).substr(0, 19), " 127.127.1.1      1");
 }
 
+// ntpq's forms keep `when` and `poll` within their 4 columns however old the sample.
+TEST(SampleTable, WhenAndPollFitFourColumns) {
+    const UnixNanos t = 1700000000000000000;
+    Sample s = full_sample();
+    s.time = t;
+    const std::size_t width = sample_table_row(s, t).size();
+    auto when = [&](std::int64_t age_s) {
+        std::string row = sample_table_row(s, t + age_s * kNanosPerSecond);
+        EXPECT_EQ(row.size(), width) << row;
+        return row.substr(43, 4);  // the when column
+    };
+    constexpr std::int64_t kDay = 86400;
+    EXPECT_EQ(when(2048), "2048");
+    EXPECT_EQ(when(2049), " 34m");
+    EXPECT_EQ(when(300 * 60), "300m");
+    EXPECT_EQ(when(96 * 3600), " 96h");
+    EXPECT_EQ(when(999 * kDay), "999d");
+    EXPECT_EQ(when(1103 * kDay), "  3y");  // was "1103d", a column too wide
+    EXPECT_EQ(when(200 * 365 * kDay), "200y");
+    s.poll = 62;  // 2^62 s
+    std::string row = sample_table_row(s, t);
+    EXPECT_EQ(row.size(), width) << row;
+    EXPECT_EQ(row.substr(48, 4), " INF");
+}
+
 TEST(SampleTable, LongRemoteGetsItsOwnLine) {
     Sample s = minimal_sample();
     s.source = "ntp://a-rather-long-host-name.example.org:123";
