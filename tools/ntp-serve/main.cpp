@@ -24,6 +24,7 @@
 #include "libtime/sys_clock.hpp"
 #include "libtime/sys_file.hpp"
 #include "libtime/sys_resolve.hpp"
+#include "libtime/upstream_feed.hpp"
 #include "tools/ntp-serve/options.hpp"
 #include "tools/ntp-serve/worker.hpp"
 
@@ -33,20 +34,6 @@ using namespace timepipe::serve;
 namespace {
 
 constexpr int kReceiveBuffer = 1 << 20;  // SO_RCVBUF per socket, capped by net.core.rmem_max
-
-std::vector<SocketAddress> listen_addresses(const Options& opt) {
-    if (opt.listen.empty())
-        return {SocketAddress::any(AddressFamily::v4, 123), SocketAddress::any(AddressFamily::v6, 123)};
-    std::vector<SocketAddress> out;
-    for (const std::string& arg : opt.listen) {
-        auto hp = parse_host_port(arg);
-        if (!hp) log::fatalx(EX_USAGE, "--listen %s: %s", arg.c_str(), hp.error().what.c_str());
-        auto addrs = resolve(*hp, 123);
-        if (!addrs) log::fatalx(addrs.error().exit_code, "--listen %s: %s", arg.c_str(), addrs.error().what.c_str());
-        out.insert(out.end(), addrs->begin(), addrs->end());
-    }
-    return out;
-}
 
 // The command-line rules, then those of the --acl-file.
 Result<ntp::AccessPolicy> load_policy(const Options& opt) {
@@ -98,15 +85,12 @@ int main(int argc, char* argv[]) {
     shared.policy = std::make_shared<const ntp::AccessPolicy>(std::move(*policy));
     if (opt.upstream) shared.upstream.emplace(UpstreamConfig{opt.stale_after_ns, opt.correct});
 
-    std::optional<InputFile> upstream_file;  // outlives the InputReader that watches it
-    if (opt.upstream && *opt.upstream != "-") {
-        auto f = InputFile::open_read(opt.upstream->c_str());
-        if (!f) log::fatalx(f.error().exit_code, "%s: %s", opt.upstream->c_str(), f.error().what.c_str());
-        upstream_file.emplace(std::move(*f));
-    } else if (opt.upstream) {
-        upstream_file.emplace(InputFile::standard_input());
+    std::unique_ptr<UpstreamFeed> feed;
+    if (opt.upstream) {
+        auto f = UpstreamFeed::open(*opt.upstream);
+        if (!f) log::fatalx(f.error().exit_code, "%s", f.error().what.c_str());
+        feed = std::move(*f);
     }
-    const std::string upstream_name = opt.upstream && *opt.upstream != "-" ? *opt.upstream : "stdin";
 
     WorkerConfig wc;
     wc.responder.deny_kod = opt.deny_kod;
@@ -146,7 +130,9 @@ int main(int argc, char* argv[]) {
     if (!signals) log::fatalx(signals.error().exit_code, "signals: %s", signals.error().what.c_str());
 
     // Bind everything before any thread starts, so a bad address is one error line and an exit.
-    std::vector<SocketAddress> addrs = listen_addresses(opt);
+    auto listen = listen_addresses(opt.listen, 123);
+    if (!listen) log::fatalx(listen.error().exit_code, "%s", listen.error().what.c_str());
+    const std::vector<SocketAddress>& addrs = *listen;
     // Transmit stamps only for the responses that need one (Outcome::tx_timestamp), and room
     // for bursts: requests that find the receive buffer full are lost.
     SocketOptions so{.reuse_port = opt.workers > 1,
@@ -165,48 +151,19 @@ int main(int argc, char* argv[]) {
     }
 
 
-    StreamDecoder decoder;
-    auto take_records = [&] {
-        for (;;) {
-            auto r = decoder.next();
-            if (!r) {  // a broken stream is an upstream gone: serve unsynchronised, keep running
-                log::warnx("%s: %s (upstream ignored from here on)", upstream_name.c_str(), r.error().what.c_str());
-                publish([&] { shared.upstream->end(); });
-                return false;
-            }
-            if (!*r) return true;
-            if (record_type(**r) != Sample::kType) continue;
-            auto s = from_record<Sample>(**r);
-            if (!s) {
-                log::warnx("%s: %s", upstream_name.c_str(), s.error().what.c_str());
-                continue;
-            }
-            Result<void> ok;
-            publish([&] { ok = shared.upstream->add(*s); });
-            if (!ok) log::info("%s", ok.error().what.c_str());
-        }
-    };
-    bool upstream_ok = true;
-    std::optional<InputReader> input;
-    if (upstream_file) {
-        auto in = InputReader::create(
-            *loop, upstream_file->fd(),
-            [&](std::span<const std::byte> chunk) {
-                if (!upstream_ok) return;
-                decoder.feed(chunk);
-                upstream_ok = take_records();
+    if (feed) {
+        auto started = feed->start(
+            *loop,
+            [&](const Sample& sample) {
+                Result<void> ok;
+                publish([&] { ok = shared.upstream->add(sample); });
+                return ok;
             },
-            [&](std::optional<Error> err) {
-                if (err) log::warnx("%s: %s", upstream_name.c_str(), err->what.c_str());
-                if (upstream_ok) {
-                    decoder.finish();
-                    take_records();
-                }
-                log::info("%s: upstream ended, serving unsynchronised", upstream_name.c_str());
+            [&] {
+                log::info("%s: serving unsynchronised from now on", feed->name().c_str());
                 publish([&] { shared.upstream->end(); });
             });
-        if (!in) log::fatalx(in.error().exit_code, "%s: %s", upstream_name.c_str(), in.error().what.c_str());
-        input.emplace(std::move(*in));
+        if (!started) log::fatalx(started.error().exit_code, "%s", started.error().what.c_str());
     }
 
     std::optional<Timer> stats;

@@ -21,6 +21,7 @@
 #include "libtime/sys_keyfile.hpp"
 #include "libtime/sys_resolve.hpp"
 #include "libtime/sys_tcp.hpp"
+#include "libtime/upstream_feed.hpp"
 #include "tools/roughtime-serve/options.hpp"
 #include "tools/roughtime-serve/server.hpp"
 
@@ -65,40 +66,6 @@ crypto::Ed25519KeyPair load_key(const Options& opt) {
     return kp;
 }
 
-std::vector<SocketAddress> listen_addresses(const Options& opt) {
-    if (opt.listen.empty())
-        return {SocketAddress::any(AddressFamily::v4, kDefaultPort), SocketAddress::any(AddressFamily::v6, kDefaultPort)};
-    std::vector<SocketAddress> out;
-    for (const std::string& arg : opt.listen) {
-        auto hp = parse_host_port(arg);
-        if (!hp) log::fatalx(EX_USAGE, "--listen %s: %s", arg.c_str(), hp.error().what.c_str());
-        auto addrs = resolve(*hp, kDefaultPort);
-        if (!addrs) log::fatalx(addrs.error().exit_code, "--listen %s: %s", arg.c_str(), addrs.error().what.c_str());
-        out.insert(out.end(), addrs->begin(), addrs->end());
-    }
-    return out;
-}
-
-// Samples from the stream into `ref`; false once the stream is broken.
-bool take_samples(StreamDecoder& decoder, UpstreamReference& ref, const std::string& name) {
-    for (;;) {
-        auto r = decoder.next();
-        if (!r) {  // a broken stream is an upstream gone: unsynchronised, keep running
-            log::warnx("%s: %s (upstream ignored from here on)", name.c_str(), r.error().what.c_str());
-            ref.end();
-            return false;
-        }
-        if (!*r) return true;
-        if (record_type(**r) != Sample::kType) continue;
-        auto s = from_record<Sample>(**r);
-        if (!s) {
-            log::warnx("%s: %s", name.c_str(), s.error().what.c_str());
-            continue;
-        }
-        if (auto ok = ref.add(*s); !ok) log::info("%s", ok.error().what.c_str());
-    }
-}
-
 }  // namespace
 
 int main(int argc, char* argv[]) {
@@ -110,18 +77,12 @@ int main(int argc, char* argv[]) {
 
     crypto::Ed25519KeyPair long_term = load_key(opt);
 
-    std::optional<InputFile> upstream_file;
+    std::unique_ptr<UpstreamFeed> feed;
     std::optional<UpstreamReference> upstream;
-    std::string upstream_name = "stdin";
     if (opt.upstream) {
-        if (*opt.upstream == "-") {
-            upstream_file.emplace(InputFile::standard_input());
-        } else {
-            auto f = InputFile::open_read(opt.upstream->c_str());
-            if (!f) log::fatalx(f.error().exit_code, "%s: %s", opt.upstream->c_str(), f.error().what.c_str());
-            upstream_file.emplace(std::move(*f));
-            upstream_name = *opt.upstream;
-        }
+        auto f = UpstreamFeed::open(*opt.upstream);
+        if (!f) log::fatalx(f.error().exit_code, "%s", f.error().what.c_str());
+        feed = std::move(*f);
         upstream.emplace(UpstreamConfig{opt.stale_after_ns, true});
     }
 
@@ -145,7 +106,9 @@ int main(int argc, char* argv[]) {
     // The default buffer holds only ~90 requests of 1036 octets: a burst larger than a batch
     // would be dropped by the kernel before we read it (RcvbufErrors).
     so.receive_buffer = 1 << 20;
-    for (const SocketAddress& a : listen_addresses(opt)) {
+    auto listen = listen_addresses(opt.listen, kDefaultPort);
+    if (!listen) log::fatalx(listen.error().exit_code, "%s", listen.error().what.c_str());
+    for (const SocketAddress& a : *listen) {
         auto s = UdpSocket::bind(a, so);
         if (!s) log::fatalx(s.error().exit_code, "%s: %s", a.to_string().c_str(), s.error().what.c_str());
         log::info("%s: listening (UDP)", s->local_address().to_string().c_str());
@@ -169,28 +132,14 @@ int main(int argc, char* argv[]) {
                                       upstream ? &*upstream : nullptr);
     server->start();
 
-    StreamDecoder decoder;
-    bool upstream_ok = true;
-    std::optional<InputReader> input;
-    if (upstream_file) {
-        auto in = InputReader::create(
-            *loop, upstream_file->fd(),
-            [&](std::span<const std::byte> chunk) {
-                if (!upstream_ok) return;
-                decoder.feed(chunk);
-                upstream_ok = take_samples(decoder, *upstream, upstream_name);
-            },
-            [&](std::optional<Error> err) {
-                if (err) log::warnx("%s: %s", upstream_name.c_str(), err->what.c_str());
-                if (upstream_ok) {
-                    decoder.finish();
-                    take_samples(decoder, *upstream, upstream_name);
-                }
-                log::info("%s: upstream ended, no answers from now on", upstream_name.c_str());
+    if (feed) {
+        auto started = feed->start(
+            *loop, [&](const Sample& sample) { return upstream->add(sample); },
+            [&] {
+                log::info("%s: no answers from now on", feed->name().c_str());
                 upstream->end();
             });
-        if (!in) log::fatalx(in.error().exit_code, "%s: %s", upstream_name.c_str(), in.error().what.c_str());
-        input.emplace(std::move(*in));
+        if (!started) log::fatalx(started.error().exit_code, "%s", started.error().what.c_str());
     }
 
     loop->run();
