@@ -16,6 +16,7 @@
 
 #include "libtime/log.hpp"
 #include "libtime/ntp_packet.hpp"
+#include "libtime/ntp_timestamp.hpp"
 #include "libtime/sys_clock.hpp"
 #include "libtime/sys_socket.hpp"
 
@@ -165,16 +166,16 @@ private:
             std::int64_t now_mono = monotonic_now();
             std::uint64_t now_ntp = ntp::from_unix_nanos(clock_.now()).raw;
             for (std::size_t i = 0; i < *got; ++i)
-                handle(si, rx[i].data(), now_mono, now_ntp);
+                handle(si, rx[i], now_mono, now_ntp);
             flush(si);
             if (*got < kBatch)
                 break;
         }
     }
 
-    void handle(std::uint32_t si, std::span<const std::byte> data, std::int64_t now_mono, std::uint64_t now_ntp) {
+    void handle(std::uint32_t si, const RxSlot& rx, std::int64_t now_mono, std::uint64_t now_ntp) {
         ++stats_.received;
-        auto p = ntp::parse(data);
+        auto p = ntp::parse(rx.data());
         if (!p || p->header.mode != ntp::Mode::Server) {
             ++stats_.invalid;
             return;
@@ -192,6 +193,12 @@ private:
         } else {
             ++stats_.valid;
             stats_.latency.add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now_mono - s.sent_at)));
+            if (rx.kernel_time) {  // a clock read after recvmmsg would measure our own delay
+                std::int64_t lag = rx.rx_time - ntp::to_unix_nanos(p->header.transmit, rx.rx_time);
+                if (lag < 0)
+                    ++stats_.tx_lag_negative;
+                stats_.tx_lag.add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, lag)));
+            }
         }
         if (!may_issue() || done())
             return;
@@ -280,7 +287,8 @@ private:
 
 Result<Stats> run_load(const Config& cfg, const volatile std::sig_atomic_t& stop) {
     std::vector<Sock> socks;
-    SocketOptions opts{.reuse_port = false, .rx_timestamps = false, .tx_timestamps = false, .pktinfo = false};
+    // Kernel receive timestamps for the tx_lag figure (loadgen.hpp).
+    SocketOptions opts{.reuse_port = false, .rx_timestamps = true, .tx_timestamps = false, .pktinfo = false};
     for (unsigned i = 0; i < cfg.sockets; ++i) {
         auto s = cfg.spread_sources
                      ? UdpSocket::bind(SocketAddress::v4({std::byte{127}, {}, {}, static_cast<std::byte>(i + 1)}, 0), opts)

@@ -11,6 +11,13 @@
 // mode 4 and its origin timestamp is the transmit timestamp of a request still outstanding on
 // that socket. A request unanswered after `timeout_ns` counts as lost and is sent again with a
 // new timestamp; its reply, should it come later, counts as late.
+//
+// Transmit-timestamp lag: the sockets ask for kernel receive timestamps, and for every valid
+// (non-KoD) reply with one, tx_lag = kernel receive time of the reply − the reply's transmit
+// timestamp (T3). On loopback client and server share one clock and the reply is stamped on
+// arrival as the server's send call hands it over, so tx_lag is how long after T3 the reply
+// actually left the server: about a µs for a server that stamps each reply just before sending
+// it, growing along the batch for one that stamps a whole batch and then sends it at once.
 #pragma once
 
 #include <csignal>
@@ -56,6 +63,10 @@ struct Stats {
     double cpu_user_s = 0;        // this process, over the run
     double cpu_sys_s = 0;
     LatencyHistogram latency;     // send → reply, ns, valid replies only
+    // Kernel receive time of the reply − its transmit timestamp T3, ns, valid replies that
+    // carried a kernel receive timestamp. Negative lags are counted, then recorded as 0.
+    LatencyHistogram tx_lag;
+    std::uint64_t tx_lag_negative = 0;
 };
 
 // Runs until the duration passes, `requests` exchanges complete, or `stop` becomes nonzero.

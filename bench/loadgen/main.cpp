@@ -3,8 +3,9 @@
 //   ntp-loadgen [-c CONCURRENCY] [-d DURATION] [-n REQUESTS] [-s SOCKETS] [-t TIMEOUT]
 //               [-r RATE] [-S] [-o text|json] [--json] [-v] HOST:PORT
 //
-// Prints one summary line (text) or one JSON object, including this process's own CPU time:
-// on a small machine the load generator competes with the server it measures.
+// Prints one summary line (text) or one JSON object, including this process's own CPU time
+// (on a small machine the load generator competes with the server it measures) and the lag of
+// the server's transmit timestamps behind the replies' kernel receive times (loadgen.hpp).
 #include <getopt.h>
 
 #include <cerrno>
@@ -35,7 +36,8 @@ void usage(std::FILE* out) {
         "usage: ntp-loadgen [-c CONCURRENCY] [-d DURATION] [-n REQUESTS] [-s SOCKETS] [-t TIMEOUT]\n"
         "                   [-r RATE] [-S] [-o text|json] [--json] [-v] HOST:PORT\n"
         "Keeps CONCURRENCY NTPv4 client requests outstanding against HOST:PORT and reports\n"
-        "responses per second, latency, losses and its own CPU time.\n"
+        "responses per second, latency, losses, its own CPU time and the transmit-timestamp lag\n"
+        "(kernel receive time of each reply minus its transmit timestamp; loopback only).\n"
         "  -c, --concurrency N   requests outstanding at once (default 64, at most 4096)\n"
         "  -d, --duration T      stop after T (default 5s, at most 600s); 1.5, 250ms, 2s\n"
         "  -n, --requests N      stop after N completed exchanges (default: no limit)\n"
@@ -184,22 +186,25 @@ int main(int argc, char* argv[]) {
     double cpu_us_per = st.valid > 0 ? cpu * 1e6 / static_cast<double>(st.valid) : 0;
     double p50 = static_cast<double>(st.latency.quantile(0.50)) / 1e3;
     double p99 = static_cast<double>(st.latency.quantile(0.99)) / 1e3;
+    double lag50 = static_cast<double>(st.tx_lag.quantile(0.50)) / 1e3;
+    double lag99 = static_cast<double>(st.tx_lag.quantile(0.99)) / 1e3;
     if (json) {
         std::printf("{\"server\":\"%s\",\"concurrency\":%u,\"sockets\":%u,\"rate_limit\":%.0f,\"elapsed_s\":%.6f,"
                     "\"sent\":%" PRIu64 ",\"received\":%" PRIu64 ",\"valid\":%" PRIu64 ",\"kod\":%" PRIu64
                     ",\"lost\":%" PRIu64 ",\"late\":%" PRIu64 ",\"invalid\":%" PRIu64 ",\"refused\":%" PRIu64
                     ",\"outstanding\":%" PRIu64 ",\"responses_per_s\":%.1f,\"latency_p50_us\":%.1f,"
-                    "\"latency_p99_us\":%.1f,\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"cpu_s\":%.3f,"
-                    "\"cpu_us_per_response\":%.3f}\n",
+                    "\"latency_p99_us\":%.1f,\"tx_lag_p50_us\":%.2f,\"tx_lag_p99_us\":%.2f,"
+                    "\"tx_lag_samples\":%" PRIu64 ",\"tx_lag_negative\":%" PRIu64 ",\"cpu_user_s\":%.3f,"
+                    "\"cpu_sys_s\":%.3f,\"cpu_s\":%.3f,\"cpu_us_per_response\":%.3f}\n",
                     server.c_str(), cfg.concurrency, cfg.sockets, cfg.rate, st.elapsed_s, st.sent, st.received, st.valid,
-                    st.kod, st.lost, st.late, st.invalid, st.refused, st.outstanding, rate, p50, p99, st.cpu_user_s,
-                    st.cpu_sys_s, cpu, cpu_us_per);
+                    st.kod, st.lost, st.late, st.invalid, st.refused, st.outstanding, rate, p50, p99, lag50, lag99,
+                    st.tx_lag.count(), st.tx_lag_negative, st.cpu_user_s, st.cpu_sys_s, cpu, cpu_us_per);
     } else {
         std::printf("%s: %.2f s, c=%u s=%u: sent %" PRIu64 ", received %" PRIu64 ", valid %" PRIu64 " (%.0f/s), kod %" PRIu64
                     ", lost %" PRIu64 ", late %" PRIu64 ", invalid %" PRIu64 "; latency p50 %.1f us, p99 %.1f us;"
-                    " loadgen cpu %.2f s (%.2f us/response)\n",
+                    " tx lag p50 %.2f us, p99 %.2f us (%" PRIu64 " negative); loadgen cpu %.2f s (%.2f us/response)\n",
                     server.c_str(), st.elapsed_s, cfg.concurrency, cfg.sockets, st.sent, st.received, st.valid, rate,
-                    st.kod, st.lost, st.late, st.invalid, p50, p99, cpu, cpu_us_per);
+                    st.kod, st.lost, st.late, st.invalid, p50, p99, lag50, lag99, st.tx_lag_negative, cpu, cpu_us_per);
     }
     std::fflush(stdout);
     if (st.valid == 0) {
