@@ -37,6 +37,8 @@ enum class Counter : std::uint8_t {
     dropped_rate,       // over the rate limit, silently
     send_errors,        // responses the kernel would not take
     tx_timestamps,      // kernel transmit timestamps read back (interleaved mode)
+    wakeups,            // times a worker woke and read at least one datagram (received/wakeups:
+                        // requests per wake-up, what --coalesce raises)
     kCount
 };
 inline constexpr std::size_t kCounterCount = static_cast<std::size_t>(Counter::kCount);

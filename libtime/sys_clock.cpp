@@ -53,4 +53,12 @@ void SimulatedClock::advance(std::int64_t true_nanos) {
 
 std::int64_t monotonic_now() { return read(CLOCK_MONOTONIC); }
 
+void sleep_for(std::chrono::nanoseconds duration) {
+    if (duration.count() <= 0) return;
+    timespec ts{};
+    ts.tv_sec = static_cast<time_t>(duration.count() / kNanosPerSecond);
+    ts.tv_nsec = static_cast<long>(duration.count() % kNanosPerSecond);
+    ::clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, nullptr);  // EINTR: the caller re-checks its state
+}
+
 }  // namespace timepipe

@@ -10,8 +10,10 @@
 //   sim.offset();                            // 12500 ns ahead of true time
 //
 //   std::int64_t m = monotonic_now();        // CLOCK_MONOTONIC ns, for timeouts and intervals
+//   sleep_for(std::chrono::microseconds(100));  // this thread only; a signal may end it early
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 
 #include "libtime/unix_time.hpp"
@@ -68,5 +70,6 @@ private:
 };
 
 std::int64_t monotonic_now();  // CLOCK_MONOTONIC, nanoseconds
+void sleep_for(std::chrono::nanoseconds duration);  // on CLOCK_MONOTONIC; returns early on a signal
 
 }  // namespace timepipe

@@ -8,7 +8,7 @@ bats_require_minimum_version 1.5.0
   [ "$status" -eq 0 ]
   [[ "${lines[0]}" == usage:* ]]
   for opt in --listen --stratum --upstream --stale-after --no-correct --rate-limit --allow --deny \
-             --restrict --acl-file --deny-kod --interleaved --workers --stats-interval --output; do
+             --restrict --acl-file --deny-kod --interleaved --workers --coalesce --stats-interval --output; do
     grep -q -- "$opt" <<<"$output" || { echo "help lacks $opt"; return 1; }
   done
   run ntp-serve -h
@@ -27,7 +27,7 @@ bats_require_minimum_version 1.5.0
     "--rate-limit 1/0" "--allow 10.0.0.0/33" "--deny 300.1.1.1" "--restrict nonsense"
     "--deny-kod maybe" "--interleaved yes" "--workers 0" "--workers 65" "--stale-after soon"
     "--stale-after -1s" "--stats-interval 0" "-o xml" "--listen [::1" "--listen 127.0.0.1:99999"
-    "--stratum" "extra-argument"
+    "--stratum" "extra-argument" "--coalesce soon" "--coalesce -1us" "--coalesce 2s"
   )
   local args
   for args in "${bad[@]}"; do
@@ -47,6 +47,8 @@ bats_require_minimum_version 1.5.0
   [[ "$stderr" == "ntp-serve: --workers: \"0\" is not an integer from 1 to 64" ]]
   run --separate-stderr ntp-serve --stale-after -1s
   [ "$stderr" = 'ntp-serve: --stale-after: bad duration "-1s": negative' ]
+  run --separate-stderr ntp-serve --coalesce 2s
+  [ "$stderr" = "ntp-serve: --coalesce: 2s: more than 1s" ]
 }
 
 @test "bind failure: one line naming the address, exit 71 (EX_OSERR)" {

@@ -219,3 +219,58 @@ PY
   [ "${#lines[@]}" -ge 2 ]
   [[ "${lines[0]}" == '{"v":1,"type":"stats","source":"ntp-serve",'*'"received":0,'* ]]
 }
+
+# ntp_burst HOST PORT N GAP_MS: N requests GAP_MS apart from one socket; prints
+# "replies=R max_rtt_ms=M" once every reply came (or 3 s passed).
+ntp_burst() {
+  /usr/bin/python3 - "$@" <<'PY'
+import socket, struct, sys, time
+host, port, n, gap = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]) / 1000
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sent = {}
+for i in range(n):
+    cookie = 0x5555000000000000 + i
+    sent[cookie] = time.monotonic()
+    s.sendto(bytes([0x23, 0, 6, 0xec]) + bytes(36) + struct.pack("!Q", cookie), (host, port))
+    time.sleep(gap)
+rtt, deadline = [], time.monotonic() + 3
+while len(rtt) < n and time.monotonic() < deadline:
+    s.settimeout(max(0.01, deadline - time.monotonic()))
+    try:
+        d = s.recv(4096)
+    except socket.timeout:
+        break
+    cookie = struct.unpack("!Q", d[24:32])[0]
+    if cookie in sent:
+        rtt.append(time.monotonic() - sent.pop(cookie))
+print("replies=%d max_rtt_ms=%d" % (len(rtt), int(max(rtt, default=0) * 1000)))
+PY
+}
+
+@test "--coalesce: requests that come often are read on a timer, not each on its own wake-up" {
+  local p; p=$(free_port)
+  start_serve --listen "127.0.0.1:$p" --stratum 2 --coalesce 300ms
+  wait_udp_bound "$p"
+  # Two requests 1 ms apart are "often": from then on the server sleeps 300 ms between reads,
+  # so a request arriving meanwhile is answered only when that sleep ends (never sooner).
+  run ntp_burst 127.0.0.1 "$p" 5 1
+  [[ "$output" == "replies=5 max_rtt_ms="* ]]
+  local rtt=${output##*=}
+  [ "$rtt" -ge 250 ] || { echo "slowest reply after $rtt ms: the server did not linger"; return 1; }
+  kill -USR1 "$SERVE_PID"
+  for _ in $(seq 20); do grep -q counters "$BATS_TEST_TMPDIR/err" && break; sleep 0.1; done
+  run grep counters "$BATS_TEST_TMPDIR/err"
+  [[ "$output" == "ntp-serve: counters: received=5 answered=5 "* ]]
+  local wakeups=${output##*wakeups=}
+  [ "${wakeups%% *}" -lt 5 ]   # several requests per wake-up
+}
+
+@test "--coalesce 0: every request is answered as it comes" {
+  local p; p=$(free_port)
+  start_serve --listen "127.0.0.1:$p" --stratum 2 --coalesce 0
+  wait_udp_bound "$p"
+  run ntp_burst 127.0.0.1 "$p" 5 1
+  [[ "$output" == "replies=5 max_rtt_ms="* ]]
+  local rtt=${output##*=}
+  [ "$rtt" -lt 250 ]
+}

@@ -99,6 +99,7 @@ int main(int argc, char* argv[]) {
         wc.responder.kod_poll = static_cast<std::int8_t>(std::clamp(std::ceil(std::log2(1.0 / opt.rate_limit.rate)), 0.0, 17.0));
     wc.rate_limit = opt.rate_limit;
     wc.stratum = opt.stratum;
+    wc.coalesce = opt.coalesce;
 
     // Signals are watched before any socket is bound: whoever sees the port bound may signal us.
     std::vector<std::unique_ptr<Worker>> workers;

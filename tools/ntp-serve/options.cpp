@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 #include <getopt.h>
 
 #include "libtime/cli_options.hpp"
@@ -33,6 +34,8 @@ void usage(std::FILE* to) {
                  "      --deny-kod on|off      KoD DENY to refused clients, or silence (on)\n"
                  "      --interleaved on|off   RFC 9769 interleaved mode (on)\n"
                  "  -w, --workers N            threads, each with its own sockets (1)\n"
+                 "      --coalesce DURATION    when busy, read requests this often rather than\n"
+                 "                             waking for each one; 0 or off: never (100us)\n"
                  "      --stats-interval DURATION  write a stats record to stdout this often\n"
                  "  -o, --output FORMAT        text, json or cbor for stats records\n"
                  "  -v, --verbose              more messages on standard error\n"
@@ -42,7 +45,7 @@ void usage(std::FILE* to) {
 }
 
 enum LongOnly {
-    kStaleAfter = 256, kNoCorrect, kAllow, kDeny, kRestrict, kAclFile, kDenyKod, kInterleaved, kStatsInterval,
+    kStaleAfter = 256, kNoCorrect, kAllow, kDeny, kRestrict, kAclFile, kDenyKod, kInterleaved, kStatsInterval, kCoalesce,
 };
 
 }  // namespace
@@ -65,6 +68,7 @@ Options parse_options(int argc, char* argv[]) {
         {"interleaved", required_argument, nullptr, kInterleaved},
         {"workers", required_argument, nullptr, 'w'},
         {"stats-interval", required_argument, nullptr, kStatsInterval},
+        {"coalesce", required_argument, nullptr, kCoalesce},
         {"output", required_argument, nullptr, 'o'},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
@@ -95,6 +99,12 @@ Options parse_options(int argc, char* argv[]) {
         case kDenyKod: opt.deny_kod = on_off_option("--deny-kod", optarg); break;
         case kInterleaved: opt.interleaved = on_off_option("--interleaved", optarg); break;
         case 'w': opt.workers = static_cast<unsigned>(int_option("--workers", optarg, 1, 64)); break;
+        case kCoalesce:
+            opt.coalesce = std::string_view(optarg) == "off" ? std::chrono::nanoseconds{0}
+                                                             : duration_or_zero_option("--coalesce", optarg);
+            if (opt.coalesce > std::chrono::seconds(1))
+                log::fatalx(EX_USAGE, "--coalesce: %s: more than 1s", optarg);
+            break;
         case kStatsInterval: opt.stats_interval_ns = duration_option("--stats-interval", optarg).count(); break;
         case 'o':
             if (auto f = parse_output_format(optarg)) opt.output = *f;

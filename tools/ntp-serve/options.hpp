@@ -1,6 +1,7 @@
 // ntp-serve's command line: what the user asked for, checked, nothing opened or bound yet.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -23,6 +24,7 @@ struct Options {
     bool deny_kod = true;
     bool interleaved = true;
     unsigned workers = 1;
+    std::chrono::nanoseconds coalesce{std::chrono::microseconds(100)};  // --coalesce; 0: off
     std::optional<std::int64_t> stats_interval_ns;
     OutputFormat output = OutputFormat::cbor;
 };

@@ -1,6 +1,8 @@
-// The I/O loop: wait in ppoll() on the worker's sockets, read a batch, decide each datagram
-// with ntp::Responder, send the batch, and (interleaved mode) read the kernel's transmit
-// timestamps back into the interleave table. Only responses the Responder marks tx_timestamp
+// The I/O loop: wait in ppoll() on the worker's sockets (or, while requests come often, sleep
+// a fixed short time: WakeupModeration), read a batch, decide each datagram with
+// ntp::Responder, send the batch, and (interleaved mode) read the kernel's transmit
+// timestamps back into the interleave table. Each reply's transmit timestamp is its expected
+// departure within the batch (SendDelay). Only responses the Responder marks tx_timestamp
 // are stamped: the first to a new client and those in interleaved mode; stamps are read back
 // right after the batch that asked for them.
 // No event loop here: an epoll registration would stay on the socket's wait queue and be woken
@@ -15,7 +17,9 @@
 #include <sodium.h>
 
 #include "libtime/log.hpp"
+#include "libtime/send_delay.hpp"
 #include "libtime/sys_clock.hpp"
+#include "libtime/wakeup_moderation.hpp"
 
 namespace timepipe::serve {
 
@@ -52,7 +56,7 @@ struct Worker::Impl {
           table(cfg.interleave_capacity, random_key()),
           responder(cfg.responder, cfg.rate_limit.enabled ? &limiter : nullptr,
                     cfg.responder.interleaved ? &table : nullptr, counters),
-          counters_(counters) {
+          moderation(cfg.coalesce), counters_(counters) {
         for (auto& s : sockets) {
             bool stamps = s.tx_timestamping();
             socks.push_back(Sock{std::move(s), std::vector<Pending>(stamps ? kPending : 0)});
@@ -82,14 +86,18 @@ struct Worker::Impl {
         return ntp::unsynchronised_state(precision);
     }
 
-    void on_readable(Sock& s) {
+    // Reads and answers up to kMaxBatches batches; returns the datagrams read. Clears `drained`
+    // when it stopped with more waiting.
+    std::size_t on_readable(Sock& s, bool& drained) {
+        std::size_t total = 0;
         for (std::size_t round = 0; round < kMaxBatches; ++round) {
             auto got = s.socket.receive_batch(rx);
             if (!got) {
                 bad_log.warnx("%s: %s", s.socket.local_address().to_string().c_str(), got.error().what.c_str());
-                return;
+                return total;
             }
-            if (*got == 0) return;
+            if (*got == 0) return total;
+            total += *got;
             refresh();
             std::int64_t mono = monotonic_now();
             ntp::ServerState state = state_now(clock.now());
@@ -97,8 +105,8 @@ struct Worker::Impl {
             for (std::size_t i = 0; i < *got; ++i) {
                 const RxSlot& r = rx[i];
                 auto data = r.truncated ? std::span<const std::byte>() : r.data();
-                ntp::Outcome o = responder.handle(data, r.peer.bytes(), r.rx_time, clock.now(), mono, state,
-                                                  out[n_tx]);
+                UnixNanos departs = clock.now() + send_delay.before(n_tx);
+                ntp::Outcome o = responder.handle(data, r.peer.bytes(), r.rx_time, departs, mono, state, out[n_tx]);
                 if (o.length == 0) {
                     if (o.drop == ntp::Drop::Malformed && log::verbosity() >= 1)
                         bad_log.warnx("%s: malformed request (%zu octets)", r.peer.to_string().c_str(), r.length);
@@ -110,8 +118,10 @@ struct Worker::Impl {
                 ++n_tx;
             }
             send(s, n_tx, state.correction_ns);
-            if (*got < kBatch) return;
+            if (*got < kBatch) return total;
         }
+        drained = false;
+        return total;
     }
 
     void send(Sock& s, std::size_t n, std::int64_t correction_ns) {
@@ -119,8 +129,10 @@ struct Worker::Impl {
         bool stamped = false;
         while (done < n) {
             std::uint32_t id = s.socket.next_tx_id();  // the next stamped datagram's
+            std::int64_t started = monotonic_now();
             auto sent = s.socket.send_batch(std::span<const TxSlot>(tx).subspan(done, n - done));
             std::size_t k = sent ? *sent : 0;
+            send_delay.observe(k, monotonic_now() - started);
             if (!s.pending.empty()) {
                 for (std::size_t i = done; i < done + k; ++i) {
                     if (!tx[i].want_tx_timestamp) continue;
@@ -174,6 +186,8 @@ struct Worker::Impl {
     RateLimiter limiter;
     ntp::InterleaveTable table;
     ntp::Responder responder;
+    WakeupModeration moderation;
+    SendDelay send_delay;
     ServerCounters& counters_;
     std::optional<UpstreamReference> upstream;
     std::uint64_t seen_generation = ~std::uint64_t{0};
@@ -200,12 +214,21 @@ void Worker::run() {
     // Housekeeping (a stop request, a new policy or upstream) at least every kHousekeeping,
     // even when no packet comes; under load after every wake-up.
     while (!w.shared.stop.load(std::memory_order_acquire)) {
-        auto ready = wait_any(items, kHousekeeping);
-        if (!ready) log::fatalx(ready.error().exit_code, "%s", ready.error().what.c_str());
-        for (std::size_t i = 0; i < items.size() && *ready != 0; ++i) {
-            if (items[i].error) w.on_error_queue(w.socks[i]);
-            if (items[i].readable) w.on_readable(w.socks[i]);
+        std::size_t read = 0;
+        bool drained = true;
+        if (auto linger = w.moderation.next_wait()) {
+            sleep_for(*linger);  // requests gather in the socket buffers meanwhile
+            for (auto& s : w.socks) read += w.on_readable(s, drained);
+        } else {
+            auto ready = wait_any(items, kHousekeeping);
+            if (!ready) log::fatalx(ready.error().exit_code, "%s", ready.error().what.c_str());
+            for (std::size_t i = 0; i < items.size() && *ready != 0; ++i) {
+                if (items[i].error) w.on_error_queue(w.socks[i]);
+                if (items[i].readable) read += w.on_readable(w.socks[i], drained);
+            }
         }
+        if (read != 0) w.counters_.bump(Counter::wakeups);
+        w.moderation.after_wakeup(read, monotonic_now(), drained);
         w.refresh();
     }
 }

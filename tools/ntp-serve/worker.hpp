@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -32,6 +33,7 @@ struct WorkerConfig {
     RateLimitConfig rate_limit;
     std::optional<std::uint8_t> stratum;  // local clock at this stratum (also the fallback)
     std::size_t interleave_capacity = 16384;
+    std::chrono::nanoseconds coalesce{std::chrono::microseconds(100)};  // WakeupModeration's linger
 };
 
 class Worker {
