@@ -1,15 +1,18 @@
-// When the k-th datagram of a sendmmsg() batch leaves. The kernel sends a batch one datagram
-// after another (about a microsecond each on loopback), so a transmit timestamp read before
-// the call is late-stamped by k of those for the k-th reply: with 32 replies in a batch the last
-// one's T3 would be ~30 µs early, and its client's offset off by half of that. The server
-// measures the per-datagram cost of its own sends and dates each reply at its expected
-// departure, the same small error a one-datagram-per-call server (chronyd) has.
+// When each reply of a batch leaves. A server that reads a batch, builds every reply (reading
+// the clock for each transmit timestamp T3) and then hands them all to one sendmmsg() stamps
+// them early: the kernel sends one datagram after another (about a microsecond each on
+// loopback), so without a correction the last of 32 replies carries a T3 some 30 µs before it
+// left, and its client's offset is off by half of that. SendDelay learns the server's own
+// costs and predicts, for each reply, the time from reading the clock to its departure:
+// building the replies still to come in the batch, then sending the ones before it.
 //
 //   SendDelay d;
-//   UnixNanos t3 = clock.now() + d.before(k);      // the k-th reply of this batch (k from 0)
-//   auto t0 = monotonic_now(); sendmmsg(...n...); d.observe(n, monotonic_now() - t0);
+//   for (i = 0..n) T3 = clock.now() + d.until_departure(i, k, n);  // k: its place in the send
+//   d.observe_build(n, build_ns);   d.observe_send(sent, send_ns);
 //
-// Pure. Interleaved mode does not need it (the kernel's own transmit stamp is sent there).
+// What is left is what a one-reply-per-call server (chronyd) has too: the system call's way
+// from reading the clock to the first datagram. Interleaved mode does not need any of this:
+// it sends the kernel's own transmit timestamp. Pure.
 #pragma once
 
 #include <cstddef>
@@ -19,19 +22,30 @@ namespace timepipe {
 
 class SendDelay {
 public:
+    // Building `replies` replies took `elapsed_ns`.
+    void observe_build(std::size_t replies, std::int64_t elapsed_ns);
     // A send call took `elapsed_ns` for `datagrams` datagrams.
-    void observe(std::size_t datagrams, std::int64_t elapsed_ns);
-    // Expected time from the start of a send call to the departure of datagram `k` (0-based),
-    // beyond the first one's: k × the per-datagram estimate.
-    std::int64_t before(std::size_t k) const { return static_cast<std::int64_t>(k) * per_datagram_ns_; }
-    std::int64_t per_datagram_ns() const { return per_datagram_ns_; }
+    void observe_send(std::size_t datagrams, std::int64_t elapsed_ns);
 
-    // A single sample above this is a preemption or a page fault, not the send path: clamped.
+    // From reading the clock for reply `i` of `n` being built to its departure, as `k`-th
+    // datagram (from 0) of the send that follows. 0 until something was observed.
+    std::int64_t until_departure(std::size_t i, std::size_t k, std::size_t n) const;
+
+    std::int64_t per_reply_ns() const { return static_cast<std::int64_t>(build_); }
+    std::int64_t per_datagram_ns() const;
+
+    // A single call above this per datagram is a preemption or a page fault, not the send path.
     static constexpr std::int64_t kMaxPerDatagramNs = 20'000;
 
 private:
-    std::int64_t per_datagram_ns_ = 0;
+    // Exponential averages (weight 1/16) of n, elapsed, n² and n·elapsed over send calls: the
+    // slope of elapsed against n is the per-datagram cost without the per-call part (system
+    // call, waking the receiver for the first datagram). While every call has the same n
+    // (a saturated server sends full batches) the slope is undefined and the mean is used.
+    double n_ = 0, e_ = 0, nn_ = 0, ne_ = 0;
     bool primed_ = false;
+    double build_ = 0;  // per reply
+    bool build_primed_ = false;
 };
 
 }  // namespace timepipe

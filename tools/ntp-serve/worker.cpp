@@ -105,7 +105,7 @@ struct Worker::Impl {
             for (std::size_t i = 0; i < *got; ++i) {
                 const RxSlot& r = rx[i];
                 auto data = r.truncated ? std::span<const std::byte>() : r.data();
-                UnixNanos departs = clock.now() + send_delay.before(n_tx);
+                UnixNanos departs = clock.now() + send_delay.until_departure(i, n_tx, *got);
                 ntp::Outcome o = responder.handle(data, r.peer.bytes(), r.rx_time, departs, mono, state, out[n_tx]);
                 if (o.length == 0) {
                     if (o.drop == ntp::Drop::Malformed && log::verbosity() >= 1)
@@ -117,6 +117,7 @@ struct Worker::Impl {
                 outcomes[n_tx] = o;
                 ++n_tx;
             }
+            send_delay.observe_build(*got, monotonic_now() - mono);
             send(s, n_tx, state.correction_ns);
             if (*got < kBatch) return total;
         }
@@ -132,7 +133,7 @@ struct Worker::Impl {
             std::int64_t started = monotonic_now();
             auto sent = s.socket.send_batch(std::span<const TxSlot>(tx).subspan(done, n - done));
             std::size_t k = sent ? *sent : 0;
-            send_delay.observe(k, monotonic_now() - started);
+            send_delay.observe_send(k, monotonic_now() - started);
             if (!s.pending.empty()) {
                 for (std::size_t i = done; i < done + k; ++i) {
                     if (!tx[i].want_tx_timestamp) continue;
