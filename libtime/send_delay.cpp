@@ -43,10 +43,16 @@ std::int64_t SendDelay::per_datagram_ns() const {
     return static_cast<std::int64_t>(std::clamp(slope, 0.0, static_cast<double>(kMaxPerDatagramNs)));
 }
 
+std::int64_t SendDelay::per_call_ns() const {
+    if (!primed_ || nn_ - n_ * n_ < 1.0) return 0;
+    double intercept = e_ - static_cast<double>(per_datagram_ns()) * n_;
+    return static_cast<std::int64_t>(std::clamp(intercept, 0.0, static_cast<double>(kMaxPerDatagramNs)));
+}
+
 std::int64_t SendDelay::until_departure(std::size_t i, std::size_t k, std::size_t n) const {
     std::size_t still_to_build = n > i ? n - 1 - i : 0;
-    return static_cast<std::int64_t>(build_ * static_cast<double>(still_to_build)) +
-           static_cast<std::int64_t>(k) * per_datagram_ns();
+    std::int64_t sending = k == 0 ? 0 : per_call_ns() + static_cast<std::int64_t>(k) * per_datagram_ns();
+    return static_cast<std::int64_t>(build_ * static_cast<double>(still_to_build)) + sending;
 }
 
 }  // namespace timepipe

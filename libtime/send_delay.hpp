@@ -10,6 +10,8 @@
 //   for (i = 0..n) T3 = clock.now() + d.until_departure(i, k, n);  // k: its place in the send
 //   d.observe_build(n, build_ns);   d.observe_send(sent, send_ns);
 //
+// Every datagram after the first also waits for the send call's one-time work done with the
+// first (on loopback: waking the receiving process), the intercept of that line.
 // What is left is what a one-reply-per-call server (chronyd) has too: the system call's way
 // from reading the clock to the first datagram. Interleaved mode does not need any of this:
 // it sends the kernel's own transmit timestamp. Pure.
@@ -33,6 +35,7 @@ public:
 
     std::int64_t per_reply_ns() const { return static_cast<std::int64_t>(build_); }
     std::int64_t per_datagram_ns() const;
+    std::int64_t per_call_ns() const;  // 0 while the sizes do not vary
 
     // A single call above this per datagram is a preemption or a page fault, not the send path.
     static constexpr std::int64_t kMaxPerDatagramNs = 20'000;

@@ -8,8 +8,9 @@
 //   for (;;) {
 //       if (auto linger = m.next_wait()) sleep_for(*linger);   // busy: let requests gather
 //       else wait_any(sockets, housekeeping);                  // quiet: wake on the next one
-//       std::size_t n = read_and_answer_everything();
-//       m.after_wakeup(n, monotonic_now());
+//       Wakeup w = read_and_answer_everything();               // how many, drained, newest age
+//       w.mono_ns = monotonic_now();
+//       m.after_wakeup(w);
 //   }
 //
 // A reply waits at most `linger` longer. The server's transmit timestamp is taken when the reply
@@ -24,17 +25,28 @@
 
 namespace timepipe {
 
+// What one wake-up (either kind) found.
+struct Wakeup {
+    std::size_t requests = 0;        // datagrams read
+    std::int64_t mono_ns = 0;        // when (CLOCK_MONOTONIC)
+    bool drained = true;             // every socket was read until it was empty
+    std::int64_t newest_age_ns = 0;  // how long before this the newest request arrived
+};
+
 class WakeupModeration {
 public:
     // linger 0: never linger (every wake-up waits for the next datagram).
     explicit WakeupModeration(std::chrono::nanoseconds linger) : linger_(linger) {}
 
-    // After a wake-up (either kind) that read `requests` datagrams at `mono_ns` (CLOCK_MONOTONIC);
-    // `drained`: every socket was read until it was empty.
-    void after_wakeup(std::size_t requests, std::int64_t mono_ns, bool drained);
+    void after_wakeup(const Wakeup& w);
 
     // A wake-up that reads this many is a server at its limit: no lingering then.
     static constexpr std::size_t kFull = 32;
+    // This many lingers in a row (net) whose requests all came in their first half mean the
+    // clients wait for our answers before asking again: lingering only slows them down.
+    static constexpr int kQuietLingers = 3;
+    // ...so stop lingering for this many lingers' time, then try again.
+    static constexpr int kHoldOffLingers = 100;
 
     // How long to sleep before reading again without waiting for a datagram; nullopt: wait for one.
     std::optional<std::chrono::nanoseconds> next_wait() const;
@@ -45,6 +57,8 @@ private:
     std::chrono::nanoseconds linger_;
     std::optional<std::int64_t> last_wakeup_;
     bool lingering_ = false;
+    int quiet_lingers_ = 0;
+    std::int64_t hold_until_ = 0;  // CLOCK_MONOTONIC; 0: not holding off
 };
 
 }  // namespace timepipe

@@ -16,6 +16,7 @@ TEST(SendDelay, SameSizedSendsGiveTheMeanPerDatagram) {
     SendDelay d;
     for (int i = 0; i < 10; ++i) d.observe_send(32, 32'000);  // 32 datagrams in 32 µs, always
     EXPECT_EQ(d.per_datagram_ns(), 1'000);
+    EXPECT_EQ(d.per_call_ns(), 0);                     // cannot be told apart: in the mean
     EXPECT_EQ(d.until_departure(31, 0, 32), 0);       // built last, sent first
     EXPECT_EQ(d.until_departure(31, 31, 32), 31'000);  // built last, sent last
 }
@@ -27,6 +28,11 @@ TEST(SendDelay, VaryingSizesSeparateThePerCallCost) {
     for (int round = 0; round < 200; ++round)
         for (std::size_t n : {1, 4, 8, 16, 32}) d.observe_send(n, 5'000 + 1'000 * static_cast<std::int64_t>(n));
     EXPECT_NEAR(static_cast<double>(d.per_datagram_ns()), 1'000.0, 20.0);
+    EXPECT_NEAR(static_cast<double>(d.per_call_ns()), 5'000.0, 100.0);
+    // The first datagram leaves at once; the second after the first's one-time work.
+    EXPECT_EQ(d.until_departure(0, 0, 1), 0);
+    EXPECT_NEAR(static_cast<double>(d.until_departure(1, 1, 2)), 6'000.0, 120.0);
+    EXPECT_NEAR(static_cast<double>(d.until_departure(3, 3, 4)), 8'000.0, 160.0);
 }
 
 TEST(SendDelay, RepliesStillToBuildCount) {

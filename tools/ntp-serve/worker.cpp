@@ -10,6 +10,7 @@
 // Every buffer is allocated once, in the constructor.
 #include "tools/ntp-serve/worker.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstring>
@@ -24,7 +25,12 @@
 namespace timepipe::serve {
 
 namespace {
-constexpr std::size_t kBatch = 32;         // datagrams per recvmmsg/sendmmsg
+constexpr std::size_t kBatch = 32;         // datagrams per recvmmsg
+// Replies built, then sent (one sendmmsg), at a time: each reply's transmit timestamp is a
+// prediction of its departure (SendDelay), and a shorter horizon keeps the error small — at
+// saturation on loopback the p99 of (departure - T3) is 3 us with 8, 19 us with 32, for 2-3 %
+// more CPU per response.
+constexpr std::size_t kSendChunk = 8;
 constexpr std::size_t kMaxBatches = 8;     // per wake-up, then other sockets get their turn
 constexpr std::size_t kRxBuffer = 2048;    // longer requests arrive truncated: malformed
 constexpr std::size_t kPending = 4096;     // responses awaiting their kernel TX timestamp
@@ -86,43 +92,48 @@ struct Worker::Impl {
         return ntp::unsynchronised_state(precision);
     }
 
-    // Reads and answers up to kMaxBatches batches; returns the datagrams read. Clears `drained`
-    // when it stopped with more waiting.
-    std::size_t on_readable(Sock& s, bool& drained) {
-        std::size_t total = 0;
+    // Reads and answers up to kMaxBatches batches; adds to `wake` what it read and clears
+    // wake.drained when it stopped with more waiting. `newest`: the latest kernel receive time.
+    void on_readable(Sock& s, Wakeup& wake, UnixNanos& newest) {
+        std::size_t& total = wake.requests;
         for (std::size_t round = 0; round < kMaxBatches; ++round) {
             auto got = s.socket.receive_batch(rx);
             if (!got) {
                 bad_log.warnx("%s: %s", s.socket.local_address().to_string().c_str(), got.error().what.c_str());
-                return total;
+                return;
             }
-            if (*got == 0) return total;
+            if (*got == 0) return;
             total += *got;
             refresh();
             std::int64_t mono = monotonic_now();
             ntp::ServerState state = state_now(clock.now());
-            std::size_t n_tx = 0;
-            for (std::size_t i = 0; i < *got; ++i) {
-                const RxSlot& r = rx[i];
-                auto data = r.truncated ? std::span<const std::byte>() : r.data();
-                UnixNanos departs = clock.now() + send_delay.until_departure(i, n_tx, *got);
-                ntp::Outcome o = responder.handle(data, r.peer.bytes(), r.rx_time, departs, mono, state, out[n_tx]);
-                if (o.length == 0) {
-                    if (o.drop == ntp::Drop::Malformed && log::verbosity() >= 1)
-                        bad_log.warnx("%s: malformed request (%zu octets)", r.peer.to_string().c_str(), r.length);
-                    continue;
+            for (std::size_t start = 0; start < *got; start += kSendChunk) {
+                std::size_t end = std::min<std::size_t>(*got, start + kSendChunk);
+                std::int64_t build_started = monotonic_now();
+                std::size_t n_tx = 0;
+                for (std::size_t i = start; i < end; ++i) {
+                    const RxSlot& r = rx[i];
+                    newest = std::max(newest, r.rx_time);
+                    auto data = r.truncated ? std::span<const std::byte>() : r.data();
+                    UnixNanos departs = clock.now() + send_delay.until_departure(i - start, n_tx, end - start);
+                    ntp::Outcome o =
+                        responder.handle(data, r.peer.bytes(), r.rx_time, departs, mono, state, out[n_tx]);
+                    if (o.length == 0) {
+                        if (o.drop == ntp::Drop::Malformed && log::verbosity() >= 1)
+                            bad_log.warnx("%s: malformed request (%zu octets)", r.peer.to_string().c_str(), r.length);
+                        continue;
+                    }
+                    tx[n_tx] = TxSlot{std::span<const std::byte>(out[n_tx]).first(o.length), r.peer, r.local,
+                                      o.tx_timestamp};
+                    outcomes[n_tx] = o;
+                    ++n_tx;
                 }
-                tx[n_tx] = TxSlot{std::span<const std::byte>(out[n_tx]).first(o.length), r.peer, r.local,
-                                  o.tx_timestamp};
-                outcomes[n_tx] = o;
-                ++n_tx;
+                send_delay.observe_build(end - start, monotonic_now() - build_started);
+                send(s, n_tx, state.correction_ns);
             }
-            send_delay.observe_build(*got, monotonic_now() - mono);
-            send(s, n_tx, state.correction_ns);
-            if (*got < kBatch) return total;
+            if (*got < kBatch) return;
         }
-        drained = false;
-        return total;
+        wake.drained = false;
     }
 
     void send(Sock& s, std::size_t n, std::int64_t correction_ns) {
@@ -215,21 +226,24 @@ void Worker::run() {
     // Housekeeping (a stop request, a new policy or upstream) at least every kHousekeeping,
     // even when no packet comes; under load after every wake-up.
     while (!w.shared.stop.load(std::memory_order_acquire)) {
-        std::size_t read = 0;
-        bool drained = true;
+        Wakeup wake;
+        UnixNanos newest = 0;
         if (auto linger = w.moderation.next_wait()) {
             sleep_for(*linger);  // requests gather in the socket buffers meanwhile
-            for (auto& s : w.socks) read += w.on_readable(s, drained);
+            UnixNanos woke = w.clock.now();
+            for (auto& s : w.socks) w.on_readable(s, wake, newest);
+            if (newest != 0) wake.newest_age_ns = woke - newest;
         } else {
             auto ready = wait_any(items, kHousekeeping);
             if (!ready) log::fatalx(ready.error().exit_code, "%s", ready.error().what.c_str());
             for (std::size_t i = 0; i < items.size() && *ready != 0; ++i) {
                 if (items[i].error) w.on_error_queue(w.socks[i]);
-                if (items[i].readable) read += w.on_readable(w.socks[i], drained);
+                if (items[i].readable) w.on_readable(w.socks[i], wake, newest);
             }
         }
-        if (read != 0) w.counters_.bump(Counter::wakeups);
-        w.moderation.after_wakeup(read, monotonic_now(), drained);
+        if (wake.requests != 0) w.counters_.bump(Counter::wakeups);
+        wake.mono_ns = monotonic_now();
+        w.moderation.after_wakeup(wake);
         w.refresh();
     }
 }
