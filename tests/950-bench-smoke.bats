@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # The benchmark machinery works: ntp-loadgen gets valid replies from a chronyd on loopback and
-# reports them (transmit-timestamp lag included), refuses bad arguments, and the comparison
-# script runs end to end, over one load or a sweep of several.
+# reports them (transmit-timestamp lag included), offers open-loop load with -r (a seeded
+# schedule; requests past the -c cap skipped, lost ones not sent again), refuses bad arguments,
+# and the comparison script runs end to end, over one load or a sweep of several.
 # Not a timing test: no figure is compared with a goal here.
 load common
 
@@ -27,8 +28,11 @@ import json, sys
 o = json.loads(sys.argv[1])
 for k in ("sent", "received", "valid", "kod", "lost", "responses_per_s",
           "latency_p50_us", "latency_p99_us", "tx_lag_p50_us", "tx_lag_p99_us",
-          "tx_lag_samples", "tx_lag_negative", "cpu_s", "cpu_us_per_response"):
+          "tx_lag_samples", "tx_lag_negative", "cpu_s", "cpu_us_per_response",
+          "seed", "scheduled", "skipped", "send_lag_p50_us", "send_lag_p99_us", "spin_s"):
     assert k in o, k
+# closed loop: nothing is scheduled, so nothing is skipped
+assert o["scheduled"] == 0 and o["skipped"] == 0 and o["spin_s"] == 0, o
 assert o["valid"] > 0, o
 assert o["kod"] == 0 and o["invalid"] == 0, o
 assert o["lost"] <= max(3, o["sent"] // 100), o       # loopback: next to nothing is lost
@@ -49,7 +53,11 @@ assert 0 <= o["tx_lag_p50_us"] <= o["tx_lag_p99_us"] <= 1.02 * o["elapsed_s"] * 
   run "$LOADGEN" -c 4 -s 1 -d 0.3 "127.0.0.1:$p"
   [ "$status" -eq 0 ]
   [ "${#lines[@]}" -eq 1 ]
-  [[ $output == "127.0.0.1:$p: "*"valid "*"lost "*"p50 "*"p99 "*"tx lag p50 "*" negative)"*"loadgen cpu "* ]]
+  [[ $output == "127.0.0.1:$p: "*"valid "*"lost "*"skipped 0; "*"p50 "*"p99 "*"tx lag p50 "*" negative)"*"loadgen cpu "* ]]
+  run "$LOADGEN" -r 500 -c 4 -s 1 -d 0.3 "127.0.0.1:$p"
+  [ "$status" -eq 0 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ $output == "127.0.0.1:$p: "*" r=500 seed=1: "*"valid "*"skipped "*" scheduled; "*"send lag p50 "*"tx lag p50 "*"spinning before sends)" ]]
 }
 
 @test "loadgen -n stops after that many exchanges" {
@@ -74,22 +82,98 @@ assert 0 <= o["tx_lag_p50_us"] <= o["tx_lag_p99_us"] <= 1.02 * o["elapsed_s"] * 
   [ "${#lines[@]}" -eq 1 ]
 }
 
-@test "loadgen -r paces new requests (wide bounds: a feature check, not a timing goal)" {
+# Every request the -r schedule offered is accounted for once: skipped, or sent and then
+# answered, lost or still outstanding; none is sent twice.
+check_open_loop() {
+  /usr/bin/python3 -c '
+import json, sys
+o = json.loads(sys.argv[1])
+assert o["rate_limit"] == int(sys.argv[2]), o
+assert o["scheduled"] == o["skipped"] + o["valid"] + o["kod"] + o["lost"] + o["outstanding"], o
+assert o["sent"] == o["scheduled"] - o["skipped"], o
+assert 0 <= o["spin_s"] <= o["elapsed_s"], o
+' "$1" "$2"
+}
+
+@test "loadgen -r offers load open loop (wide bounds: a feature check, not a timing goal)" {
   p=$(free_port)
   start_chronyd_server "$p" 2
   run "$LOADGEN" --json -r 2000 -d 1 "127.0.0.1:$p"
   [ "$status" -eq 0 ]
+  check_open_loop "$output" 2000
   /usr/bin/python3 -c '
 import json, sys
 o = json.loads(sys.argv[1])
-assert o["rate_limit"] == 2000, o
-assert 500 <= o["valid"] <= 2100, o   # unpaced, loopback chronyd answers 100x as many
+assert o["seed"] == 1, o
+# about 2000 arrivals in 1 s (Poisson: 2000 +- 45); unpaced, chronyd answers 100x as many
+assert 1500 <= o["scheduled"] <= 2500, o
+assert 0 < o["valid"] <= o["scheduled"], o
+assert 0 < o["send_lag_p50_us"] <= o["send_lag_p99_us"], o
 ' "$output"
+}
+
+@test "loadgen -r: the same --seed gives the same schedule" {
+  p=$(free_port)
+  start_chronyd_server "$p" 2
+  for seed in "" "--seed 7" "--seed 18446744073709551615"; do
+    run "$LOADGEN" --json -r 1000 -d 0.3 $seed "127.0.0.1:$p"
+    [ "$status" -eq 0 ]
+    first=$output
+    run "$LOADGEN" --json -r 1000 -d 0.3 $seed "127.0.0.1:$p"
+    [ "$status" -eq 0 ]
+    echo "seed '$seed': $first / $output"
+    [ "$(json_field "$first" scheduled)" -eq "$(json_field "$output" scheduled)" ]
+    [ "$(json_field "$output" seed)" = "${seed#--seed }" ] || [ -z "$seed" ]
+    check_open_loop "$output" 1000
+  done
+}
+
+@test "loadgen -r -c: a request due while CONCURRENCY are out is skipped, not delayed" {
+  p=$(free_port)
+  start_chronyd_server "$p" 2
+  # one outstanding at most: any arrival during a round trip (tens of us) finds no slot
+  run "$LOADGEN" --json -r 20000 -c 1 -s 1 -d 0.5 "127.0.0.1:$p"
+  [ "$status" -eq 0 ]
+  check_open_loop "$output" 20000
+  /usr/bin/python3 -c '
+import json, sys
+o = json.loads(sys.argv[1])
+assert o["skipped"] > 0 and o["valid"] > 0 and o["outstanding"] <= 1, o
+' "$output"
+}
+
+@test "loadgen -r: a lost request is counted and not sent again" {
+  p=$(free_port)
+  # a socket that takes datagrams and never answers
+  /usr/bin/python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", int(sys.argv[1]))); time.sleep(30)' "$p" &
+  track_pid $!
+  wait_udp_bound "$p"
+  run "$LOADGEN" --json -r 200 -c 4 -s 1 -t 20ms -d 0.5 "127.0.0.1:$p"
+  [ "$status" -eq 69 ]
+  check_open_loop "${lines[0]}" 200
+  /usr/bin/python3 -c '
+import json, sys
+o = json.loads(sys.argv[1])
+assert o["valid"] == 0 and o["lost"] > 0, o
+' "${lines[0]}"
+  # closed loop, the same server: the lost ones are sent again
+  run "$LOADGEN" --json -c 4 -s 1 -t 20ms -d 0.5 "127.0.0.1:$p"
+  [ "$status" -eq 69 ]
+  /usr/bin/python3 -c '
+import json, sys
+o = json.loads(sys.argv[1])
+assert o["lost"] > 0 and o["sent"] == 4 + o["lost"], o
+' "${lines[0]}"
 }
 
 @test "loadgen with nobody listening: one line, exit 69, within its duration" {
   p=$(free_port)
   run "$LOADGEN" -c 2 -s 1 -d 0.5 -o json "127.0.0.1:$p"
+  [ "$status" -eq 69 ]
+  [[ ${lines[-1]} == "ntp-loadgen: 127.0.0.1:$p: no valid reply"* ]]
+  [ "$(json_field "${lines[0]}" valid)" -eq 0 ]
+  run "$LOADGEN" -r 1000 -c 2 -s 1 -d 0.5 -o json "127.0.0.1:$p"
   [ "$status" -eq 69 ]
   [[ ${lines[-1]} == "ntp-loadgen: 127.0.0.1:$p: no valid reply"* ]]
   [ "$(json_field "${lines[0]}" valid)" -eq 0 ]
@@ -99,6 +183,8 @@ assert 500 <= o["valid"] <= 2100, o   # unpaced, loopback chronyd answers 100x a
   for args in "" "-c 0 127.0.0.1:123" "-c 5000 127.0.0.1:123" "-d abc 127.0.0.1:123" \
               "-d 0 127.0.0.1:123" "-d 601 127.0.0.1:123" "-s x 127.0.0.1:123" "-n -1 127.0.0.1:123" \
               "-t 1us 127.0.0.1:123" "-r 0 127.0.0.1:123" "-r x 127.0.0.1:123" "-o cbor 127.0.0.1:123" "--bogus 127.0.0.1:123" "-c" \
+              "--seed x 127.0.0.1:123" "--seed -1 127.0.0.1:123" "--seed 18446744073709551616 127.0.0.1:123" \
+              "--seed 1x 127.0.0.1:123" "127.0.0.1:123 --seed" \
               "127.0.0.1:123 127.0.0.1:124" "127.0.0.1:99999" "127.0.0.1:0" "[::1"; do
     run "$LOADGEN" $args
     echo "args: $args -> $status: $output"
@@ -112,6 +198,7 @@ assert 500 <= o["valid"] <= 2100, o   # unpaced, loopback chronyd answers 100x a
   run "$LOADGEN" -h
   [ "$status" -eq 0 ]
   [[ ${lines[0]} == usage:* ]]
+  [[ $output == *"--seed N"*"open loop"* ]]
 }
 
 @test "ntp-serve-vs-chronyd --quick measures both servers and prints the ratio" {
@@ -154,6 +241,26 @@ assert 500 <= o["valid"] <= 2100, o   # unpaced, loopback chronyd answers 100x a
   # (a pass-through check with a wide bound, not a performance figure)
   paced_rate=$(sed -n '/^## load 20000:/,/^## summary/p' <<< "$output" | grep '^ntp-serve ' | awk '{ print $2 }')
   [ "$paced_rate" -le 22000 ]
+  # open loop at the numeric load, capped high (-c 1024 when -c is not given); the per-run
+  # lines report the skipped requests there only
+  grep -q 'at numeric loads: open loop, at most 1024 outstanding' <<< "$output"
+  [ "$(sed -n '/^## load sat:/,/^## load 20000:/p' <<< "$output" | grep -c '^  .* skipped ')" -eq 0 ]
+  [ "$(sed -n '/^## load 20000:/,/^## summary/p' <<< "$output" | grep -Ec '^  (ntp-serve|chronyd|chronyd-noclientlog) +[0-9]+/s .* lost [0-9]+  skipped [0-9]+ ')" -eq 3 ]
+}
+
+@test "ntp-serve-vs-chronyd: a numeric load whose -c cap binds gets a warning per run" {
+  require_cmd taskset
+  [ -x "$TIMEPIPE_BUILD/bin/ntp-serve" ] || { echo "missing ntp-serve in $TIMEPIPE_BUILD/bin" >&2; return 1; }
+  # one request outstanding at most at 20000/s: a round trip takes tens of us, the mean gap
+  # 50 us, so far more than 1 % of the arrivals find the slot taken
+  run "$TESTS_DIR/../bench/ntp-serve-vs-chronyd" --quick -L 20000 -c 1 -d 0.3
+  echo "$output"
+  [ "$status" -eq 0 ]
+  grep -q 'at numeric loads: open loop, at most 1 outstanding' <<< "$output"
+  table=$(sed -n '/^## load 20000:/,/^## summary/p' <<< "$output")
+  [ "$(grep -Ec '^warning: (ntp-serve|chronyd \(default\)|chronyd \(noclientlog\)) run 1: skipped [0-9]+ of [0-9]+ scheduled requests' <<< "$table")" -eq 3 ]
+  # under the table, before the ratio lines
+  [ "$(grep -E '^(warning|ratio)' <<< "$table" | head -1 | cut -c1-8)" = "warning:" ]
 }
 
 @test "ntp-serve-vs-chronyd bad arguments: exit 64" {
@@ -181,4 +288,5 @@ assert 500 <= o["valid"] <= 2100, o   # unpaced, loopback chronyd answers 100x a
   [ "$status" -eq 0 ]
   [[ ${lines[0]} == usage:* ]]
   [[ $output == *"-L, --loads LIST"*"sat,200000,50000"* ]]
+  [[ $output == *"-c CONCURRENCY"*"1024"* ]]
 }

@@ -1,6 +1,13 @@
-// The closed-loop NTP load generator behind ntp-loadgen: keeps `concurrency` NTPv4 client
-// requests outstanding against one server, spread over `sockets` UDP sockets (so a server that
-// shares its port with SO_REUSEPORT spreads the load), moving datagrams in batches.
+// The NTP load generator behind ntp-loadgen: NTPv4 client requests against one server, spread
+// over `sockets` UDP sockets (so a server that shares its port with SO_REUSEPORT spreads the
+// load), moving datagrams in batches. Two modes:
+//
+//  - closed loop (rate 0): keeps `concurrency` requests outstanding; each reply sends the next.
+//  - open loop (rate > 0): requests leave at times drawn in advance (Poisson: exponential gaps
+//    of mean 1/rate from a PRNG seeded with `seed`), whatever the server does, as many
+//    independent clients would send them. `concurrency` caps the requests outstanding: a
+//    request whose time comes while all are out is skipped (counted, never delayed, never sent
+//    later), and a lost one is not sent again — the next scheduled request simply goes out.
 //
 //   Config cfg{.server = addr, .concurrency = 64, .sockets = 4, .duration_ns = 5 * kNanosPerSecond};
 //   auto stats = run_load(cfg, stop_flag);     // Result<Stats>: only setup errors fail
@@ -9,8 +16,8 @@
 // fraction (244 µs) replaced by the slot number (12 bits) and a per-slot generation (8 bits),
 // much as chrony randomises the bits below its precision. A reply is valid when it parses, is
 // mode 4 and its origin timestamp is the transmit timestamp of a request still outstanding on
-// that socket. A request unanswered after `timeout_ns` counts as lost and is sent again with a
-// new timestamp; its reply, should it come later, counts as late.
+// that socket. A request unanswered after `timeout_ns` counts as lost (closed loop: and is sent
+// again with a new timestamp); its reply, should it come later, counts as late.
 //
 // Transmit-timestamp lag: the sockets ask for kernel receive timestamps, and for every valid
 // (non-KoD) reply with one, tx_lag = kernel receive time of the reply − the reply's transmit
@@ -43,10 +50,11 @@ struct Config {
     std::int64_t timeout_ns = 200'000'000;
     // Bind socket i to 127.0.0.(i+1), so an IPv4 loopback server sees `sockets` clients, not one.
     bool spread_sources = false;
-    // New requests per second at most (0: as fast as replies come back). A slot whose reply
-    // came back waits for the rate to allow its next request, so below saturation the server
-    // is measured at a known load rather than at whatever pace the two processes settle on.
+    // Open loop: requests per second offered on a Poisson schedule (0: closed loop, as fast as
+    // replies come back). Send times do not depend on the replies, so the server is measured
+    // at a known load, with arrivals it does not pace itself; `concurrency` is then a cap.
     double rate = 0;
+    std::uint64_t seed = 1;  // the schedule's PRNG (open loop): the same seed, the same schedule
 };
 
 struct Stats {
@@ -54,19 +62,30 @@ struct Stats {
     std::uint64_t received = 0;   // datagrams received
     std::uint64_t valid = 0;      // mode 4, origin matched an outstanding request
     std::uint64_t kod = 0;        // kiss-o'-death with a matching origin
-    std::uint64_t lost = 0;       // requests that timed out (each was sent again)
+    std::uint64_t lost = 0;       // requests that timed out (closed loop: each was sent again)
     std::uint64_t late = 0;       // well-formed replies to no outstanding request
     std::uint64_t invalid = 0;    // did not parse, or not mode 4
     std::uint64_t refused = 0;    // ICMP port unreachable reported on a socket
     std::uint64_t outstanding = 0;  // requests still unanswered when the run stopped
+    // Open loop: requests whose scheduled time came during the run, and those of them not sent
+    // because `concurrency` requests were already outstanding. Every scheduled request is
+    // skipped, valid, kod, lost or outstanding at the end.
+    std::uint64_t scheduled = 0;
+    std::uint64_t skipped = 0;
     double elapsed_s = 0;
     double cpu_user_s = 0;        // this process, over the run
     double cpu_sys_s = 0;
+    // Open loop: time spent polling with a zero timeout just before a scheduled send (a timed
+    // wait would have woken too late), part of the CPU time above; cpu - spin is the work.
+    double spin_s = 0;
     LatencyHistogram latency;     // send → reply, ns, valid replies only
     // Kernel receive time of the reply − its transmit timestamp T3, ns, valid replies that
     // carried a kernel receive timestamp. Negative lags are counted, then recorded as 0.
     LatencyHistogram tx_lag;
     std::uint64_t tx_lag_negative = 0;
+    // Open loop: how long after its scheduled time each request was handed to the kernel, ns
+    // (the load generator's own lateness: wake-up latency, batching, a busy CPU).
+    LatencyHistogram send_lag;
 };
 
 // Runs until the duration passes, `requests` exchanges complete, or `stop` becomes nonzero.

@@ -1,7 +1,8 @@
-// ntp-loadgen: closed-loop NTP load generator for the benchmarks (bench/README.md).
+// ntp-loadgen: NTP load generator for the benchmarks (bench/README.md): closed loop by
+// default, open loop (Poisson arrivals at a fixed rate) with -r.
 //
 //   ntp-loadgen [-c CONCURRENCY] [-d DURATION] [-n REQUESTS] [-s SOCKETS] [-t TIMEOUT]
-//               [-r RATE] [-S] [-o text|json] [--json] [-v] HOST:PORT
+//               [-r RATE [--seed N]] [-S] [-o text|json] [--json] [-v] HOST:PORT
 //
 // Prints one summary line (text) or one JSON object, including this process's own CPU time
 // (on a small machine the load generator competes with the server it measures) and the lag of
@@ -34,16 +35,24 @@ namespace {
 void usage(std::FILE* out) {
     std::fputs(
         "usage: ntp-loadgen [-c CONCURRENCY] [-d DURATION] [-n REQUESTS] [-s SOCKETS] [-t TIMEOUT]\n"
-        "                   [-r RATE] [-S] [-o text|json] [--json] [-v] HOST:PORT\n"
-        "Keeps CONCURRENCY NTPv4 client requests outstanding against HOST:PORT and reports\n"
-        "responses per second, latency, losses, its own CPU time and the transmit-timestamp lag\n"
-        "(kernel receive time of each reply minus its transmit timestamp; loopback only).\n"
-        "  -c, --concurrency N   requests outstanding at once (default 64, at most 4096)\n"
+        "                   [-r RATE [--seed N]] [-S] [-o text|json] [--json] [-v] HOST:PORT\n"
+        "Sends NTPv4 client requests to HOST:PORT and reports responses per second, latency,\n"
+        "losses, its own CPU time and the transmit-timestamp lag (kernel receive time of each reply\n"
+        "minus its transmit timestamp; loopback only). Closed loop by default: CONCURRENCY requests\n"
+        "outstanding, each reply sends the next. With -r, open loop: RATE requests per second at\n"
+        "Poisson-distributed times fixed in advance, whenever the replies come; a request whose\n"
+        "time comes while CONCURRENCY are outstanding is skipped (counted, never sent late), and a\n"
+        "lost one is not sent again.\n"
+        "  -c, --concurrency N   requests kept outstanding; with -r, the most outstanding at once\n"
+        "                        (a request due beyond it is skipped) (default 64, at most 4096)\n"
         "  -d, --duration T      stop after T (default 5s, at most 600s); 1.5, 250ms, 2s\n"
         "  -n, --requests N      stop after N completed exchanges (default: no limit)\n"
         "  -s, --sockets N       UDP sockets (source ports) to spread requests over (default 4)\n"
-        "  -t, --timeout T       resend a request unanswered after T, counting it lost (default 200ms)\n"
-        "  -r, --rate N          send at most N new requests per second (default: no limit)\n"
+        "  -t, --timeout T       count a request unanswered after T lost; without -r, send it again\n"
+        "                        (default 200ms)\n"
+        "  -r, --rate N          open loop: offer N requests per second, exponential gaps of mean\n"
+        "                        1/N (default: closed loop, as fast as replies come back)\n"
+        "      --seed N          seed of the -r schedule, 0 to 2^64-1 (default 1: runs repeat)\n"
         "  -S, --spread          socket i sends from 127.0.0.(i+1): the server sees SOCKETS clients\n"
         "                        (an IPv4 loopback server only; at most 254 sockets)\n"
         "  -o, --output FORMAT   text (default) or json: one object on one line\n"
@@ -78,7 +87,7 @@ int main(int argc, char* argv[]) {
     bench::Config cfg;
     bool json = false;
 
-    enum { kJson = 1000 };
+    enum { kJson = 1000, kSeed };
     static const option long_options[] = {
         {"concurrency", required_argument, nullptr, 'c'},
         {"duration", required_argument, nullptr, 'd'},
@@ -89,6 +98,7 @@ int main(int argc, char* argv[]) {
         {"rate", required_argument, nullptr, 'r'},
         {"output", required_argument, nullptr, 'o'},
         {"json", no_argument, nullptr, kJson},
+        {"seed", required_argument, nullptr, kSeed},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
         {"version", no_argument, nullptr, 'V'},
@@ -133,6 +143,10 @@ int main(int argc, char* argv[]) {
         case kJson:
             json = true;
             break;
+        case kSeed:
+            if (auto n = parse_count(optarg, 0, UINT64_MAX)) cfg.seed = *n;
+            else log::fatalx(EX_USAGE, "--seed: \"%s\" is not a number from 0 to 18446744073709551615", optarg);
+            break;
         case 'v':
             log::set_verbosity(log::verbosity() + 1);
             break;
@@ -174,8 +188,13 @@ int main(int argc, char* argv[]) {
 
     if (auto ok = catch_stop_signals(); !ok) log::fatalx(ok.error().exit_code, "%s", ok.error().what.c_str());
 
-    log::info("%s: %u outstanding over %u sockets for %.3f s", server.c_str(), cfg.concurrency, cfg.sockets,
-              static_cast<double>(cfg.duration_ns) / 1e9);
+    if (cfg.rate > 0)
+        log::info("%s: %.0f requests/s (seed %" PRIu64 "), at most %u outstanding over %u sockets for %.3f s",
+                  server.c_str(), cfg.rate, cfg.seed, cfg.concurrency, cfg.sockets,
+                  static_cast<double>(cfg.duration_ns) / 1e9);
+    else
+        log::info("%s: %u outstanding over %u sockets for %.3f s", server.c_str(), cfg.concurrency, cfg.sockets,
+                  static_cast<double>(cfg.duration_ns) / 1e9);
     auto r = bench::run_load(cfg, stop_requested());
     if (!r)
         log::fatalx(r.error().exit_code, "%s: %s", server.c_str(), r.error().what.c_str());
@@ -188,23 +207,44 @@ int main(int argc, char* argv[]) {
     double p99 = static_cast<double>(st.latency.quantile(0.99)) / 1e3;
     double lag50 = static_cast<double>(st.tx_lag.quantile(0.50)) / 1e3;
     double lag99 = static_cast<double>(st.tx_lag.quantile(0.99)) / 1e3;
+    double send50 = static_cast<double>(st.send_lag.quantile(0.50)) / 1e3;
+    double send99 = static_cast<double>(st.send_lag.quantile(0.99)) / 1e3;
     if (json) {
-        std::printf("{\"server\":\"%s\",\"concurrency\":%u,\"sockets\":%u,\"rate_limit\":%.0f,\"elapsed_s\":%.6f,"
-                    "\"sent\":%" PRIu64 ",\"received\":%" PRIu64 ",\"valid\":%" PRIu64 ",\"kod\":%" PRIu64
+        // rate_limit: the offered rate of -r (the key keeps its old name for existing readers).
+        std::printf("{\"server\":\"%s\",\"concurrency\":%u,\"sockets\":%u,\"rate_limit\":%.0f,\"seed\":%" PRIu64
+                    ",\"elapsed_s\":%.6f,\"scheduled\":%" PRIu64 ",\"skipped\":%" PRIu64
+                    ",\"sent\":%" PRIu64 ",\"received\":%" PRIu64 ",\"valid\":%" PRIu64 ",\"kod\":%" PRIu64
                     ",\"lost\":%" PRIu64 ",\"late\":%" PRIu64 ",\"invalid\":%" PRIu64 ",\"refused\":%" PRIu64
                     ",\"outstanding\":%" PRIu64 ",\"responses_per_s\":%.1f,\"latency_p50_us\":%.1f,"
-                    "\"latency_p99_us\":%.1f,\"tx_lag_p50_us\":%.2f,\"tx_lag_p99_us\":%.2f,"
+                    "\"latency_p99_us\":%.1f,\"send_lag_p50_us\":%.2f,\"send_lag_p99_us\":%.2f,"
+                    "\"tx_lag_p50_us\":%.2f,\"tx_lag_p99_us\":%.2f,"
                     "\"tx_lag_samples\":%" PRIu64 ",\"tx_lag_negative\":%" PRIu64 ",\"cpu_user_s\":%.3f,"
-                    "\"cpu_sys_s\":%.3f,\"cpu_s\":%.3f,\"cpu_us_per_response\":%.3f}\n",
-                    server.c_str(), cfg.concurrency, cfg.sockets, cfg.rate, st.elapsed_s, st.sent, st.received, st.valid,
-                    st.kod, st.lost, st.late, st.invalid, st.refused, st.outstanding, rate, p50, p99, lag50, lag99,
-                    st.tx_lag.count(), st.tx_lag_negative, st.cpu_user_s, st.cpu_sys_s, cpu, cpu_us_per);
+                    "\"cpu_sys_s\":%.3f,\"cpu_s\":%.3f,\"cpu_us_per_response\":%.3f,\"spin_s\":%.3f}\n",
+                    server.c_str(), cfg.concurrency, cfg.sockets, cfg.rate, cfg.seed, st.elapsed_s, st.scheduled,
+                    st.skipped, st.sent, st.received, st.valid, st.kod, st.lost, st.late, st.invalid, st.refused,
+                    st.outstanding, rate, p50, p99, send50, send99, lag50, lag99, st.tx_lag.count(),
+                    st.tx_lag_negative, st.cpu_user_s, st.cpu_sys_s, cpu, cpu_us_per, st.spin_s);
     } else {
-        std::printf("%s: %.2f s, c=%u s=%u: sent %" PRIu64 ", received %" PRIu64 ", valid %" PRIu64 " (%.0f/s), kod %" PRIu64
-                    ", lost %" PRIu64 ", late %" PRIu64 ", invalid %" PRIu64 "; latency p50 %.1f us, p99 %.1f us;"
-                    " tx lag p50 %.2f us, p99 %.2f us (%" PRIu64 " negative); loadgen cpu %.2f s (%.2f us/response)\n",
-                    server.c_str(), st.elapsed_s, cfg.concurrency, cfg.sockets, st.sent, st.received, st.valid, rate,
-                    st.kod, st.lost, st.late, st.invalid, p50, p99, lag50, lag99, st.tx_lag_negative, cpu, cpu_us_per);
+        std::string open_loop;
+        if (cfg.rate > 0) {
+            char buf[160];
+            std::snprintf(buf, sizeof buf, " r=%.0f seed=%" PRIu64, cfg.rate, cfg.seed);
+            open_loop = buf;
+        }
+        std::printf("%s: %.2f s, c=%u s=%u%s: sent %" PRIu64 ", received %" PRIu64 ", valid %" PRIu64 " (%.0f/s), kod %" PRIu64
+                    ", lost %" PRIu64 ", late %" PRIu64 ", invalid %" PRIu64 ", skipped %" PRIu64,
+                    server.c_str(), st.elapsed_s, cfg.concurrency, cfg.sockets, open_loop.c_str(), st.sent,
+                    st.received, st.valid, rate, st.kod, st.lost, st.late, st.invalid, st.skipped);
+        if (cfg.rate > 0)
+            std::printf(" of %" PRIu64 " scheduled", st.scheduled);
+        std::printf("; latency p50 %.1f us, p99 %.1f us;", p50, p99);
+        if (cfg.rate > 0)
+            std::printf(" send lag p50 %.1f us, p99 %.1f us;", send50, send99);
+        std::printf(" tx lag p50 %.2f us, p99 %.2f us (%" PRIu64 " negative); loadgen cpu %.2f s (%.2f us/response",
+                    lag50, lag99, st.tx_lag_negative, cpu, cpu_us_per);
+        if (cfg.rate > 0)
+            std::printf("; %.2f s of it spinning before sends", st.spin_s);
+        std::printf(")\n");
     }
     std::fflush(stdout);
     if (st.valid == 0) {
