@@ -7,8 +7,8 @@ namespace timepipe {
 // this wake-up found two or more, or it came less than half a linger after the previous one
 // (arrivals at least every linger/2). A linger that finds fewer than two ends lingering, so a
 // server whose load drops goes back to sleeping until the next datagram after one wake-up.
-// Never while the server is behind (a socket not drained, or a full batch waiting: sleeping
-// would only delay work already there).
+// Never while the server is behind (a socket not drained: sleeping would only delay work
+// already there).
 // Clients that each wait for their answer (a closed loop: a benchmark, a few busy clients)
 // send their next requests right after our replies and then nothing: their lingers have a
 // quiet second half. Independent clients (an open loop) rarely leave one at the rates where
@@ -26,7 +26,7 @@ void WakeupModeration::after_wakeup(const Wakeup& w) {
         }
     }
     bool frequent = w.requests > 0 && last_wakeup_ && w.mono_ns - *last_wakeup_ < linger_.count() / 2;
-    lingering_ = w.mono_ns >= hold_until_ && w.drained && w.requests < kFull && (w.requests >= 2 || frequent);
+    lingering_ = w.mono_ns >= hold_until_ && w.drained && (w.requests >= 2 || frequent);
     if (w.requests > 0) last_wakeup_ = w.mono_ns;
 }
 

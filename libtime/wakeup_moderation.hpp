@@ -40,8 +40,6 @@ public:
 
     void after_wakeup(const Wakeup& w);
 
-    // A wake-up that reads this many is a server at its limit: no lingering then.
-    static constexpr std::size_t kFull = 32;
     // This many lingers in a row (net) whose requests all came in their first half mean the
     // clients wait for our answers before asking again: lingering only slows them down.
     static constexpr int kQuietLingers = 3;

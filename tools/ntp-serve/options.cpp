@@ -35,7 +35,7 @@ void usage(std::FILE* to) {
                  "      --interleaved on|off   RFC 9769 interleaved mode (on)\n"
                  "  -w, --workers N            threads, each with its own sockets (1)\n"
                  "      --coalesce DURATION    when busy, read requests this often rather than\n"
-                 "                             waking for each one; 0 or off: never (100us)\n"
+                 "                             waking for each one; 0 or off: never (250us)\n"
                  "      --stats-interval DURATION  write a stats record to stdout this often\n"
                  "  -o, --output FORMAT        text, json or cbor for stats records\n"
                  "  -v, --verbose              more messages on standard error\n"

@@ -24,7 +24,7 @@ struct Options {
     bool deny_kod = true;
     bool interleaved = true;
     unsigned workers = 1;
-    std::chrono::nanoseconds coalesce{std::chrono::microseconds(100)};  // --coalesce; 0: off
+    std::chrono::nanoseconds coalesce{std::chrono::microseconds(250)};  // --coalesce; 0: off
     std::optional<std::int64_t> stats_interval_ns;
     OutputFormat output = OutputFormat::cbor;
 };

@@ -33,7 +33,7 @@ struct WorkerConfig {
     RateLimitConfig rate_limit;
     std::optional<std::uint8_t> stratum;  // local clock at this stratum (also the fallback)
     std::size_t interleave_capacity = 16384;
-    std::chrono::nanoseconds coalesce{std::chrono::microseconds(100)};  // WakeupModeration's linger
+    std::chrono::nanoseconds coalesce{std::chrono::microseconds(250)};  // WakeupModeration's linger
 };
 
 class Worker {
