@@ -1,5 +1,7 @@
 #include "libtime/cli_options.hpp"
 
+#include <getopt.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <string_view>
@@ -47,6 +49,13 @@ bool on_off_option(const char* opt, const char* arg) {
     if (v == "on") return true;
     if (v == "off") return false;
     log::fatalx(EX_USAGE, "%s: \"%s\" is not on or off", opt, arg);
+}
+
+void getopt_failure(int c, char* const argv[]) {
+    const char* name = optind > 0 ? argv[optind - 1] : "?";
+    if (c == ':') log::fatalx(EX_USAGE, "%s: missing value (see -h)", name);
+    if (optopt > 0 && optopt < 256) log::fatalx(EX_USAGE, "-%c: unknown option (see -h)", optopt);
+    log::fatalx(EX_USAGE, "%s: unknown option (see -h)", name);
 }
 
 }  // namespace timepipe

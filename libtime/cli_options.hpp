@@ -10,6 +10,8 @@
 //   case kBatchDelay: delay = duration_or_zero_option("--batch-delay", optarg); break;  // "0" too
 //   case kOffset: offset = signed_duration_option("--offset", optarg); break;  // "-86400", "+1h", "0"
 //       // roughtime-serve: --offset: bad duration "-1d": unknown unit "d" (ns, us, ms, s, m, h)
+//   default: getopt_failure(c, argv);   // with opterr = 0 and a leading ':' in the optstring
+//       // ntp-serve: --stratum: missing value (see -h)   ntp-serve: -q: unknown option (see -h)
 #pragma once
 
 #include <chrono>
@@ -21,5 +23,9 @@ std::chrono::nanoseconds duration_option(const char* opt, const char* arg);  // 
 std::chrono::nanoseconds duration_or_zero_option(const char* opt, const char* arg);  // or exactly "0"
 std::chrono::nanoseconds signed_duration_option(const char* opt, const char* arg);  // [+-]duration, or 0
 bool on_off_option(const char* opt, const char* arg);
+// What getopt_long returned when it failed: ':' (an option without its value) or anything
+// else (an option it does not know), as one line naming the option; reads getopt's optind
+// and optopt.
+[[noreturn]] void getopt_failure(int c, char* const argv[]);
 
 }  // namespace timepipe

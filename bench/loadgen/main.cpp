@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "bench/loadgen/loadgen.hpp"
+#include "libtime/cli_options.hpp"
 #include "libtime/duration.hpp"
 #include "libtime/host_port.hpp"
 #include "libtime/log.hpp"
@@ -156,11 +157,7 @@ int main(int argc, char* argv[]) {
         case 'V':
             std::printf("ntp-loadgen %s\n", TIMEPIPE_VERSION);
             return 0;
-        case ':':
-            log::fatalx(EX_USAGE, "%s: missing value (see -h)", argv[optind - 1]);
-        default:
-            if (optopt != 0) log::fatalx(EX_USAGE, "-%c: unknown option (see -h)", optopt);
-            log::fatalx(EX_USAGE, "%s: unknown option (see -h)", argv[optind - 1]);
+        default: getopt_failure(c, argv);
         }
     }
     if (optind != argc - 1)

@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "bench/roughtime-loadgen/loadgen.hpp"
+#include "libtime/cli_options.hpp"
 #include "libtime/duration.hpp"
 #include "libtime/host_port.hpp"
 #include "libtime/log.hpp"
@@ -168,11 +169,7 @@ int main(int argc, char* argv[]) {
         case 'V':
             std::printf("roughtime-loadgen %s\n", TIMEPIPE_VERSION);
             return 0;
-        case ':':
-            log::fatalx(EX_USAGE, "%s: missing value (see -h)", argv[optind - 1]);
-        default:
-            if (optopt != 0 && optopt < 256) log::fatalx(EX_USAGE, "-%c: unknown option (see -h)", optopt);
-            log::fatalx(EX_USAGE, "%s: unknown option (see -h)", argv[optind - 1]);
+        default: getopt_failure(c, argv);
         }
     }
     if (argc - optind != 2)

@@ -78,7 +78,6 @@ Options parse_options(int argc, char* argv[]) {
     opterr = 0;  // one line of our own instead of getopt's
     int c;
     while ((c = getopt_long(argc, argv, ":l:s:u:r:w:o:vhV", long_options, nullptr)) != -1) {
-        const char* name = argv[optind - 1];
         switch (c) {
         case 'l': opt.listen.emplace_back(optarg); break;
         case 's': opt.stratum = static_cast<std::uint8_t>(int_option("--stratum", optarg, 1, 15)); break;
@@ -113,10 +112,7 @@ Options parse_options(int argc, char* argv[]) {
         case 'v': log::set_verbosity(log::verbosity() + 1); break;
         case 'h': usage(stdout); std::exit(0);
         case 'V': std::printf("ntp-serve %s\n", TIMEPIPE_VERSION); std::exit(0);
-        case ':': log::fatalx(EX_USAGE, "%s: missing value (see -h)", name);
-        default:
-            if (optopt != 0 && optopt < 256) log::fatalx(EX_USAGE, "-%c: unknown option (see -h)", optopt);
-            log::fatalx(EX_USAGE, "%s: unknown option (see -h)", name);
+        default: getopt_failure(c, argv);
         }
     }
     if (optind < argc) log::fatalx(EX_USAGE, "%s: unexpected argument (see -h)", argv[optind]);

@@ -110,10 +110,7 @@ Options parse_options(int argc, char* argv[]) {
         case 'v': log::set_verbosity(log::verbosity() + 1); break;
         case 'h': usage(stdout); std::exit(0);
         case 'V': std::printf("roughtime-query %s\n", TIMEPIPE_VERSION); std::exit(0);
-        case ':': log::fatalx(EX_USAGE, "%s: missing value (see -h)", argv[optind - 1]);
-        default:
-            if (optopt != 0) log::fatalx(EX_USAGE, "-%c: unknown option (see -h)", optopt);
-            log::fatalx(EX_USAGE, "%s: unknown option (see -h)", argv[optind - 1]);
+        default: getopt_failure(c, argv);
         }
     }
     const int operands = argc - optind;

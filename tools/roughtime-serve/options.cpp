@@ -77,7 +77,6 @@ Options parse_options(int argc, char* argv[]) {
     opterr = 0;  // one line of our own instead of getopt's
     int c;
     while ((c = getopt_long(argc, argv, ":k:l:r:u:vhV", long_options, nullptr)) != -1) {
-        const char* name = argv[optind - 1];
         switch (c) {
         case kKeygen: opt.keygen = optarg; break;
         case kForce: opt.force = true; break;
@@ -102,10 +101,7 @@ Options parse_options(int argc, char* argv[]) {
         case 'v': log::set_verbosity(log::verbosity() + 1); break;
         case 'h': usage(stdout); std::exit(0);
         case 'V': std::printf("roughtime-serve %s\n", TIMEPIPE_VERSION); std::exit(0);
-        case ':': log::fatalx(EX_USAGE, "%s: missing value (see -h)", name);
-        default:
-            if (optopt != 0 && optopt < 256) log::fatalx(EX_USAGE, "-%c: unknown option (see -h)", optopt);
-            log::fatalx(EX_USAGE, "%s: unknown option (see -h)", name);
+        default: getopt_failure(c, argv);
         }
     }
     if (optind < argc) log::fatalx(EX_USAGE, "%s: unexpected argument (see -h)", argv[optind]);

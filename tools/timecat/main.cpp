@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "libtime/cli_options.hpp"
 #include "libtime/json_lines.hpp"
 #include "libtime/log.hpp"
 #include "libtime/output_format.hpp"
@@ -167,11 +168,7 @@ int main(int argc, char* argv[]) {
         case 'V':
             std::printf("timecat %s\n", TIMEPIPE_VERSION);
             return 0;
-        case ':':
-            log::fatalx(EX_USAGE, "%s: missing value (see -h)", argv[optind - 1]);
-        default:
-            if (optopt != 0) log::fatalx(EX_USAGE, "-%c: unknown option (see -h)", optopt);
-            log::fatalx(EX_USAGE, "%s: unknown option (see -h)", argv[optind - 1]);
+        default: getopt_failure(c, argv);
         }
     }
 
