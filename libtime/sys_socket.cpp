@@ -165,6 +165,14 @@ std::size_t to_sockaddr(const SocketAddress& addr, ::sockaddr_storage& out) {
     return sizeof in6;
 }
 
+Result<std::optional<SocketAddress>> local_address(int fd) {
+    sockaddr_storage ss{};
+    socklen_t got = sizeof ss;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &got) < 0)
+        return os_error("getsockname", errno);
+    return from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), got);
+}
+
 }  // namespace sys
 
 Result<UdpSocket> UdpSocket::bind(const SocketAddress& local, const SocketOptions& options) {
@@ -182,11 +190,10 @@ Result<UdpSocket> UdpSocket::bind(const SocketAddress& local, const SocketOption
     int rc = ::bind(fd, reinterpret_cast<const sockaddr*>(&ss), static_cast<socklen_t>(len));
     if (rc < 0)
         return os_error("bind", errno);
-    socklen_t got = sizeof ss;
-    rc = ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &got);
-    if (rc < 0)
-        return os_error("getsockname", errno);
-    s.local_ = sys::from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), got).value_or(local);
+    auto bound = sys::local_address(fd);
+    if (!bound)
+        return Unexpected<Error>{bound.error()};
+    s.local_ = bound->value_or(local);
     return s;
 }
 
@@ -295,12 +302,11 @@ Result<void> UdpSocket::connect(const SocketAddress& peer) {
     int rc = ::connect(fd_, reinterpret_cast<const sockaddr*>(&ss), static_cast<socklen_t>(len));
     if (rc < 0)
         return os_error("connect", errno);
-    socklen_t got = sizeof ss;
-    rc = ::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &got);
-    if (rc < 0)
-        return os_error("getsockname", errno);
-    if (auto a = sys::from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), got))
-        local_ = *a;
+    auto source = sys::local_address(fd_);
+    if (!source)
+        return Unexpected<Error>{source.error()};
+    if (*source)
+        local_ = **source;
     return {};
 }
 

@@ -157,6 +157,9 @@ namespace sys {
 std::optional<SocketAddress> from_sockaddr(const ::sockaddr* sa, std::size_t length);
 // Returns the length used in `out`.
 std::size_t to_sockaddr(const SocketAddress& addr, ::sockaddr_storage& out);
+// The address the kernel gave `fd` (getsockname): after bind() the port it chose for port 0,
+// after connect() the source address. nullopt: a family we do not handle.
+Result<std::optional<SocketAddress>> local_address(int fd);
 }  // namespace sys
 
 }  // namespace timepipe

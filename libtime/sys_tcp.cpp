@@ -120,9 +120,9 @@ Result<TcpListener> TcpListener::listen(const SocketAddress& local, int backlog)
     if (::bind(fd, reinterpret_cast<const sockaddr*>(&ss), static_cast<socklen_t>(len)) < 0)
         return os_error("bind", errno);
     if (::listen(fd, backlog) < 0) return os_error("listen", errno);
-    socklen_t got = sizeof ss;
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &got) < 0) return os_error("getsockname", errno);
-    l.local_ = sys::from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), got).value_or(local);
+    auto bound = sys::local_address(fd);
+    if (!bound) return Unexpected<Error>{bound.error()};
+    l.local_ = bound->value_or(local);
     return l;
 }
 
