@@ -7,10 +7,10 @@
 #   make bench      run the benchmarks (not a test)
 #   make install    PREFIX=/usr/local DESTDIR=
 #
-# Files are found by wildcard: a new libtime/*.cpp, tools/NAME/*.cpp, tests/unit/*_test.cpp,
+# Files are found by wildcard: a new libtime/WING/*.cpp, tools/NAME/*.cpp, tests/unit/WING/*_test.cpp,
 # tests/fuzz/fuzz_*.cpp or bench/*_bench.cpp needs no edit here. While several people work at
 # once, each may build into its own tree and name the sources it needs, e.g.
-#   make BUILD=build-me LIB_SRCS="libtime/log.cpp libtime/ntp_packet.cpp" UNIT_SRCS=tests/unit/ntp_packet_test.cpp unit
+#   make BUILD=build-me LIB_SRCS="libtime/base/log.cpp libtime/ntp/packet.cpp" UNIT_SRCS=tests/unit/ntp/packet_test.cpp unit
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -19,8 +19,10 @@ SAN     ?=
 BUILD   ?= $(if $(SAN),build-san,build)
 
 PKGS := libuv libcbor libsodium libcrypto nlohmann_json
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Asked of pkg-config when first used, not when make reads this file: on a bare machine the
+# libraries arrive with `deps`, after the Makefile was read (`make demo` must work first time).
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null))$(PKG_LIBS)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align \
             -Wunused -Woverloaded-virtual -Wformat=2 -Wimplicit-fallthrough
@@ -30,14 +32,14 @@ OPT      := $(if $(SAN),-O1,-O2)
 CXXFLAGS ?= $(OPT) -g
 ALL_CXXFLAGS = -std=c++20 $(WARN) $(CXXFLAGS) $(SANFLAGS) -I. $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS  := $(LDFLAGS) $(SANFLAGS)
-LIBS := $(PKG_LIBS) -lpthread
+LIBS = $(PKG_LIBS) -lpthread
 
-LIB_SRCS  := $(sort $(wildcard libtime/*.cpp))
+LIB_SRCS  := $(sort $(wildcard libtime/*/*.cpp))
 LIB_OBJS  := $(LIB_SRCS:%.cpp=$(BUILD)/obj/%.o)
 LIB       := $(BUILD)/libtime.a
 TOOLS     := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/main.cpp)))))
 TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%)
-UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.cpp))
+UNIT_SRCS := $(sort $(wildcard tests/unit/*/*_test.cpp))
 UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o)
 UNIT_BIN  := $(BUILD)/unit-tests
 BENCH_SRCS:= $(sort $(wildcard bench/*_bench.cpp))
@@ -67,7 +69,7 @@ $(BUILD)/obj/tests/unit/%.o: CXXFLAGS = -O1 -g1
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	rm -f $@ && ar qcs $@ $^   # q, not r: wings may hold files of one name (ntp/client, roughtime/client)
 
 define tool_rule
 $(BUILD)/bin/$(1): $(patsubst %.cpp,$(BUILD)/obj/%.o,$(sort $(wildcard tools/$(1)/*.cpp))) $(LIB)
@@ -112,6 +114,9 @@ FUZZ_FLAGS := -std=c++20 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -I. 
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.cpp=$(FUZZ_BUILD)/obj/%.o)
 
 fuzz: $(FUZZ_BINS)
+# Keep the objects: as intermediates of a pattern chain make would delete them after each link,
+# and every `make check` would compile libtime for the fuzzers again.
+.SECONDARY: $(FUZZ_LIB_OBJS) $(FUZZ_SRCS:tests/fuzz/%.cpp=$(FUZZ_BUILD)/obj/tests/fuzz/%.o)
 
 $(FUZZ_BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
@@ -127,21 +132,25 @@ bench: deps all $(BENCH_BIN) $(LOADGEN_BIN) $(RT_LOADGEN_BIN)
 	TIMEPIPE_BUILD=$(abspath $(BUILD)) bench/roughtime-serve-bench
 
 # --- demo ------------------------------------------------------------------------------------
-demo: deps all
+demo: deps
+	$(MAKE) -j$(JOBS) all
 	scripts/demo
 
 # --- install ---------------------------------------------------------------------------------
 SBIN_TOOLS := $(foreach t,$(TOOLS),$(if $(wildcard man/$(t).8),$(t)))
 BIN_TOOLS  := $(filter-out $(SBIN_TOOLS),$(TOOLS))
-HEADERS    := $(wildcard libtime/*.hpp)
+WINGS      := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard libtime/*/*.hpp)))))
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-	  $(DESTDIR)$(PREFIX)/include/libtime $(DESTDIR)$(PREFIX)/lib/systemd/system
+	  $(DESTDIR)$(PREFIX)/lib/systemd/system
 	$(if $(BIN_TOOLS),install -m 0755 $(BIN_TOOLS:%=$(BUILD)/bin/%) $(DESTDIR)$(PREFIX)/bin)
 	$(if $(SBIN_TOOLS),install -m 0755 $(SBIN_TOOLS:%=$(BUILD)/bin/%) $(DESTDIR)$(PREFIX)/sbin)
 	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib
-	install -m 0644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/libtime
+	for w in $(WINGS); do \
+	  install -d $(DESTDIR)$(PREFIX)/include/libtime/$$w; \
+	  install -m 0644 libtime/$$w/*.hpp $(DESTDIR)$(PREFIX)/include/libtime/$$w; \
+	done
 	for s in 1 5 7 8; do \
 	  ls man/*.$$s >/dev/null 2>&1 || continue; \
 	  install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \

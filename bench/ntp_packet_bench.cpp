@@ -5,7 +5,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include "libtime/ntp_packet.hpp"
+#include "libtime/ntp/packet.hpp"
 
 namespace {
 

@@ -7,9 +7,9 @@
 
 #include <benchmark/benchmark.h>
 
-#include "libtime/crypto.hpp"
-#include "libtime/roughtime_client.hpp"
-#include "libtime/roughtime_responder.hpp"
+#include "libtime/base/crypto.hpp"
+#include "libtime/roughtime/client.hpp"
+#include "libtime/roughtime/responder.hpp"
 
 namespace {
 

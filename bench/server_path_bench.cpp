@@ -7,10 +7,10 @@
 
 #include <benchmark/benchmark.h>
 
-#include "libtime/ntp_interleave.hpp"
-#include "libtime/ntp_packet.hpp"
-#include "libtime/ntp_server.hpp"
-#include "libtime/server_counters.hpp"
+#include "libtime/server/interleave.hpp"
+#include "libtime/ntp/packet.hpp"
+#include "libtime/server/responder.hpp"
+#include "libtime/server/counters.hpp"
 
 namespace {
 

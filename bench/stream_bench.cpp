@@ -3,9 +3,9 @@
 
 #include <vector>
 
-#include "libtime/json_lines.hpp"
-#include "libtime/stream.hpp"
-#include "libtime/stream_records.hpp"
+#include "libtime/stream/json_lines.hpp"
+#include "libtime/stream/codec.hpp"
+#include "libtime/stream/records.hpp"
 
 namespace {
 

@@ -25,8 +25,8 @@ setup() {
   [ -f "$DEST/usr/share/man/man5/time-stream.5" ]
   [ -f "$DEST/usr/share/man/man7/timepipe.7" ]
   [ -f "$DEST/usr/lib/libtime.a" ]
-  [ -f "$DEST/usr/include/libtime/ntp_packet.hpp" ]
-  [ -f "$DEST/usr/include/libtime/stream.hpp" ]
+  [ -f "$DEST/usr/include/libtime/ntp/packet.hpp" ]
+  [ -f "$DEST/usr/include/libtime/stream/codec.hpp" ]
   grep -q '^ExecStart=/usr/sbin/ntp-serve' "$DEST/usr/lib/systemd/system/ntp-serve.service"
   grep -q '^prefix=/usr$' "$DEST/usr/lib/pkgconfig/libtime.pc"
 }
@@ -34,8 +34,8 @@ setup() {
 @test "a program builds against the installed libtime through pkg-config and runs" {
   make -s -C "$ROOT" BUILD="$BUILD_NAME" $SAN_ARG DESTDIR="$DEST" PREFIX=/usr install
   cat > "$BATS_TEST_TMPDIR/probe.cpp" <<'CPP'
-#include <libtime/ntp_packet.hpp>
-#include <libtime/stream.hpp>
+#include <libtime/ntp/packet.hpp>
+#include <libtime/stream/codec.hpp>
 #include <cstdio>
 int main() {
     std::array<std::byte, 48> wire{};

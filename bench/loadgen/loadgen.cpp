@@ -25,11 +25,11 @@
 #include <span>
 #include <vector>
 
-#include "libtime/log.hpp"
-#include "libtime/ntp_packet.hpp"
-#include "libtime/ntp_timestamp.hpp"
-#include "libtime/sys_clock.hpp"
-#include "libtime/sys_socket.hpp"
+#include "libtime/base/log.hpp"
+#include "libtime/ntp/packet.hpp"
+#include "libtime/ntp/timestamp.hpp"
+#include "libtime/sys/clock.hpp"
+#include "libtime/sys/socket.hpp"
 
 namespace timepipe::bench {
 namespace {

@@ -31,9 +31,9 @@
 #include <cstdint>
 
 #include "bench/loadgen/histogram.hpp"
-#include "libtime/error.hpp"
-#include "libtime/socket_address.hpp"
-#include "libtime/unix_time.hpp"
+#include "libtime/base/error.hpp"
+#include "libtime/base/socket_address.hpp"
+#include "libtime/base/unix_time.hpp"
 
 namespace timepipe::bench {
 

@@ -18,12 +18,12 @@
 #include <string_view>
 
 #include "bench/loadgen/loadgen.hpp"
-#include "libtime/cli_options.hpp"
-#include "libtime/duration.hpp"
-#include "libtime/host_port.hpp"
-#include "libtime/log.hpp"
-#include "libtime/sys_resolve.hpp"
-#include "libtime/sys_signal.hpp"
+#include "libtime/base/cli_options.hpp"
+#include "libtime/base/duration.hpp"
+#include "libtime/base/host_port.hpp"
+#include "libtime/base/log.hpp"
+#include "libtime/sys/resolve.hpp"
+#include "libtime/sys/signal.hpp"
 
 #ifndef TIMEPIPE_VERSION
 #define TIMEPIPE_VERSION "0.1"
@@ -65,7 +65,7 @@ void usage(std::FILE* out) {
         out);
 }
 
-// A duration (libtime/duration.hpp) from lo to hi nanoseconds.
+// A duration (libtime/base/duration.hpp) from lo to hi nanoseconds.
 std::optional<std::int64_t> parse_duration_in(const char* text, std::int64_t lo, std::int64_t hi) {
     auto d = parse_duration(text);
     if (!d || d->count() < lo || d->count() > hi) return std::nullopt;

@@ -14,12 +14,12 @@
 #include <span>
 #include <vector>
 
-#include "libtime/log.hpp"
-#include "libtime/roughtime_client.hpp"
-#include "libtime/roughtime_message.hpp"
-#include "libtime/roughtime_query_plan.hpp"
-#include "libtime/sys_clock.hpp"
-#include "libtime/sys_socket.hpp"
+#include "libtime/base/log.hpp"
+#include "libtime/roughtime/client.hpp"
+#include "libtime/roughtime/message.hpp"
+#include "libtime/roughtime/query_plan.hpp"
+#include "libtime/sys/clock.hpp"
+#include "libtime/sys/socket.hpp"
 
 namespace timepipe::bench::rt {
 namespace {

@@ -32,11 +32,11 @@
 #include <vector>
 
 #include "bench/loadgen/histogram.hpp"
-#include "libtime/crypto.hpp"
-#include "libtime/error.hpp"
-#include "libtime/roughtime_version.hpp"
-#include "libtime/socket_address.hpp"
-#include "libtime/unix_time.hpp"
+#include "libtime/base/crypto.hpp"
+#include "libtime/base/error.hpp"
+#include "libtime/roughtime/version.hpp"
+#include "libtime/base/socket_address.hpp"
+#include "libtime/base/unix_time.hpp"
 
 namespace timepipe::bench::rt {
 

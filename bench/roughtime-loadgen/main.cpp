@@ -18,12 +18,12 @@
 #include <string_view>
 
 #include "bench/roughtime-loadgen/loadgen.hpp"
-#include "libtime/cli_options.hpp"
-#include "libtime/duration.hpp"
-#include "libtime/host_port.hpp"
-#include "libtime/log.hpp"
-#include "libtime/roughtime_query_plan.hpp"
-#include "libtime/sys_resolve.hpp"
+#include "libtime/base/cli_options.hpp"
+#include "libtime/base/duration.hpp"
+#include "libtime/base/host_port.hpp"
+#include "libtime/base/log.hpp"
+#include "libtime/roughtime/query_plan.hpp"
+#include "libtime/sys/resolve.hpp"
 
 #ifndef TIMEPIPE_VERSION
 #define TIMEPIPE_VERSION "0.1"

@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "libtime/acl.hpp"
-#include "libtime/cidr.hpp"
+#include "libtime/server/acl.hpp"
+#include "libtime/base/cidr.hpp"
 
 using namespace timepipe;
 

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "libtime/duration.hpp"
+#include "libtime/base/duration.hpp"
 
 using namespace timepipe;
 

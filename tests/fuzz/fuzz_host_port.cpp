@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "libtime/host_port.hpp"
-#include "libtime/sys_resolve.hpp"
+#include "libtime/base/host_port.hpp"
+#include "libtime/sys/resolve.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view text(static_cast<const char*>(static_cast<const void*>(data)), size);

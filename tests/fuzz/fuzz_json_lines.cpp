@@ -5,8 +5,8 @@
 #include <span>
 #include <string_view>
 
-#include "libtime/json_lines.hpp"
-#include "libtime/stream.hpp"
+#include "libtime/stream/json_lines.hpp"
+#include "libtime/stream/codec.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     timepipe::JsonLinesDecoder dec;

@@ -13,7 +13,7 @@
 #include <cstdlib>
 #include <span>
 
-#include "libtime/ntp_client.hpp"
+#include "libtime/ntp/client.hpp"
 
 using namespace timepipe;
 using namespace timepipe::ntp;

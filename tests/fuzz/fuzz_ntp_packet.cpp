@@ -6,7 +6,7 @@
 #include <span>
 #include <vector>
 
-#include "libtime/ntp_packet.hpp"
+#include "libtime/ntp/packet.hpp"
 
 using namespace timepipe::ntp;
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "libtime/ntp_server.hpp"
+#include "libtime/server/responder.hpp"
 
 using namespace timepipe;
 using namespace timepipe::ntp;

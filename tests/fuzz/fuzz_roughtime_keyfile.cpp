@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "libtime/roughtime_keyfile.hpp"
+#include "libtime/roughtime/keyfile.hpp"
 
 using namespace timepipe::roughtime;
 

@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-#include "libtime/roughtime_message.hpp"
+#include "libtime/roughtime/message.hpp"
 
 using namespace timepipe::roughtime;
 

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "libtime/roughtime_report.hpp"
+#include "libtime/roughtime/report.hpp"
 
 using namespace timepipe::roughtime;
 

@@ -8,9 +8,9 @@
 #include <span>
 #include <vector>
 
-#include "libtime/crypto.hpp"
-#include "libtime/roughtime_client.hpp"
-#include "libtime/roughtime_responder.hpp"
+#include "libtime/base/crypto.hpp"
+#include "libtime/roughtime/client.hpp"
+#include "libtime/roughtime/responder.hpp"
 
 using namespace timepipe;
 using namespace timepipe::roughtime;

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "libtime/roughtime_server_list.hpp"
+#include "libtime/roughtime/server_list.hpp"
 
 using namespace timepipe::roughtime;
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <span>
 
-#include "libtime/stream.hpp"
+#include "libtime/stream/codec.hpp"
 
 using timepipe::Record;
 

@@ -9,12 +9,12 @@
 
 #include <sodium/core.h>
 
-#include "libtime/cli_options.hpp"
-#include "libtime/host_port.hpp"
-#include "libtime/log.hpp"
-#include "libtime/output_format.hpp"
-#include "libtime/sys_clock.hpp"
-#include "libtime/sys_resolve.hpp"
+#include "libtime/base/cli_options.hpp"
+#include "libtime/base/host_port.hpp"
+#include "libtime/base/log.hpp"
+#include "libtime/stream/output_format.hpp"
+#include "libtime/sys/clock.hpp"
+#include "libtime/sys/resolve.hpp"
 #include "tools/ntp-query/output.hpp"
 #include "tools/ntp-query/query.hpp"
 
@@ -96,10 +96,10 @@ Options parse_options(int argc, char* argv[]) {
         case kInterleaved: opt.query.client.interleaved = true; break;
         case kIburst: opt.query.poll.iburst = true; break;
         case kMinpoll:
-            opt.query.poll.minpoll = static_cast<int>(int_option("--minpoll", optarg, kPollExponentMin, kPollExponentMax));
+            opt.query.poll.minpoll = static_cast<int>(int_option("--minpoll", optarg, ntp::kPollExponentMin, ntp::kPollExponentMax));
             break;
         case kMaxpoll:
-            opt.query.poll.maxpoll = static_cast<int>(int_option("--maxpoll", optarg, kPollExponentMin, kPollExponentMax));
+            opt.query.poll.maxpoll = static_cast<int>(int_option("--maxpoll", optarg, ntp::kPollExponentMin, ntp::kPollExponentMax));
             maxpoll_given = true;
             break;
         case kMaxSources: opt.max_sources = int_option("--max-sources", optarg, 1, 64); break;

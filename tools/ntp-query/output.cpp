@@ -4,11 +4,11 @@
 #include <chrono>
 #include <cstdio>
 
-#include "libtime/json_lines.hpp"
-#include "libtime/log.hpp"
-#include "libtime/ntp_select.hpp"
-#include "libtime/sample_table.hpp"
-#include "libtime/stream.hpp"
+#include "libtime/stream/json_lines.hpp"
+#include "libtime/base/log.hpp"
+#include "libtime/ntp/select.hpp"
+#include "libtime/stream/sample_table.hpp"
+#include "libtime/stream/codec.hpp"
 
 namespace ntp_query {
 
@@ -21,8 +21,8 @@ void put(const std::string& bytes) {
         log::fatal(EX_IOERR, "stdout");
 }
 
-SelectCandidate candidate(const Sample& s) {
-    SelectCandidate c;
+ntp::SelectCandidate candidate(const Sample& s) {
+    ntp::SelectCandidate c;
     c.offset = s.offset;
     c.delay = s.delay;
     c.dispersion = s.dispersion;
@@ -64,19 +64,19 @@ void Writer::sample(const Sample& s, char tally) {
 
 std::vector<char> tally_codes(const std::vector<std::optional<Sample>>& best, std::string* why) {
     std::vector<char> codes(best.size(), ' ');
-    std::vector<SelectCandidate> candidates;
+    std::vector<ntp::SelectCandidate> candidates;
     std::vector<std::size_t> index;  // candidate -> source
-    const SelectConfig config;
+    const ntp::SelectConfig config;
     for (std::size_t i = 0; i < best.size(); ++i) {
         if (!best[i]) continue;
-        SelectCandidate c = candidate(*best[i]);
+        ntp::SelectCandidate c = candidate(*best[i]);
         // Not fit (RFC 5905 A.5.5.3): takes no part, stays ' ' as in ntpq.
-        if (!(root_distance(c) <= config.max_distance) || c.stratum > config.max_stratum) continue;
+        if (!(ntp::root_distance(c) <= config.max_distance) || c.stratum > config.max_stratum) continue;
         candidates.push_back(c);
         index.push_back(i);
     }
     if (candidates.empty()) return codes;
-    auto sel = select_sources(candidates, config);
+    auto sel = ntp::select_sources(candidates, config);
     if (!sel) {
         if (why) *why = std::string(to_string(sel.error()));
         for (std::size_t i : index) codes[i] = 'x';

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "libtime/output_format.hpp"
-#include "libtime/stream_records.hpp"
+#include "libtime/stream/output_format.hpp"
+#include "libtime/stream/records.hpp"
 
 namespace ntp_query {
 

@@ -10,11 +10,11 @@
 
 #include <sodium/randombytes.h>
 
-#include "libtime/event_loop.hpp"
-#include "libtime/log.hpp"
-#include "libtime/ntp_filter.hpp"
-#include "libtime/sys_clock.hpp"
-#include "libtime/sys_socket.hpp"
+#include "libtime/sys/event_loop.hpp"
+#include "libtime/base/log.hpp"
+#include "libtime/ntp/filter.hpp"
+#include "libtime/sys/clock.hpp"
+#include "libtime/sys/socket.hpp"
 
 namespace ntp_query {
 
@@ -81,11 +81,11 @@ private:
     std::optional<Timer> poll_timer_;
     std::optional<Timer> timeout_timer_;
     ntp::Client client_;
-    std::optional<PollState> poll_;
-    ClockFilter filter_;
+    std::optional<ntp::PollState> poll_;
+    ntp::ClockFilter filter_;
     std::uint32_t tx_id_ = 0;
     std::uint8_t reach_ = 0;  // one-shot: one bit per try
-    std::vector<NtpSample> samples_;
+    std::vector<ntp::NtpSample> samples_;
     std::vector<Sample> records_;
     Failure failure_ = Failure::None;
     SourceResult result_;
@@ -208,7 +208,7 @@ void Source::schedule() {
 void Source::on_poll() {
     if (done_) return;
     if (poll_) {
-        if (client_.outstanding()) client_.on_timeout();  // PollState::on_sent counts it lost
+        if (client_.outstanding()) client_.on_timeout();  // ntp::PollState::on_sent counts it lost
         poll_->on_sent(monotonic_now());
         send();
         if (!done_) schedule();
@@ -300,14 +300,14 @@ Sample Source::to_record(const ntp::Measurement& m) const {
 
 void Source::on_measurement(const ntp::Measurement& m) {
     Sample rec = to_record(m);
-    const NtpSample sample{m.sample.offset, m.sample.delay, m.sample.dispersion, m.time};
+    const ntp::NtpSample sample{m.sample.offset, m.sample.delay, m.sample.dispersion, m.time};
     const auto before = filter_.estimate();
     filter_.add(sample);
     const double jitter = filter_.estimate() ? filter_.estimate()->jitter : 0.0;
     ++result_.samples;
     if (poll_) {
         const double change = m.sample.offset - (before ? before->offset : m.sample.offset);
-        poll_->on_reply(monotonic_now(), within_poll_gate(change, jitter));
+        poll_->on_reply(monotonic_now(), ntp::within_poll_gate(change, jitter));
         rec.reach = poll_->reach();
         rec.poll = poll_->poll_exponent();
         rec.jitter = jitter;
@@ -326,7 +326,7 @@ void Source::on_kiss(const ntp::Rejection& r) {
     const std::string why = "kiss-o'-death " + code + ": " + std::string(kiss_meaning(r.kiss));
     if (poll_) {
         poll_->on_kod(code, monotonic_now(), r.server_poll);
-        if (poll_->status() == PollStatus::Demobilised) {
+        if (poll_->status() == ntp::PollStatus::Demobilised) {
             fail(Failure::Kiss, why, EX_PROTOCOL);
             return finish();
         }
@@ -383,7 +383,7 @@ void Source::finish() {
 void Source::summarise() {
     if (summarised_) return;
     summarised_ = true;
-    if (auto i = best_sample(samples_); i && !poll_) {
+    if (auto i = ntp::best_sample(samples_); i && !poll_) {
         result_.best = records_[*i];
         result_.best->reach = reach_;
     }

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "libtime/ntp_client.hpp"
-#include "libtime/ntp_poll.hpp"
-#include "libtime/socket_address.hpp"
-#include "libtime/stream_records.hpp"
+#include "libtime/ntp/client.hpp"
+#include "libtime/ntp/poll.hpp"
+#include "libtime/base/socket_address.hpp"
+#include "libtime/stream/records.hpp"
 
 namespace ntp_query {
 
@@ -21,7 +21,7 @@ struct QueryOptions {
     bool follow = false;
     std::chrono::nanoseconds duration{0};  // -x: stop after this long (0: no limit)
     std::chrono::nanoseconds timeout = std::chrono::seconds(1);
-    timepipe::PollConfig poll;
+    timepipe::ntp::PollConfig poll;
     timepipe::ntp::ClientConfig client;
 };
 

@@ -14,17 +14,17 @@
 
 #include <sodium.h>
 
-#include "libtime/event_loop.hpp"
-#include "libtime/host_port.hpp"
-#include "libtime/json_lines.hpp"
-#include "libtime/log.hpp"
-#include "libtime/sample_table.hpp"
-#include "libtime/stream.hpp"
-#include "libtime/stream_records.hpp"
-#include "libtime/sys_clock.hpp"
-#include "libtime/sys_file.hpp"
-#include "libtime/sys_resolve.hpp"
-#include "libtime/upstream_feed.hpp"
+#include "libtime/sys/event_loop.hpp"
+#include "libtime/base/host_port.hpp"
+#include "libtime/stream/json_lines.hpp"
+#include "libtime/base/log.hpp"
+#include "libtime/stream/sample_table.hpp"
+#include "libtime/stream/codec.hpp"
+#include "libtime/stream/records.hpp"
+#include "libtime/sys/clock.hpp"
+#include "libtime/sys/file.hpp"
+#include "libtime/sys/resolve.hpp"
+#include "libtime/server/upstream_feed.hpp"
 #include "tools/ntp-serve/options.hpp"
 #include "tools/ntp-serve/worker.hpp"
 

@@ -6,8 +6,8 @@
 #include <string_view>
 #include <getopt.h>
 
-#include "libtime/cli_options.hpp"
-#include "libtime/log.hpp"
+#include "libtime/base/cli_options.hpp"
+#include "libtime/base/log.hpp"
 
 #ifndef TIMEPIPE_VERSION
 #define TIMEPIPE_VERSION "0.1"

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "libtime/output_format.hpp"
-#include "libtime/rate_limit.hpp"
+#include "libtime/stream/output_format.hpp"
+#include "libtime/server/rate_limit.hpp"
 
 namespace timepipe::serve {
 

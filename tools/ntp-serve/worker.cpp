@@ -17,10 +17,10 @@
 
 #include <sodium.h>
 
-#include "libtime/log.hpp"
-#include "libtime/send_delay.hpp"
-#include "libtime/sys_clock.hpp"
-#include "libtime/wakeup_moderation.hpp"
+#include "libtime/base/log.hpp"
+#include "libtime/server/send_delay.hpp"
+#include "libtime/sys/clock.hpp"
+#include "libtime/server/wakeup_moderation.hpp"
 
 namespace timepipe::serve {
 

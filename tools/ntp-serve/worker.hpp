@@ -11,11 +11,11 @@
 #include <optional>
 #include <vector>
 
-#include "libtime/ntp_server.hpp"
-#include "libtime/rate_limit.hpp"
-#include "libtime/server_counters.hpp"
-#include "libtime/sys_socket.hpp"
-#include "libtime/upstream_reference.hpp"
+#include "libtime/server/responder.hpp"
+#include "libtime/server/rate_limit.hpp"
+#include "libtime/server/counters.hpp"
+#include "libtime/sys/socket.hpp"
+#include "libtime/server/upstream_reference.hpp"
 
 namespace timepipe::serve {
 

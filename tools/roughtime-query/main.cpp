@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "libtime/crypto.hpp"
-#include "libtime/cli_options.hpp"
-#include "libtime/log.hpp"
-#include "libtime/roughtime_report.hpp"
+#include "libtime/base/crypto.hpp"
+#include "libtime/base/cli_options.hpp"
+#include "libtime/base/log.hpp"
+#include "libtime/roughtime/report.hpp"
 #include "tools/roughtime-query/offline.hpp"
 #include "tools/roughtime-query/output.hpp"
 #include "tools/roughtime-query/query.hpp"

@@ -3,12 +3,12 @@
 #include <array>
 #include <cstdio>
 
-#include "libtime/json_lines.hpp"
-#include "libtime/log.hpp"
-#include "libtime/roughtime_client.hpp"
-#include "libtime/roughtime_query_plan.hpp"
-#include "libtime/roughtime_report.hpp"
-#include "libtime/sys_file.hpp"
+#include "libtime/stream/json_lines.hpp"
+#include "libtime/base/log.hpp"
+#include "libtime/roughtime/client.hpp"
+#include "libtime/roughtime/query_plan.hpp"
+#include "libtime/roughtime/report.hpp"
+#include "libtime/sys/file.hpp"
 
 namespace roughtime_query {
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "libtime/output_format.hpp"
-#include "libtime/roughtime_server_list.hpp"
+#include "libtime/stream/output_format.hpp"
+#include "libtime/roughtime/server_list.hpp"
 
 namespace roughtime_query {
 

@@ -2,8 +2,8 @@
 
 #include <cstdio>
 
-#include "libtime/json_lines.hpp"
-#include "libtime/log.hpp"
+#include "libtime/stream/json_lines.hpp"
+#include "libtime/base/log.hpp"
 
 namespace roughtime_query {
 

@@ -2,8 +2,8 @@
 // lines, man/time-stream.5), or on a terminal one human line each.
 #pragma once
 
-#include "libtime/output_format.hpp"
-#include "libtime/stream.hpp"
+#include "libtime/stream/output_format.hpp"
+#include "libtime/stream/codec.hpp"
 #include "tools/roughtime-query/query.hpp"
 
 namespace roughtime_query {

@@ -7,11 +7,11 @@
 
 #include <sodium/randombytes.h>
 
-#include "libtime/log.hpp"
-#include "libtime/roughtime_message.hpp"
-#include "libtime/sys_clock.hpp"
-#include "libtime/sys_socket.hpp"
-#include "libtime/sys_tcp.hpp"
+#include "libtime/base/log.hpp"
+#include "libtime/roughtime/message.hpp"
+#include "libtime/sys/clock.hpp"
+#include "libtime/sys/socket.hpp"
+#include "libtime/sys/tcp.hpp"
 
 namespace roughtime_query {
 

@@ -8,14 +8,14 @@
 #include <string>
 #include <vector>
 
-#include "libtime/error.hpp"
-#include "libtime/host_port.hpp"
-#include "libtime/roughtime_chain.hpp"
-#include "libtime/roughtime_client.hpp"
-#include "libtime/roughtime_query_plan.hpp"
-#include "libtime/roughtime_server_list.hpp"
-#include "libtime/socket_address.hpp"
-#include "libtime/sys_resolve.hpp"
+#include "libtime/base/error.hpp"
+#include "libtime/base/host_port.hpp"
+#include "libtime/roughtime/chain.hpp"
+#include "libtime/roughtime/client.hpp"
+#include "libtime/roughtime/query_plan.hpp"
+#include "libtime/roughtime/server_list.hpp"
+#include "libtime/base/socket_address.hpp"
+#include "libtime/sys/resolve.hpp"
 
 namespace roughtime_query {
 

@@ -5,10 +5,10 @@
 #include <getopt.h>
 #include <string>
 
-#include "libtime/cli_options.hpp"
-#include "libtime/log.hpp"
-#include "libtime/roughtime_online_key.hpp"
-#include "libtime/roughtime_responder.hpp"
+#include "libtime/base/cli_options.hpp"
+#include "libtime/base/log.hpp"
+#include "libtime/roughtime/online_key.hpp"
+#include "libtime/roughtime/responder.hpp"
 
 #ifndef TIMEPIPE_VERSION
 #define TIMEPIPE_VERSION "0.1"

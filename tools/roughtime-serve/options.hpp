@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "libtime/unix_time.hpp"
+#include "libtime/base/unix_time.hpp"
 
 namespace timepipe::rtserve {
 

@@ -16,13 +16,13 @@
 #include <map>
 #include <optional>
 
-#include "libtime/log.hpp"
-#include "libtime/ntp_timestamp.hpp"
-#include "libtime/roughtime_client.hpp"
-#include "libtime/roughtime_keyfile.hpp"
-#include "libtime/roughtime_online_key.hpp"
-#include "libtime/roughtime_responder.hpp"
-#include "libtime/sys_clock.hpp"
+#include "libtime/base/log.hpp"
+#include "libtime/ntp/timestamp.hpp"
+#include "libtime/roughtime/client.hpp"
+#include "libtime/roughtime/keyfile.hpp"
+#include "libtime/roughtime/online_key.hpp"
+#include "libtime/roughtime/responder.hpp"
+#include "libtime/sys/clock.hpp"
 
 namespace timepipe::rtserve {
 

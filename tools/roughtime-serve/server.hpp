@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "libtime/crypto.hpp"
-#include "libtime/event_loop.hpp"
-#include "libtime/sys_socket.hpp"
-#include "libtime/sys_tcp.hpp"
-#include "libtime/upstream_reference.hpp"
+#include "libtime/base/crypto.hpp"
+#include "libtime/sys/event_loop.hpp"
+#include "libtime/sys/socket.hpp"
+#include "libtime/sys/tcp.hpp"
+#include "libtime/server/upstream_reference.hpp"
 
 namespace timepipe::rtserve {
 

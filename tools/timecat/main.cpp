@@ -11,13 +11,13 @@
 #include <variant>
 #include <vector>
 
-#include "libtime/cli_options.hpp"
-#include "libtime/json_lines.hpp"
-#include "libtime/log.hpp"
-#include "libtime/output_format.hpp"
-#include "libtime/sample_table.hpp"
-#include "libtime/stream.hpp"
-#include "libtime/sys_file.hpp"
+#include "libtime/base/cli_options.hpp"
+#include "libtime/stream/json_lines.hpp"
+#include "libtime/base/log.hpp"
+#include "libtime/stream/output_format.hpp"
+#include "libtime/stream/sample_table.hpp"
+#include "libtime/stream/codec.hpp"
+#include "libtime/sys/file.hpp"
 
 #ifndef TIMEPIPE_VERSION
 #define TIMEPIPE_VERSION "0.1"

@@ -1,0 +1,281 @@
+#include "libtime/server/responder.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace timepipe::ntp {
+
+namespace {
+
+void put16(std::byte* p, std::uint16_t v) {
+    p[0] = std::byte(v >> 8);
+    p[1] = std::byte(v & 0xff);
+}
+void put32(std::byte* p, std::uint32_t v) {
+    put16(p, static_cast<std::uint16_t>(v >> 16));
+    put16(p + 2, static_cast<std::uint16_t>(v & 0xffff));
+}
+void put64(std::byte* p, std::uint64_t v) {
+    put32(p, static_cast<std::uint32_t>(v >> 32));
+    put32(p + 4, static_cast<std::uint32_t>(v & 0xffffffff));
+}
+
+// The 48-octet header (RFC 5905 Figure 8). Written here rather than with serialize() because
+// a response header is always valid and this path must not fail or branch on buffer sizes.
+void put_header(const Header& h, std::span<std::byte, kHeaderSize> out) {
+    std::byte* p = out.data();
+    p[0] = std::byte((static_cast<unsigned>(h.leap) << 6) | ((h.version & 7u) << 3) |
+                     (static_cast<unsigned>(h.mode) & 7u));
+    p[1] = std::byte(h.stratum);
+    p[2] = std::byte(static_cast<std::uint8_t>(h.poll));
+    p[3] = std::byte(static_cast<std::uint8_t>(h.precision));
+    put32(p + 4, h.root_delay.raw);
+    put32(p + 8, h.root_dispersion.raw);
+    put32(p + 12, h.refid);
+    put64(p + 16, h.reference.raw);
+    put64(p + 24, h.origin.raw);
+    put64(p + 32, h.receive.raw);
+    put64(p + 40, h.transmit.raw);
+}
+
+std::int8_t clamp_poll(std::int8_t poll) { return std::clamp(poll, kMinServedPoll, kMaxServedPoll); }
+
+constexpr std::uint32_t kiss_refid(Kiss k) {
+    switch (k) {
+    case Kiss::Rate: return 0x52415445;  // RATE
+    case Kiss::Deny: return 0x44454E59;  // DENY
+    case Kiss::Rstr: return 0x52535452;  // RSTR
+    case Kiss::Other: break;
+    }
+    return 0;
+}
+
+}  // namespace
+
+ServerState unsynchronised_state(std::int8_t precision) {
+    ServerState s;
+    s.precision = precision;
+    return s;
+}
+
+ServerState local_clock_state(std::uint8_t stratum, std::int8_t precision, UnixNanos now) {
+    ServerState s;
+    s.leap = Leap::None;
+    s.stratum = stratum;
+    s.precision = precision;
+    s.refid = stratum <= 1 ? kRefidLocl : kRefidLocal;
+    s.reference = from_unix_nanos(now);
+    return s;
+}
+
+std::string_view to_string(Drop d) {
+    switch (d) {
+    case Drop::Malformed: return "malformed";
+    case Drop::ControlMode: return "mode 6";
+    case Drop::PrivateMode: return "mode 7";
+    case Drop::WrongMode: return "not a client request";
+    case Drop::Denied: return "denied";
+    case Drop::RateLimited: return "rate limited";
+    }
+    return "unknown";
+}
+
+Counter counter_for(Drop d) {
+    switch (d) {
+    case Drop::Malformed: return Counter::dropped_malformed;
+    case Drop::ControlMode: return Counter::dropped_mode6;
+    case Drop::PrivateMode: return Counter::dropped_mode7;
+    case Drop::WrongMode: return Counter::dropped_mode;
+    case Drop::Denied: return Counter::dropped_denied;
+    case Drop::RateLimited: return Counter::dropped_rate;
+    }
+    return Counter::dropped_malformed;
+}
+
+std::string_view to_string(Reply r) {
+    switch (r) {
+    case Reply::Basic: return "basic";
+    case Reply::Interleaved: return "interleaved";
+    case Reply::KissRate: return "KoD RATE";
+    case Reply::KissDeny: return "KoD DENY";
+    case Reply::KissRstr: return "KoD RSTR";
+    }
+    return "unknown";
+}
+
+Expected<Header, Drop> accept_request(std::span<const std::byte> packet) noexcept {
+    auto p = parse(packet, ExtensionRules::Rfc7822);
+    if (!p && (p.error() == ParseError::BadExtensionField || p.error() == ParseError::BadMacLength))
+        p = parse(packet, ExtensionRules::Nts);  // an NTS request: we ignore its fields anyway
+    if (!p) {
+        switch (p.error()) {
+        case ParseError::ControlMode: return unexpected(Drop::ControlMode);
+        case ParseError::PrivateMode: return unexpected(Drop::PrivateMode);
+        default: return unexpected(Drop::Malformed);
+        }
+    }
+    const Header& h = p->header;
+    bool client = h.mode == Mode::Client || (h.version == 1 && h.mode == Mode::Reserved);
+    if (!client) return unexpected(Drop::WrongMode);
+    return h;
+}
+
+void write_response(const Header& request, const ServerState& state, const ReplyTimes& t,
+                    std::span<std::byte, kHeaderSize> out) noexcept {
+    Header h;
+    h.leap = state.leap;
+    h.version = request.version;
+    h.mode = Mode::Server;
+    h.stratum = state.stratum;
+    h.poll = clamp_poll(request.poll);
+    h.precision = state.precision;
+    h.root_delay = state.root_delay;
+    h.root_dispersion = state.root_dispersion;
+    h.refid = state.refid;
+    h.reference = state.reference;
+    h.origin = t.origin;
+    h.receive = t.receive;
+    h.transmit = t.transmit;
+    put_header(h, out);
+}
+
+void write_kiss(const Header& request, Kiss code, std::int8_t poll, std::span<std::byte, kHeaderSize> out) noexcept {
+    Header h;
+    h.leap = Leap::Unsynchronized;
+    h.version = request.version;
+    h.mode = Mode::Server;
+    h.stratum = 0;
+    h.poll = clamp_poll(std::max(request.poll, poll));
+    h.precision = 0;
+    h.refid = kiss_refid(code);
+    h.origin = request.transmit;
+    h.receive = request.transmit;
+    h.transmit = request.transmit;
+    put_header(h, out);
+}
+
+Result<AccessPolicy> make_access_policy(std::span<const std::string> rules) {
+    AccessPolicy policy;
+    for (const std::string& rule : rules) {
+        std::string_view r = rule;
+        if (r.starts_with("restrict ")) {
+            std::string as_deny = "deny " + std::string(r.substr(9));
+            if (auto ok = policy.restricted.add_rule(as_deny); !ok) {
+                const std::string& why = ok.error().what;  // "deny X: reason"
+                bool named = why.starts_with(as_deny + ": ");
+                return fail(rule + ": " + (named ? why.substr(as_deny.size() + 2) : why), EX_USAGE);
+            }
+            continue;
+        }
+        if (auto ok = policy.access.add_rule(r); !ok) return fail(ok.error().what, EX_USAGE);
+    }
+    return policy;
+}
+
+Result<std::vector<std::string>> parse_acl_file(std::string_view text) {
+    std::vector<std::string> rules;
+    std::size_t line_no = 0;
+    while (!text.empty()) {
+        ++line_no;
+        std::size_t nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+        if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+        while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+        while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r'))
+            line.remove_suffix(1);
+        if (line.empty()) continue;
+        std::string rule(line);
+        std::vector<std::string> one{rule};
+        if (auto ok = make_access_policy(one); !ok)
+            return fail("line " + std::to_string(line_no) + ": " + ok.error().what, EX_DATAERR);
+        rules.push_back(std::move(rule));
+    }
+    return rules;
+}
+
+Outcome Responder::refuse(const Header& req, Kiss code, std::span<const std::byte> client, std::int64_t mono_ns,
+                          std::span<std::byte, kHeaderSize> out) noexcept {
+    Outcome o;
+    if (limiter_ != nullptr && limiter_->check(client, mono_ns) != RateDecision::Pass) {
+        o.drop = Drop::Denied;
+        counters_->bump(Counter::dropped_denied);
+        return o;
+    }
+    write_kiss(req, code, config_.kod_poll, out);
+    o.length = kHeaderSize;
+    o.reply = code == Kiss::Deny ? Reply::KissDeny : Reply::KissRstr;
+    counters_->bump(code == Kiss::Deny ? Counter::kod_deny : Counter::kod_rstr);
+    return o;
+}
+
+Outcome Responder::handle(std::span<const std::byte> request, std::span<const std::byte> client, UnixNanos rx_time,
+                          UnixNanos tx_time, std::int64_t mono_ns, const ServerState& state,
+                          std::span<std::byte> out_any) noexcept {
+    counters_->bump(Counter::received);
+    Outcome o;
+    auto req = accept_request(request);
+    if (!req || out_any.size() < kHeaderSize) {
+        o.drop = req ? Drop::Malformed : req.error();
+        counters_->bump(counter_for(*o.drop));
+        return o;
+    }
+    std::span<std::byte, kHeaderSize> out = out_any.first<kHeaderSize>();
+
+    if (policy_->access.check(client) == Verdict::Deny) {
+        if (!config_.deny_kod) {
+            o.drop = Drop::Denied;
+            counters_->bump(Counter::dropped_denied);
+            return o;
+        }
+        return refuse(*req, Kiss::Deny, client, mono_ns, out);
+    }
+    if (policy_->restricted.check(client) == Verdict::Deny) return refuse(*req, Kiss::Rstr, client, mono_ns, out);
+
+    if (limiter_ != nullptr) {
+        switch (limiter_->check(client, mono_ns)) {
+        case RateDecision::Pass: break;
+        case RateDecision::Kod:
+            write_kiss(*req, Kiss::Rate, config_.kod_poll, out);
+            o.length = kHeaderSize;
+            o.reply = Reply::KissRate;
+            counters_->bump(Counter::kod_rate);
+            return o;
+        case RateDecision::Drop:
+            o.drop = Drop::RateLimited;
+            counters_->bump(Counter::dropped_rate);
+            return o;
+        }
+    }
+
+    NtpTimestamp rx = from_unix_nanos(rx_time + state.correction_ns);
+    const bool xleave = table_ != nullptr && config_.interleaved;
+    if (xleave) {
+        o.client = table_->locate(client);  // one keyed hash for the whole exchange
+        rx = table_->unique_receive(o.client, rx);
+    }
+    // The transmit timestamp read now, kept later than the receive one so that neither can be
+    // mistaken for the other (a basic client echoes our transmit as its next origin).
+    NtpTimestamp tx = from_unix_nanos(tx_time + state.correction_ns);
+    if (diff_fixed(tx, rx) <= 0) tx.raw = rx.raw + 1;
+    ReplyTimes t{req->transmit, rx, tx};
+    o.reply = Reply::Basic;
+    if (xleave) {
+        o.tx_timestamp = !o.client.known();
+        if (auto prev_tx = table_->interleaved_transmit(o.client, req->origin)) {
+            t.origin = req->receive;
+            t.transmit = *prev_tx;
+            o.reply = Reply::Interleaved;
+            o.tx_timestamp = true;
+        }
+        table_->record(o.client, rx, tx);  // tx until the kernel reports the true one
+    }
+    write_response(*req, state, t, out);
+    o.length = kHeaderSize;
+    o.receive = t.receive;
+    counters_->bump(Counter::answered);
+    if (o.reply == Reply::Interleaved) counters_->bump(Counter::interleaved);
+    return o;
+}
+
+}  // namespace timepipe::ntp

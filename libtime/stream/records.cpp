@@ -1,0 +1,199 @@
+#include "libtime/stream/records.hpp"
+
+#include <cmath>
+#include <limits>
+#include <utility>
+
+namespace timepipe {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Reads the known keys of one record; remembers the first fault so from_record reads like a
+// list of fields.
+class Fields {
+    static constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+
+public:
+    Fields(const Record& r, std::string_view type) : r_(r), type_(type) {}
+
+    template <class Int>
+    void integer(const char* key, Int& out, std::int64_t lo, std::int64_t hi) {
+        if (const Record* v = find(key, true)) read_int(key, *v, out, lo, hi);
+    }
+    template <class Int>
+    void integer(const char* key, std::optional<Int>& out, std::int64_t lo, std::int64_t hi) {
+        if (const Record* v = find(key, false)) read_int(key, *v, out.emplace(), lo, hi);
+    }
+    void number(const char* key, double& out, double lo = -kInf) {
+        if (const Record* v = find(key, true)) read_number(key, *v, out, lo);
+    }
+    void number(const char* key, std::optional<double>& out, double lo = -kInf) {
+        if (const Record* v = find(key, false)) read_number(key, *v, out.emplace(), lo);
+    }
+    void text(const char* key, std::string& out, bool nonempty) {
+        if (const Record* v = find(key, true)) read_text(key, *v, out, nonempty);
+    }
+    void text(const char* key, std::optional<std::string>& out, bool nonempty) {
+        if (const Record* v = find(key, false)) read_text(key, *v, out.emplace(), nonempty);
+    }
+    void boolean(const char* key, std::optional<bool>& out) {
+        const Record* v = find(key, false);
+        if (!v) return;
+        if (!v->is_boolean()) return bad(key, "not a boolean");
+        out = v->get<bool>();
+    }
+    void counters(const char* key, std::map<std::string, std::uint64_t>& out) {
+        const Record* v = find(key, true);
+        if (!v) return;
+        if (!v->is_object()) return bad(key, "not a map");
+        for (const auto& item : v->items()) {
+            if (!item.value().is_number_unsigned() &&
+                !(item.value().is_number_integer() && item.value().get<std::int64_t>() >= 0))
+                return bad(key, "counter \"" + item.key() + "\" is not an unsigned integer");
+            out[item.key()] = item.value().get<std::uint64_t>();
+        }
+    }
+
+    Result<void> result() const {
+        if (err_) return Unexpected<Error>{*err_};
+        return {};
+    }
+
+    // Refuses a record of another type before any field is read.
+    void expect_type() {
+        auto t = record_type(r_);
+        if (t != type_) fail_with("not a " + std::string(type_) + " record (type \"" + std::string(t) + "\")");
+    }
+
+private:
+    const Record* find(const char* key, bool required) {
+        if (err_) return nullptr;
+        auto it = r_.find(key);
+        if (it == r_.end()) {
+            if (required) fail_with("missing \"" + std::string(key) + "\"");
+            return nullptr;
+        }
+        return &*it;
+    }
+    void fail_with(std::string why) {
+        if (!err_) err_ = Error{std::string(type_) + ": " + why, EX_DATAERR};
+    }
+    void bad(const char* key, const std::string& why) {
+        fail_with("\"" + std::string(key) + "\": " + why);
+    }
+
+    template <class Int>
+    void read_int(const char* key, const Record& v, Int& out, std::int64_t lo, std::int64_t hi) {
+        if (!v.is_number_integer()) return bad(key, "not an integer");
+        std::string range = std::to_string(lo) + ".." + std::to_string(hi);
+        std::int64_t i;
+        if (v.is_number_unsigned()) {
+            auto u = v.get<std::uint64_t>();
+            if (u > static_cast<std::uint64_t>(kMax)) return bad(key, std::to_string(u) + " is not in " + range);
+            i = static_cast<std::int64_t>(u);
+        } else {
+            i = v.get<std::int64_t>();
+        }
+        if (i < lo || i > hi) return bad(key, std::to_string(i) + " is not in " + range);
+        out = static_cast<Int>(i);
+    }
+    void read_number(const char* key, const Record& v, double& out, double lo) {
+        if (!v.is_number()) return bad(key, "not a number");
+        double d = v.get<double>();
+        if (!std::isfinite(d)) return bad(key, "not a finite number");
+        if (d < lo) return bad(key, "negative");
+        out = d;
+    }
+    void read_text(const char* key, const Record& v, std::string& out, bool nonempty) {
+        if (!v.is_string()) return bad(key, "not a text string");
+        if (nonempty && v.get_ref<const std::string&>().empty()) return bad(key, "empty");
+        out = v.get<std::string>();
+    }
+
+    const Record& r_;
+    std::string_view type_;
+    std::optional<Error> err_;
+};
+
+constexpr std::int64_t kInt64Min = std::numeric_limits<std::int64_t>::min();
+constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
+
+Record header(std::string_view type, const std::string& source, UnixNanos time) {
+    Record r = Record::object();
+    r["v"] = kStreamVersion;
+    r["type"] = type;
+    r["source"] = source;
+    r["time"] = time;
+    return r;
+}
+
+}  // namespace
+
+Record to_record(const Sample& s) {
+    Record r = header(Sample::kType, s.source, s.time);
+    r["offset"] = s.offset;
+    r["delay"] = s.delay;
+    r["dispersion"] = s.dispersion;
+    r["stratum"] = s.stratum;
+    r["leap"] = s.leap;
+    r["refid"] = s.refid;
+    r["poll"] = s.poll;
+    if (s.root_delay) r["root_delay"] = *s.root_delay;
+    if (s.root_dispersion) r["root_dispersion"] = *s.root_dispersion;
+    if (s.jitter) r["jitter"] = *s.jitter;
+    if (s.reach) r["reach"] = *s.reach;
+    if (s.precision) r["precision"] = *s.precision;
+    if (s.version) r["version"] = *s.version;
+    if (s.interleaved) r["interleaved"] = *s.interleaved;
+    if (s.kod) r["kod"] = *s.kod;
+    return r;
+}
+
+Record to_record(const Stats& s) {
+    Record r = header(Stats::kType, s.source, s.time);
+    Record counters = Record::object();
+    for (const auto& [name, n] : s.counters) counters[name] = n;
+    r["counters"] = std::move(counters);
+    return r;
+}
+
+template <>
+Result<Sample> from_record<Sample>(const Record& record) {
+    Sample s;
+    Fields f(record, Sample::kType);
+    f.expect_type();
+    f.text("source", s.source, true);
+    f.integer("time", s.time, kInt64Min, kInt64Max);
+    f.number("offset", s.offset);
+    f.number("delay", s.delay);
+    f.number("dispersion", s.dispersion, 0);
+    f.integer("stratum", s.stratum, 0, 255);
+    f.integer("leap", s.leap, 0, 3);
+    f.text("refid", s.refid, false);
+    f.integer("poll", s.poll, -128, 127);
+    f.number("root_delay", s.root_delay, 0);
+    f.number("root_dispersion", s.root_dispersion, 0);
+    f.number("jitter", s.jitter, 0);
+    f.integer("reach", s.reach, 0, 255);
+    f.integer("precision", s.precision, -128, 127);
+    f.integer("version", s.version, 1, 7);
+    f.boolean("interleaved", s.interleaved);
+    f.text("kod", s.kod, true);
+    if (auto ok = f.result(); !ok) return Unexpected<Error>{ok.error()};
+    return s;
+}
+
+template <>
+Result<Stats> from_record<Stats>(const Record& record) {
+    Stats s;
+    Fields f(record, Stats::kType);
+    f.expect_type();
+    f.text("source", s.source, true);
+    f.integer("time", s.time, kInt64Min, kInt64Max);
+    f.counters("counters", s.counters);
+    if (auto ok = f.result(); !ok) return Unexpected<Error>{ok.error()};
+    return s;
+}
+
+}  // namespace timepipe

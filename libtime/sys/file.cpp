@@ -1,0 +1,72 @@
+#include "libtime/sys/file.hpp"
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <string>
+#include <unistd.h>
+#include <utility>
+
+namespace timepipe {
+
+bool stdout_is_terminal() { return ::isatty(STDOUT_FILENO) == 1; }
+
+Result<InputFile> InputFile::open_read(const char* path) {
+    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        const int e = errno;
+        return fail(std::strerror(e), e == ENOENT || e == EACCES ? EX_NOINPUT : EX_IOERR);
+    }
+    return InputFile(fd, true);
+}
+
+InputFile InputFile::standard_input() { return InputFile(STDIN_FILENO, false); }
+
+InputFile::InputFile(InputFile&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), owned_(std::exchange(other.owned_, false)) {}
+
+InputFile& InputFile::operator=(InputFile&& other) noexcept {
+    if (this != &other) {
+        close();
+        fd_ = std::exchange(other.fd_, -1);
+        owned_ = std::exchange(other.owned_, false);
+    }
+    return *this;
+}
+
+InputFile::~InputFile() { close(); }
+
+void InputFile::close() {
+    if (owned_ && fd_ >= 0) ::close(fd_);  // read-only: nothing to lose if close fails
+    fd_ = -1;
+    owned_ = false;
+}
+
+Result<std::size_t> InputFile::read_some(std::span<std::byte> into) {
+    for (;;) {
+        const ssize_t n = ::read(fd_, into.data(), into.size());
+        if (n >= 0) return static_cast<std::size_t>(n);
+        if (errno != EINTR) return fail(std::strerror(errno), EX_IOERR);
+    }
+}
+
+Result<std::string> read_file(const char* path, std::size_t max_size) {
+    auto f = InputFile::open_read(path);
+    if (!f) return fail(f.error().what, f.error().exit_code);
+    std::string out;
+    std::array<std::byte, 65536> buf;
+    for (;;) {
+        auto n = f->read_some(buf);
+        if (!n) return fail(n.error().what, n.error().exit_code);
+        if (*n == 0) return out;
+        out.append(static_cast<const char*>(static_cast<const void*>(buf.data())), *n);
+        if (out.size() > max_size) {
+            const bool mib = max_size % (std::size_t{1} << 20) == 0;
+            return fail("larger than " + std::to_string(mib ? max_size >> 20 : max_size) + (mib ? " MiB" : " bytes"),
+                        EX_DATAERR);
+        }
+    }
+}
+
+}  // namespace timepipe

@@ -1,0 +1,357 @@
+// libtime/stream_records (+ the text view of libtime/sample_table and -o parsing of
+// libtime/output_format): typed round trips (randomized, TIMEPIPE_SEED=N replays), every key's
+// type and range check naming the key, unknown keys ignored, the ntpq-style table.
+#include "libtime/stream/records.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <limits>
+#include <random>
+
+#include "libtime/stream/output_format.hpp"
+#include "libtime/stream/sample_table.hpp"
+#include "libtime/sys/file.hpp"
+#include "tests/unit/test_support.hpp"
+
+using namespace timepipe;
+
+namespace {
+
+using timepipe::test::test_seed;
+
+Sample full_sample() {
+    Sample s;
+    s.source = "ntp://127.0.0.1:123";
+    s.time = 1700000000123456789;
+    s.offset = -0.000123;
+    s.delay = 0.00042;
+    s.dispersion = 0.001;
+    s.stratum = 2;
+    s.leap = 0;
+    s.refid = "192.0.2.7";
+    s.poll = 6;
+    s.root_delay = 0.01;
+    s.root_dispersion = 0.02;
+    s.jitter = 0.0001;
+    s.reach = 0377;
+    s.precision = -23;
+    s.version = 4;
+    s.interleaved = false;
+    s.kod = "RATE";
+    return s;
+}
+
+Sample minimal_sample() {
+    Sample s;
+    s.source = "ntp://[::1]:123";
+    s.time = 1;
+    s.refid = "GPS";
+    s.stratum = 1;
+    return s;
+}
+
+// Decodes the CBOR of `r` and reads it back as T: the path every reader takes.
+template <class T>
+Result<T> through_cbor(const Record& r) {
+    auto bytes = encode_record(r);
+    EXPECT_TRUE(bytes);
+    auto back = decode_records(*bytes);
+    EXPECT_TRUE(back);
+    return from_record<T>((*back)[0]);
+}
+
+std::string sample_error(Record r) {
+    auto s = from_record<Sample>(r);
+    if (s) return "no error";
+    EXPECT_EQ(s.error().exit_code, EX_DATAERR);
+    return s.error().what;
+}
+
+}  // namespace
+
+TEST(StreamRecords, SampleKeysInOrder) {
+    Record r = to_record(full_sample());
+    std::vector<std::string> keys;
+    for (const auto& item : r.items()) keys.push_back(item.key());
+    EXPECT_EQ(keys, (std::vector<std::string>{"v", "type", "source", "time", "offset", "delay", "dispersion",
+                                              "stratum", "leap", "refid", "poll", "root_delay", "root_dispersion",
+                                              "jitter", "reach", "precision", "version", "interleaved", "kod"}));
+    EXPECT_TRUE(check_record(r));
+    EXPECT_EQ(r["v"], 1);
+    EXPECT_EQ(r["type"], "sample");
+    EXPECT_TRUE(r["time"].is_number_integer());
+    EXPECT_TRUE(r["offset"].is_number_float());
+    // Optional keys are absent when unset.
+    Record m = to_record(minimal_sample());
+    EXPECT_EQ(m.size(), 11u);
+    EXPECT_FALSE(m.contains("reach"));
+}
+
+TEST(StreamRecords, SampleRoundTrip) {
+    for (const Sample& s : {full_sample(), minimal_sample()}) {
+        auto back = through_cbor<Sample>(to_record(s));
+        ASSERT_TRUE(back) << back.error().what;
+        EXPECT_EQ(*back, s);
+    }
+}
+
+TEST(StreamRecords, StatsRoundTrip) {
+    Stats st{"ntp://127.0.0.1:123", 1700000000000000001, {{"sent", 4}, {"received", 3},
+                                                          {"huge", std::numeric_limits<std::uint64_t>::max()}}};
+    Record r = to_record(st);
+    EXPECT_EQ(r["type"], "stats");
+    auto back = through_cbor<Stats>(r);
+    ASSERT_TRUE(back) << back.error().what;
+    EXPECT_EQ(*back, st);
+}
+
+TEST(StreamRecords, UnknownKeysIgnored) {
+    Record r = to_record(full_sample());
+    r["future"] = Record::object({{"anything", Record::array({1, "x"})}});
+    r["z"] = nullptr;
+    auto s = through_cbor<Sample>(r);
+    ASSERT_TRUE(s) << s.error().what;
+    EXPECT_EQ(*s, full_sample());
+}
+
+TEST(StreamRecords, LosslessTime) {
+    for (std::int64_t t : {std::numeric_limits<std::int64_t>::min(), std::int64_t{-1},
+                           std::int64_t{9007199254740993}, std::numeric_limits<std::int64_t>::max()}) {
+        Sample s = minimal_sample();
+        s.time = t;
+        auto back = through_cbor<Sample>(to_record(s));
+        ASSERT_TRUE(back);
+        EXPECT_EQ(back->time, t);
+    }
+}
+
+TEST(StreamRecords, FloatFieldsAcceptIntegers) {
+    Record r = to_record(minimal_sample());
+    r["offset"] = 0;
+    r["delay"] = 1;
+    auto s = from_record<Sample>(r);
+    ASSERT_TRUE(s) << s.error().what;
+    EXPECT_EQ(s->delay, 1.0);
+}
+
+TEST(StreamRecords, EachKeyCheckedAndNamed) {
+    auto with = [](const char* key, Record value) {
+        Record r = to_record(full_sample());
+        r[key] = std::move(value);
+        return sample_error(r);
+    };
+    auto without = [](const char* key) {
+        Record r = to_record(full_sample());
+        r.erase(key);
+        return sample_error(r);
+    };
+    EXPECT_EQ(with("type", "stats"), "sample: not a sample record (type \"stats\")");
+    for (const char* k : {"source", "time", "offset", "delay", "dispersion", "stratum", "leap", "refid", "poll"})
+        EXPECT_EQ(without(k), std::string("sample: missing \"") + k + "\"");
+    for (const char* k : {"root_delay", "root_dispersion", "jitter", "reach", "precision", "version", "interleaved", "kod"})
+        EXPECT_EQ(without(k), "no error") << k;
+    EXPECT_EQ(with("source", 1), "sample: \"source\": not a text string");
+    EXPECT_EQ(with("source", ""), "sample: \"source\": empty");
+    EXPECT_EQ(with("time", 1.5), "sample: \"time\": not an integer");
+    EXPECT_EQ(with("time", std::numeric_limits<std::uint64_t>::max()),
+              "sample: \"time\": 18446744073709551615 is not in -9223372036854775808..9223372036854775807");
+    EXPECT_EQ(with("offset", "0"), "sample: \"offset\": not a number");
+    EXPECT_EQ(with("delay", true), "sample: \"delay\": not a number");
+    EXPECT_EQ(with("offset", -5.0), "no error");
+    EXPECT_EQ(with("delay", -0.001), "no error");  // NTP delay can come out negative
+    EXPECT_EQ(with("dispersion", -0.1), "sample: \"dispersion\": negative");
+    EXPECT_EQ(with("stratum", 256), "sample: \"stratum\": 256 is not in 0..255");
+    EXPECT_EQ(with("stratum", -1), "sample: \"stratum\": -1 is not in 0..255");
+    EXPECT_EQ(with("leap", 4), "sample: \"leap\": 4 is not in 0..3");
+    EXPECT_EQ(with("leap", 3), "no error");
+    EXPECT_EQ(with("refid", Record::binary({1})), "sample: \"refid\": not a text string");
+    EXPECT_EQ(with("refid", ""), "no error");
+    EXPECT_EQ(with("poll", 128), "sample: \"poll\": 128 is not in -128..127");
+    EXPECT_EQ(with("poll", -7), "no error");
+    EXPECT_EQ(with("root_delay", -1.0), "sample: \"root_delay\": negative");
+    EXPECT_EQ(with("root_dispersion", "x"), "sample: \"root_dispersion\": not a number");
+    EXPECT_EQ(with("jitter", -1e-9), "sample: \"jitter\": negative");
+    EXPECT_EQ(with("reach", 256), "sample: \"reach\": 256 is not in 0..255");
+    EXPECT_EQ(with("precision", -129), "sample: \"precision\": -129 is not in -128..127");
+    EXPECT_EQ(with("version", 0), "sample: \"version\": 0 is not in 1..7");
+    EXPECT_EQ(with("version", 8), "sample: \"version\": 8 is not in 1..7");
+    EXPECT_EQ(with("interleaved", 1), "sample: \"interleaved\": not a boolean");
+    EXPECT_EQ(with("kod", ""), "sample: \"kod\": empty");
+}
+
+TEST(StreamRecords, StatsChecked) {
+    Record r = to_record(Stats{"ntp://x:123", 5, {{"sent", 1}}});
+    r["counters"]["bad"] = -1;
+    auto s = from_record<Stats>(r);
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().what, "stats: \"counters\": counter \"bad\" is not an unsigned integer");
+    r["counters"] = Record::array();
+    EXPECT_EQ(from_record<Stats>(r).error().what, "stats: \"counters\": not a map");
+    r.erase("counters");
+    EXPECT_EQ(from_record<Stats>(r).error().what, "stats: missing \"counters\"");
+    EXPECT_EQ(from_record<Stats>(to_record(full_sample())).error().what, "stats: not a stats record (type \"sample\")");
+}
+
+TEST(StreamRecords, RandomRoundTrip) {
+    const std::uint64_t seed = test_seed("StreamRecords.RandomRoundTrip");
+    SCOPED_TRACE("TIMEPIPE_SEED=" + std::to_string(seed));
+    std::mt19937_64 rng(seed);
+    auto pick = [&](std::int64_t lo, std::int64_t hi) {
+        return lo + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(hi - lo + 1));
+    };
+    auto real = [&] { return static_cast<double>(static_cast<std::int64_t>(rng())) / 1e12; };
+    for (int i = 0; i < 1000; ++i) {
+        Sample s;
+        s.source = "ntp://192.0.2." + std::to_string(pick(1, 254)) + ":" + std::to_string(pick(1, 65535));
+        s.time = static_cast<std::int64_t>(rng());
+        s.offset = real();
+        s.delay = real();
+        s.dispersion = std::abs(real());
+        s.stratum = static_cast<int>(pick(0, 255));
+        s.leap = static_cast<int>(pick(0, 3));
+        s.refid = rng() % 2 ? "GPS" : "10.0.0.1";
+        s.poll = static_cast<int>(pick(-128, 127));
+        if (rng() % 2) s.root_delay = std::abs(real());
+        if (rng() % 2) s.root_dispersion = std::abs(real());
+        if (rng() % 2) s.jitter = std::abs(real());
+        if (rng() % 2) s.reach = static_cast<std::uint8_t>(rng());
+        if (rng() % 2) s.precision = static_cast<int>(pick(-128, 127));
+        if (rng() % 2) s.version = static_cast<int>(pick(1, 7));
+        if (rng() % 2) s.interleaved = rng() % 2 == 1;
+        if (rng() % 2) s.kod = "DENY";
+        auto back = through_cbor<Sample>(to_record(s));
+        ASSERT_TRUE(back) << back.error().what;
+        ASSERT_EQ(*back, s) << to_record(s).dump();
+    }
+}
+
+// ---- the text view ---------------------------------------------------------------------------
+
+TEST(SampleTable, NtpqStyleRows) {
+    const UnixNanos t = 1700000000000000000;
+    Sample s = full_sample();
+    s.time = t;
+    std::string row = sample_table_row(s, t + 33 * kNanosPerSecond + 999999999);
+    EXPECT_EQ(row, " 127.0.0.1:123          192.0.2.7        2   33   64   377    0.420   -0.123   0.100\n");
+    EXPECT_EQ(sample_table_row(s, t, '*').substr(0, 15), "*127.0.0.1:123 ");  // ntpq's tally column
+    std::string header = sample_table_header();
+    EXPECT_NE(header.find("remote"), std::string::npos);
+    EXPECT_NE(header.find("refid"), std::string::npos);
+    auto first_line = header.substr(0, header.find('\n'));
+    for (const char* col : {"st", "when", "poll", "reach", "delay", "offset", "jitter"})
+        EXPECT_NE(first_line.find(col), std::string::npos) << col;
+    // Columns line up: every row is as wide as the header rule.
+    auto rule = header.substr(header.find('\n') + 1);
+    EXPECT_EQ(row.size(), rule.size());
+}
+
+TEST(SampleTable, WhenPollReachRefidForms) {
+    const UnixNanos t = 1700000000000000000;
+    Sample s = minimal_sample();  // stratum 1, refid GPS, no reach or jitter
+    s.time = t;
+    s.poll = 10;
+    auto cols = [&](UnixNanos now) {
+        std::string row = sample_table_row(s, now);
+        return row.substr(23);  // past the tally and remote columns
+    };
+    EXPECT_EQ(cols(t), " .GPS.            1    0 1024     -    0.000    0.000       -\n");
+    EXPECT_NE(cols(t + 3000 * kNanosPerSecond).find("  50m"), std::string::npos);
+    EXPECT_NE(cols(t + 7200 * kNanosPerSecond * 3).find("   6h"), std::string::npos);
+    EXPECT_NE(cols(t + 86400 * kNanosPerSecond * 10).find("  10d"), std::string::npos);
+    EXPECT_NE(cols(t - kNanosPerSecond / 2).find("    -"), std::string::npos);  // in the future
+    s.poll = -2;
+    EXPECT_NE(cols(t).find(" 0.25"), std::string::npos);
+    s.poll = 17;
+    EXPECT_NE(cols(t).find("  36h"), std::string::npos);
+    s.stratum = 16;
+    s.refid = "INIT";
+    EXPECT_NE(cols(t).find(".INIT."), std::string::npos);
+    // An unprintable stratum 1 refid comes as an address (ntp::refid_to_string): shown bare.
+    s.stratum = 1;
+    s.refid = "127.127.1.1";
+    EXPECT_EQ(cols(t).substr(0, 19), " 127.127.1.1      1");
+}
+
+// ntpq's forms keep `when` and `poll` within their 4 columns however old the sample.
+TEST(SampleTable, WhenAndPollFitFourColumns) {
+    const UnixNanos t = 1700000000000000000;
+    Sample s = full_sample();
+    s.time = t;
+    const std::size_t width = sample_table_row(s, t).size();
+    auto when = [&](std::int64_t age_s) {
+        std::string row = sample_table_row(s, t + age_s * kNanosPerSecond);
+        EXPECT_EQ(row.size(), width) << row;
+        return row.substr(43, 4);  // the when column
+    };
+    constexpr std::int64_t kDay = 86400;
+    EXPECT_EQ(when(2048), "2048");
+    EXPECT_EQ(when(2049), " 34m");
+    EXPECT_EQ(when(300 * 60), "300m");
+    EXPECT_EQ(when(96 * 3600), " 96h");
+    EXPECT_EQ(when(999 * kDay), "999d");
+    EXPECT_EQ(when(1103 * kDay), "  3y");  // was "1103d", a column too wide
+    EXPECT_EQ(when(200 * 365 * kDay), "200y");
+    s.poll = 62;  // 2^62 s
+    std::string row = sample_table_row(s, t);
+    EXPECT_EQ(row.size(), width) << row;
+    EXPECT_EQ(row.substr(48, 4), " INF");
+}
+
+TEST(SampleTable, LongRemoteGetsItsOwnLine) {
+    Sample s = minimal_sample();
+    s.source = "ntp://a-rather-long-host-name.example.org:123";
+    std::string row = sample_table_row(s, s.time);
+    EXPECT_EQ(row.substr(0, row.find('\n')), " a-rather-long-host-name.example.org:123");
+    EXPECT_EQ(std::count(row.begin(), row.end(), '\n'), 2);
+    // The tally goes with the name; the row under it starts blank, like ntpq -pw.
+    row = sample_table_row(s, s.time, '+');
+    EXPECT_EQ(row.substr(0, row.find('\n')), "+a-rather-long-host-name.example.org:123");
+    EXPECT_EQ(row.substr(row.find('\n') + 1, 24), std::string(24, ' '));
+}
+
+TEST(SampleTable, ViewAndGenericLines) {
+    std::vector<Record> records = {
+        to_record(Stats{"ntp://127.0.0.1:123", 5, {{"sent", 3}}}),
+        to_record(full_sample()),
+        to_record(minimal_sample()),
+        Record{{"v", 1}, {"type", "gps"}, {"fix", "3d"}, {"note", "two words"}},
+    };
+    std::string view = text_view(records, 1700000000123456789);
+    std::vector<std::string> lines;
+    for (std::size_t p = 0; p < view.size();) {
+        auto nl = view.find('\n', p);
+        lines.push_back(view.substr(p, nl - p));
+        p = nl + 1;
+    }
+    ASSERT_EQ(lines.size(), 6u) << view;  // stats, header (2 lines), 2 rows, gps
+    EXPECT_EQ(lines[0], "stats source=ntp://127.0.0.1:123 time=5 counters={\"sent\":3}");
+    EXPECT_NE(lines[1].find("remote"), std::string::npos);  // header before the first sample only
+    EXPECT_EQ(lines[2].find_first_not_of('='), std::string::npos);
+    EXPECT_EQ(lines[3].rfind(" 127.0.0.1:123 ", 0), 0u);  // a blank tally column
+    EXPECT_EQ(lines[4].rfind(" [::1]:123 ", 0), 0u);
+    EXPECT_EQ(lines[5], "gps fix=3d note=\"two words\"");
+    // A sample that breaks the rules is still shown, as a generic line.
+    Record bad = to_record(full_sample());
+    bad["leap"] = 9;
+    bool header_done = false;
+    EXPECT_EQ(text_line(bad, 0, header_done).rfind("sample source=", 0), 0u);
+    EXPECT_FALSE(header_done);
+}
+
+// ---- -o ------------------------------------------------------------------------------------
+
+TEST(OutputFormat, Parse) {
+    EXPECT_EQ(*parse_output_format("text"), OutputFormat::text);
+    EXPECT_EQ(*parse_output_format("json"), OutputFormat::json);
+    EXPECT_EQ(*parse_output_format("cbor"), OutputFormat::cbor);
+    auto bad = parse_output_format("CBOR");
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().exit_code, EX_USAGE);
+    EXPECT_EQ(bad.error().what, "-o: unknown output format \"CBOR\" (text, json or cbor)");
+    for (auto f : {OutputFormat::text, OutputFormat::json, OutputFormat::cbor})
+        EXPECT_EQ(*parse_output_format(to_string(f)), f);
+    // Under the test runner stdout is whatever it is; the default follows it.
+    EXPECT_EQ(default_output_format(OutputFormat::json),
+              stdout_is_terminal() ? OutputFormat::text : OutputFormat::json);
+}
