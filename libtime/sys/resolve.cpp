@@ -124,13 +124,22 @@ struct PendingResolution::State {
 
 Result<PendingResolution> PendingResolution::start(const HostPort& hp, std::uint16_t default_port,
                                                    Family family) {
+    if (parse_address(hp.host)) return start(nullptr, resolve(hp, default_port, family));  // no lookup
     return start([hp, default_port, family] { return resolve(hp, default_port, family); });
 }
 
-Result<PendingResolution> PendingResolution::start(std::function<Answer()> work) {
+Result<PendingResolution> PendingResolution::start(std::function<Answer()> work) { return start(std::move(work), {}); }
+
+Result<PendingResolution> PendingResolution::start(std::function<Answer()> work, std::optional<Answer> ready) {
     auto state = std::make_shared<State>();
     state->event_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (state->event_fd < 0) return fail(std::string("eventfd: ") + std::strerror(errno), EX_OSERR);
+    if (ready) {  // answered already: no thread
+        state->answer = std::move(ready);
+        const std::uint64_t one = 1;
+        [[maybe_unused]] const auto n = ::write(state->event_fd, &one, sizeof one);
+        return PendingResolution(std::move(state));
+    }
     try {
         // The thread holds the state: an abandoned lookup writes into it and drops it.
         std::thread([state, work = std::move(work)] {

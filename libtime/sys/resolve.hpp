@@ -62,6 +62,7 @@ public:
 
 private:
     struct State;
+    static Result<PendingResolution> start(std::function<Answer()> work, std::optional<Answer> ready);
     explicit PendingResolution(std::shared_ptr<State> s) : state_(std::move(s)) {}
     std::shared_ptr<State> state_;
 };
