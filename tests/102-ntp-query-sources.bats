@@ -114,6 +114,8 @@ for line in sys.stdin:
 }
 
 # --- sources that stop answering ---------------------------------------------------------------
+# `timeout --foreground`: SIGTERM goes to ntp-query once (without it, timeout sends it a second
+# time through the process group, which may land after ntp-query's handler is gone).
 
 wait_until() {  # wait_until CMD...: up to 10 s for CMD to succeed
   for _ in $(seq 100); do
@@ -133,7 +135,7 @@ samples_from() {  # samples_from SOURCE FILE: how many records of SOURCE are in 
   start_ntp_serve 127.0.0.1 "$port" -s 3
   first=$SERVE_PID
   out=$BATS_TEST_TMPDIR/out err=$BATS_TEST_TMPDIR/err
-  timeout 20 ntp-query -o json --follow --minpoll -4 --maxpoll -3 "127.0.0.1:$port" >"$out" 2>"$err" &
+  timeout --foreground 20 ntp-query -o json --follow --minpoll -4 --maxpoll -3 "127.0.0.1:$port" >"$out" 2>"$err" &
   query=$!
   track_pid "$query"
   wait_until grep -q sample "$out"
@@ -143,7 +145,7 @@ samples_from() {  # samples_from SOURCE FILE: how many records of SOURCE are in 
   wait_until grep -q "answering again" "$err"
   kill -TERM "$query"
   status=0; wait "$query" || status=$?
-  cat "$err"
+  echo "status $status"; cat "$err"
   [ "$status" -eq 0 ]
   [ "$(cat "$err")" = "ntp-query: 127.0.0.1:$port: not answering
 ntp-query: 127.0.0.1:$port: answering again" ]
@@ -226,13 +228,13 @@ spawn_in_namespace() {
   port=$(free_port)
   start_ntp_serve 127.0.0.1 "$port" -s 3
   out=$BATS_TEST_TMPDIR/out err=$BATS_TEST_TMPDIR/err
-  spawn_in_namespace "$out" "$err" timeout 20 ntp-query -o json --follow -n 2 --minpoll -4 --maxpoll -2 \
+  spawn_in_namespace "$out" "$err" timeout --foreground 20 ntp-query -o json --follow -n 2 --minpoll -4 --maxpoll -2 \
     "late.timepipe.test:$port"
   query=$QUERY
   wait_until grep -q "retrying" "$err"
   echo "127.0.0.1 late.timepipe.test" >> "$HOSTS"
   status=0; wait "$query" || status=$?
-  cat "$err"
+  echo "status $status"; cat "$err"
   [ "$status" -eq 0 ]
   [ "$(samples_from "ntp://127.0.0.1:$port" "$out")" -eq 2 ]
   [ "$(grep -c retrying "$err")" -eq 1 ]
@@ -247,7 +249,7 @@ spawn_in_namespace() {
   start_ntp_serve 127.0.0.3 "$port" -s 3
   echo "127.0.0.2 pool.timepipe.test" >> "$HOSTS"
   out=$BATS_TEST_TMPDIR/out err=$BATS_TEST_TMPDIR/err
-  spawn_in_namespace "$out" "$err" timeout 20 ntp-query -o json --follow --minpoll -4 --maxpoll -3 \
+  spawn_in_namespace "$out" "$err" timeout --foreground 20 ntp-query -o json --follow --minpoll -4 --maxpoll -3 \
     "pool.timepipe.test:$port"
   query=$QUERY
   wait_until grep -q "ntp://127.0.0.2:$port" "$out"
@@ -256,7 +258,7 @@ spawn_in_namespace() {
   wait_until grep -q "ntp://127.0.0.3:$port" "$out"
   kill -TERM "$query"
   status=0; wait "$query" || status=$?
-  cat "$err"
+  echo "status $status"; cat "$err"
   [ "$status" -eq 0 ]
   grep -qx "ntp-query: 127.0.0.2:$port: not answering" "$err"
   grep -qx "ntp-query: 127.0.0.2:$port: replaced by 127.0.0.3:$port" "$err"
