@@ -45,9 +45,10 @@ UNIT_BIN  := $(BUILD)/unit-tests
 BENCH_SRCS:= $(sort $(wildcard bench/*_bench.cpp))
 BENCH_OBJS:= $(BENCH_SRCS:%.cpp=$(BUILD)/obj/%.o)
 BENCH_BIN := $(BUILD)/micro-bench
-LOADGEN_SRCS := $(sort $(wildcard bench/loadgen/*.cpp))
+LOADCORE_SRCS := $(sort $(wildcard bench/loadcore/*.cpp))
+LOADGEN_SRCS := $(sort $(wildcard bench/loadgen/*.cpp)) $(LOADCORE_SRCS)
 LOADGEN_BIN  := $(BUILD)/bin-bench/ntp-loadgen
-RT_LOADGEN_SRCS := $(sort $(wildcard bench/roughtime-loadgen/*.cpp))
+RT_LOADGEN_SRCS := $(sort $(wildcard bench/roughtime-loadgen/*.cpp)) $(LOADCORE_SRCS)
 RT_LOADGEN_BIN  := $(BUILD)/bin-bench/roughtime-loadgen
 
 .PHONY: all tools unit loadgen check check-fast demo fuzz bench install uninstall clean deps lint
