@@ -45,16 +45,19 @@ UNIT_BIN  := $(BUILD)/unit-tests
 BENCH_SRCS:= $(sort $(wildcard bench/*_bench.cpp))
 BENCH_OBJS:= $(BENCH_SRCS:%.cpp=$(BUILD)/obj/%.o)
 BENCH_BIN := $(BUILD)/micro-bench
-LOADGEN_SRCS := $(sort $(wildcard bench/loadgen/*.cpp))
+LOADCORE_SRCS := $(sort $(wildcard bench/loadcore/*.cpp))
+LOADGEN_SRCS := $(sort $(wildcard bench/loadgen/*.cpp)) $(LOADCORE_SRCS)
 LOADGEN_BIN  := $(BUILD)/bin-bench/ntp-loadgen
-RT_LOADGEN_SRCS := $(sort $(wildcard bench/roughtime-loadgen/*.cpp))
+RT_LOADGEN_SRCS := $(sort $(wildcard bench/roughtime-loadgen/*.cpp)) $(LOADCORE_SRCS)
 RT_LOADGEN_BIN  := $(BUILD)/bin-bench/roughtime-loadgen
+FLOOR_SRCS := $(sort $(wildcard bench/ntp-floor/*.cpp))
+FLOOR_BIN  := $(BUILD)/bin-bench/ntp-floor
 
 .PHONY: all tools unit loadgen check check-fast demo fuzz bench install uninstall clean deps deps-build lint
 all: $(LIB) $(TOOL_BINS)
 tools: $(TOOL_BINS)
 unit: $(UNIT_BIN)
-loadgen: $(LOADGEN_BIN) $(RT_LOADGEN_BIN)
+loadgen: $(LOADGEN_BIN) $(RT_LOADGEN_BIN) $(FLOOR_BIN)
 
 # deps: what make check needs (packages, and the test peers fetched into a cache, never
 # installed); deps-build: only what building needs (make demo).
@@ -89,6 +92,10 @@ $(BENCH_BIN): $(BENCH_OBJS) $(LIB)
 	$(CXX) $(ALL_LDFLAGS) -o $@ $^ $$(pkg-config --libs benchmark) -lbenchmark_main $(LIBS)
 
 $(LOADGEN_BIN): $(LOADGEN_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(FLOOR_BIN): $(FLOOR_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -133,7 +140,7 @@ $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
 	clang++ -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LIBS)
 
 # --- benchmarks (not tests) ----------------------------------------------------------------
-bench: deps all $(BENCH_BIN) $(LOADGEN_BIN) $(RT_LOADGEN_BIN)
+bench: deps all $(BENCH_BIN) $(LOADGEN_BIN) $(RT_LOADGEN_BIN) $(FLOOR_BIN)
 	$(BENCH_BIN)
 	TIMEPIPE_BUILD=$(abspath $(BUILD)) bench/ntp-serve-vs-chronyd
 	TIMEPIPE_BUILD=$(abspath $(BUILD)) bench/roughtime-serve-bench
