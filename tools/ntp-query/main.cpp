@@ -157,8 +157,9 @@ int main(int argc, char* argv[]) {
         if (status == 0 && r.samples == 0) status = r.exit_code;
     }
     if (!opt.query.follow) {
+        // An unsynchronised server's sample is shown but takes no part in the selection.
         std::vector<std::optional<Sample>> best;
-        for (const auto& r : results) best.push_back(r.best);
+        for (const auto& r : results) best.push_back(r.unsynchronised ? std::nullopt : r.best);
         std::vector<char> tally(best.size(), ' ');
         if (best.size() > 1) {
             std::string why;
@@ -166,7 +167,7 @@ int main(int argc, char* argv[]) {
             if (!why.empty()) log::warnx("selection: %s", why.c_str());
         }
         for (std::size_t i = 0; i < best.size(); ++i)
-            if (best[i]) writer.sample(*best[i], tally[i]);
+            if (results[i].best) writer.sample(*results[i].best, tally[i]);
     }
     return got_time ? 0 : status;
 }

@@ -44,7 +44,7 @@ std::string_view kiss_meaning(ntp::Kiss k) {
 }
 
 // How bad the worst failure of a source was; the worst one is reported.
-enum class Failure { None, NoAnswer, BadReply, Kiss, Local };
+enum class Failure { None, NoAnswer, Unsynchronised, BadReply, Kiss, Local };
 
 class Session;
 
@@ -65,6 +65,7 @@ private:
     void on_datagram(std::span<const std::byte> data, UnixNanos t4);
     void on_measurement(const ntp::Measurement& m);
     void on_kiss(const ntp::Rejection& r);
+    void on_unsynchronised(const ntp::Rejection& r);
     void on_bad(ntp::Reject reason);
     void on_loss(const char* why);
     void fail(Failure f, std::string why, int exit_code);
@@ -87,6 +88,9 @@ private:
     std::uint8_t reach_ = 0;  // one-shot: one bit per try
     std::vector<ntp::NtpSample> samples_;
     std::vector<Sample> records_;
+    std::vector<ntp::NtpSample> unsync_samples_;  // one-shot: replies of an unsynchronised server
+    std::vector<Sample> unsync_records_;
+    bool said_unsynchronised_ = false;  // --follow: said once until it has the time again
     Failure failure_ = Failure::None;
     SourceResult result_;
     bool done_ = false;
@@ -276,6 +280,7 @@ void Source::on_datagram(std::span<const std::byte> data, UnixNanos t4) {
     }
     timeout_timer_->stop();
     if (why == ntp::Reject::KissOfDeath) return on_kiss(m.error());
+    if (why == ntp::Reject::Unsynchronised) return on_unsynchronised(m.error());
     on_bad(why);
 }
 
@@ -288,6 +293,8 @@ Sample Source::to_record(const ntp::Measurement& m) const {
     s.dispersion = m.sample.dispersion;
     s.stratum = m.header.stratum;
     s.leap = static_cast<int>(m.header.leap);
+    // Stratum 0 or 16 with leap 0 is no time either: the record says so to every reader.
+    if (m.header.stratum == 0 || m.header.stratum >= ntp::kMaxStratum) s.leap = 3;
     s.refid = ntp::refid_text(m.header);
     s.poll = m.header.poll;
     s.root_delay = ntp::short_to_seconds(m.header.root_delay);
@@ -299,6 +306,10 @@ Sample Source::to_record(const ntp::Measurement& m) const {
 }
 
 void Source::on_measurement(const ntp::Measurement& m) {
+    if (said_unsynchronised_) {
+        said_unsynchronised_ = false;
+        log::warnx("%s: server synchronised", subject_.c_str());
+    }
     Sample rec = to_record(m);
     const ntp::NtpSample sample{m.sample.offset, m.sample.delay, m.sample.dispersion, m.time};
     const auto before = filter_.estimate();
@@ -339,9 +350,36 @@ void Source::on_kiss(const ntp::Rejection& r) {
     finish();  // RATE, DENY, RSTR: ask no more
 }
 
+// An answer without time (leap 3, stratum 0 or 16): the server is reachable, its sample is
+// shown with its leap and stratum, and never used.
+void Source::on_unsynchronised(const ntp::Rejection& r) {
+    const std::string why = "server is not synchronised";
+    fail(Failure::Unsynchronised, why, EX_UNAVAILABLE);
+    std::optional<Sample> rec;
+    if (r.measured) rec = to_record(*r.measured);
+    if (poll_) {
+        if (!said_unsynchronised_) log::warnx("%s: %s", subject_.c_str(), why.c_str());
+        said_unsynchronised_ = true;
+        poll_->on_reply(monotonic_now(), true);  // it answered: reachable
+        if (rec) {
+            rec->reach = poll_->reach();
+            rec->poll = poll_->poll_exponent();
+            rec->jitter = 0;
+            s_.emit(*rec);
+        }
+        return;
+    }
+    reach_ |= 1;
+    if (rec) {
+        const auto& ms = r.measured->sample;
+        unsync_samples_.push_back(ntp::NtpSample{ms.offset, ms.delay, ms.dispersion, r.measured->time});
+        unsync_records_.push_back(std::move(*rec));
+    }
+    next_try();
+}
+
 void Source::on_bad(ntp::Reject reason) {
-    std::string why = reason == ntp::Reject::Unsynchronised ? "server is not synchronised"
-                                                             : "bad reply: " + std::string(ntp::to_string(reason));
+    std::string why = "bad reply: " + std::string(ntp::to_string(reason));
     if (poll_) {
         s_.noise().warnx("%s: %s", subject_.c_str(), why.c_str());
         poll_->on_timeout(monotonic_now());
@@ -386,6 +424,10 @@ void Source::summarise() {
     if (auto i = ntp::best_sample(samples_); i && !poll_) {
         result_.best = records_[*i];
         result_.best->reach = reach_;
+    } else if (auto j = ntp::best_sample(unsync_samples_); j && !poll_) {
+        result_.best = unsync_records_[*j];
+        result_.best->reach = reach_;
+        result_.unsynchronised = true;
     }
     if (result_.samples > 0 && failure_ != Failure::Kiss) {
         result_.failure.clear();
@@ -394,7 +436,8 @@ void Source::summarise() {
         result_.failure = "no answer after " + std::to_string(result_.sent) + (result_.sent == 1 ? " try" : " tries");
         result_.exit_code = EX_UNAVAILABLE;
     }
-    if (!result_.failure.empty()) log::warnx("%s: %s", subject_.c_str(), result_.failure.c_str());
+    const bool said = poll_ && failure_ == Failure::Unsynchronised && said_unsynchronised_;
+    if (!result_.failure.empty() && !said) log::warnx("%s: %s", subject_.c_str(), result_.failure.c_str());
 }
 
 }  // namespace

@@ -29,6 +29,7 @@ struct QueryOptions {
 struct SourceResult {
     timepipe::SocketAddress address;
     std::optional<timepipe::Sample> best;  // one-shot: the minimum-delay sample
+    bool unsynchronised = false;  // `best` came from an unsynchronised server: show it, never use it
     int sent = 0;
     int samples = 0;
     std::string failure;  // why no time came from it ("no answer after 4 tries")
