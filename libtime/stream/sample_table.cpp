@@ -277,28 +277,24 @@ std::string shown_key(std::string_view key) {
     return std::string(key);
 }
 
-// " key=value" for each key of `record` not in `skip`.
-std::string key_values(const Record& record, std::span<const std::string_view> skip) {
+// The keys of a sample (man/time-stream.5), and those the Roughtime table shows besides.
+constexpr std::array<std::string_view, 19> kSampleKeys = {
+    "v",      "type",  "source",     "time",       "offset",          "delay",  "dispersion",
+    "stratum", "leap", "refid",      "poll",       "root_delay",      "root_dispersion",
+    "jitter", "reach", "precision",  "version",    "interleaved",     "kod",
+};
+constexpr std::array<std::string_view, 2> kRoughtimeKeys = {"roughtime_version", "verified"};
+
+// " key=value" for each key of `record` a row of `kind` shows no column for, or "".
+std::string extra_keys(const Record& record, TableKind kind) {
     std::string out;
     for (const auto& item : record.items()) {
-        if (std::find(skip.begin(), skip.end(), item.key()) != skip.end()) continue;
+        const auto known = [&](const auto& keys) { return std::find(keys.begin(), keys.end(), item.key()) != keys.end(); };
+        if (known(kSampleKeys) || (kind == TableKind::roughtime && known(kRoughtimeKeys))) continue;
         out += ' ' + shown_key(item.key()) + '=' + shown_value(item.value());
     }
     return out;
 }
-
-// The keys a sample row shows or that man/time-stream.5 defines, and Roughtime's own.
-constexpr std::array<std::string_view, 20> kSampleKeys = {
-    "v",          "type",      "source", "time",      "offset",          "delay",  "dispersion",
-    "stratum",    "leap",      "refid",  "poll",      "root_delay",      "root_dispersion",
-    "jitter",     "reach",     "precision", "version", "interleaved",    "kod",    "roughtime_version",
-};
-constexpr std::array<std::string_view, 21> kRoughtimeKeys = [] {
-    std::array<std::string_view, 21> a{};
-    std::copy(kSampleKeys.begin(), kSampleKeys.end(), a.begin());
-    a.back() = "verified";
-    return a;
-}();
 
 }  // namespace
 
@@ -380,8 +376,9 @@ std::string generic_line(const Record& record) {
     std::string_view type = record_type(record);
     std::string line = type.empty() ? std::string("record") : escape_text(type);
     if (record.is_object()) {
-        constexpr std::array<std::string_view, 2> kSkip = {"v", "type"};
-        line += key_values(record, kSkip);
+        for (const auto& item : record.items())
+            if (item.key() != "v" && item.key() != "type")
+                line += ' ' + shown_key(item.key()) + '=' + shown_value(item.value());
     }
     return line + "\n";
 }
@@ -394,15 +391,8 @@ std::string text_line(const Record& record, UnixNanos now, TableKind& shown) {
     std::string out;
     if (shown != kind) out = kind == TableKind::ntp ? sample_table_header() : roughtime_table_header();
     shown = kind;
-    if (kind == TableKind::ntp) {
-        out += sample_table_row(*s, now);
-        // roughtime_version has a column only in the other table: shown here like any other key.
-        std::span<const std::string_view> known(kSampleKeys.data(), kSampleKeys.size() - 1);
-        if (std::string extra = key_values(record, known); !extra.empty()) out += "   " + extra + "\n";
-    } else {
-        out += roughtime_table_row(*s, record, now);
-        if (std::string extra = key_values(record, kRoughtimeKeys); !extra.empty()) out += "   " + extra + "\n";
-    }
+    out += kind == TableKind::ntp ? sample_table_row(*s, now) : roughtime_table_row(*s, record, now);
+    if (std::string extra = extra_keys(record, kind); !extra.empty()) out += "   " + extra + "\n";
     return out;
 }
 
