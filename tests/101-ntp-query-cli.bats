@@ -216,7 +216,7 @@ assert t == sorted(t) and t[-1] - t[0] < 700_000_000, t'
   [ "$status" -eq 0 ]
   [ "${#lines[@]}" -eq 3 ]
   read -r -a head <<< "${lines[0]}"
-  [ "${head[*]}" = "remote refid st when poll reach delay offset jitter" ]
+  [ "${head[*]}" = "remote refid st when poll reach delay offset +/- jitter" ]
   [[ "${lines[1]}" =~ ^=+$ ]]
   read -r -a row <<< "${lines[2]}"
   [ "${row[0]}" = "127.0.0.1:$port" ] && [ "${row[1]}" = "127.127.1.1" ] && [ "${row[2]}" = 3 ]
