@@ -113,6 +113,44 @@ for line in sys.stdin:
   [ "$stderr" = "ntp-query: 127.0.0.2:$port: server is not synchronised" ]
 }
 
+# late_sync_server PORT N: on 127.0.0.1:PORT, answers leap 3 / stratum 0 (refid 0) to the first
+# N requests, as a server that is starting up, then leap 0 / stratum 2.
+late_sync_server() {
+  /usr/bin/python3 - "$1" "$2" <<'PY' &
+import socket, struct, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", port))
+def ntp_now():
+    t = time.time() + 2208988800
+    return (int(t) << 32) | int((t % 1) * 2**32)
+answered = 0
+while True:
+    data, peer = s.recvfrom(1024)
+    if len(data) < 48:
+        continue
+    origin = struct.unpack("!Q", data[40:48])[0]
+    li, stratum, refid = (3, 0, b"\0\0\0\0") if answered < n else (0, 2, b"\x7f\x7f\x01\x01")
+    answered += 1
+    rx = ntp_now()
+    hdr = struct.pack("!BBbb", (li << 6) | (4 << 3) | 4, stratum, 0, -20)
+    s.sendto(hdr + struct.pack("!II4sQQQQ", 0, 0, refid, rx, origin, rx, ntp_now()), peer)
+PY
+  track_pid $!
+  wait_udp_bound "$1"
+}
+
+@test "--follow: a server that gets the time is said once unsynchronised, once synchronised" {
+  port=$(free_port)
+  late_sync_server "$port" 3
+  run --separate-stderr timeout 5 ntp-query -o json --follow -n 5 --minpoll -5 "127.0.0.1:$port"
+  echo "$output"; echo "$stderr"
+  [ "$status" -eq 0 ]
+  [ "$(field leap | tr '\n' ' ')" = "3 3 3 0 0 " ]
+  [ "$(field stratum | tr '\n' ' ')" = "0 0 0 2 2 " ]
+  [ "$stderr" = "ntp-query: 127.0.0.1:$port: server is not synchronised
+ntp-query: 127.0.0.1:$port: server synchronised" ]
+}
+
 # --- sources that stop answering ---------------------------------------------------------------
 # `timeout --foreground`: SIGTERM goes to ntp-query once (without it, timeout sends it a second
 # time through the process group, which may land after ntp-query's handler is gone).
