@@ -517,3 +517,25 @@ TEST(NtpServer, RandomInputNeverGrows) {
         }
     }
 }
+
+// An NTS request (RFC 8915): a 16-octet last extension field (Unique Identifier, cookie),
+// which RFC 7822's rules call a bad MAC. accept_request() retries with NTS rules, so the
+// client still gets a basic answer (its fields are not echoed); without the retry it would be
+// dropped as malformed.
+TEST(NtpServer, NtsRequestIsAnsweredWithoutItsFields) {
+    Fixture f;
+    Header req = client_request();
+    const std::array<std::byte, 12> uid{};
+    const ExtensionField field{0x0104, uid};
+    std::vector<std::byte> bytes(256);
+    auto n = serialize(req, std::span(&field, 1), std::nullopt, bytes, ExtensionRules::Nts);
+    ASSERT_TRUE(n.has_value());
+    bytes.resize(*n);
+    ASSERT_EQ(bytes.size(), kHeaderSize + 16);
+    ASSERT_FALSE(parse(bytes).has_value());  // not valid under RFC 7822 alone
+    Outcome o = f.handle(bytes);
+    EXPECT_EQ(o.length, kHeaderSize);
+    EXPECT_EQ(o.reply, Reply::Basic);
+    EXPECT_EQ(decode(std::span(f.out).first(o.length)).origin, req.transmit);
+    EXPECT_EQ(f.counters.get(Counter::answered), 1u);
+}
