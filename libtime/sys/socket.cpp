@@ -296,6 +296,14 @@ Result<void> UdpSocket::configure(const SocketOptions& options) {
     return {};  // without kernel stamps RxSlot::kernel_time says so; not an error
 }
 
+Result<int> UdpSocket::receive_buffer_size() const {
+    int size = 0;
+    socklen_t len = sizeof size;
+    if (::getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, &len) < 0)
+        return os_error("SO_RCVBUF", errno);
+    return size;
+}
+
 Result<void> UdpSocket::connect(const SocketAddress& peer) {
     sockaddr_storage ss{};
     std::size_t len = sys::to_sockaddr(peer, ss);

@@ -103,6 +103,9 @@ public:
     SocketAddress local_address() const { return local_; }
     RxTimestamping rx_timestamping() const { return rx_ts_; }
     bool tx_timestamping() const { return tx_ts_; }
+    // The receive buffer the kernel granted (SO_RCVBUF as getsockopt reports it: socket(7)
+    // doubles the size asked for, capped by net.core.rmem_max).
+    Result<int> receive_buffer_size() const;
 
     // Only datagrams from `peer` are received afterwards, and ICMP errors become
     // Error{"connection refused", EX_UNAVAILABLE} on the next receive.

@@ -304,9 +304,18 @@ TEST(UdpSocket, WildcardSourceAndStampInOneDatagram) {
     EXPECT_EQ(ts[0].id, 0u);
 }
 
+// The option reaches the kernel: a buffer asked for is granted doubled (socket(7)), which is
+// not what a socket without the option gets (net.core.rmem_default).
 TEST(UdpSocket, ReceiveBufferOption) {
-    auto s = UdpSocket::bind(SocketAddress::loopback(AddressFamily::v4, 0), {.receive_buffer = 1 << 20});
-    ASSERT_TRUE(s.has_value()) << s.error().what;  // above net.core.rmem_max the kernel caps it
+    constexpr int kAsked = 48 * 1024;
+    UdpSocket plain = must(UdpSocket::bind(SocketAddress::loopback(AddressFamily::v4, 0)));
+    UdpSocket sized = must(UdpSocket::bind(SocketAddress::loopback(AddressFamily::v4, 0), {.receive_buffer = kAsked}));
+    auto got = sized.receive_buffer_size();
+    ASSERT_TRUE(got.has_value()) << got.error().what;
+    EXPECT_EQ(*got, 2 * kAsked);
+    auto dflt = plain.receive_buffer_size();
+    ASSERT_TRUE(dflt.has_value()) << dflt.error().what;
+    EXPECT_NE(*dflt, *got);
 }
 
 TEST(UdpSocket, WaitAnyReportsWhichIsReady) {
