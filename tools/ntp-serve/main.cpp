@@ -36,16 +36,16 @@ namespace {
 constexpr int kReceiveBuffer = 1 << 20;  // SO_RCVBUF per socket, capped by net.core.rmem_max
 
 // The command-line rules, then those of the --acl-file.
-Result<ntp::AccessPolicy> load_policy(const Options& opt) {
+Result<AccessPolicy> load_policy(const Options& opt) {
     std::vector<std::string> rules = opt.rules;
     if (opt.acl_file) {
         auto text = read_file(opt.acl_file->c_str());
         if (!text) return fail(*opt.acl_file + ": " + text.error().what, text.error().exit_code);
-        auto more = ntp::parse_acl_file(*text);
+        auto more = parse_acl_file(*text);
         if (!more) return fail(*opt.acl_file + ": " + more.error().what, EX_DATAERR);
         rules.insert(rules.end(), more->begin(), more->end());
     }
-    auto policy = ntp::make_access_policy(rules);
+    auto policy = make_access_policy(rules);
     if (!policy) return fail(policy.error().what, EX_USAGE);
     return policy;
 }
@@ -82,7 +82,7 @@ int main(int argc, char* argv[]) {
     Shared shared;
     auto policy = load_policy(opt);
     if (!policy) log::fatalx(policy.error().exit_code, "%s", policy.error().what.c_str());
-    shared.policy = std::make_shared<const ntp::AccessPolicy>(std::move(*policy));
+    shared.policy = std::make_shared<const AccessPolicy>(std::move(*policy));
     if (opt.upstream) shared.upstream.emplace(UpstreamConfig{opt.stale_after_ns, opt.correct});
 
     std::unique_ptr<UpstreamFeed> feed;
@@ -120,7 +120,7 @@ int main(int argc, char* argv[]) {
                 log::warnx("reload: %s (keeping the old rules)", fresh.error().what.c_str());
                 return;
             }
-            auto p = std::make_shared<const ntp::AccessPolicy>(std::move(*fresh));
+            auto p = std::make_shared<const AccessPolicy>(std::move(*fresh));
             publish([&] { shared.policy = p; });
             log::info("reload: %zu access rules, %zu restrict rules", p->access.rules().size(),
                       p->restricted.rules().size());
