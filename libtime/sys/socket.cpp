@@ -81,15 +81,17 @@ bool is_again(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 // SO_TIMESTAMPING asking for its software transmit stamp (`stamp`). Nothing: no control data.
 void put_control(msghdr& m, ControlBuffer& control, AddressFamily socket_family,
                  const std::optional<SocketAddress>* source, bool stamp) {
-    bool with_source = source != nullptr && *source && (*source)->family() == socket_family &&
-                       !(*source)->is_unspecified();
+    // An IPv4 source on an IPv6 socket is a dual-stack socket's IPv4 peer: IP_PKTINFO works
+    // there too (ip_cmsg_send). An IPv6 source on an IPv4 socket cannot be.
+    bool with_source = source != nullptr && *source && !(*source)->is_unspecified() &&
+                       ((*source)->family() == socket_family || (*source)->is_v4());
     if (!with_source && !stamp)
         return;
     m.msg_control = control.bytes.data();
     m.msg_controllen = control.bytes.size();
     cmsghdr* c = cmsg_first(&m);
     std::size_t used = 0;
-    if (with_source && socket_family == AddressFamily::v4) {
+    if (with_source && (*source)->is_v4()) {
         in_pktinfo pi{};
         std::memcpy(&pi.ipi_spec_dst, (*source)->bytes().data(), 4);
         c->cmsg_level = IPPROTO_IP;
@@ -188,8 +190,14 @@ Result<UdpSocket> UdpSocket::bind(const SocketAddress& local, const SocketOption
     sockaddr_storage ss{};
     std::size_t len = sys::to_sockaddr(local, ss);
     int rc = ::bind(fd, reinterpret_cast<const sockaddr*>(&ss), static_cast<socklen_t>(len));
-    if (rc < 0)
-        return os_error("bind", errno);
+    if (rc < 0) {
+        int err = errno;
+        if (err == EACCES && local.port() != 0 && local.port() < 1024)
+            return fail("bind: " + std::string(std::strerror(err)) +
+                            " (ports below 1024 need root or CAP_NET_BIND_SERVICE)",
+                        EX_NOPERM);
+        return os_error("bind", err);
+    }
     auto bound = sys::local_address(fd);
     if (!bound)
         return Unexpected<Error>{bound.error()};
@@ -237,9 +245,9 @@ UdpSocket::~UdpSocket() {
 
 Result<void> UdpSocket::configure(const SocketOptions& options) {
     if (family_ == AddressFamily::v6) {
-        // V6ONLY so "::" and "0.0.0.0" can be bound side by side, and no peer ever shows up as
-        // a mapped address on one socket and a plain one on the other.
-        auto r = set_int_option(fd_, IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY");
+        // V6ONLY (by default) so "::" and "0.0.0.0" can be bound side by side, and no peer ever
+        // shows up as a mapped address on one socket and a plain one on the other.
+        auto r = set_int_option(fd_, IPPROTO_IPV6, IPV6_V6ONLY, options.v6_only ? 1 : 0, "IPV6_V6ONLY");
         if (!r)
             return r;
     }
@@ -502,6 +510,18 @@ Result<std::size_t> UdpSocket::read_tx_timestamps(std::span<TxTimestamp> slots) 
             break;
     }
     return out;
+}
+
+std::optional<std::string> ipv6_unavailable() {
+    int fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+    if (fd < 0) {
+        int err = errno;
+        if (err == EAFNOSUPPORT || err == EPROTONOSUPPORT)
+            return std::string(std::strerror(err));
+        return std::nullopt;  // another reason (EMFILE…): binding will say it better
+    }
+    ::close(fd);
+    return std::nullopt;
 }
 
 Result<bool> wait_readable(int fd, std::chrono::nanoseconds timeout) {

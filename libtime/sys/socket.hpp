@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 
 #include "libtime/base/error.hpp"
 #include "libtime/base/socket_address.hpp"
@@ -42,6 +43,9 @@ namespace timepipe {
 
 struct SocketOptions {
     bool reuse_port = false;     // SO_REUSEPORT: several servers share one port
+    // IPv6 sockets: IPV6_V6ONLY, so "::" and "0.0.0.0" can be bound side by side. false: a
+    // dual-stack socket, IPv4 peers appear as ::ffff:a.b.c.d (and replies go back to them).
+    bool v6_only = true;
     bool rx_timestamps = true;   // kernel receive time of each datagram
     bool tx_timestamps = false;  // kernel transmit time, see read_tx_timestamps()
     // With tx_timestamps: stamp only the datagrams that ask (TxSlot::want_tx_timestamp).
@@ -86,8 +90,9 @@ enum class RxTimestamping : std::uint8_t { none, timestampns, timestamping };
 
 class UdpSocket {
 public:
-    // Bound to `local` (port 0: ephemeral). IPv6 sockets are IPV6_V6ONLY, so "::" and
-    // "0.0.0.0" can be bound side by side.
+    // Bound to `local` (port 0: ephemeral). IPv6 sockets are IPV6_V6ONLY unless
+    // options.v6_only is false. Binding a port below 1024 without the privilege says so:
+    // "bind: Permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)", EX_NOPERM.
     static Result<UdpSocket> bind(const SocketAddress& local, const SocketOptions& options = {});
     // Bound to the wildcard of `family`, ephemeral port.
     static Result<UdpSocket> client(AddressFamily family, const SocketOptions& options = {});
@@ -141,6 +146,10 @@ private:
     bool wildcard_ = false;      // bound to the wildcard: TxSlot::source is used
     std::uint32_t next_tx_id_ = 0;
 };
+
+// Why this host cannot make IPv6 sockets (a kernel without IPv6, or booted with ipv6.disable=1:
+// socket(AF_INET6) fails with EAFNOSUPPORT), or nullopt when it can.
+std::optional<std::string> ipv6_unavailable();
 
 // Waits until fd is readable or has an error-queue message (poll(2): POLLIN or POLLERR).
 // false: the timeout passed, or a signal arrived (check your own deadline and flags).

@@ -23,7 +23,7 @@
 #include "libtime/stream/records.hpp"
 #include "libtime/sys/clock.hpp"
 #include "libtime/sys/file.hpp"
-#include "libtime/sys/resolve.hpp"
+#include "libtime/server/listen_addresses.hpp"
 #include "libtime/server/upstream_feed.hpp"
 #include "tools/ntp-serve/options.hpp"
 #include "tools/ntp-serve/worker.hpp"
@@ -133,7 +133,7 @@ int main(int argc, char* argv[]) {
     // Bind everything before any thread starts, so a bad address is one error line and an exit.
     auto listen = listen_addresses(opt.listen, 123);
     if (!listen) log::fatalx(listen.error().exit_code, "%s", listen.error().what.c_str());
-    const std::vector<SocketAddress>& addrs = *listen;
+    const std::vector<ListenAddress>& addrs = *listen;
     // Transmit stamps only for the responses that need one (Outcome::tx_timestamp), and room
     // for bursts: requests that find the receive buffer full are lost.
     SocketOptions so{.reuse_port = opt.workers > 1,
@@ -142,7 +142,8 @@ int main(int argc, char* argv[]) {
                      .receive_buffer = kReceiveBuffer};
     for (unsigned i = 0; i < opt.workers; ++i) {
         std::vector<UdpSocket> socks;
-        for (const SocketAddress& a : addrs) {
+        for (const auto& [a, v6_only] : addrs) {
+            so.v6_only = v6_only;
             auto s = UdpSocket::bind(a, so);
             if (!s) log::fatalx(s.error().exit_code, "%s: %s", a.to_string().c_str(), s.error().what.c_str());
             if (i == 0) log::info("%s: listening", s->local_address().to_string().c_str());

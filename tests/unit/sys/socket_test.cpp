@@ -391,3 +391,28 @@ TEST(UdpSocket, WaitReadableTimesOut) {
     EXPECT_FALSE(*r);
     EXPECT_GE(waited, 20'000'000);
 }
+
+// A dual-stack socket (v6_only false) on the IPv6 wildcard hears an IPv4 client, as a mapped
+// address, and its reply reaches the client from the address the client asked.
+TEST(UdpSocket, DualStackWildcardServesIpv4) {
+    UdpSocket server = must(UdpSocket::bind(SocketAddress::any(AddressFamily::v6, 0), {.v6_only = false}));
+    UdpSocket client = must(UdpSocket::client(AddressFamily::v4));
+    SocketAddress asked = SocketAddress::v4({std::byte{127}, std::byte{0}, std::byte{0}, std::byte{3}},
+                                            server.local_address().port());
+    ASSERT_TRUE(client.send_to(payload(1), asked).has_value());
+    RxBatch rx(1);
+    ASSERT_EQ(receive_all(server, rx, 1), 1u);
+    EXPECT_TRUE(rx.slots[0].peer.is_v4()) << rx.slots[0].peer.to_string();  // mapped: normalised
+    ASSERT_TRUE(rx.slots[0].local.has_value());
+    EXPECT_EQ(*rx.slots[0].local, asked);
+    std::vector<std::byte> reply = payload(2);
+    std::array<TxSlot, 1> tx{TxSlot{reply, rx.slots[0].peer, rx.slots[0].local}};
+    ASSERT_EQ(server.send_batch(tx).value_or(0), 1u);
+    RxBatch back(1);
+    ASSERT_EQ(receive_all(client, back, 1), 1u);
+    EXPECT_EQ(back.slots[0].peer, asked);
+
+    // The default stays IPv6-only: the IPv4 wildcard of the same port can be bound beside it.
+    UdpSocket v6 = must(UdpSocket::bind(SocketAddress::any(AddressFamily::v6, 0)));
+    EXPECT_TRUE(UdpSocket::bind(SocketAddress::any(AddressFamily::v4, v6.local_address().port())).has_value());
+}
