@@ -9,6 +9,7 @@
 #include <utility>
 
 #include <linux/errqueue.h>
+#include <linux/filter.h>
 #include <linux/net_tstamp.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -302,6 +303,33 @@ Result<void> UdpSocket::configure(const SocketOptions& options) {
     else
         log::debug("SO_TIMESTAMPNS refused (%s), using clock reads", std::strerror(errno));
     return {};  // without kernel stamps RxSlot::kernel_time says so; not an error
+}
+
+Result<void> UdpSocket::steer_by_source_address(unsigned group_size) {
+    if (group_size == 0)
+        return fail("steer_by_source_address: empty group", EX_SOFTWARE);
+    // The datagram's network header is at SKF_NET_OFF whatever the filter's data pointer.
+    constexpr std::uint32_t net = static_cast<std::uint32_t>(SKF_NET_OFF);
+    auto op = [](std::uint16_t code, std::uint32_t k, std::uint8_t jt = 0, std::uint8_t jf = 0) {
+        return sock_filter{code, jt, jf, k};
+    };
+    std::array<sock_filter, 11> prog{
+        op(BPF_LD | BPF_B | BPF_ABS, net + 0),   // version << 4 | IHL (or traffic class)
+        op(BPF_ALU | BPF_RSH | BPF_K, 4),
+        op(BPF_JMP | BPF_JEQ | BPF_K, 4, 0, 2),  // IPv4: next; IPv6: skip 2
+        op(BPF_LD | BPF_W | BPF_ABS, net + 12),  // IPv4 source address
+        op(BPF_JMP | BPF_JA | BPF_K, 3),
+        op(BPF_LD | BPF_W | BPF_ABS, net + 8),   // IPv6 source, first half (the /64)
+        op(BPF_MISC | BPF_TAX, 0),
+        op(BPF_LD | BPF_W | BPF_ABS, net + 12),
+        op(BPF_ALU | BPF_XOR | BPF_X, 0),
+        op(BPF_ALU | BPF_MOD | BPF_K, group_size),
+        op(BPF_RET | BPF_A, 0),
+    };
+    sock_fprog fprog{static_cast<unsigned short>(prog.size()), prog.data()};
+    if (::setsockopt(fd_, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fprog, sizeof fprog) < 0)
+        return os_error("SO_ATTACH_REUSEPORT_CBPF", errno);
+    return {};
 }
 
 Result<int> UdpSocket::receive_buffer_size() const {

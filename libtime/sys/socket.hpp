@@ -126,6 +126,15 @@ public:
     Result<void> send_to(std::span<const std::byte> data, const SocketAddress& peer,
                          const std::optional<SocketAddress>& source = std::nullopt);
 
+    // For a socket bound with reuse_port, after every socket of its group is bound: the kernel
+    // hands each datagram to socket number hash(source) % group_size of the group (the order
+    // they were bound in), hashing the IPv4 source address or the /64 of an IPv6 one (an
+    // IPv4 client of a dual-stack socket is hashed as IPv4). So a client that changes its
+    // source port, as chronyd does on every request, always reaches the same socket, where
+    // default SO_REUSEPORT hashes ports too. A classic BPF program
+    // (SO_ATTACH_REUSEPORT_CBPF, Linux 4.5).
+    Result<void> steer_by_source_address(unsigned group_size);
+
     // The OPT_ID the kernel gives the next stamped datagram (when tx_timestamping()).
     std::uint32_t next_tx_id() const { return next_tx_id_; }
     // Drains up to slots.size() transmit timestamps from the error queue; 0 when none waiting.

@@ -140,18 +140,25 @@ int main(int argc, char* argv[]) {
                      .tx_timestamps = opt.interleaved,
                      .tx_timestamps_on_request = true,
                      .receive_buffer = kReceiveBuffer};
+    std::vector<std::vector<UdpSocket>> socks(opt.workers);
     for (unsigned i = 0; i < opt.workers; ++i) {
-        std::vector<UdpSocket> socks;
         for (const auto& [a, v6_only] : addrs) {
             so.v6_only = v6_only;
             auto s = UdpSocket::bind(a, so);
             if (!s) log::fatalx(s.error().exit_code, "%s: %s", a.to_string().c_str(), s.error().what.c_str());
             if (i == 0) log::info("%s: listening", s->local_address().to_string().c_str());
-            socks.push_back(std::move(*s));
+            socks[i].push_back(std::move(*s));
         }
-        workers.push_back(std::make_unique<Worker>(std::move(socks), wc, shared));
     }
-
+    // Each client to one worker, by its address alone: its rate-limit and interleave state live
+    // there, whatever source port it sends from (chronyd takes a new one for every request).
+    for (std::size_t j = 0; j < addrs.size() && opt.workers > 1; ++j) {
+        auto steered = socks[0][j].steer_by_source_address(opt.workers);
+        if (!steered)
+            log::fatalx(steered.error().exit_code, "%s: %s", addrs[j].address.to_string().c_str(),
+                        steered.error().what.c_str());
+    }
+    for (auto& s : socks) workers.push_back(std::make_unique<Worker>(std::move(s), wc, shared));
 
     if (feed) {
         auto started = feed->start(

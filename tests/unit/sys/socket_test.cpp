@@ -416,3 +416,29 @@ TEST(UdpSocket, DualStackWildcardServesIpv4) {
     UdpSocket v6 = must(UdpSocket::bind(SocketAddress::any(AddressFamily::v6, 0)));
     EXPECT_TRUE(UdpSocket::bind(SocketAddress::any(AddressFamily::v4, v6.local_address().port())).has_value());
 }
+
+// Steering by source address: whatever source port a client uses, its datagrams reach the same
+// socket of the group, number hash(address) % size — for 127.0.0.N that is N % size.
+TEST(UdpSocket, SteerBySourceAddressIgnoresThePort) {
+    constexpr unsigned kGroup = 4;
+    std::vector<UdpSocket> group;
+    group.push_back(must(UdpSocket::bind(SocketAddress::loopback(AddressFamily::v4, 0), {.reuse_port = true})));
+    SocketAddress where = group[0].local_address();
+    for (unsigned i = 1; i < kGroup; ++i) group.push_back(must(UdpSocket::bind(where, {.reuse_port = true})));
+    auto steered = group[0].steer_by_source_address(kGroup);
+    ASSERT_TRUE(steered.has_value()) << steered.error().what;
+    for (std::uint8_t last : {1, 2, 3, 4}) {
+        SocketAddress from = SocketAddress::v4({std::byte{127}, std::byte{0}, std::byte{0}, std::byte{last}}, 0);
+        for (int n = 0; n < 8; ++n) {  // a new source port each time
+            UdpSocket client = must(UdpSocket::bind(from));
+            ASSERT_TRUE(client.send_to(payload(1), where).has_value());
+        }
+        const unsigned target = last % kGroup;
+        RxBatch rx(16);
+        EXPECT_EQ(receive_all(group[target], rx, 8), 8u) << "127.0.0." << int(last);
+        for (unsigned i = 0; i < kGroup; ++i) {  // all 8 arrived: nothing is left in flight
+            if (i == target) continue;
+            EXPECT_EQ(group[i].receive_batch(rx.slots).value_or(99), 0u) << "127.0.0." << int(last) << " socket " << i;
+        }
+    }
+}
