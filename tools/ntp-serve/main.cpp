@@ -56,7 +56,9 @@ CounterSnapshot total(const std::vector<std::unique_ptr<Worker>>& workers) {
     return sum;
 }
 
-void write_stats(OutputFormat format, const CounterSnapshot& counters, UnixNanos now) {
+// false: stdout failed (its reader went away: EPIPE, or a full disk). The caller stops writing
+// stats and keeps serving: a monitoring pipe closing must not stop a time server.
+bool write_stats(OutputFormat format, const CounterSnapshot& counters, UnixNanos now) {
     Stats s{.source = "ntp-serve", .time = now, .counters = to_map(counters)};
     Record r = to_record(s);
     std::string text;
@@ -67,8 +69,7 @@ void write_stats(OutputFormat format, const CounterSnapshot& counters, UnixNanos
         if (auto ok = encode_record(r, bytes); !ok) log::fatalx(EX_SOFTWARE, "stats: %s", ok.error().what.c_str());
         for (std::byte b : bytes) text += static_cast<char>(b);
     }
-    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
-        log::fatal(EX_IOERR, "stdout");
+    return std::fwrite(text.data(), 1, text.size(), stdout) == text.size() && std::fflush(stdout) == 0;
 }
 
 }  // namespace
@@ -178,7 +179,11 @@ int main(int argc, char* argv[]) {
     std::optional<Timer> stats;
     SystemClock clock;
     if (opt.stats_interval_ns) {
-        auto t = Timer::create(*loop, [&] { write_stats(opt.output, total(workers), clock.now()); });
+        auto t = Timer::create(*loop, [&] {
+            if (write_stats(opt.output, total(workers), clock.now())) return;
+            log::warn("stdout: stats output stopped, still serving");
+            stats->stop();
+        });
         if (!t) log::fatalx(t.error().exit_code, "timer: %s", t.error().what.c_str());
         auto every = std::chrono::nanoseconds(*opt.stats_interval_ns);
         t->start(every, every);
