@@ -23,6 +23,7 @@
 #include "libtime/stream/records.hpp"
 #include "libtime/sys/clock.hpp"
 #include "libtime/sys/file.hpp"
+#include "libtime/sys/privileges.hpp"
 #include "libtime/server/listen_addresses.hpp"
 #include "libtime/server/upstream_feed.hpp"
 #include "tools/ntp-serve/options.hpp"
@@ -131,6 +132,13 @@ int main(int argc, char* argv[]) {
     });
     if (!signals) log::fatalx(signals.error().exit_code, "signals: %s", signals.error().what.c_str());
 
+    std::optional<UserIds> user;
+    if (opt.user) {
+        auto u = lookup_user(*opt.user);
+        if (!u) log::fatalx(u.error().exit_code, "--user: %s", u.error().what.c_str());
+        user = std::move(*u);
+    }
+
     // Bind everything before any thread starts, so a bad address is one error line and an exit.
     auto listen = listen_addresses(opt.listen, 123);
     if (!listen) log::fatalx(listen.error().exit_code, "%s", listen.error().what.c_str());
@@ -160,6 +168,13 @@ int main(int argc, char* argv[]) {
                         steered.error().what.c_str());
     }
     for (auto& s : socks) workers.push_back(std::make_unique<Worker>(std::move(s), wc, shared));
+    // Bound: root (and every capability) is no longer needed. Before any thread starts.
+    if (user) {
+        if (auto ok = drop_privileges(*user); !ok)
+            log::fatalx(ok.error().exit_code, "--user %s: %s", user->name.c_str(), ok.error().what.c_str());
+        log::info("running as %s (uid %u, gid %u)", user->name.c_str(), static_cast<unsigned>(user->uid),
+                  static_cast<unsigned>(user->gid));
+    }
 
     if (feed) {
         auto started = feed->start(
