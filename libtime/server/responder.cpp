@@ -1,42 +1,10 @@
 #include "libtime/server/responder.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 namespace timepipe::ntp {
 
 namespace {
-
-void put16(std::byte* p, std::uint16_t v) {
-    p[0] = std::byte(v >> 8);
-    p[1] = std::byte(v & 0xff);
-}
-void put32(std::byte* p, std::uint32_t v) {
-    put16(p, static_cast<std::uint16_t>(v >> 16));
-    put16(p + 2, static_cast<std::uint16_t>(v & 0xffff));
-}
-void put64(std::byte* p, std::uint64_t v) {
-    put32(p, static_cast<std::uint32_t>(v >> 32));
-    put32(p + 4, static_cast<std::uint32_t>(v & 0xffffffff));
-}
-
-// The 48-octet header (RFC 5905 Figure 8). Written here rather than with serialize() because
-// a response header is always valid and this path must not fail or branch on buffer sizes.
-void put_header(const Header& h, std::span<std::byte, kHeaderSize> out) {
-    std::byte* p = out.data();
-    p[0] = std::byte((static_cast<unsigned>(h.leap) << 6) | ((h.version & 7u) << 3) |
-                     (static_cast<unsigned>(h.mode) & 7u));
-    p[1] = std::byte(h.stratum);
-    p[2] = std::byte(static_cast<std::uint8_t>(h.poll));
-    p[3] = std::byte(static_cast<std::uint8_t>(h.precision));
-    put32(p + 4, h.root_delay.raw);
-    put32(p + 8, h.root_dispersion.raw);
-    put32(p + 12, h.refid);
-    put64(p + 16, h.reference.raw);
-    put64(p + 24, h.origin.raw);
-    put64(p + 32, h.receive.raw);
-    put64(p + 40, h.transmit.raw);
-}
 
 std::int8_t clamp_poll(std::int8_t poll) { return std::clamp(poll, kMinServedPoll, kMaxServedPoll); }
 
@@ -136,7 +104,7 @@ void write_response(const Header& request, const ServerState& state, const Reply
     h.origin = t.origin;
     h.receive = t.receive;
     h.transmit = t.transmit;
-    put_header(h, out);
+    encode_header(h, out);
 }
 
 void write_kiss(const Header& request, Kiss code, std::int8_t poll, std::span<std::byte, kHeaderSize> out) noexcept {
@@ -151,7 +119,7 @@ void write_kiss(const Header& request, Kiss code, std::int8_t poll, std::span<st
     h.origin = request.transmit;
     h.receive = request.transmit;
     h.transmit = request.transmit;
-    put_header(h, out);
+    encode_header(h, out);
 }
 
 Outcome Responder::refuse(const Header& req, Kiss code, std::span<const std::byte> client, std::int64_t mono_ns,
