@@ -192,6 +192,28 @@ PY
   ! grep -q " interleaved=0 " "$BATS_TEST_TMPDIR/err"
 }
 
+# chronyd sends every request from a new source port: with several workers each request must
+# still reach the worker holding its interleave state (ntp-serve steers by address alone).
+@test "chronyd with xleave against ntp-serve --workers 4: interleaved after its first exchanges" {
+  require_cmd chronyd
+  local p; p=$(free_port)
+  start_serve --listen "127.0.0.1:$p" --stratum 2 --interleaved on --workers 4
+  wait_udp_bound "$p"
+  start_chronyd_client 127.0.0.1 "$p" xleave
+  local log=$CHRONY_DIR/measurements.log total=0
+  for _ in $(seq 120); do
+    total=$(grep -c " 127.0.0.1 " "$log" 2>/dev/null || true)
+    [ "${total:-0}" -ge 24 ] && break
+    sleep 0.25
+  done
+  [ "$total" -ge 24 ] || { echo "only $total measurements"; return 1; }
+  local interleaved
+  interleaved=$(grep " 127.0.0.1 " "$log" | head -24 | grep -c " 4I " || true)
+  echo "interleaved $interleaved of 24"
+  # The first one or two are basic (chronyd starts so); every later one interleaved.
+  [ "$interleaved" -ge 22 ]
+}
+
 @test "--workers 4: every request is answered, IPv4 and IPv6" {
   local p; p=$(free_port)
   start_serve --listen "127.0.0.1:$p" --listen "[::1]:$p" --stratum 2 --workers 4

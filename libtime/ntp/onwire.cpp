@@ -1,5 +1,7 @@
 #include "libtime/ntp/onwire.hpp"
 
+#include "libtime/ntp/select.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -65,8 +67,11 @@ Sample on_wire(UnixNanos t1, UnixNanos t2, UnixNanos t3, UnixNanos t4, std::int8
 }
 
 double root_distance(const Sample& s, NtpShort root_delay, NtpShort root_dispersion, double jitter, double age) {
-    return std::max(kMinDisp, short_to_seconds(root_delay) + s.delay) / 2 + short_to_seconds(root_dispersion) +
-           s.dispersion + kPhi * age + jitter;
+    return root_distance(SelectCandidate{.delay = s.delay,
+                                         .dispersion = s.dispersion + kPhi * age,
+                                         .jitter = jitter,
+                                         .root_delay = short_to_seconds(root_delay),
+                                         .root_dispersion = short_to_seconds(root_dispersion)});
 }
 
 }  // namespace timepipe::ntp

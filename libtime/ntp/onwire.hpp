@@ -41,6 +41,7 @@ Sample on_wire(UnixNanos t1, UnixNanos t2, UnixNanos t3, UnixNanos t4, std::int8
 
 // Root synchronisation distance λ (RFC 5905 Appendix A.5.5.2 root_dist()):
 //   max(MINDISP, root_delay + δ) / 2 + root_dispersion + ε + PHI·age + jitter
+// computed by ntp::root_distance(SelectCandidate) (libtime/ntp/select.hpp), MINDISP 0.005 s.
 // `age` is the time since the sample was taken, in s.
 double root_distance(const Sample& s, NtpShort root_delay, NtpShort root_dispersion, double jitter = 0,
                      double age = 0);

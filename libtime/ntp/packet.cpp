@@ -55,20 +55,6 @@ Header decode_header(std::span<const std::byte> p) {
     return h;
 }
 
-void encode_header(const Header& h, std::span<std::byte> p) {
-    p[0] = static_cast<std::byte>((static_cast<unsigned>(h.leap) << 6) | (unsigned{h.version} << 3) |
-                                  static_cast<unsigned>(h.mode));
-    p[1] = static_cast<std::byte>(h.stratum);
-    p[2] = static_cast<std::byte>(h.poll);
-    p[3] = static_cast<std::byte>(h.precision);
-    store_be32(p.subspan(4), h.root_delay.raw);
-    store_be32(p.subspan(8), h.root_dispersion.raw);
-    store_be32(p.subspan(12), h.refid);
-    store_be64(p.subspan(16), h.reference.raw);
-    store_be64(p.subspan(24), h.origin.raw);
-    store_be64(p.subspan(32), h.receive.raw);
-    store_be64(p.subspan(40), h.transmit.raw);
-}
 
 std::optional<Mac> decode_mac(std::span<const std::byte> mac) {
     if (mac.empty()) return std::nullopt;
@@ -129,6 +115,21 @@ Expected<PacketView, ParseError> parse(std::span<const std::byte> packet, Extens
     return view;
 }
 
+void encode_header(const Header& h, std::span<std::byte, kHeaderSize> p) noexcept {
+    p[0] = static_cast<std::byte>(((static_cast<unsigned>(h.leap) & 3u) << 6) | ((unsigned{h.version} & 7u) << 3) |
+                                  (static_cast<unsigned>(h.mode) & 7u));
+    p[1] = static_cast<std::byte>(h.stratum);
+    p[2] = static_cast<std::byte>(h.poll);
+    p[3] = static_cast<std::byte>(h.precision);
+    store_be32(p.subspan(4), h.root_delay.raw);
+    store_be32(p.subspan(8), h.root_dispersion.raw);
+    store_be32(p.subspan(12), h.refid);
+    store_be64(p.subspan(16), h.reference.raw);
+    store_be64(p.subspan(24), h.origin.raw);
+    store_be64(p.subspan(32), h.receive.raw);
+    store_be64(p.subspan(40), h.transmit.raw);
+}
+
 Expected<std::size_t, SerializeError> serialize(const Header& header, std::span<const ExtensionField> fields,
                                                 const std::optional<Mac>& mac, std::span<std::byte> out,
                                                 ExtensionRules rules) {
@@ -140,7 +141,7 @@ Expected<std::size_t, SerializeError> serialize(const Header& header, std::span<
         return unexpected(SerializeError::BadMacLength);
     if (out.size() < kHeaderSize) return unexpected(SerializeError::BufferTooSmall);
 
-    encode_header(header, out);
+    encode_header(header, out.first<kHeaderSize>());
     std::size_t pos = kHeaderSize;
     auto written = write_extensions(fields, mac ? 4 + mac->digest.size() : 0, rules, out.subspan(pos));
     if (!written) return unexpected(written.error());

@@ -92,6 +92,11 @@ Expected<std::size_t, SerializeError> serialize(const Header& header, std::span<
                                                 const std::optional<Mac>& mac, std::span<std::byte> out,
                                                 ExtensionRules rules = ExtensionRules::Rfc7822);
 
+// The 48-octet header alone (RFC 5905 Figure 8), for a path that must not fail or branch on
+// buffer sizes (ntp-serve's responses): never fails; version and mode are taken modulo 8, as the
+// 3-bit fields hold them. serialize() writes its header with this.
+void encode_header(const Header& header, std::span<std::byte, kHeaderSize> out) noexcept;
+
 // --- Kiss-o'-Death (RFC 5905 §7.4) ------------------------------------------------------------
 // A stratum-0 packet from a server or peer (modes 1, 2, 4, 5); the refid carries the kiss code.
 bool is_kiss_of_death(const Header& h);

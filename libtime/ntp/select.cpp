@@ -9,10 +9,6 @@ namespace timepipe::ntp {
 
 namespace {
 
-// MINDISP as RFC 5905 §7.2's table has it. Appendix A.1.1 (and ntp::kMinDisp, used by the on-wire
-// root distance in ntp_onwire) says 0.01 s; selection keeps the table's value.
-constexpr double kMinDispersion = 0.005;
-
 struct Endpoint {
     double value;
     int type;  // -1 lower end, +1 upper end
@@ -21,7 +17,7 @@ struct Endpoint {
 }  // namespace
 
 double root_distance(const SelectCandidate& c) {
-    return std::max(kMinDispersion, c.root_delay + c.delay) / 2 + c.root_dispersion +
+    return std::max(kMinDisp, c.root_delay + c.delay) / 2 + c.root_dispersion +
            c.dispersion + c.jitter;
 }
 

@@ -32,7 +32,8 @@ struct SelectCandidate {
 };
 
 // Root distance λ = max(MINDISP, root_delay + delay) / 2 + root_dispersion + dispersion +
-// jitter (RFC 5905 §11.2, A.5.5.2; MINDISP = 5 ms keeps a loopback interval from collapsing).
+// jitter (RFC 5905 §11.2, A.5.5.2; ntp::kMinDisp, 5 ms, keeps a loopback interval from
+// collapsing). The one implementation: the on-wire form (libtime/ntp/onwire.hpp) calls it.
 double root_distance(const SelectCandidate& c);
 
 struct SelectConfig {

@@ -69,4 +69,44 @@ Verdict Acl::check(std::span<const std::byte> raw) const noexcept {
 
 std::string_view to_string(Verdict v) noexcept { return v == Verdict::Allow ? "allow" : "deny"; }
 
+Result<AccessPolicy> make_access_policy(std::span<const std::string> rules) {
+    AccessPolicy policy;
+    for (const std::string& rule : rules) {
+        std::string_view r = rule;
+        if (r.starts_with("restrict ")) {
+            std::string as_deny = "deny " + std::string(r.substr(9));
+            if (auto ok = policy.restricted.add_rule(as_deny); !ok) {
+                const std::string& why = ok.error().what;  // "deny X: reason"
+                bool named = why.starts_with(as_deny + ": ");
+                return fail(rule + ": " + (named ? why.substr(as_deny.size() + 2) : why), EX_USAGE);
+            }
+            continue;
+        }
+        if (auto ok = policy.access.add_rule(r); !ok) return fail(ok.error().what, EX_USAGE);
+    }
+    return policy;
+}
+
+Result<std::vector<std::string>> parse_acl_file(std::string_view text) {
+    std::vector<std::string> rules;
+    std::size_t line_no = 0;
+    while (!text.empty()) {
+        ++line_no;
+        std::size_t nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+        if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+        while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+        while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r'))
+            line.remove_suffix(1);
+        if (line.empty()) continue;
+        std::string rule(line);
+        std::vector<std::string> one{rule};
+        if (auto ok = make_access_policy(one); !ok)
+            return fail("line " + std::to_string(line_no) + ": " + ok.error().what, EX_DATAERR);
+        rules.push_back(std::move(rule));
+    }
+    return rules;
+}
+
 }  // namespace timepipe

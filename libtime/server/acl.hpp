@@ -11,6 +11,9 @@
 // Reload (SIGHUP): build a fresh Acl from the saved option strings; only if that succeeds,
 // assign it over the live one (`live = std::move(*fresh)`) between packets. A bad reload keeps
 // the old list. Rules are few (a sorted linear scan), so matching is O(rules).
+//
+// A server's whole policy is an AccessPolicy: the --allow/--deny list and the --restrict list,
+// built from the rules of the command line and of an --acl-file (parse_acl_file).
 #pragma once
 
 #include <cstdint>
@@ -59,5 +62,19 @@ private:
 };
 
 std::string_view to_string(Verdict v) noexcept;  // "allow" / "deny"
+
+// Who may use the server: `access` (--allow/--deny, most specific prefix wins, default allow)
+// and `restricted` (--restrict: reachable, but answered KoD RSTR).
+struct AccessPolicy {
+    Acl access{Verdict::Allow};
+    Acl restricted{Verdict::Allow};  // a Deny verdict here means "restricted"
+};
+
+// Rules as on the command line or in an --acl-file: "allow CIDR", "deny CIDR", "restrict CIDR"
+// ("all" for every address). Errors name the rule (EX_USAGE for options, callers may re-code).
+Result<AccessPolicy> make_access_policy(std::span<const std::string> rules);
+// The lines of an --acl-file: one rule per line, '#' comments and blank lines ignored.
+// Errors: "line 3: ...", EX_DATAERR.
+Result<std::vector<std::string>> parse_acl_file(std::string_view text);
 
 }  // namespace timepipe

@@ -27,10 +27,12 @@
 // A Client stays valid for update_transmit() until the process ends (it is looked up again);
 // for the other calls only until the next record() of another client.
 //
-// Clients are keyed by address only, not port: chronyd sends each request from a new port.
-// Memory: capacity entries (a power of two, at least kWays) in sets of kWays; a new client
-// evicts the least recently used entry of its set, keyed by SipHash-2-4 under a per-process
-// secret so that nobody can pick addresses that collide. A forgotten client simply gets a
+// Clients are keyed by address only, not port: chronyd sends each request from a new port
+// (and ntp-serve -w N steers each address to one worker, so the port does not pick the table).
+// Memory: capacity entries (a power of two, at least kWays) in sets of kWays, in a ClientTable
+// (libtime/server/client_table.hpp, shared with the rate limiter): a new client evicts the
+// least recently used entry of its set, keyed by SipHash-2-4 under a per-process secret so
+// that nobody can pick addresses that collide. A forgotten client simply gets a
 // basic response, then an interleaved one again from its next request on.
 // Pure: no clock reads; one thread at a time.
 #pragma once
@@ -43,6 +45,7 @@
 #include <vector>
 
 #include "libtime/ntp/timestamp.hpp"
+#include "libtime/server/client_table.hpp"
 
 namespace timepipe::ntp {
 
@@ -88,26 +91,18 @@ public:
     // Returns whether it was stored.
     bool update_transmit(std::span<const std::byte> client, NtpTimestamp rx, NtpTimestamp tx) noexcept;
 
-    std::size_t capacity() const noexcept { return table_.size(); }
-    std::size_t size() const noexcept;  // entries in use; O(capacity)
-    std::uint64_t evictions() const noexcept { return evictions_; }
+    std::size_t capacity() const noexcept { return table_.capacity(); }
+    std::size_t size() const noexcept { return table_.size(); }  // entries in use; O(capacity)
+    std::uint64_t evictions() const noexcept { return table_.evictions(); }
 
 private:
     static constexpr std::size_t kNone = ~std::size_t{0};
-    struct Entry {
-        std::uint64_t tag = 0;  // keyed hash of the address, never 0 when used
-        std::uint64_t last_use = 0;
+    struct Times {
         NtpTimestamp rx;
         NtpTimestamp tx;
     };
-    std::uint64_t tag_of(std::span<const std::byte> client) const noexcept;
-    std::size_t set_of(std::uint64_t tag) const noexcept;  // index of the set's first entry
-    std::size_t find(std::uint64_t tag) const noexcept;    // index, or kNone
-
-    std::array<unsigned char, 16> key_{};
-    std::vector<Entry> table_;
+    ClientTable<Times, kWays> table_;
     std::uint64_t use_counter_ = 0;
-    std::uint64_t evictions_ = 0;
 };
 
 }  // namespace timepipe::ntp

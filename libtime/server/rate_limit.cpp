@@ -1,7 +1,5 @@
 #include "libtime/server/rate_limit.hpp"
 
-#include <sodium/crypto_shorthash.h>
-
 #include <algorithm>
 #include <bit>
 #include <charconv>
@@ -91,45 +89,24 @@ Result<void> check_rate_limit_config(const RateLimitConfig& cfg) {
     return {};
 }
 
-RateLimiter::RateLimiter(const RateLimitConfig& cfg, std::span<const std::byte, 16> key) : cfg_(cfg) {
+namespace {
+RateLimitConfig clamped(RateLimitConfig c) {
     // Out-of-range values are clamped rather than trusted; check_rate_limit_config reports them.
-    cfg_.rate = std::clamp(cfg_.rate, kMinRate, kMaxRate);
-    cfg_.burst = std::clamp<std::uint32_t>(cfg_.burst, 1, kMaxBurst);
-    cfg_.kod_shift = std::min(cfg_.kod_shift, kMaxKodShift);
-    cfg_.table_size = std::bit_ceil(std::clamp(cfg_.table_size, kWays, kMaxTable));
-    cfg_.v4_prefix = std::clamp(cfg_.v4_prefix, 0, 32);
-    cfg_.v6_prefix = std::clamp(cfg_.v6_prefix, 0, 128);
-    std::transform(key.begin(), key.end(), key_.begin(),
-                   [](std::byte b) { return std::to_integer<unsigned char>(b); });
-    interval_ns_ = std::max<std::int64_t>(1, std::llround(1e9 / cfg_.rate));
-    tolerance_ns_ = static_cast<std::int64_t>(cfg_.burst - 1) * interval_ns_;
-    if (cfg_.enabled) table_.resize(cfg_.table_size);  // the only allocation
+    c.rate = std::clamp(c.rate, kMinRate, kMaxRate);
+    c.burst = std::clamp<std::uint32_t>(c.burst, 1, kMaxBurst);
+    c.kod_shift = std::min(c.kod_shift, kMaxKodShift);
+    c.table_size = std::bit_ceil(std::clamp(c.table_size, RateLimiter::kWays, kMaxTable));
+    c.v4_prefix = std::clamp(c.v4_prefix, 0, 32);
+    c.v6_prefix = std::clamp(c.v6_prefix, 0, 128);
+    return c;
 }
+}  // namespace
 
-RateLimiter::Entry& RateLimiter::lookup(std::uint64_t tag, std::int64_t now_ns) noexcept {
-    const std::size_t sets = table_.size() / kWays;
-    // The low bits pick the set; the full 64-bit tag identifies the client within it.
-    Entry* set = table_.data() + (tag & (sets - 1)) * kWays;
-    Entry* free_slot = nullptr;
-    Entry* oldest = set;
-    for (std::size_t i = 0; i < kWays; ++i) {
-        Entry& e = set[i];
-        if (e.tag == tag) return e;
-        if (e.tag == 0) {
-            if (!free_slot) free_slot = &e;
-        } else if (e.last_seen < oldest->last_seen || oldest->tag == 0) {
-            oldest = &e;
-        }
-    }
-    ++stats_.new_clients;
-    Entry* e = free_slot;
-    if (!e) {
-        e = oldest;
-        ++stats_.evictions;
-    }
-    *e = Entry{tag, now_ns, now_ns, 0, 0};  // a new client starts with a full burst
-    return *e;
-}
+RateLimiter::RateLimiter(const RateLimitConfig& cfg, std::span<const std::byte, 16> key)
+    : cfg_(clamped(cfg)),
+      interval_ns_(std::max<std::int64_t>(1, std::llround(1e9 / cfg_.rate))),
+      tolerance_ns_(static_cast<std::int64_t>(cfg_.burst - 1) * interval_ns_),
+      table_(cfg_.enabled ? cfg_.table_size : 0, key) {}  // the only allocation
 
 RateDecision RateLimiter::check(std::span<const std::byte> addr, std::int64_t now_ns) noexcept {
     auto a = IpAddress::from_bytes(addr);
@@ -143,18 +120,21 @@ RateDecision RateLimiter::check(std::span<const std::byte> addr, std::int64_t no
         return RateDecision::Pass;
     }
     const IpAddress key_addr = a->masked(a->is_v4() ? cfg_.v4_prefix : cfg_.v6_prefix);
-    std::array<unsigned char, 16> in{};
-    std::transform(key_addr.bytes().begin(), key_addr.bytes().end(), in.begin(),
-                   [](std::byte b) { return std::to_integer<unsigned char>(b); });
-    std::array<unsigned char, crypto_shorthash_BYTES> out{};
-    crypto_shorthash(out.data(), in.data(), in.size(), key_.data());
-    std::uint64_t tag = 0;
-    for (unsigned char c : out) tag = (tag << 8) | c;
-    if (tag == 0) tag = 1;  // 0 marks a free entry
+    const std::uint64_t tag = table_.tag_of(key_addr.bytes());
 
-    Entry& e = lookup(tag, now_ns);
-    const std::int64_t t = std::max(now_ns, e.last_seen);  // never let time run backwards
-    e.last_seen = t;
+    // Use stamps are nanoseconds shifted to be non-negative (0 would sort before every client).
+    const auto stamp_of = [](std::int64_t ns) { return static_cast<std::uint64_t>(ns) ^ (std::uint64_t{1} << 63); };
+    const auto ns_of = [](std::uint64_t stamp) { return static_cast<std::int64_t>(stamp ^ (std::uint64_t{1} << 63)); };
+    bool fresh = false;
+    const std::size_t i = table_.find_or_insert(tag, stamp_of(now_ns), fresh);
+    Bucket& e = table_.value(i);
+    if (fresh) {
+        ++stats_.new_clients;
+        e = Bucket{now_ns, 0};  // a new client starts with a full burst
+    }
+    stats_.evictions = table_.evictions();
+    const std::int64_t t = std::max(now_ns, ns_of(table_.last_use(i)));  // never let time run backwards
+    table_.touch(i, stamp_of(t));
     if (e.tat <= t) e.limited = 0;  // bucket full again: the next excess gets a fresh KoD
     const std::int64_t tat = std::max(e.tat, t);
     if (tat - t <= tolerance_ns_) {
@@ -171,11 +151,6 @@ RateDecision RateLimiter::check(std::span<const std::byte> addr, std::int64_t no
     }
     ++stats_.dropped;
     return RateDecision::Drop;
-}
-
-std::size_t RateLimiter::clients() const noexcept {
-    return static_cast<std::size_t>(
-        std::count_if(table_.begin(), table_.end(), [](const Entry& e) { return e.tag != 0; }));
 }
 
 }  // namespace timepipe

@@ -24,7 +24,8 @@
 //  - chrony's `ratelimit interval/burst/leak` (clientlog.c): clients are keyed by address, allowed
 //    a burst, then answered at a mean rate; limited requests are mostly dropped. chrony keeps a
 //    table indexed by address; we keep a fixed one keyed by SipHash-2-4 of the masked address under
-//    a per-process secret key, so nobody outside can choose addresses that collide.
+//    a per-process secret key, so nobody outside can choose addresses that collide (a
+//    ClientTable, libtime/server/client_table.hpp, the same as the interleave table's).
 //  - Clients are grouped by prefix (/32 IPv4, /64 IPv6 by default): one IPv6 host holds a whole
 //    /64 and could otherwise take a fresh bucket per packet.
 //
@@ -46,6 +47,7 @@
 #include <vector>
 
 #include "libtime/base/error.hpp"
+#include "libtime/server/client_table.hpp"
 
 namespace timepipe {
 
@@ -89,26 +91,21 @@ public:
 
     const Stats& stats() const noexcept { return stats_; }
     const RateLimitConfig& config() const noexcept { return cfg_; }
-    std::size_t capacity() const noexcept { return table_.size(); }     // never changes
-    std::size_t memory_bytes() const noexcept { return table_.size() * sizeof(Entry); }
-    std::size_t clients() const noexcept;  // entries in use; O(table), for stats only
+    std::size_t capacity() const noexcept { return table_.capacity(); }     // never changes
+    std::size_t memory_bytes() const noexcept { return table_.memory_bytes(); }
+    std::size_t clients() const noexcept { return table_.size(); }  // entries in use; O(table)
 
 private:
-    struct Entry {
-        std::uint64_t tag = 0;       // keyed hash of the masked address; 0 = free
-        std::int64_t tat = 0;        // GCRA theoretical arrival time, ns
-        std::int64_t last_seen = 0;  // for LRU eviction
-        std::uint32_t limited = 0;   // limited requests since the bucket last refilled
-        std::uint32_t pad = 0;
+    struct Bucket {
+        std::int64_t tat = 0;       // GCRA theoretical arrival time, ns
+        std::uint32_t limited = 0;  // limited requests since the bucket last refilled
     };
 
-    Entry& lookup(std::uint64_t tag, std::int64_t now_ns) noexcept;
-
     RateLimitConfig cfg_;
-    std::array<unsigned char, 16> key_{};
     std::int64_t interval_ns_ = 0;   // 1/R
     std::int64_t tolerance_ns_ = 0;  // (B-1)/R
-    std::vector<Entry> table_;
+    // Keyed by the masked address; an entry's use stamp is when the client was last seen (ns).
+    ClientTable<Bucket, kWays> table_;
     Stats stats_{};
 };
 

@@ -1,42 +1,10 @@
 #include "libtime/server/responder.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 namespace timepipe::ntp {
 
 namespace {
-
-void put16(std::byte* p, std::uint16_t v) {
-    p[0] = std::byte(v >> 8);
-    p[1] = std::byte(v & 0xff);
-}
-void put32(std::byte* p, std::uint32_t v) {
-    put16(p, static_cast<std::uint16_t>(v >> 16));
-    put16(p + 2, static_cast<std::uint16_t>(v & 0xffff));
-}
-void put64(std::byte* p, std::uint64_t v) {
-    put32(p, static_cast<std::uint32_t>(v >> 32));
-    put32(p + 4, static_cast<std::uint32_t>(v & 0xffffffff));
-}
-
-// The 48-octet header (RFC 5905 Figure 8). Written here rather than with serialize() because
-// a response header is always valid and this path must not fail or branch on buffer sizes.
-void put_header(const Header& h, std::span<std::byte, kHeaderSize> out) {
-    std::byte* p = out.data();
-    p[0] = std::byte((static_cast<unsigned>(h.leap) << 6) | ((h.version & 7u) << 3) |
-                     (static_cast<unsigned>(h.mode) & 7u));
-    p[1] = std::byte(h.stratum);
-    p[2] = std::byte(static_cast<std::uint8_t>(h.poll));
-    p[3] = std::byte(static_cast<std::uint8_t>(h.precision));
-    put32(p + 4, h.root_delay.raw);
-    put32(p + 8, h.root_dispersion.raw);
-    put32(p + 12, h.refid);
-    put64(p + 16, h.reference.raw);
-    put64(p + 24, h.origin.raw);
-    put64(p + 32, h.receive.raw);
-    put64(p + 40, h.transmit.raw);
-}
 
 std::int8_t clamp_poll(std::int8_t poll) { return std::clamp(poll, kMinServedPoll, kMaxServedPoll); }
 
@@ -136,7 +104,7 @@ void write_response(const Header& request, const ServerState& state, const Reply
     h.origin = t.origin;
     h.receive = t.receive;
     h.transmit = t.transmit;
-    put_header(h, out);
+    encode_header(h, out);
 }
 
 void write_kiss(const Header& request, Kiss code, std::int8_t poll, std::span<std::byte, kHeaderSize> out) noexcept {
@@ -151,47 +119,7 @@ void write_kiss(const Header& request, Kiss code, std::int8_t poll, std::span<st
     h.origin = request.transmit;
     h.receive = request.transmit;
     h.transmit = request.transmit;
-    put_header(h, out);
-}
-
-Result<AccessPolicy> make_access_policy(std::span<const std::string> rules) {
-    AccessPolicy policy;
-    for (const std::string& rule : rules) {
-        std::string_view r = rule;
-        if (r.starts_with("restrict ")) {
-            std::string as_deny = "deny " + std::string(r.substr(9));
-            if (auto ok = policy.restricted.add_rule(as_deny); !ok) {
-                const std::string& why = ok.error().what;  // "deny X: reason"
-                bool named = why.starts_with(as_deny + ": ");
-                return fail(rule + ": " + (named ? why.substr(as_deny.size() + 2) : why), EX_USAGE);
-            }
-            continue;
-        }
-        if (auto ok = policy.access.add_rule(r); !ok) return fail(ok.error().what, EX_USAGE);
-    }
-    return policy;
-}
-
-Result<std::vector<std::string>> parse_acl_file(std::string_view text) {
-    std::vector<std::string> rules;
-    std::size_t line_no = 0;
-    while (!text.empty()) {
-        ++line_no;
-        std::size_t nl = text.find('\n');
-        std::string_view line = text.substr(0, nl);
-        text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-        if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
-        while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
-        while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r'))
-            line.remove_suffix(1);
-        if (line.empty()) continue;
-        std::string rule(line);
-        std::vector<std::string> one{rule};
-        if (auto ok = make_access_policy(one); !ok)
-            return fail("line " + std::to_string(line_no) + ": " + ok.error().what, EX_DATAERR);
-        rules.push_back(std::move(rule));
-    }
-    return rules;
+    encode_header(h, out);
 }
 
 Outcome Responder::refuse(const Header& req, Kiss code, std::span<const std::byte> client, std::int64_t mono_ns,

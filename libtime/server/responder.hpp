@@ -101,20 +101,6 @@ void write_response(const Header& request, const ServerState& state, const Reply
 // learns nothing of our time. `poll` is the poll the client should use at least.
 void write_kiss(const Header& request, Kiss code, std::int8_t poll, std::span<std::byte, kHeaderSize> out) noexcept;
 
-// Who may use the server: `access` (--allow/--deny, most specific prefix wins, default allow)
-// and `restricted` (--restrict: reachable, but answered KoD RSTR).
-struct AccessPolicy {
-    Acl access{Verdict::Allow};
-    Acl restricted{Verdict::Allow};  // a Deny verdict here means "restricted"
-};
-
-// Rules as on the command line or in an --acl-file: "allow CIDR", "deny CIDR", "restrict CIDR"
-// ("all" for every address). Errors name the rule (EX_USAGE for options, callers may re-code).
-Result<AccessPolicy> make_access_policy(std::span<const std::string> rules);
-// The lines of an --acl-file: one rule per line, '#' comments and blank lines ignored.
-// Errors: "line 3: ...", EX_DATAERR.
-Result<std::vector<std::string>> parse_acl_file(std::string_view text);
-
 struct ResponderConfig {
     bool deny_kod = true;    // --deny'd clients get KoD DENY (else silence)
     bool interleaved = false;

@@ -181,20 +181,4 @@ Result<std::vector<SocketAddress>> resolve(const HostPort& hp, std::uint16_t def
     return fail("name resolution timed out", EX_TEMPFAIL);
 }
 
-Result<std::vector<SocketAddress>> listen_addresses(std::span<const std::string> args,
-                                                    std::uint16_t default_port) {
-    if (args.empty())
-        return std::vector<SocketAddress>{SocketAddress::any(AddressFamily::v4, default_port),
-                                          SocketAddress::any(AddressFamily::v6, default_port)};
-    std::vector<SocketAddress> out;
-    for (const std::string& arg : args) {
-        auto hp = parse_host_port(arg);
-        if (!hp) return fail("--listen " + arg + ": " + hp.error().what, EX_USAGE);
-        auto addrs = resolve(*hp, default_port);
-        if (!addrs) return fail("--listen " + arg + ": " + addrs.error().what, addrs.error().exit_code);
-        out.insert(out.end(), addrs->begin(), addrs->end());
-    }
-    return out;
-}
-
 }  // namespace timepipe

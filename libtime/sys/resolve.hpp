@@ -22,7 +22,6 @@
 #include <memory>
 #include <optional>
 #include <string_view>
-#include <span>
 #include <string>
 #include <vector>
 
@@ -66,11 +65,6 @@ private:
     explicit PendingResolution(std::shared_ptr<State> s) : state_(std::move(s)) {}
     std::shared_ptr<State> state_;
 };
-
-// What a server binds: each --listen ADDR[:PORT] resolved, or the IPv4 and IPv6 wildcards at
-// default_port when there is none. Errors name the argument: "--listen X: why".
-Result<std::vector<SocketAddress>> listen_addresses(std::span<const std::string> args,
-                                                    std::uint16_t default_port);
 
 // A numeric address ("192.0.2.1", "2001:db8::1", "fe80::1%eth0", "fe80::1%2"), or nullopt.
 std::optional<SocketAddress> parse_address(std::string_view text, std::uint16_t port = 0);

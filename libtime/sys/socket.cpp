@@ -9,6 +9,7 @@
 #include <utility>
 
 #include <linux/errqueue.h>
+#include <linux/filter.h>
 #include <linux/net_tstamp.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -81,15 +82,17 @@ bool is_again(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 // SO_TIMESTAMPING asking for its software transmit stamp (`stamp`). Nothing: no control data.
 void put_control(msghdr& m, ControlBuffer& control, AddressFamily socket_family,
                  const std::optional<SocketAddress>* source, bool stamp) {
-    bool with_source = source != nullptr && *source && (*source)->family() == socket_family &&
-                       !(*source)->is_unspecified();
+    // An IPv4 source on an IPv6 socket is a dual-stack socket's IPv4 peer: IP_PKTINFO works
+    // there too (ip_cmsg_send). An IPv6 source on an IPv4 socket cannot be.
+    bool with_source = source != nullptr && *source && !(*source)->is_unspecified() &&
+                       ((*source)->family() == socket_family || (*source)->is_v4());
     if (!with_source && !stamp)
         return;
     m.msg_control = control.bytes.data();
     m.msg_controllen = control.bytes.size();
     cmsghdr* c = cmsg_first(&m);
     std::size_t used = 0;
-    if (with_source && socket_family == AddressFamily::v4) {
+    if (with_source && (*source)->is_v4()) {
         in_pktinfo pi{};
         std::memcpy(&pi.ipi_spec_dst, (*source)->bytes().data(), 4);
         c->cmsg_level = IPPROTO_IP;
@@ -188,8 +191,14 @@ Result<UdpSocket> UdpSocket::bind(const SocketAddress& local, const SocketOption
     sockaddr_storage ss{};
     std::size_t len = sys::to_sockaddr(local, ss);
     int rc = ::bind(fd, reinterpret_cast<const sockaddr*>(&ss), static_cast<socklen_t>(len));
-    if (rc < 0)
-        return os_error("bind", errno);
+    if (rc < 0) {
+        int err = errno;
+        if (err == EACCES && local.port() != 0 && local.port() < 1024)
+            return fail("bind: " + std::string(std::strerror(err)) +
+                            " (ports below 1024 need root or CAP_NET_BIND_SERVICE)",
+                        EX_NOPERM);
+        return os_error("bind", err);
+    }
     auto bound = sys::local_address(fd);
     if (!bound)
         return Unexpected<Error>{bound.error()};
@@ -237,9 +246,9 @@ UdpSocket::~UdpSocket() {
 
 Result<void> UdpSocket::configure(const SocketOptions& options) {
     if (family_ == AddressFamily::v6) {
-        // V6ONLY so "::" and "0.0.0.0" can be bound side by side, and no peer ever shows up as
-        // a mapped address on one socket and a plain one on the other.
-        auto r = set_int_option(fd_, IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY");
+        // V6ONLY (by default) so "::" and "0.0.0.0" can be bound side by side, and no peer ever
+        // shows up as a mapped address on one socket and a plain one on the other.
+        auto r = set_int_option(fd_, IPPROTO_IPV6, IPV6_V6ONLY, options.v6_only ? 1 : 0, "IPV6_V6ONLY");
         if (!r)
             return r;
     }
@@ -294,6 +303,41 @@ Result<void> UdpSocket::configure(const SocketOptions& options) {
     else
         log::debug("SO_TIMESTAMPNS refused (%s), using clock reads", std::strerror(errno));
     return {};  // without kernel stamps RxSlot::kernel_time says so; not an error
+}
+
+Result<void> UdpSocket::steer_by_source_address(unsigned group_size) {
+    if (group_size == 0)
+        return fail("steer_by_source_address: empty group", EX_SOFTWARE);
+    // The datagram's network header is at SKF_NET_OFF whatever the filter's data pointer.
+    constexpr std::uint32_t net = static_cast<std::uint32_t>(SKF_NET_OFF);
+    auto op = [](std::uint16_t code, std::uint32_t k, std::uint8_t jt = 0, std::uint8_t jf = 0) {
+        return sock_filter{code, jt, jf, k};
+    };
+    std::array<sock_filter, 11> prog{
+        op(BPF_LD | BPF_B | BPF_ABS, net + 0),   // version << 4 | IHL (or traffic class)
+        op(BPF_ALU | BPF_RSH | BPF_K, 4),
+        op(BPF_JMP | BPF_JEQ | BPF_K, 4, 0, 2),  // IPv4: next; IPv6: skip 2
+        op(BPF_LD | BPF_W | BPF_ABS, net + 12),  // IPv4 source address
+        op(BPF_JMP | BPF_JA | BPF_K, 3),
+        op(BPF_LD | BPF_W | BPF_ABS, net + 8),   // IPv6 source, first half (the /64)
+        op(BPF_MISC | BPF_TAX, 0),
+        op(BPF_LD | BPF_W | BPF_ABS, net + 12),
+        op(BPF_ALU | BPF_XOR | BPF_X, 0),
+        op(BPF_ALU | BPF_MOD | BPF_K, group_size),
+        op(BPF_RET | BPF_A, 0),
+    };
+    sock_fprog fprog{static_cast<unsigned short>(prog.size()), prog.data()};
+    if (::setsockopt(fd_, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fprog, sizeof fprog) < 0)
+        return os_error("SO_ATTACH_REUSEPORT_CBPF", errno);
+    return {};
+}
+
+Result<int> UdpSocket::receive_buffer_size() const {
+    int size = 0;
+    socklen_t len = sizeof size;
+    if (::getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, &len) < 0)
+        return os_error("SO_RCVBUF", errno);
+    return size;
 }
 
 Result<void> UdpSocket::connect(const SocketAddress& peer) {
@@ -494,6 +538,18 @@ Result<std::size_t> UdpSocket::read_tx_timestamps(std::span<TxTimestamp> slots) 
             break;
     }
     return out;
+}
+
+std::optional<std::string> ipv6_unavailable() {
+    int fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+    if (fd < 0) {
+        int err = errno;
+        if (err == EAFNOSUPPORT || err == EPROTONOSUPPORT)
+            return std::string(std::strerror(err));
+        return std::nullopt;  // another reason (EMFILE…): binding will say it better
+    }
+    ::close(fd);
+    return std::nullopt;
 }
 
 Result<bool> wait_readable(int fd, std::chrono::nanoseconds timeout) {

@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 
 #include "libtime/base/error.hpp"
 #include "libtime/base/socket_address.hpp"
@@ -42,6 +43,9 @@ namespace timepipe {
 
 struct SocketOptions {
     bool reuse_port = false;     // SO_REUSEPORT: several servers share one port
+    // IPv6 sockets: IPV6_V6ONLY, so "::" and "0.0.0.0" can be bound side by side. false: a
+    // dual-stack socket, IPv4 peers appear as ::ffff:a.b.c.d (and replies go back to them).
+    bool v6_only = true;
     bool rx_timestamps = true;   // kernel receive time of each datagram
     bool tx_timestamps = false;  // kernel transmit time, see read_tx_timestamps()
     // With tx_timestamps: stamp only the datagrams that ask (TxSlot::want_tx_timestamp).
@@ -86,8 +90,9 @@ enum class RxTimestamping : std::uint8_t { none, timestampns, timestamping };
 
 class UdpSocket {
 public:
-    // Bound to `local` (port 0: ephemeral). IPv6 sockets are IPV6_V6ONLY, so "::" and
-    // "0.0.0.0" can be bound side by side.
+    // Bound to `local` (port 0: ephemeral). IPv6 sockets are IPV6_V6ONLY unless
+    // options.v6_only is false. Binding a port below 1024 without the privilege says so:
+    // "bind: Permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)", EX_NOPERM.
     static Result<UdpSocket> bind(const SocketAddress& local, const SocketOptions& options = {});
     // Bound to the wildcard of `family`, ephemeral port.
     static Result<UdpSocket> client(AddressFamily family, const SocketOptions& options = {});
@@ -103,6 +108,9 @@ public:
     SocketAddress local_address() const { return local_; }
     RxTimestamping rx_timestamping() const { return rx_ts_; }
     bool tx_timestamping() const { return tx_ts_; }
+    // The receive buffer the kernel granted (SO_RCVBUF as getsockopt reports it: socket(7)
+    // doubles the size asked for, capped by net.core.rmem_max).
+    Result<int> receive_buffer_size() const;
 
     // Only datagrams from `peer` are received afterwards, and ICMP errors become
     // Error{"connection refused", EX_UNAVAILABLE} on the next receive.
@@ -117,6 +125,15 @@ public:
     Result<std::size_t> send_batch(std::span<const TxSlot> slots);
     Result<void> send_to(std::span<const std::byte> data, const SocketAddress& peer,
                          const std::optional<SocketAddress>& source = std::nullopt);
+
+    // For a socket bound with reuse_port, after every socket of its group is bound: the kernel
+    // hands each datagram to socket number hash(source) % group_size of the group (the order
+    // they were bound in), hashing the IPv4 source address or the /64 of an IPv6 one (an
+    // IPv4 client of a dual-stack socket is hashed as IPv4). So a client that changes its
+    // source port, as chronyd does on every request, always reaches the same socket, where
+    // default SO_REUSEPORT hashes ports too. A classic BPF program
+    // (SO_ATTACH_REUSEPORT_CBPF, Linux 4.5).
+    Result<void> steer_by_source_address(unsigned group_size);
 
     // The OPT_ID the kernel gives the next stamped datagram (when tx_timestamping()).
     std::uint32_t next_tx_id() const { return next_tx_id_; }
@@ -138,6 +155,10 @@ private:
     bool wildcard_ = false;      // bound to the wildcard: TxSlot::source is used
     std::uint32_t next_tx_id_ = 0;
 };
+
+// Why this host cannot make IPv6 sockets (a kernel without IPv6, or booted with ipv6.disable=1:
+// socket(AF_INET6) fails with EAFNOSUPPORT), or nullopt when it can.
+std::optional<std::string> ipv6_unavailable();
 
 // Waits until fd is readable or has an error-queue message (poll(2): POLLIN or POLLERR).
 // false: the timeout passed, or a signal arrived (check your own deadline and flags).

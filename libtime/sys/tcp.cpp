@@ -107,13 +107,14 @@ Result<StreamIo> TcpStream::write_some(std::span<const std::byte> data) {
     return StreamIo{.bytes = done};
 }
 
-Result<TcpListener> TcpListener::listen(const SocketAddress& local, int backlog) {
+Result<TcpListener> TcpListener::listen(const SocketAddress& local, int backlog, bool v6_only) {
     int fd = stream_socket(local);
     if (fd < 0) return os_error("socket", errno);
     TcpListener l(fd);  // owns fd from here on
     int one = 1;
     if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) return os_error("SO_REUSEADDR", errno);
-    if (local.is_v6() && ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
+    int v6 = v6_only ? 1 : 0;
+    if (local.is_v6() && ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof v6) < 0)
         return os_error("IPV6_V6ONLY", errno);
     sockaddr_storage ss{};
     std::size_t len = sys::to_sockaddr(local, ss);

@@ -80,9 +80,9 @@ private:
 
 class TcpListener {
 public:
-    // SO_REUSEADDR; IPv6 listeners are IPV6_V6ONLY, like UdpSocket, so "::" and "0.0.0.0" can
-    // both be bound. Port 0: ephemeral (see local_address()).
-    static Result<TcpListener> listen(const SocketAddress& local, int backlog = 128);
+    // SO_REUSEADDR; IPv6 listeners are IPV6_V6ONLY (unless v6_only is false: dual stack), like
+    // UdpSocket, so "::" and "0.0.0.0" can both be bound. Port 0: ephemeral (see local_address()).
+    static Result<TcpListener> listen(const SocketAddress& local, int backlog = 128, bool v6_only = true);
 
     int fd() const { return fd_.get(); }
     const SocketAddress& local_address() const { return local_; }

@@ -23,7 +23,8 @@
 #include "libtime/stream/records.hpp"
 #include "libtime/sys/clock.hpp"
 #include "libtime/sys/file.hpp"
-#include "libtime/sys/resolve.hpp"
+#include "libtime/sys/privileges.hpp"
+#include "libtime/server/listen_addresses.hpp"
 #include "libtime/server/upstream_feed.hpp"
 #include "tools/ntp-serve/options.hpp"
 #include "tools/ntp-serve/worker.hpp"
@@ -36,16 +37,16 @@ namespace {
 constexpr int kReceiveBuffer = 1 << 20;  // SO_RCVBUF per socket, capped by net.core.rmem_max
 
 // The command-line rules, then those of the --acl-file.
-Result<ntp::AccessPolicy> load_policy(const Options& opt) {
+Result<AccessPolicy> load_policy(const Options& opt) {
     std::vector<std::string> rules = opt.rules;
     if (opt.acl_file) {
         auto text = read_file(opt.acl_file->c_str());
         if (!text) return fail(*opt.acl_file + ": " + text.error().what, text.error().exit_code);
-        auto more = ntp::parse_acl_file(*text);
+        auto more = parse_acl_file(*text);
         if (!more) return fail(*opt.acl_file + ": " + more.error().what, EX_DATAERR);
         rules.insert(rules.end(), more->begin(), more->end());
     }
-    auto policy = ntp::make_access_policy(rules);
+    auto policy = make_access_policy(rules);
     if (!policy) return fail(policy.error().what, EX_USAGE);
     return policy;
 }
@@ -56,7 +57,9 @@ CounterSnapshot total(const std::vector<std::unique_ptr<Worker>>& workers) {
     return sum;
 }
 
-void write_stats(OutputFormat format, const CounterSnapshot& counters, UnixNanos now) {
+// false: stdout failed (its reader went away: EPIPE, or a full disk). The caller stops writing
+// stats and keeps serving: a monitoring pipe closing must not stop a time server.
+bool write_stats(OutputFormat format, const CounterSnapshot& counters, UnixNanos now) {
     Stats s{.source = "ntp-serve", .time = now, .counters = to_map(counters)};
     Record r = to_record(s);
     std::string text;
@@ -67,8 +70,7 @@ void write_stats(OutputFormat format, const CounterSnapshot& counters, UnixNanos
         if (auto ok = encode_record(r, bytes); !ok) log::fatalx(EX_SOFTWARE, "stats: %s", ok.error().what.c_str());
         for (std::byte b : bytes) text += static_cast<char>(b);
     }
-    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
-        log::fatal(EX_IOERR, "stdout");
+    return std::fwrite(text.data(), 1, text.size(), stdout) == text.size() && std::fflush(stdout) == 0;
 }
 
 }  // namespace
@@ -82,7 +84,7 @@ int main(int argc, char* argv[]) {
     Shared shared;
     auto policy = load_policy(opt);
     if (!policy) log::fatalx(policy.error().exit_code, "%s", policy.error().what.c_str());
-    shared.policy = std::make_shared<const ntp::AccessPolicy>(std::move(*policy));
+    shared.policy = std::make_shared<const AccessPolicy>(std::move(*policy));
     if (opt.upstream) shared.upstream.emplace(UpstreamConfig{opt.stale_after_ns, opt.correct});
 
     std::unique_ptr<UpstreamFeed> feed;
@@ -120,7 +122,7 @@ int main(int argc, char* argv[]) {
                 log::warnx("reload: %s (keeping the old rules)", fresh.error().what.c_str());
                 return;
             }
-            auto p = std::make_shared<const ntp::AccessPolicy>(std::move(*fresh));
+            auto p = std::make_shared<const AccessPolicy>(std::move(*fresh));
             publish([&] { shared.policy = p; });
             log::info("reload: %zu access rules, %zu restrict rules", p->access.rules().size(),
                       p->restricted.rules().size());
@@ -130,27 +132,49 @@ int main(int argc, char* argv[]) {
     });
     if (!signals) log::fatalx(signals.error().exit_code, "signals: %s", signals.error().what.c_str());
 
+    std::optional<UserIds> user;
+    if (opt.user) {
+        auto u = lookup_user(*opt.user);
+        if (!u) log::fatalx(u.error().exit_code, "--user: %s", u.error().what.c_str());
+        user = std::move(*u);
+    }
+
     // Bind everything before any thread starts, so a bad address is one error line and an exit.
     auto listen = listen_addresses(opt.listen, 123);
     if (!listen) log::fatalx(listen.error().exit_code, "%s", listen.error().what.c_str());
-    const std::vector<SocketAddress>& addrs = *listen;
+    const std::vector<ListenAddress>& addrs = *listen;
     // Transmit stamps only for the responses that need one (Outcome::tx_timestamp), and room
     // for bursts: requests that find the receive buffer full are lost.
     SocketOptions so{.reuse_port = opt.workers > 1,
                      .tx_timestamps = opt.interleaved,
                      .tx_timestamps_on_request = true,
                      .receive_buffer = kReceiveBuffer};
+    std::vector<std::vector<UdpSocket>> socks(opt.workers);
     for (unsigned i = 0; i < opt.workers; ++i) {
-        std::vector<UdpSocket> socks;
-        for (const SocketAddress& a : addrs) {
+        for (const auto& [a, v6_only] : addrs) {
+            so.v6_only = v6_only;
             auto s = UdpSocket::bind(a, so);
             if (!s) log::fatalx(s.error().exit_code, "%s: %s", a.to_string().c_str(), s.error().what.c_str());
             if (i == 0) log::info("%s: listening", s->local_address().to_string().c_str());
-            socks.push_back(std::move(*s));
+            socks[i].push_back(std::move(*s));
         }
-        workers.push_back(std::make_unique<Worker>(std::move(socks), wc, shared));
     }
-
+    // Each client to one worker, by its address alone: its rate-limit and interleave state live
+    // there, whatever source port it sends from (chronyd takes a new one for every request).
+    for (std::size_t j = 0; j < addrs.size() && opt.workers > 1; ++j) {
+        auto steered = socks[0][j].steer_by_source_address(opt.workers);
+        if (!steered)
+            log::fatalx(steered.error().exit_code, "%s: %s", addrs[j].address.to_string().c_str(),
+                        steered.error().what.c_str());
+    }
+    for (auto& s : socks) workers.push_back(std::make_unique<Worker>(std::move(s), wc, shared));
+    // Bound: root (and every capability) is no longer needed. Before any thread starts.
+    if (user) {
+        if (auto ok = drop_privileges(*user); !ok)
+            log::fatalx(ok.error().exit_code, "--user %s: %s", user->name.c_str(), ok.error().what.c_str());
+        log::info("running as %s (uid %u, gid %u)", user->name.c_str(), static_cast<unsigned>(user->uid),
+                  static_cast<unsigned>(user->gid));
+    }
 
     if (feed) {
         auto started = feed->start(
@@ -170,7 +194,11 @@ int main(int argc, char* argv[]) {
     std::optional<Timer> stats;
     SystemClock clock;
     if (opt.stats_interval_ns) {
-        auto t = Timer::create(*loop, [&] { write_stats(opt.output, total(workers), clock.now()); });
+        auto t = Timer::create(*loop, [&] {
+            if (write_stats(opt.output, total(workers), clock.now())) return;
+            log::warn("stdout: stats output stopped, still serving");
+            stats->stop();
+        });
         if (!t) log::fatalx(t.error().exit_code, "timer: %s", t.error().what.c_str());
         auto every = std::chrono::nanoseconds(*opt.stats_interval_ns);
         t->start(every, every);

@@ -37,6 +37,7 @@ void usage(std::FILE* to) {
                  "      --coalesce DURATION    when busy, read requests this often rather than\n"
                  "                             waking for each one; 0 or off: never (250us)\n"
                  "      --stats-interval DURATION  write a stats record to stdout this often\n"
+                 "      --user USER            once bound, run as USER with no capability\n"
                  "  -o, --output FORMAT        text, json or cbor for stats records\n"
                  "  -v, --verbose              more messages on standard error\n"
                  "  -h, --help                 this help\n"
@@ -45,7 +46,7 @@ void usage(std::FILE* to) {
 }
 
 enum LongOnly {
-    kStaleAfter = 256, kNoCorrect, kAllow, kDeny, kRestrict, kAclFile, kDenyKod, kInterleaved, kStatsInterval, kCoalesce,
+    kStaleAfter = 256, kNoCorrect, kAllow, kDeny, kRestrict, kAclFile, kDenyKod, kInterleaved, kStatsInterval, kCoalesce, kUser,
 };
 
 }  // namespace
@@ -69,6 +70,7 @@ Options parse_options(int argc, char* argv[]) {
         {"workers", required_argument, nullptr, 'w'},
         {"stats-interval", required_argument, nullptr, kStatsInterval},
         {"coalesce", required_argument, nullptr, kCoalesce},
+        {"user", required_argument, nullptr, kUser},
         {"output", required_argument, nullptr, 'o'},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
@@ -104,6 +106,7 @@ Options parse_options(int argc, char* argv[]) {
             if (opt.coalesce > std::chrono::seconds(1))
                 log::fatalx(EX_USAGE, "--coalesce: %s: more than 1s", optarg);
             break;
+        case kUser: opt.user = optarg; break;
         case kStatsInterval: opt.stats_interval_ns = duration_option("--stats-interval", optarg).count(); break;
         case 'o':
             if (auto f = parse_output_format(optarg)) opt.output = *f;

@@ -26,6 +26,7 @@ struct Options {
     unsigned workers = 1;
     std::chrono::nanoseconds coalesce{std::chrono::microseconds(250)};  // --coalesce; 0: off
     std::optional<std::int64_t> stats_interval_ns;
+    std::optional<std::string> user;        // --user: run as this user once bound
     OutputFormat output = OutputFormat::cbor;
 };
 

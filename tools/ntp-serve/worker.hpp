@@ -24,7 +24,7 @@ struct Shared {
     std::atomic<bool> stop{false};
     std::atomic<std::uint64_t> generation{0};
     std::mutex mu;
-    std::shared_ptr<const ntp::AccessPolicy> policy;  // under mu
+    std::shared_ptr<const AccessPolicy> policy;  // under mu
     std::optional<UpstreamReference> upstream;        // under mu; nullopt: no --upstream
 };
 

@@ -19,8 +19,8 @@
 #include "libtime/stream/records.hpp"
 #include "libtime/sys/file.hpp"
 #include "libtime/sys/keyfile.hpp"
-#include "libtime/sys/resolve.hpp"
 #include "libtime/sys/tcp.hpp"
+#include "libtime/server/listen_addresses.hpp"
 #include "libtime/server/upstream_feed.hpp"
 #include "tools/roughtime-serve/options.hpp"
 #include "tools/roughtime-serve/server.hpp"
@@ -108,13 +108,14 @@ int main(int argc, char* argv[]) {
     so.receive_buffer = 1 << 20;
     auto listen = listen_addresses(opt.listen, kDefaultPort);
     if (!listen) log::fatalx(listen.error().exit_code, "%s", listen.error().what.c_str());
-    for (const SocketAddress& a : *listen) {
+    for (const auto& [a, v6_only] : *listen) {
+        so.v6_only = v6_only;
         auto s = UdpSocket::bind(a, so);
         if (!s) log::fatalx(s.error().exit_code, "%s: %s", a.to_string().c_str(), s.error().what.c_str());
         log::info("%s: listening (UDP)", s->local_address().to_string().c_str());
         udp.push_back(std::move(*s));
         if (!opt.tcp) continue;
-        auto l = TcpListener::listen(a);
+        auto l = TcpListener::listen(a, 128, v6_only);
         if (!l) log::fatalx(l.error().exit_code, "%s: %s", a.to_string().c_str(), l.error().what.c_str());
         log::info("%s: listening (TCP)", l->local_address().to_string().c_str());
         tcp.push_back(std::move(*l));

@@ -147,28 +147,3 @@ TEST(Resolve, UnknownName) {
     EXPECT_EQ(r.error().what, "name or service not known");
     EXPECT_EQ(r.error().exit_code, EX_NOHOST);
 }
-
-TEST(ListenAddresses, NoArgumentMeansBothWildcards) {
-    auto r = listen_addresses({}, 123);
-    ASSERT_TRUE(r) << r.error().what;
-    ASSERT_EQ(r->size(), 2u);
-    EXPECT_EQ((*r)[0].to_string(), "0.0.0.0:123");
-    EXPECT_EQ((*r)[1].to_string(), "[::]:123");
-}
-
-TEST(ListenAddresses, EachArgumentResolvedWithTheDefaultPort) {
-    const std::vector<std::string> args{"127.0.0.1", "[::1]:2002"};
-    auto r = listen_addresses(args, 123);
-    ASSERT_TRUE(r) << r.error().what;
-    ASSERT_EQ(r->size(), 2u);
-    EXPECT_EQ((*r)[0].to_string(), "127.0.0.1:123");
-    EXPECT_EQ((*r)[1].to_string(), "[::1]:2002");
-}
-
-TEST(ListenAddresses, ErrorsNameTheArgument) {
-    const std::vector<std::string> bad{"[::1"};
-    auto r = listen_addresses(bad, 123);
-    ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().exit_code, EX_USAGE);
-    EXPECT_EQ(r.error().what.rfind("--listen [::1: ", 0), 0u) << r.error().what;
-}

@@ -122,7 +122,7 @@ TEST(NtpClientSample, HandWorkedExchange) {
     EXPECT_EQ(m->time, kX + 5 * kMs);
     EXPECT_FALSE(m->interleaved);
     EXPECT_EQ(m->header.stratum, 2);
-    EXPECT_NEAR(m->root_distance, 0.01 / 2 + m->sample.dispersion, 1e-9);  // max(MINDISP, δ)/2 + ε
+    EXPECT_NEAR(m->root_distance, 0.005 / 2 + m->sample.dispersion, 1e-9);  // max(MINDISP, δ)/2 + ε
     EXPECT_FALSE(c.outstanding());
     // A second copy of the same reply has no request to answer.
     EXPECT_EQ(rejection_of(c, basic_reply(req, kX + 7 * kMs, kX + 8 * kMs), kX + 6 * kMs), Reject::NoRequest);

@@ -100,17 +100,17 @@ TEST(NtpOnWire, DispersionGrowsWithRoundTrip) {
 
 // Root distance for example A with root delay 1/16 s (0x00001000) and root dispersion
 // 1/32 s (0x00000800):
-//   λ = max(0.01, 0.0625 + 0.020) / 2 + 0.03125 + 5.08337158203125e-06
+//   λ = max(0.005, 0.0625 + 0.020) / 2 + 0.03125 + 5.08337158203125e-06
 //     = 0.04125 + 0.03125 + 0.00000508337158203125 = 0.07250508337158203
 // plus jitter 1 ms and 10 s of age (15 ppm -> 150 µs): 0.07365508337158203.
-// With no root delay and a 1 ms path MINDISP wins: 0.01 / 2 + ε.
+// With no root delay and a 1 ms path MINDISP (RFC 5905 §7.2: 0.005 s) wins: 0.005 / 2 + ε.
 TEST(NtpOnWire, RootDistance) {
     const UnixNanos c = k2024;
     const Sample s = on_wire(c, c + 510 * kMs, c + 511 * kMs, c + 21 * kMs, -20, -18);
     EXPECT_NEAR(root_distance(s, NtpShort{0x1000}, NtpShort{0x0800}), 0.07250508337158203, 1e-15);
     EXPECT_NEAR(root_distance(s, NtpShort{0x1000}, NtpShort{0x0800}, 0.001, 10.0), 0.07365508337158203, 1e-15);
     const Sample fast = on_wire(c, c + 500 * kMs, c + 500 * kMs, c + 1 * kMs, -20, -18);
-    EXPECT_NEAR(root_distance(fast, NtpShort{0}, NtpShort{0}), 0.005 + fast.dispersion, 1e-15);
+    EXPECT_NEAR(root_distance(fast, NtpShort{0}, NtpShort{0}), 0.0025 + fast.dispersion, 1e-15);
 }
 
 // Interleaved client/server (RFC 9769). The server is 250 ms ahead, 1 ms each way. In the

@@ -1,5 +1,6 @@
 // Source selection (RFC 5905 §11.2): intersection, cluster, system peer.
 #include "libtime/ntp/select.hpp"
+#include "libtime/ntp/onwire.hpp"
 
 #include <gtest/gtest.h>
 
@@ -36,6 +37,23 @@ TEST(NtpSelect, RootDistanceByHand) {
     // MINDISP floor: a loopback server with no delay still claims ±2.5 ms.
     EXPECT_DOUBLE_EQ(root_distance(SelectCandidate{}), 0.0025);
     EXPECT_DOUBLE_EQ(root_distance(source(0.0, 0.02)), 0.02);
+}
+
+// One root distance, one MINDISP: the on-wire form (a client's sample and the reply's root
+// fields) is the candidate form, on the MINDISP floor and above it, with jitter and age.
+TEST(NtpSelect, OnWireRootDistanceIsTheSame) {
+    EXPECT_DOUBLE_EQ(kMinDisp, 0.005);  // RFC 5905 §7.2
+    Sample s;
+    s.delay = 0.001;
+    s.dispersion = 0.0002;
+    EXPECT_DOUBLE_EQ(root_distance(s, NtpShort{0}, NtpShort{0}), 0.0025 + 0.0002);
+    for (std::uint32_t rd : {0u, 0x10u, 0x1000u, 0x20000u}) {
+        const double age = 7.0, jitter = 0.0004;
+        const SelectCandidate c{.delay = s.delay, .dispersion = s.dispersion + kPhi * age, .jitter = jitter,
+                                .root_delay = short_to_seconds(NtpShort{rd}),
+                                .root_dispersion = short_to_seconds(NtpShort{rd / 2})};
+        EXPECT_DOUBLE_EQ(root_distance(s, NtpShort{rd}, NtpShort{rd / 2}, jitter, age), root_distance(c)) << rd;
+    }
 }
 
 TEST(NtpSelect, MajorityRejectsFalsetickerOneSecondOff) {

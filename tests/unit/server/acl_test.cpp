@@ -139,3 +139,17 @@ TEST(Acl, RandomizedAgreesWithBruteForce) {
         }
     }
 }
+
+TEST(AccessPolicy, ErrorsNameTheRule) {
+    std::vector<std::string> bad{"restrict 2001:db8::/129"};
+    auto p = make_access_policy(bad);
+    ASSERT_FALSE(p.has_value());
+    EXPECT_EQ(p.error().what.rfind("restrict 2001:db8::/129: ", 0), 0u) << p.error().what;
+    EXPECT_EQ(p.error().exit_code, EX_USAGE);
+    auto file = parse_acl_file("# comment\n\nallow 10.0.0.0/8  # trailing\n  deny all\nbogus 1.2.3.4\n");
+    ASSERT_FALSE(file.has_value());
+    EXPECT_EQ(file.error().what.rfind("line 5: ", 0), 0u) << file.error().what;
+    auto good = parse_acl_file("allow 10.0.0.0/8\r\nrestrict ::1\n");
+    ASSERT_TRUE(good.has_value());
+    EXPECT_EQ(*good, (std::vector<std::string>{"allow 10.0.0.0/8", "restrict ::1"}));
+}

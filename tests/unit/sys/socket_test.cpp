@@ -304,9 +304,18 @@ TEST(UdpSocket, WildcardSourceAndStampInOneDatagram) {
     EXPECT_EQ(ts[0].id, 0u);
 }
 
+// The option reaches the kernel: a buffer asked for is granted doubled (socket(7)), which is
+// not what a socket without the option gets (net.core.rmem_default).
 TEST(UdpSocket, ReceiveBufferOption) {
-    auto s = UdpSocket::bind(SocketAddress::loopback(AddressFamily::v4, 0), {.receive_buffer = 1 << 20});
-    ASSERT_TRUE(s.has_value()) << s.error().what;  // above net.core.rmem_max the kernel caps it
+    constexpr int kAsked = 48 * 1024;
+    UdpSocket plain = must(UdpSocket::bind(SocketAddress::loopback(AddressFamily::v4, 0)));
+    UdpSocket sized = must(UdpSocket::bind(SocketAddress::loopback(AddressFamily::v4, 0), {.receive_buffer = kAsked}));
+    auto got = sized.receive_buffer_size();
+    ASSERT_TRUE(got.has_value()) << got.error().what;
+    EXPECT_EQ(*got, 2 * kAsked);
+    auto dflt = plain.receive_buffer_size();
+    ASSERT_TRUE(dflt.has_value()) << dflt.error().what;
+    EXPECT_NE(*dflt, *got);
 }
 
 TEST(UdpSocket, WaitAnyReportsWhichIsReady) {
@@ -381,4 +390,55 @@ TEST(UdpSocket, WaitReadableTimesOut) {
     ASSERT_TRUE(r.has_value());
     EXPECT_FALSE(*r);
     EXPECT_GE(waited, 20'000'000);
+}
+
+// A dual-stack socket (v6_only false) on the IPv6 wildcard hears an IPv4 client, as a mapped
+// address, and its reply reaches the client from the address the client asked.
+TEST(UdpSocket, DualStackWildcardServesIpv4) {
+    UdpSocket server = must(UdpSocket::bind(SocketAddress::any(AddressFamily::v6, 0), {.v6_only = false}));
+    UdpSocket client = must(UdpSocket::client(AddressFamily::v4));
+    SocketAddress asked = SocketAddress::v4({std::byte{127}, std::byte{0}, std::byte{0}, std::byte{3}},
+                                            server.local_address().port());
+    ASSERT_TRUE(client.send_to(payload(1), asked).has_value());
+    RxBatch rx(1);
+    ASSERT_EQ(receive_all(server, rx, 1), 1u);
+    EXPECT_TRUE(rx.slots[0].peer.is_v4()) << rx.slots[0].peer.to_string();  // mapped: normalised
+    ASSERT_TRUE(rx.slots[0].local.has_value());
+    EXPECT_EQ(*rx.slots[0].local, asked);
+    std::vector<std::byte> reply = payload(2);
+    std::array<TxSlot, 1> tx{TxSlot{reply, rx.slots[0].peer, rx.slots[0].local}};
+    ASSERT_EQ(server.send_batch(tx).value_or(0), 1u);
+    RxBatch back(1);
+    ASSERT_EQ(receive_all(client, back, 1), 1u);
+    EXPECT_EQ(back.slots[0].peer, asked);
+
+    // The default stays IPv6-only: the IPv4 wildcard of the same port can be bound beside it.
+    UdpSocket v6 = must(UdpSocket::bind(SocketAddress::any(AddressFamily::v6, 0)));
+    EXPECT_TRUE(UdpSocket::bind(SocketAddress::any(AddressFamily::v4, v6.local_address().port())).has_value());
+}
+
+// Steering by source address: whatever source port a client uses, its datagrams reach the same
+// socket of the group, number hash(address) % size — for 127.0.0.N that is N % size.
+TEST(UdpSocket, SteerBySourceAddressIgnoresThePort) {
+    constexpr unsigned kGroup = 4;
+    std::vector<UdpSocket> group;
+    group.push_back(must(UdpSocket::bind(SocketAddress::loopback(AddressFamily::v4, 0), {.reuse_port = true})));
+    SocketAddress where = group[0].local_address();
+    for (unsigned i = 1; i < kGroup; ++i) group.push_back(must(UdpSocket::bind(where, {.reuse_port = true})));
+    auto steered = group[0].steer_by_source_address(kGroup);
+    ASSERT_TRUE(steered.has_value()) << steered.error().what;
+    for (std::uint8_t last : {1, 2, 3, 4}) {
+        SocketAddress from = SocketAddress::v4({std::byte{127}, std::byte{0}, std::byte{0}, std::byte{last}}, 0);
+        for (int n = 0; n < 8; ++n) {  // a new source port each time
+            UdpSocket client = must(UdpSocket::bind(from));
+            ASSERT_TRUE(client.send_to(payload(1), where).has_value());
+        }
+        const unsigned target = last % kGroup;
+        RxBatch rx(16);
+        EXPECT_EQ(receive_all(group[target], rx, 8), 8u) << "127.0.0." << int(last);
+        for (unsigned i = 0; i < kGroup; ++i) {  // all 8 arrived: nothing is left in flight
+            if (i == target) continue;
+            EXPECT_EQ(group[i].receive_batch(rx.slots).value_or(99), 0u) << "127.0.0." << int(last) << " socket " << i;
+        }
+    }
 }
