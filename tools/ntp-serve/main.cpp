@@ -6,6 +6,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -85,6 +86,7 @@ int main(int argc, char* argv[]) {
     shared.policy = std::make_shared<const ntp::AccessPolicy>(std::move(*policy));
     if (opt.upstream) shared.upstream.emplace(UpstreamConfig{opt.stale_after_ns, opt.correct});
 
+    SystemClock clock;
     std::unique_ptr<UpstreamFeed> feed;
     if (opt.upstream) {
         auto f = UpstreamFeed::open(*opt.upstream);
@@ -152,23 +154,57 @@ int main(int argc, char* argv[]) {
     }
 
 
+    // --upstream: samples in, selection at once and again whenever a sample may have gone stale;
+    // a change of state said once on stderr. A stream that ends ends the server (for systemd to
+    // restart the pipeline), unless --stratum gives it a clock to fall back on.
+    int exit_status = 0;
+    std::optional<Timer> recheck;
+    std::optional<UpstreamLog> upstream_log;
+    std::function<void()> reselect;
     if (feed) {
+        upstream_log.emplace(feed->name());
+        auto t = Timer::create(*loop, [&] { reselect(); });
+        if (!t) log::fatalx(t.error().exit_code, "timer: %s", t.error().what.c_str());
+        recheck.emplace(std::move(*t));
+        reselect = [&] {
+            const UnixNanos now = clock.now();
+            UpstreamReport report;
+            UnixNanos next = 0;
+            publish([&] {
+                shared.upstream->update(now);
+                report = shared.upstream->report();
+                next = shared.upstream->next_change();
+            });
+            if (report.status != UpstreamStatus::ended) upstream_log->note(report);
+            recheck->start(std::min(std::chrono::nanoseconds(std::max<std::int64_t>(0, next - now)) + std::chrono::milliseconds(1),
+                                    std::chrono::nanoseconds(std::chrono::hours(1))));
+        };
         auto started = feed->start(
             *loop,
             [&](const Sample& sample) {
                 Result<void> ok;
-                publish([&] { ok = shared.upstream->add(sample); });
+                publish([&] { ok = shared.upstream->add(sample, clock.now()); });
+                if (ok) reselect();
                 return ok;
             },
-            [&] {
-                log::info("%s: serving unsynchronised from now on", feed->name().c_str());
+            [&](std::optional<Error> why) {
                 publish([&] { shared.upstream->end(); });
+                recheck->stop();
+                const std::string what = why ? why->what : feed->name() + ": the upstream ended";
+                if (opt.stratum) {
+                    log::warnx("%s; serving the local clock at stratum %d from now on", what.c_str(), *opt.stratum);
+                    return;
+                }
+                log::warnx("%s; exiting", what.c_str());
+                exit_status = why ? why->exit_code : EX_UNAVAILABLE;
+                loop->stop();
             });
         if (!started) log::fatalx(started.error().exit_code, "%s", started.error().what.c_str());
+    } else if (!opt.stratum) {
+        log::warnx("neither --stratum nor --upstream: every answer says unsynchronised (leap 3, stratum 0)");
     }
 
     std::optional<Timer> stats;
-    SystemClock clock;
     if (opt.stats_interval_ns) {
         auto t = Timer::create(*loop, [&] { write_stats(opt.output, total(workers), clock.now()); });
         if (!t) log::fatalx(t.error().exit_code, "timer: %s", t.error().what.c_str());
@@ -184,5 +220,5 @@ int main(int argc, char* argv[]) {
     shared.stop.store(true, std::memory_order_release);
     for (auto& t : threads) t.join();
     log::warnx("exiting: %s", to_line(total(workers)).c_str());
-    return 0;
+    return exit_status;
 }
