@@ -176,7 +176,7 @@ UpstreamReference::Decision UpstreamReference::decide(UnixNanos now) const {
             const std::int64_t bound = stale_after_ns(u.poll);
             if (age_of(u.time, now) > bound) continue;
             if (u.time <= kForever - bound) d.until = std::min(d.until, u.time + bound);
-            if (best == nullptr || u.delay < best->delay) best = &u;
+            if (best == nullptr || u.delay < best->delay || (u.delay == best->delay && u.time > best->time)) best = &u;
         }
         if (best == nullptr) continue;
         double squares = 0;
@@ -221,8 +221,13 @@ UpstreamReference::Decision UpstreamReference::decide(UnixNanos now) const {
         d.report = {UpstreamStatus::no_selection, "", "unsynchronised: " + std::string(ntp::to_string(sel.error()))};
         return d;
     }
+    // The system peer: the best survivor, unless the one before is still a survivor (no
+    // clock hopping between sources that are about as good, as ntpd and chronyd).
+    std::size_t p = sel->system_peer;
+    if (decision_.report.status == UpstreamStatus::synchronised)
+        for (std::size_t k : sel->survivors)
+            if (from[k]->name == decision_.report.peer) p = k;
     // RFC 5905 §11.2.3 combine: the survivors' offsets weighted by 1 / root distance.
-    const std::size_t p = sel->system_peer;
     double weights = 0, weighted = 0;
     for (std::size_t k : sel->survivors) {
         const double w = 1.0 / ntp::root_distance(cand[k]);

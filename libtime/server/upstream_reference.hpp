@@ -19,7 +19,7 @@
 // the candidates go through RFC 5905 selection (ntp::select_sources: falsetickers and
 // sources farther than max_distance from their reference never count); the survivors'
 // offsets are combined weighted by 1 / root distance (§11.2.3), and the system peer (the best
-// survivor) gives:
+// survivor, or the system peer before while it survives) gives:
 //   stratum   = its stratum + 1
 //   refid     = reference_id() of its source, see below
 //   root delay      = its root delay + its delay

@@ -225,6 +225,26 @@ TEST(UpstreamReference, WhenOneSourceGoesStaleTheOtherTakesOver) {
     EXPECT_EQ(ref.state_at(kT0 + 129 * kSec, -20).refid, 0xC0000202u);
 }
 
+TEST(UpstreamReference, TheSystemPeerStaysWhileItSurvives) {
+    UpstreamReference ref;
+    Sample a = sample(kT0, 0.001, 0.004), b = sample(kT0, 0.0012, 0.006);
+    b.source = "ntp://192.0.2.2:123";
+    ASSERT_TRUE(ref.add(a, kT0).has_value());
+    ASSERT_TRUE(ref.add(b, kT0).has_value());
+    ref.update(kT0);
+    EXPECT_EQ(ref.report().peer, "ntp://192.0.2.1:123");
+    b = sample(kT0 + kSec, 0.0011, 0.002);  // now b is a little better
+    b.source = "ntp://192.0.2.2:123";
+    ASSERT_TRUE(ref.add(b, kT0 + kSec).has_value());
+    ref.update(kT0 + kSec);
+    EXPECT_EQ(ref.report().peer, "ntp://192.0.2.1:123");
+    UpstreamReference fresh;  // without a peer before, the best one
+    ASSERT_TRUE(fresh.add(a, kT0).has_value());
+    ASSERT_TRUE(fresh.add(b, kT0 + kSec).has_value());
+    fresh.update(kT0 + kSec);
+    EXPECT_EQ(fresh.report().peer, "ntp://192.0.2.2:123");
+}
+
 TEST(UpstreamReference, ARoughtimeSampleIsServed) {
     // What roughtime-query writes: stratum 1, radius as dispersion and root dispersion.
     UpstreamReference ref;
