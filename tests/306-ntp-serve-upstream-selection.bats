@@ -81,3 +81,16 @@ wait_for() {  # wait_for PATTERN: until an answer matches (up to 3 s)
   wait_for "0 3 192.0.2.[13] *"
   exec 7>&-
 }
+
+@test "the README pipeline on loopback: ntp-query --follow | ntp-serve --upstream -" {
+  local up
+  up=$(free_port)
+  ntp-serve --listen "127.0.0.1:$up" --stratum 2 2> /dev/null &
+  track_pid $!
+  wait_udp_bound "$up"
+  ntp-query --follow --minpoll -2 --maxpoll -2 -o cbor "127.0.0.1:$up" >&7 2> "$BATS_TEST_TMPDIR/query.err" &
+  track_pid $!
+  wait_for "0 3 127.0.0.1 *"
+  grep -q "ntp-serve: stdin: synchronised to ntp://127.0.0.1:$up (stratum 2)" "$BATS_TEST_TMPDIR/err"
+  exec 7>&-
+}
