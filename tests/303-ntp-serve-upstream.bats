@@ -163,6 +163,18 @@ wait_for() {  # wait_for PATTERN: until an answer matches (up to 3 s)
   grep -qx "ntp-serve: stdin: the upstream ended; exiting" "$BATS_TEST_TMPDIR/err"
 }
 
+@test "the stream ending as the pipeline is stopped (SIGTERM to all): exit 0, no complaint" {
+  start_serve
+  sample_json | timecat -i json -o cbor >&7
+  wait_for "0 3 *"
+  exec 7>&-
+  kill -TERM "$SERVE_PID"
+  local st=0
+  wait "$SERVE_PID" || st=$?
+  [ "$st" -eq 0 ]
+  ! grep -q "upstream ended" "$BATS_TEST_TMPDIR/err"
+}
+
 @test "a broken stream: one line with its byte offset, exit 65 (EX_DATAERR)" {
   start_serve
   sample_json | timecat -i json -o cbor >&7

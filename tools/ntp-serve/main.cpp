@@ -35,6 +35,7 @@ using namespace timepipe::serve;
 namespace {
 
 constexpr int kReceiveBuffer = 1 << 20;  // SO_RCVBUF per socket, capped by net.core.rmem_max
+constexpr std::chrono::milliseconds kEndGrace{500};  // --upstream ended: a stop signal may follow
 
 // The command-line rules, then those of the --acl-file.
 Result<ntp::AccessPolicy> load_policy(const Options& opt) {
@@ -158,7 +159,8 @@ int main(int argc, char* argv[]) {
     // a change of state said once on stderr. A stream that ends ends the server (for systemd to
     // restart the pipeline), unless --stratum gives it a clock to fall back on.
     int exit_status = 0;
-    std::optional<Timer> recheck;
+    std::optional<Timer> recheck;  // the next reselection, or, once the stream ended, the grace
+    std::optional<Error> ended_why;
     std::optional<UpstreamLog> upstream_log;
     std::function<void()> reselect;
     if (feed) {
@@ -190,14 +192,21 @@ int main(int argc, char* argv[]) {
             [&](std::optional<Error> why) {
                 publish([&] { shared.upstream->end(); });
                 recheck->stop();
-                const std::string what = why ? why->what : feed->name() + ": the upstream ended";
-                if (opt.stratum) {
-                    log::warnx("%s; serving the local clock at stratum %d from now on", what.c_str(), *opt.stratum);
-                    return;
-                }
-                log::warnx("%s; exiting", what.c_str());
-                exit_status = why ? why->exit_code : EX_UNAVAILABLE;
-                loop->stop();
+                // A service manager stopping the pipeline signals every process at once: said
+                // and acted on after kEndGrace, unless SIGTERM or SIGINT comes first.
+                ended_why = why;
+                recheck.emplace(Timer::create(*loop, [&] {
+                                    const std::string what = ended_why ? ended_why->what : feed->name() + ": the upstream ended";
+                                    if (opt.stratum) {
+                                        log::warnx("%s; serving the local clock at stratum %d from now on", what.c_str(),
+                                                   *opt.stratum);
+                                        return;
+                                    }
+                                    log::warnx("%s; exiting", what.c_str());
+                                    exit_status = ended_why ? ended_why->exit_code : EX_UNAVAILABLE;
+                                    loop->stop();
+                                }).value());
+                recheck->start(kEndGrace);
             });
         if (!started) log::fatalx(started.error().exit_code, "%s", started.error().what.c_str());
     } else if (!opt.stratum) {

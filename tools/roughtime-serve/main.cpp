@@ -35,6 +35,7 @@ using namespace timepipe::rtserve;
 namespace {
 
 constexpr const char* kCredentialName = "roughtime-key";
+constexpr std::chrono::milliseconds kEndGrace{500};  // --upstream ended: a stop signal may follow
 
 std::span<std::byte> writable_bytes(std::string& s) { return std::as_writable_bytes(std::span(s)); }
 
@@ -141,7 +142,8 @@ int main(int argc, char* argv[]) {
     // a change of state said once on stderr. A stream that ends ends the server, for systemd
     // to restart the pipeline.
     int exit_status = 0;
-    std::optional<Timer> recheck;
+    std::optional<Timer> recheck;  // the next reselection, or, once the stream ended, the grace
+    std::optional<Error> ended_why;
     UpstreamLog upstream_log(feed ? feed->name() : "");
     SystemClock clock;
     auto reselect = [&] {
@@ -165,10 +167,16 @@ int main(int argc, char* argv[]) {
             },
             [&](std::optional<Error> why) {
                 upstream->end();
-                recheck->stop();
-                log::warnx("%s; exiting", why ? why->what.c_str() : (feed->name() + ": the upstream ended").c_str());
-                exit_status = why ? why->exit_code : EX_UNAVAILABLE;
-                loop->stop();
+                // A service manager stopping the pipeline signals every process at once: said
+                // and acted on after kEndGrace, unless SIGTERM or SIGINT comes first.
+                ended_why = why;
+                recheck.emplace(Timer::create(*loop, [&] {
+                                    log::warnx("%s; exiting", ended_why ? ended_why->what.c_str()
+                                                                        : (feed->name() + ": the upstream ended").c_str());
+                                    exit_status = ended_why ? ended_why->exit_code : EX_UNAVAILABLE;
+                                    loop->stop();
+                                }).value());
+                recheck->start(kEndGrace);
             });
         if (!started) log::fatalx(started.error().exit_code, "%s", started.error().what.c_str());
     }
