@@ -193,7 +193,7 @@ wait_for() {  # wait_for PATTERN: until an answer matches (up to 3 s)
   wait_for "0 3 192.0.2.1 *"
   printf '\xff\xff' >&7
   wait_for "0 9 127.127.1.1 *"
-  grep -q "^ntp-serve: stdin: byte [0-9]*: .*; serving the local clock at stratum 9 from now on$" "$BATS_TEST_TMPDIR/err"
+  wait_log "^ntp-serve: stdin: byte [0-9]*: .*; serving the local clock at stratum 9 from now on$"
   kill -0 "$SERVE_PID"
   exec 7>&-
 }
