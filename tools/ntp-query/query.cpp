@@ -14,7 +14,7 @@
 #include "libtime/base/log.hpp"
 #include "libtime/ntp/filter.hpp"
 #include "libtime/sys/clock.hpp"
-#include "libtime/sys/resolve.hpp"
+#include "libtime/sys/name_resolver.hpp"
 #include "libtime/sys/socket.hpp"
 
 namespace ntp_query {
@@ -106,37 +106,23 @@ private:
     bool retired_ = false;
 };
 
-// A server name of the command line and its sources. With --follow, resolved in the loop (a
-// helper thread, so the loop never blocks on the resolver): retried after 2^minpoll s, doubling
-// up to 2^maxpoll, until it resolves; resolved again when one of its sources stops answering,
-// whose place then goes to an address not in use (as chronyd replaces pool sources).
+// A server name of the command line and its sources. With --follow, resolved in the loop and
+// retried from 2^minpoll s up to 2^maxpoll until it resolves; resolved again when one of its
+// sources stops answering, whose place then goes to an address not in use (libtime/sys/
+// name_resolver.hpp; as chronyd replaces pool sources).
 class Name {
 public:
-    Name(Session& session, Server server) : s_(session), server_(std::move(server)) {}
+    Name(Session& session, Server server);
     const Server& server() const { return server_; }
     void start();
-    void on_unreachable();  // one of its sources stopped answering
-    bool waiting() const { return retrying_; }  // no address yet: the run is not over
+    void on_unreachable() { resolver_.refresh(monotonic_now()); }  // one of its sources stopped answering
+    bool waiting() const { return resolver_.waiting(); }  // no address yet: the run is not over
     std::optional<SourceResult> summary() const;
 
 private:
-    void resolve();
-    void on_answer();
-    std::chrono::nanoseconds next_interval();
-
     Session& s_;
     Server server_;
-    std::optional<PendingResolution> pending_;  // before watcher_: the watcher goes first
-    std::optional<FdWatcher> watcher_;
-    std::optional<Timer> retry_timer_;
-    int backoff_ = 0;          // exponent of the next retry interval
-    bool backoff_set_ = false;
-    bool retrying_ = false;    // never resolved yet
-    bool said_failure_ = false;
-    bool resolved_ = false;
-    std::string failure_;
-    int exit_code_ = 0;
-    std::int64_t next_refresh_ = 0;  // monotonic ns: no new lookup for a dead source before
+    NameResolver resolver_;
 };
 
 class Session {
@@ -561,84 +547,25 @@ void Source::summarise() {
     if (!result_.failure.empty() && !said) log::warnx("%s: %s", subject_.c_str(), result_.failure.c_str());
 }
 
+Name::Name(Session& session, Server server)
+    : s_(session),
+      server_(std::move(server)),
+      resolver_(session.loop(), server_.name, NameResolver::lookup(server_.host, 123, session.options().family),
+                RetrySchedule(session.options().poll.minpoll, session.options().poll.maxpoll),
+                {.on_addresses = [this](const std::vector<SocketAddress>& a) { return s_.adopt(*this, a, true); },
+                 .on_settled = [this] { s_.name_given_up(); }}) {}
+
 void Name::start() {
-    if (!s_.options().follow || !server_.addresses.empty()) return;  // resolved before the run
-    retrying_ = true;
-    resolve();
-}
-
-std::chrono::nanoseconds Name::next_interval() {
-    const auto& poll = s_.options().poll;
-    if (!backoff_set_) backoff_ = poll.minpoll;
-    backoff_set_ = true;
-    const int e = backoff_;
-    backoff_ = std::min(backoff_ + 1, std::max(poll.maxpoll, poll.minpoll));
-    return e >= 0 ? nanoseconds(std::chrono::seconds(1)) * (std::int64_t{1} << e)
-                  : nanoseconds(std::chrono::seconds(1)) / (std::int64_t{1} << -e);
-}
-
-void Name::resolve() {
-    if (pending_) return;  // one lookup at a time
-    auto p = PendingResolution::start(server_.host, 123, s_.options().family);
-    if (p) {
-        pending_.emplace(std::move(*p));
-        auto w = FdWatcher::create(s_.loop(), pending_->fd(), [this](FdEvents) { on_answer(); });
-        if (w) return (void)watcher_.emplace(std::move(*w));
-        p = Unexpected<Error>{w.error()};
-        pending_.reset();
-    }
-    failure_ = p.error().what;
-    exit_code_ = p.error().exit_code;
-    log::warnx("%s: %s", server_.name.c_str(), failure_.c_str());
-    retrying_ = false;  // the machine is in trouble: no retry
-    s_.name_given_up();
-}
-
-void Name::on_answer() {
-    auto answer = pending_->take();
-    if (!answer) return;
-    watcher_.reset();  // safe from inside its own callback (libtime/sys/event_loop.hpp)
-    pending_.reset();
-    if (!*answer) {
-        const Error& e = answer->error();
-        if (!said_failure_ || e.what != failure_) log::warnx("%s: %s; retrying", server_.name.c_str(), e.what.c_str());
-        said_failure_ = true;
-        failure_ = e.what;
-        exit_code_ = e.exit_code;
-        if (!retrying_) return;  // a name with sources looks again when one stops answering
-        if (!retry_timer_) {
-            auto t = Timer::create(s_.loop(), [this] { resolve(); });
-            if (!t) log::fatalx(EX_OSERR, "timer: %s", t.error().what.c_str());
-            retry_timer_.emplace(std::move(*t));
-        }
-        retry_timer_->start(next_interval());
-        return;
-    }
-    if (said_failure_) log::warnx("%s: resolved", server_.name.c_str());
-    said_failure_ = false;
-    failure_.clear();
-    exit_code_ = 0;
-    const bool first = !resolved_;
-    resolved_ = true;
-    if (s_.adopt(*this, **answer, true) > 0 || first) backoff_set_ = false;  // start over
-    retrying_ = false;
-    s_.name_given_up();  // maybe every address was in use already
-}
-
-void Name::on_unreachable() {
-    if (!resolved_) return;  // given as an address
-    const std::int64_t now = monotonic_now();
-    if (pending_ || now < next_refresh_) return;
-    next_refresh_ = now + next_interval().count();
-    resolve();
+    if (s_.options().follow && server_.addresses.empty()) resolver_.start();  // else resolved before the run
 }
 
 std::optional<SourceResult> Name::summary() const {
-    if (resolved_ || !server_.addresses.empty() || !s_.options().follow) return std::nullopt;
+    if (resolver_.resolved() || !server_.addresses.empty() || !s_.options().follow) return std::nullopt;
     SourceResult r;
-    r.failure = failure_.empty() ? "name resolution timed out" : failure_;
-    r.exit_code = exit_code_ == 0 ? EX_TEMPFAIL : exit_code_;
-    if (failure_.empty()) log::warnx("%s: %s", server_.name.c_str(), r.failure.c_str());
+    const std::string& failure = resolver_.failure();
+    r.failure = failure.empty() ? "name resolution timed out" : failure;
+    r.exit_code = resolver_.exit_code() == 0 ? EX_TEMPFAIL : resolver_.exit_code();
+    if (failure.empty()) log::warnx("%s: %s", server_.name.c_str(), r.failure.c_str());
     return r;
 }
 
