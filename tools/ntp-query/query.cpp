@@ -12,10 +12,11 @@
 
 #include "libtime/sys/event_loop.hpp"
 #include "libtime/base/log.hpp"
+#include "libtime/ntp/association.hpp"
 #include "libtime/ntp/filter.hpp"
 #include "libtime/sys/clock.hpp"
 #include "libtime/sys/name_resolver.hpp"
-#include "libtime/sys/socket.hpp"
+#include "libtime/sys/udp_peer.hpp"
 
 namespace ntp_query {
 
@@ -33,16 +34,6 @@ std::uint64_t random64() {
 }
 
 std::uint32_t random32() { return randombytes_random(); }
-
-std::string_view kiss_meaning(ntp::Kiss k) {
-    switch (k) {
-    case ntp::Kiss::Deny: return "server refuses service";
-    case ntp::Kiss::Rstr: return "server restricts access";
-    case ntp::Kiss::Rate: return "server asks to slow down";
-    case ntp::Kiss::Other: break;
-    }
-    return "unknown code";
-}
 
 // How bad the worst failure of a source was; the worst one is reported.
 enum class Failure { None, NoAnswer, Unsynchronised, BadReply, Kiss, Local };
@@ -67,7 +58,7 @@ public:
 private:
     void on_poll();
     void send();
-    void on_events();
+    void on_error(const Error& e);
     void on_datagram(std::span<const std::byte> data, UnixNanos t4);
     void on_measurement(const ntp::Measurement& m);
     void on_kiss(const ntp::Rejection& r);
@@ -85,8 +76,7 @@ private:
     SocketAddress address_;
     Name* name_;  // the server name it came from (nullptr: none)
     std::string subject_;
-    std::optional<UdpSocket> socket_;
-    std::optional<FdWatcher> watcher_;
+    std::unique_ptr<UdpPeer> peer_;
     std::optional<Timer> poll_timer_;
     std::optional<Timer> timeout_timer_;
     ntp::Client client_;
@@ -240,17 +230,15 @@ Source::Source(Session& session, const SocketAddress& address, Name* name)
 }
 
 Result<void> Source::open(EventLoop& loop) {
-    SocketOptions so;
-    so.tx_timestamps = true;
-    so.pktinfo = false;
-    auto sock = UdpSocket::client(address_.family(), so);
-    if (!sock) return Unexpected<Error>{sock.error()};
-    // Connected: only this server's datagrams reach us, and ICMP errors are reported.
-    if (auto ok = sock->connect(address_); !ok) return ok;
-    socket_.emplace(std::move(*sock));
-    auto w = FdWatcher::create(loop, socket_->fd(), [this](FdEvents) { on_events(); });
-    if (!w) return Unexpected<Error>{w.error()};
-    watcher_.emplace(std::move(*w));
+    auto peer = UdpPeer::open(loop, address_,
+                              {.on_datagram = [this](std::span<const std::byte> d, UnixNanos t4) { on_datagram(d, t4); },
+                               .on_tx_time =
+                                   [this](std::uint32_t id, UnixNanos t) {
+                                       if (id == tx_id_) client_.refine_transmit_time(t);
+                                   },
+                               .on_error = [this](const Error& e) { on_error(e); }});
+    if (!peer) return Unexpected<Error>{peer.error()};
+    peer_ = std::move(*peer);
     auto p = Timer::create(loop, [this] { on_poll(); });
     if (!p) return Unexpected<Error>{p.error()};
     poll_timer_.emplace(std::move(*p));
@@ -305,9 +293,9 @@ void Source::send() {
     std::array<std::byte, ntp::kHeaderSize> buf{};
     auto n = ntp::serialize(h, {}, std::nullopt, buf);
     if (!n) log::fatalx(EX_SOFTWARE, "cannot build a request: %s", std::string(ntp::to_string(n.error())).c_str());
-    tx_id_ = socket_->next_tx_id();
+    tx_id_ = peer_->next_tx_id();
     const UnixNanos t1 = s_.clock().now();  // refined by the kernel's TX stamp when it comes
-    auto sent = socket_->send_to(std::span<const std::byte>(buf.data(), *n), address_);
+    auto sent = peer_->send(std::span<const std::byte>(buf.data(), *n));
     ++result_.sent;
     if (!sent) {
         log::debug("%s: send: %s", subject_.c_str(), sent.error().what.c_str());
@@ -318,31 +306,13 @@ void Source::send() {
     timeout_timer_->start(s_.options().timeout);
 }
 
-void Source::on_events() {
-    if (done_) return;
-    std::array<TxTimestamp, 8> stamps;
-    if (auto n = socket_->read_tx_timestamps(stamps)) {
-        for (std::size_t i = 0; i < *n; ++i)
-            if (stamps[i].id == tx_id_) client_.refine_transmit_time(stamps[i].tx_time);
-    }
-    for (int i = 0; i < 64 && !done_; ++i) {  // bounded: a flood cannot starve the loop
-        std::array<std::byte, 1024> buf;
-        RxSlot slot;
-        slot.buffer = buf;
-        auto got = socket_->receive(slot);
-        if (!got) {
-            // ICMP port unreachable and friends: this try has failed, no need to wait.
-            log::debug("%s: %s", subject_.c_str(), got.error().what.c_str());
-            if (client_.outstanding()) {
-                client_.on_timeout();
-                timeout_timer_->stop();
-                on_loss(got.error().what.c_str());
-            }
-            continue;
-        }
-        if (!*got) break;
-        if (!slot.truncated) on_datagram(slot.data(), slot.rx_time);
-    }
+// ICMP port unreachable and friends: this try has failed, no need to wait.
+void Source::on_error(const Error& e) {
+    log::debug("%s: %s", subject_.c_str(), e.what.c_str());
+    if (!client_.outstanding()) return;
+    client_.on_timeout();
+    timeout_timer_->stop();
+    on_loss(e.what.c_str());
 }
 
 void Source::on_datagram(std::span<const std::byte> data, UnixNanos t4) {
@@ -414,7 +384,7 @@ void Source::on_measurement(const ntp::Measurement& m) {
 
 void Source::on_kiss(const ntp::Rejection& r) {
     const std::string code = r.code_string();
-    const std::string why = "kiss-o'-death " + code + ": " + std::string(kiss_meaning(r.kiss));
+    const std::string why = "kiss-o'-death " + code + ": " + std::string(ntp::kiss_meaning(r.kiss));
     if (poll_) {
         poll_->on_kod(code, monotonic_now(), r.server_poll);
         if (poll_->status() == ntp::PollStatus::Demobilised) {
@@ -488,12 +458,13 @@ void Source::on_loss(const char* why) {
 // RFC 5905 §13) and once when it answers again. While it does not answer, its name is asked
 // whether another address should take its place.
 void Source::reach_changed(ntp::PollStatus before) {
-    const auto now = poll_->status();
-    if (now == ntp::PollStatus::Unreachable) {
-        if (before != ntp::PollStatus::Unreachable) log::warnx("%s: not answering", subject_.c_str());
+    switch (ntp::reach_change(before, poll_->status())) {
+    case ntp::ReachChange::Lost: log::warnx("%s: not answering", subject_.c_str()); [[fallthrough]];
+    case ntp::ReachChange::StillLost:
         if (name_) name_->on_unreachable();
-    } else if (before == ntp::PollStatus::Unreachable && now == ntp::PollStatus::Active) {
-        log::warnx("%s: answering again", subject_.c_str());
+        break;
+    case ntp::ReachChange::Regained: log::warnx("%s: answering again", subject_.c_str()); break;
+    case ntp::ReachChange::None: break;
     }
 }
 
@@ -519,7 +490,7 @@ void Source::finish() {
     done_ = true;
     poll_timer_->stop();
     timeout_timer_->stop();
-    watcher_->stop();
+    peer_->stop();
     summarise();
     s_.source_done();
 }
