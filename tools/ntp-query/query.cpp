@@ -14,6 +14,7 @@
 #include "libtime/base/log.hpp"
 #include "libtime/ntp/association.hpp"
 #include "libtime/ntp/filter.hpp"
+#include "libtime/ntp/pool.hpp"
 #include "libtime/sys/clock.hpp"
 #include "libtime/sys/name_resolver.hpp"
 #include "libtime/sys/udp_peer.hpp"
@@ -155,18 +156,16 @@ public:
     std::size_t adopt(Name& name, const std::vector<SocketAddress>& addresses, bool start) {
         std::size_t taken = 0;
         for (const auto& a : addresses) {
-            const bool in_use = std::any_of(sources_.begin(), sources_.end(), [&](const auto& src) {
-                return !src->done() && src->address() == a;
-            });
-            if (in_use) continue;
-            std::size_t live = 0;
-            Source* dead = nullptr;
+            std::vector<ntp::PoolMember> live;
+            std::vector<Source*> live_sources;
             for (auto& src : sources_) {
-                if (src->name() != &name || src->done()) continue;
-                ++live;
-                if (src->unreachable() && !dead) dead = src.get();
+                if (src->done()) continue;
+                live.push_back({src->address(), src->name() == &name, src->unreachable()});
+                live_sources.push_back(src.get());
             }
-            if (!dead && live >= options_.max_sources) continue;
+            const auto place = ntp::place_address(a, live, options_.max_sources);
+            if (place.kind != ntp::Placement::Add && place.kind != ntp::Placement::Replace) continue;
+            Source* dead = place.kind == ntp::Placement::Replace ? live_sources[place.replaced] : nullptr;
             auto src = std::make_unique<Source>(*this, a, &name);
             Source& added = *src;
             sources_.push_back(std::move(src));
