@@ -2,6 +2,15 @@
 
 namespace timepipe::ntp {
 
+double take_sample(ClockFilter& filter, PollState* poll, const NtpSample& sample, MonoNanos now) {
+    const auto before = filter.estimate();
+    filter.add(sample);
+    const double jitter = filter.estimate() ? filter.estimate()->jitter : 0.0;
+    const double change = sample.offset - (before ? before->offset : sample.offset);
+    if (poll) poll->on_reply(now, within_poll_gate(change, jitter));
+    return jitter;
+}
+
 std::string_view kiss_meaning(Kiss k) {
     switch (k) {
     case Kiss::Deny: return "server refuses service";

@@ -1,6 +1,8 @@
-// What a client says about one association (RFC 5905 §13), pure: what a kiss code means to a
-// user, and which changes of a source's poll status are worth a message.
+// What a client decides about one association (RFC 5905 §10, §13), pure: a sample into the
+// clock filter and the poll state, what a kiss code means to a user, and which changes of a
+// source's poll status are worth a message.
 //
+//   double jitter = take_sample(filter, &poll, sample, mono_now);   // a valid reply//
 //   const auto before = poll.status();
 //   poll.on_timeout(now);
 //   switch (reach_change(before, poll.status())) {
@@ -13,10 +15,16 @@
 
 #include <string_view>
 
+#include "libtime/ntp/filter.hpp"
 #include "libtime/ntp/packet.hpp"
 #include "libtime/ntp/poll.hpp"
 
 namespace timepipe::ntp {
+
+// A valid sample: into the clock filter and, for a polled source, the poll state as a reply
+// that is consistent when its offset moved within the poll gate (RFC 5905 A.5.5.6) of the
+// estimate before it. Returns the filter's jitter (0 while it has no estimate).
+double take_sample(ClockFilter& filter, PollState* poll, const NtpSample& sample, MonoNanos now);
 
 // "server refuses service" (DENY), "server restricts access" (RSTR), "server asks to slow
 // down" (RATE), "unknown code".

@@ -359,14 +359,10 @@ void Source::on_measurement(const ntp::Measurement& m) {
     }
     Sample rec = to_record(m);
     const ntp::NtpSample sample{m.sample.offset, m.sample.delay, m.sample.dispersion, m.time};
-    const auto before = filter_.estimate();
-    filter_.add(sample);
-    const double jitter = filter_.estimate() ? filter_.estimate()->jitter : 0.0;
+    const auto status = poll_ ? poll_->status() : ntp::PollStatus::Active;
+    const double jitter = ntp::take_sample(filter_, poll_ ? &*poll_ : nullptr, sample, monotonic_now());
     ++result_.samples;
     if (poll_) {
-        const double change = m.sample.offset - (before ? before->offset : m.sample.offset);
-        const auto status = poll_->status();
-        poll_->on_reply(monotonic_now(), ntp::within_poll_gate(change, jitter));
         reach_changed(status);
         rec.reach = poll_->reach();
         rec.poll = poll_->poll_exponent();
