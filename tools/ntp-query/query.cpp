@@ -1,5 +1,5 @@
-// The I/O loop of ntp-query (see query.hpp): per source one connected UDP socket with kernel
-// RX/TX timestamps, one poll timer, one timeout timer.
+// The I/O loop of ntp-query (see query.hpp): per source one UdpPeer (a connected UDP socket
+// with kernel RX/TX timestamps), one poll timer, one timeout timer; per name a NameResolver.
 #include "tools/ntp-query/query.hpp"
 
 #include <algorithm>
