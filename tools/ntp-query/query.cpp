@@ -1,5 +1,5 @@
-// The I/O loop of ntp-query (see query.hpp): per source one connected UDP socket with kernel
-// RX/TX timestamps, one poll timer, one timeout timer.
+// The I/O loop of ntp-query (see query.hpp): per source one UdpPeer (a connected UDP socket
+// with kernel RX/TX timestamps), one poll timer, one timeout timer; per name a NameResolver.
 #include "tools/ntp-query/query.hpp"
 
 #include <algorithm>
@@ -12,10 +12,12 @@
 
 #include "libtime/sys/event_loop.hpp"
 #include "libtime/base/log.hpp"
+#include "libtime/ntp/association.hpp"
 #include "libtime/ntp/filter.hpp"
+#include "libtime/ntp/pool.hpp"
 #include "libtime/sys/clock.hpp"
-#include "libtime/sys/resolve.hpp"
-#include "libtime/sys/socket.hpp"
+#include "libtime/sys/name_resolver.hpp"
+#include "libtime/sys/udp_peer.hpp"
 
 namespace ntp_query {
 
@@ -33,16 +35,6 @@ std::uint64_t random64() {
 }
 
 std::uint32_t random32() { return randombytes_random(); }
-
-std::string_view kiss_meaning(ntp::Kiss k) {
-    switch (k) {
-    case ntp::Kiss::Deny: return "server refuses service";
-    case ntp::Kiss::Rstr: return "server restricts access";
-    case ntp::Kiss::Rate: return "server asks to slow down";
-    case ntp::Kiss::Other: break;
-    }
-    return "unknown code";
-}
 
 // How bad the worst failure of a source was; the worst one is reported.
 enum class Failure { None, NoAnswer, Unsynchronised, BadReply, Kiss, Local };
@@ -67,7 +59,7 @@ public:
 private:
     void on_poll();
     void send();
-    void on_events();
+    void on_error(const Error& e);
     void on_datagram(std::span<const std::byte> data, UnixNanos t4);
     void on_measurement(const ntp::Measurement& m);
     void on_kiss(const ntp::Rejection& r);
@@ -85,8 +77,7 @@ private:
     SocketAddress address_;
     Name* name_;  // the server name it came from (nullptr: none)
     std::string subject_;
-    std::optional<UdpSocket> socket_;
-    std::optional<FdWatcher> watcher_;
+    std::unique_ptr<UdpPeer> peer_;
     std::optional<Timer> poll_timer_;
     std::optional<Timer> timeout_timer_;
     ntp::Client client_;
@@ -106,37 +97,23 @@ private:
     bool retired_ = false;
 };
 
-// A server name of the command line and its sources. With --follow, resolved in the loop (a
-// helper thread, so the loop never blocks on the resolver): retried after 2^minpoll s, doubling
-// up to 2^maxpoll, until it resolves; resolved again when one of its sources stops answering,
-// whose place then goes to an address not in use (as chronyd replaces pool sources).
+// A server name of the command line and its sources. With --follow, resolved in the loop and
+// retried from 2^minpoll s up to 2^maxpoll until it resolves; resolved again when one of its
+// sources stops answering, whose place then goes to an address not in use (libtime/sys/
+// name_resolver.hpp; as chronyd replaces pool sources).
 class Name {
 public:
-    Name(Session& session, Server server) : s_(session), server_(std::move(server)) {}
+    Name(Session& session, Server server);
     const Server& server() const { return server_; }
     void start();
-    void on_unreachable();  // one of its sources stopped answering
-    bool waiting() const { return retrying_; }  // no address yet: the run is not over
+    void on_unreachable() { resolver_.refresh(monotonic_now()); }  // one of its sources stopped answering
+    bool waiting() const { return resolver_.waiting(); }  // no address yet: the run is not over
     std::optional<SourceResult> summary() const;
 
 private:
-    void resolve();
-    void on_answer();
-    std::chrono::nanoseconds next_interval();
-
     Session& s_;
     Server server_;
-    std::optional<PendingResolution> pending_;  // before watcher_: the watcher goes first
-    std::optional<FdWatcher> watcher_;
-    std::optional<Timer> retry_timer_;
-    int backoff_ = 0;          // exponent of the next retry interval
-    bool backoff_set_ = false;
-    bool retrying_ = false;    // never resolved yet
-    bool said_failure_ = false;
-    bool resolved_ = false;
-    std::string failure_;
-    int exit_code_ = 0;
-    std::int64_t next_refresh_ = 0;  // monotonic ns: no new lookup for a dead source before
+    NameResolver resolver_;
 };
 
 class Session {
@@ -179,18 +156,16 @@ public:
     std::size_t adopt(Name& name, const std::vector<SocketAddress>& addresses, bool start) {
         std::size_t taken = 0;
         for (const auto& a : addresses) {
-            const bool in_use = std::any_of(sources_.begin(), sources_.end(), [&](const auto& src) {
-                return !src->done() && src->address() == a;
-            });
-            if (in_use) continue;
-            std::size_t live = 0;
-            Source* dead = nullptr;
+            std::vector<ntp::PoolMember> live;
+            std::vector<Source*> live_sources;
             for (auto& src : sources_) {
-                if (src->name() != &name || src->done()) continue;
-                ++live;
-                if (src->unreachable() && !dead) dead = src.get();
+                if (src->done()) continue;
+                live.push_back({src->address(), src->name() == &name, src->unreachable()});
+                live_sources.push_back(src.get());
             }
-            if (!dead && live >= options_.max_sources) continue;
+            const auto place = ntp::place_address(a, live, options_.max_sources);
+            if (place.kind != ntp::Placement::Add && place.kind != ntp::Placement::Replace) continue;
+            Source* dead = place.kind == ntp::Placement::Replace ? live_sources[place.replaced] : nullptr;
             auto src = std::make_unique<Source>(*this, a, &name);
             Source& added = *src;
             sources_.push_back(std::move(src));
@@ -254,17 +229,15 @@ Source::Source(Session& session, const SocketAddress& address, Name* name)
 }
 
 Result<void> Source::open(EventLoop& loop) {
-    SocketOptions so;
-    so.tx_timestamps = true;
-    so.pktinfo = false;
-    auto sock = UdpSocket::client(address_.family(), so);
-    if (!sock) return Unexpected<Error>{sock.error()};
-    // Connected: only this server's datagrams reach us, and ICMP errors are reported.
-    if (auto ok = sock->connect(address_); !ok) return ok;
-    socket_.emplace(std::move(*sock));
-    auto w = FdWatcher::create(loop, socket_->fd(), [this](FdEvents) { on_events(); });
-    if (!w) return Unexpected<Error>{w.error()};
-    watcher_.emplace(std::move(*w));
+    auto peer = UdpPeer::open(loop, address_,
+                              {.on_datagram = [this](std::span<const std::byte> d, UnixNanos t4) { on_datagram(d, t4); },
+                               .on_tx_time =
+                                   [this](std::uint32_t id, UnixNanos t) {
+                                       if (id == tx_id_) client_.refine_transmit_time(t);
+                                   },
+                               .on_error = [this](const Error& e) { on_error(e); }});
+    if (!peer) return Unexpected<Error>{peer.error()};
+    peer_ = std::move(*peer);
     auto p = Timer::create(loop, [this] { on_poll(); });
     if (!p) return Unexpected<Error>{p.error()};
     poll_timer_.emplace(std::move(*p));
@@ -319,9 +292,9 @@ void Source::send() {
     std::array<std::byte, ntp::kHeaderSize> buf{};
     auto n = ntp::serialize(h, {}, std::nullopt, buf);
     if (!n) log::fatalx(EX_SOFTWARE, "cannot build a request: %s", std::string(ntp::to_string(n.error())).c_str());
-    tx_id_ = socket_->next_tx_id();
+    tx_id_ = peer_->next_tx_id();
     const UnixNanos t1 = s_.clock().now();  // refined by the kernel's TX stamp when it comes
-    auto sent = socket_->send_to(std::span<const std::byte>(buf.data(), *n), address_);
+    auto sent = peer_->send(std::span<const std::byte>(buf.data(), *n));
     ++result_.sent;
     if (!sent) {
         log::debug("%s: send: %s", subject_.c_str(), sent.error().what.c_str());
@@ -332,31 +305,13 @@ void Source::send() {
     timeout_timer_->start(s_.options().timeout);
 }
 
-void Source::on_events() {
-    if (done_) return;
-    std::array<TxTimestamp, 8> stamps;
-    if (auto n = socket_->read_tx_timestamps(stamps)) {
-        for (std::size_t i = 0; i < *n; ++i)
-            if (stamps[i].id == tx_id_) client_.refine_transmit_time(stamps[i].tx_time);
-    }
-    for (int i = 0; i < 64 && !done_; ++i) {  // bounded: a flood cannot starve the loop
-        std::array<std::byte, 1024> buf;
-        RxSlot slot;
-        slot.buffer = buf;
-        auto got = socket_->receive(slot);
-        if (!got) {
-            // ICMP port unreachable and friends: this try has failed, no need to wait.
-            log::debug("%s: %s", subject_.c_str(), got.error().what.c_str());
-            if (client_.outstanding()) {
-                client_.on_timeout();
-                timeout_timer_->stop();
-                on_loss(got.error().what.c_str());
-            }
-            continue;
-        }
-        if (!*got) break;
-        if (!slot.truncated) on_datagram(slot.data(), slot.rx_time);
-    }
+// ICMP port unreachable and friends: this try has failed, no need to wait.
+void Source::on_error(const Error& e) {
+    log::debug("%s: %s", subject_.c_str(), e.what.c_str());
+    if (!client_.outstanding()) return;
+    client_.on_timeout();
+    timeout_timer_->stop();
+    on_loss(e.what.c_str());
 }
 
 void Source::on_datagram(std::span<const std::byte> data, UnixNanos t4) {
@@ -404,14 +359,10 @@ void Source::on_measurement(const ntp::Measurement& m) {
     }
     Sample rec = to_record(m);
     const ntp::NtpSample sample{m.sample.offset, m.sample.delay, m.sample.dispersion, m.time};
-    const auto before = filter_.estimate();
-    filter_.add(sample);
-    const double jitter = filter_.estimate() ? filter_.estimate()->jitter : 0.0;
+    const auto status = poll_ ? poll_->status() : ntp::PollStatus::Active;
+    const double jitter = ntp::take_sample(filter_, poll_ ? &*poll_ : nullptr, sample, monotonic_now());
     ++result_.samples;
     if (poll_) {
-        const double change = m.sample.offset - (before ? before->offset : m.sample.offset);
-        const auto status = poll_->status();
-        poll_->on_reply(monotonic_now(), ntp::within_poll_gate(change, jitter));
         reach_changed(status);
         rec.reach = poll_->reach();
         rec.poll = poll_->poll_exponent();
@@ -428,7 +379,7 @@ void Source::on_measurement(const ntp::Measurement& m) {
 
 void Source::on_kiss(const ntp::Rejection& r) {
     const std::string code = r.code_string();
-    const std::string why = "kiss-o'-death " + code + ": " + std::string(kiss_meaning(r.kiss));
+    const std::string why = "kiss-o'-death " + code + ": " + std::string(ntp::kiss_meaning(r.kiss));
     if (poll_) {
         poll_->on_kod(code, monotonic_now(), r.server_poll);
         if (poll_->status() == ntp::PollStatus::Demobilised) {
@@ -502,12 +453,13 @@ void Source::on_loss(const char* why) {
 // RFC 5905 §13) and once when it answers again. While it does not answer, its name is asked
 // whether another address should take its place.
 void Source::reach_changed(ntp::PollStatus before) {
-    const auto now = poll_->status();
-    if (now == ntp::PollStatus::Unreachable) {
-        if (before != ntp::PollStatus::Unreachable) log::warnx("%s: not answering", subject_.c_str());
+    switch (ntp::reach_change(before, poll_->status())) {
+    case ntp::ReachChange::Lost: log::warnx("%s: not answering", subject_.c_str()); [[fallthrough]];
+    case ntp::ReachChange::StillLost:
         if (name_) name_->on_unreachable();
-    } else if (before == ntp::PollStatus::Unreachable && now == ntp::PollStatus::Active) {
-        log::warnx("%s: answering again", subject_.c_str());
+        break;
+    case ntp::ReachChange::Regained: log::warnx("%s: answering again", subject_.c_str()); break;
+    case ntp::ReachChange::None: break;
     }
 }
 
@@ -533,7 +485,7 @@ void Source::finish() {
     done_ = true;
     poll_timer_->stop();
     timeout_timer_->stop();
-    watcher_->stop();
+    peer_->stop();
     summarise();
     s_.source_done();
 }
@@ -561,84 +513,25 @@ void Source::summarise() {
     if (!result_.failure.empty() && !said) log::warnx("%s: %s", subject_.c_str(), result_.failure.c_str());
 }
 
+Name::Name(Session& session, Server server)
+    : s_(session),
+      server_(std::move(server)),
+      resolver_(session.loop(), server_.name, NameResolver::lookup(server_.host, 123, session.options().family),
+                RetrySchedule(session.options().poll.minpoll, session.options().poll.maxpoll),
+                {.on_addresses = [this](const std::vector<SocketAddress>& a) { return s_.adopt(*this, a, true); },
+                 .on_settled = [this] { s_.name_given_up(); }}) {}
+
 void Name::start() {
-    if (!s_.options().follow || !server_.addresses.empty()) return;  // resolved before the run
-    retrying_ = true;
-    resolve();
-}
-
-std::chrono::nanoseconds Name::next_interval() {
-    const auto& poll = s_.options().poll;
-    if (!backoff_set_) backoff_ = poll.minpoll;
-    backoff_set_ = true;
-    const int e = backoff_;
-    backoff_ = std::min(backoff_ + 1, std::max(poll.maxpoll, poll.minpoll));
-    return e >= 0 ? nanoseconds(std::chrono::seconds(1)) * (std::int64_t{1} << e)
-                  : nanoseconds(std::chrono::seconds(1)) / (std::int64_t{1} << -e);
-}
-
-void Name::resolve() {
-    if (pending_) return;  // one lookup at a time
-    auto p = PendingResolution::start(server_.host, 123, s_.options().family);
-    if (p) {
-        pending_.emplace(std::move(*p));
-        auto w = FdWatcher::create(s_.loop(), pending_->fd(), [this](FdEvents) { on_answer(); });
-        if (w) return (void)watcher_.emplace(std::move(*w));
-        p = Unexpected<Error>{w.error()};
-        pending_.reset();
-    }
-    failure_ = p.error().what;
-    exit_code_ = p.error().exit_code;
-    log::warnx("%s: %s", server_.name.c_str(), failure_.c_str());
-    retrying_ = false;  // the machine is in trouble: no retry
-    s_.name_given_up();
-}
-
-void Name::on_answer() {
-    auto answer = pending_->take();
-    if (!answer) return;
-    watcher_.reset();  // safe from inside its own callback (libtime/sys/event_loop.hpp)
-    pending_.reset();
-    if (!*answer) {
-        const Error& e = answer->error();
-        if (!said_failure_ || e.what != failure_) log::warnx("%s: %s; retrying", server_.name.c_str(), e.what.c_str());
-        said_failure_ = true;
-        failure_ = e.what;
-        exit_code_ = e.exit_code;
-        if (!retrying_) return;  // a name with sources looks again when one stops answering
-        if (!retry_timer_) {
-            auto t = Timer::create(s_.loop(), [this] { resolve(); });
-            if (!t) log::fatalx(EX_OSERR, "timer: %s", t.error().what.c_str());
-            retry_timer_.emplace(std::move(*t));
-        }
-        retry_timer_->start(next_interval());
-        return;
-    }
-    if (said_failure_) log::warnx("%s: resolved", server_.name.c_str());
-    said_failure_ = false;
-    failure_.clear();
-    exit_code_ = 0;
-    const bool first = !resolved_;
-    resolved_ = true;
-    if (s_.adopt(*this, **answer, true) > 0 || first) backoff_set_ = false;  // start over
-    retrying_ = false;
-    s_.name_given_up();  // maybe every address was in use already
-}
-
-void Name::on_unreachable() {
-    if (!resolved_) return;  // given as an address
-    const std::int64_t now = monotonic_now();
-    if (pending_ || now < next_refresh_) return;
-    next_refresh_ = now + next_interval().count();
-    resolve();
+    if (s_.options().follow && server_.addresses.empty()) resolver_.start();  // else resolved before the run
 }
 
 std::optional<SourceResult> Name::summary() const {
-    if (resolved_ || !server_.addresses.empty() || !s_.options().follow) return std::nullopt;
+    if (resolver_.resolved() || !server_.addresses.empty() || !s_.options().follow) return std::nullopt;
     SourceResult r;
-    r.failure = failure_.empty() ? "name resolution timed out" : failure_;
-    r.exit_code = exit_code_ == 0 ? EX_TEMPFAIL : exit_code_;
-    if (failure_.empty()) log::warnx("%s: %s", server_.name.c_str(), r.failure.c_str());
+    const std::string& failure = resolver_.failure();
+    r.failure = failure.empty() ? "name resolution timed out" : failure;
+    r.exit_code = resolver_.exit_code() == 0 ? EX_TEMPFAIL : resolver_.exit_code();
+    if (failure.empty()) log::warnx("%s: %s", server_.name.c_str(), r.failure.c_str());
     return r;
 }
 

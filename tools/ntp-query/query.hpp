@@ -1,5 +1,7 @@
 // ntp-query's I/O: one UDP socket per source, the libuv loop, timeouts and polls. Protocol
-// decisions are libtime/ntp_client's; this file only moves packets and times.
+// decisions are libtime's (ntp/client, ntp/poll, ntp/association, ntp/pool), and so are the
+// socket (sys/udp_peer) and the names resolved in the loop (sys/name_resolver); this file
+// wires them and keeps what ntp-query reports.
 #pragma once
 
 #include <chrono>
