@@ -45,19 +45,26 @@ UNIT_BIN  := $(BUILD)/unit-tests
 BENCH_SRCS:= $(sort $(wildcard bench/*_bench.cpp))
 BENCH_OBJS:= $(BENCH_SRCS:%.cpp=$(BUILD)/obj/%.o)
 BENCH_BIN := $(BUILD)/micro-bench
-LOADGEN_SRCS := $(sort $(wildcard bench/loadgen/*.cpp))
+LOADCORE_SRCS := $(sort $(wildcard bench/loadcore/*.cpp))
+LOADGEN_SRCS := $(sort $(wildcard bench/loadgen/*.cpp)) $(LOADCORE_SRCS)
 LOADGEN_BIN  := $(BUILD)/bin-bench/ntp-loadgen
-RT_LOADGEN_SRCS := $(sort $(wildcard bench/roughtime-loadgen/*.cpp))
+RT_LOADGEN_SRCS := $(sort $(wildcard bench/roughtime-loadgen/*.cpp)) $(LOADCORE_SRCS)
 RT_LOADGEN_BIN  := $(BUILD)/bin-bench/roughtime-loadgen
+FLOOR_SRCS := $(sort $(wildcard bench/ntp-floor/*.cpp))
+FLOOR_BIN  := $(BUILD)/bin-bench/ntp-floor
 
-.PHONY: all tools unit loadgen check check-fast demo fuzz bench install uninstall clean deps lint
+.PHONY: all tools unit loadgen check check-fast demo fuzz bench install uninstall clean deps deps-build lint
 all: $(LIB) $(TOOL_BINS)
 tools: $(TOOL_BINS)
 unit: $(UNIT_BIN)
-loadgen: $(LOADGEN_BIN) $(RT_LOADGEN_BIN)
+loadgen: $(LOADGEN_BIN) $(RT_LOADGEN_BIN) $(FLOOR_BIN)
 
+# deps: what make check needs (packages, and the test peers fetched into a cache, never
+# installed); deps-build: only what building needs (make demo).
 deps:
-	@scripts/install-deps --if-missing
+	@scripts/install-deps --check --if-missing
+deps-build:
+	@scripts/install-deps --build --if-missing
 
 $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
@@ -88,6 +95,10 @@ $(LOADGEN_BIN): $(LOADGEN_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
+$(FLOOR_BIN): $(FLOOR_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
 $(RT_LOADGEN_BIN): $(RT_LOADGEN_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
@@ -110,7 +121,10 @@ check-fast: all unit loadgen
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.cpp))
 FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.cpp=$(FUZZ_BUILD)/%)
-FUZZ_FLAGS := -std=c++20 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -I. $(PKG_CFLAGS) -MMD -MP
+# -fno-sanitize-recover=all: a UBSan finding aborts the run (and tests/run fails any log that
+# holds a sanitizer report, whatever the exit status).
+FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_FLAGS = -std=c++20 -O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN) -I. $(PKG_CFLAGS) -MMD -MP
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.cpp=$(FUZZ_BUILD)/obj/%.o)
 
 fuzz: $(FUZZ_BINS)
@@ -123,16 +137,16 @@ $(FUZZ_BUILD)/obj/%.o: %.cpp
 	clang++ $(FUZZ_FLAGS) -c $< -o $@
 
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
-	clang++ -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+	clang++ -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LIBS)
 
 # --- benchmarks (not tests) ----------------------------------------------------------------
-bench: deps all $(BENCH_BIN) $(LOADGEN_BIN) $(RT_LOADGEN_BIN)
+bench: deps all $(BENCH_BIN) $(LOADGEN_BIN) $(RT_LOADGEN_BIN) $(FLOOR_BIN)
 	$(BENCH_BIN)
 	TIMEPIPE_BUILD=$(abspath $(BUILD)) bench/ntp-serve-vs-chronyd
 	TIMEPIPE_BUILD=$(abspath $(BUILD)) bench/roughtime-serve-bench
 
 # --- demo ------------------------------------------------------------------------------------
-demo: deps
+demo: deps-build
 	$(MAKE) -j$(JOBS) all
 	scripts/demo
 

@@ -79,6 +79,7 @@ local stratum 3
 allow all
 deny 127.0.0.1
 cmdport 0
+bindcmdaddress /
 pidfile $dir/chronyd.pid
 driftfile $dir/drift
 CONF

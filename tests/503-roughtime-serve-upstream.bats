@@ -6,10 +6,11 @@ load common
 load 500-roughtime-serve-lib
 bats_require_minimum_version 1.5.0
 
-# sample_json [OFFSET] [ROOT_DELAY] [ROOT_DISPERSION]: a sample taken now from a stratum-2 upstream.
+# sample_json [OFFSET] [ROOT_DELAY] [ROOT_DISPERSION] [AGE_MS]: a sample taken AGE_MS ago (0)
+# from a stratum-2 upstream.
 sample_json() {
   printf '{"v":1,"type":"sample","source":"ntp://192.0.2.1:123","time":%s,"offset":%s,"delay":0.004,"dispersion":0.001,"stratum":2,"leap":0,"refid":"GPS","poll":4,"root_delay":%s,"root_dispersion":%s}\n' \
-    "$(date +%s%N)" "${1:-0.0}" "${2:-0.010}" "${3:-0.020}"
+    "$(( $(date +%s%N) - ${4:-0} * 1000000 ))" "${1:-0.0}" "${2:-0.010}" "${3:-0.020}"
 }
 
 setup() {
@@ -82,22 +83,40 @@ wait_answer() {  # until a query is answered (up to 3 s); the answer in $out
   exec 7>&-
 }
 
-@test "a stale upstream (--stale-after) or an ended stream: no answers" {
-  start_serve --stale-after 1s
-  sample_json | timecat -i json -o cbor >&7
+@test "a stale upstream (--stale-after): no answers, said once; a fresh sample: answers again" {
+  start_serve --stale-after 2s
+  sample_json 0.0 0.010 0.020 500 | timecat -i json -o cbor >&7   # stale 1.5 s from now
   wait_answer
-  sleep 1.5
+  for _ in $(seq 30); do
+    grep -q 'roughtime-serve: stdin: unsynchronised: every sample is stale' "$BATS_TEST_TMPDIR/err" && break
+    sleep 0.1
+  done
   run rt_query "$PORT" "$PUBKEY" --timeout 0.3
   [ "$output" = "no answer" ]
   grep -q 'not answering: the upstream is stale or unsynchronised' "$BATS_TEST_TMPDIR/err"
   sample_json | timecat -i json -o cbor >&7
   wait_answer
-  exec 7>&-   # the stream ends
-  sleep 0.3
-  run rt_query "$PORT" "$PUBKEY" --timeout 0.3
-  [ "$output" = "no answer" ]
-  grep -q 'not answering: the upstream stream ended' "$BATS_TEST_TMPDIR/err"
-  kill -0 "$SERVE_PID"
+  exec 7>&-
+}
+
+@test "the stream ending: one line, exit 69 (EX_UNAVAILABLE)" {
+  start_serve
+  sample_json | timecat -i json -o cbor >&7
+  wait_answer
+  exec 7>&-
+  local st=0
+  wait "$SERVE_PID" || st=$?
+  [ "$st" -eq 69 ]
+  grep -qx 'roughtime-serve: stdin: the upstream ended; exiting' "$BATS_TEST_TMPDIR/err"
+}
+
+@test "RADI is computed in seconds: not capped at 65536 s" {
+  start_serve
+  # root distance = (0.010 + 0.004) / 2 + 100000 + 0.001 = 100000.008 s: RADI 100001 s
+  sample_json 0.0 0.010 100000 | timecat -i json -o cbor >&7
+  wait_answer
+  [ "$(json_field "$out" radi)" -eq 100001000000000 ]
+  exec 7>&-
 }
 
 @test "--upstream FILE missing: exit 66" {

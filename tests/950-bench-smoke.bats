@@ -201,7 +201,7 @@ assert o["lost"] > 0 and o["sent"] == 4 + o["lost"], o
   [[ $output == *"--seed N"*"open loop"* ]]
 }
 
-@test "ntp-serve-vs-chronyd --quick measures both servers and prints the ratio" {
+@test "ntp-serve-vs-chronyd --quick measures ntp-serve, chronyd and the floor, and judges sat against the floor" {
   require_cmd taskset
   [ -x "$TIMEPIPE_BUILD/bin/ntp-serve" ] || { echo "missing ntp-serve in $TIMEPIPE_BUILD/bin" >&2; return 1; }
   run "$TESTS_DIR/../bench/ntp-serve-vs-chronyd" --quick
@@ -210,14 +210,19 @@ assert o["lost"] > 0 and o["sent"] == 4 + o["lost"], o
   grep -Eq '^ntp-serve +[0-9]+ +[0-9.]+ ' <<< "$output"
   grep -Eq '^chronyd \(default\) +[0-9]+ +[0-9.]+ ' <<< "$output"
   grep -Eq '^chronyd \(noclientlog\) +[0-9]+ +[0-9.]+ ' <<< "$output"
-  grep -Eq '^ratio ntp-serve / chronyd \(default\) +[0-9.]+ +goal <= 0.75 +(PASS|MISS)' <<< "$output"
+  grep -Eq '^floor \(ntp-floor\) +[0-9]+ +[0-9.]+ ' <<< "$output"
+  # at saturation the goal is ntp-serve against the floor; the other ratios are shown, not judged
+  grep -Eq '^ratio ntp-serve / floor \(ntp-floor\) +[0-9.]+ +goal <= 1.10 +(PASS|MISS)  <- the goal$' <<< "$output"
+  grep -Eq '^ratio chronyd +/ floor \(ntp-floor\) +[0-9.]+$' <<< "$output"
+  grep -Eq '^ratio ntp-serve / chronyd \(default\) +[0-9.]+$' <<< "$output"
+  ! grep -q 'goal <= 0.75' <<< "$output"
   grep -Eq '^server +responses/s +CPU us/resp .* tx-lag p50 us +tx-lag p99 us ' <<< "$output"
   # --quick measures saturation only: one table, one summary line
   [ "$(grep -c '^## load ' <<< "$output")" -eq 1 ]
   [ "$(grep -c '^ntp-serve ' <<< "$output")" -eq 1 ]
   grep -q '^## summary: ' <<< "$output"
   [ "$(grep -Ec '^load ' <<< "$output")" -eq 1 ]
-  grep -Eq '^load sat +ratio +[0-9.]+ +(PASS|MISS) ' <<< "$output"
+  grep -Eq '^load sat +serve/floor +[0-9.]+ +chronyd/floor +[0-9.]+ +serve/chronyd +[0-9.]+ +goal serve/floor <= 1.10 +(PASS|MISS) ' <<< "$output"
 }
 
 @test "ntp-serve-vs-chronyd -L sat,20000: one table per load, then the summary" {
@@ -231,12 +236,16 @@ assert o["lost"] > 0 and o["sent"] == 4 + o["lost"], o
   [ "$(grep -Ec '^ntp-serve +[0-9]+ +[0-9.]+ ' <<< "$output")" -eq 2 ]
   [ "$(grep -Ec '^chronyd \(default\) +[0-9]+ +[0-9.]+ ' <<< "$output")" -eq 2 ]
   [ "$(grep -Ec '^chronyd \(noclientlog\) +[0-9]+ +[0-9.]+ ' <<< "$output")" -eq 2 ]
-  [ "$(grep -Ec '^ratio ntp-serve / chronyd \(default\) +[0-9.]+ +goal <= 0.75 +(PASS|MISS)' <<< "$output")" -eq 2 ]
+  [ "$(grep -Ec '^floor \(ntp-floor\) +[0-9]+ +[0-9.]+ ' <<< "$output")" -eq 2 ]
+  # each load judged by its own goal: sat against the floor, 20000/s against chronyd
+  [ "$(grep -Ec '^ratio ntp-serve / floor \(ntp-floor\) +[0-9.]+ +goal <= 1.10 +(PASS|MISS)' <<< "$output")" -eq 1 ]
+  [ "$(grep -Ec '^ratio ntp-serve / chronyd \(default\) +[0-9.]+ +goal <= 0.75 +(PASS|MISS)' <<< "$output")" -eq 1 ]
+  [ "$(grep -Ec '^ratio (ntp-serve|chronyd +) / floor \(ntp-floor\) +[0-9.]+' <<< "$output")" -eq 4 ]
   # the summary comes last, one line per load, in the order given
   summary=$(sed -n '/^## summary: /,$p' <<< "$output")
   [ "$(grep -Ec '^load ' <<< "$summary")" -eq 2 ]
-  grep -Eq '^load sat +ratio +[0-9.]+ +(PASS|MISS) ' <<< "$(grep '^load ' <<< "$summary" | sed -n 1p)"
-  grep -Eq '^load 20000/s +ratio +[0-9.]+ +(PASS|MISS) ' <<< "$(grep '^load ' <<< "$summary" | sed -n 2p)"
+  grep -Eq '^load sat +serve/floor +[0-9.]+ .* goal serve/floor <= 1.10 +(PASS|MISS) ' <<< "$(grep '^load ' <<< "$summary" | sed -n 1p)"
+  grep -Eq '^load 20000/s +serve/floor +[0-9.]+ +chronyd/floor +[0-9.]+ +serve/chronyd +[0-9.]+ +goal serve/chronyd <= 0.75 +(PASS|MISS) ' <<< "$(grep '^load ' <<< "$summary" | sed -n 2p)"
   # the rate reached the load generator: the paced table's ntp-serve row stays near 20000/s
   # (a pass-through check with a wide bound, not a performance figure)
   paced_rate=$(sed -n '/^## load 20000:/,/^## summary/p' <<< "$output" | grep '^ntp-serve ' | awk '{ print $2 }')
@@ -245,7 +254,7 @@ assert o["lost"] > 0 and o["sent"] == 4 + o["lost"], o
   # lines report the skipped requests there only
   grep -q 'at numeric loads: open loop, at most 1024 outstanding' <<< "$output"
   [ "$(sed -n '/^## load sat:/,/^## load 20000:/p' <<< "$output" | grep -c '^  .* skipped ')" -eq 0 ]
-  [ "$(sed -n '/^## load 20000:/,/^## summary/p' <<< "$output" | grep -Ec '^  (ntp-serve|chronyd|chronyd-noclientlog) +[0-9]+/s .* lost [0-9]+  skipped [0-9]+ ')" -eq 3 ]
+  [ "$(sed -n '/^## load 20000:/,/^## summary/p' <<< "$output" | grep -Ec '^  (ntp-serve|chronyd|chronyd-noclientlog|floor) +[0-9]+/s .* lost [0-9]+  skipped [0-9]+ ')" -eq 4 ]
 }
 
 @test "ntp-serve-vs-chronyd: a numeric load whose -c cap binds gets a warning per run" {
@@ -258,7 +267,7 @@ assert o["lost"] > 0 and o["sent"] == 4 + o["lost"], o
   [ "$status" -eq 0 ]
   grep -q 'at numeric loads: open loop, at most 1 outstanding' <<< "$output"
   table=$(sed -n '/^## load 20000:/,/^## summary/p' <<< "$output")
-  [ "$(grep -Ec '^warning: (ntp-serve|chronyd \(default\)|chronyd \(noclientlog\)) run 1: skipped [0-9]+ of [0-9]+ scheduled requests' <<< "$table")" -eq 3 ]
+  [ "$(grep -Ec '^warning: (ntp-serve|chronyd \(default\)|chronyd \(noclientlog\)|floor \(ntp-floor\)) run 1: skipped [0-9]+ of [0-9]+ scheduled requests' <<< "$table")" -eq 4 ]
   # under the table, before the ratio lines
   [ "$(grep -E '^(warning|ratio)' <<< "$table" | head -1 | cut -c1-8)" = "warning:" ]
 }

@@ -2,8 +2,11 @@
 # Peers are started on loopback with fresh ports and always killed by PID in teardown.
 
 TIMEPIPE_BUILD=${TIMEPIPE_BUILD:-$BATS_TEST_DIRNAME/../build}
-PATH="$TIMEPIPE_BUILD/bin:$PATH"
-export PATH TIMEPIPE_BUILD
+# Test peers (chronyd, chronyc, ntpdig) run from the cache scripts/fetch-peers fills, never from
+# packages installed on this machine: their wrappers come first on PATH.
+TIMEPIPE_PEERS=${TIMEPIPE_PEERS:-/var/cache/timepipe/peers}
+PATH="$TIMEPIPE_BUILD/bin:$TIMEPIPE_PEERS/bin:$PATH"
+export PATH TIMEPIPE_BUILD TIMEPIPE_PEERS
 TESTS_DIR=$BATS_TEST_DIRNAME
 PIDS_FILE=${BATS_TEST_TMPDIR:-/tmp}/pids
 
@@ -50,9 +53,15 @@ wait_udp_bound() {  # wait_udp_bound PORT
   return 1
 }
 
-# require_cmd NAME: a missing peer is a failure, never a skip (scripts/install-deps installs it).
+# require_cmd NAME: a missing peer is a failure, never a skip (make check fetches the peers into
+# $TIMEPIPE_PEERS with scripts/fetch-peers and installs the rest with scripts/install-deps).
 require_cmd() {
-  command -v "$1" >/dev/null 2>&1 || { echo "missing $1: run scripts/install-deps" >&2; return 1; }
+  command -v "$1" >/dev/null 2>&1 && return 0
+  case $1 in
+    chrony* | ntpdig | gps*) echo "missing $1: run scripts/fetch-peers (cache $TIMEPIPE_PEERS)" >&2 ;;
+    *) echo "missing $1: run scripts/install-deps" >&2 ;;
+  esac
+  return 1
 }
 
 # start_chronyd_server PORT [STRATUM] [ADDRESS]: a chronyd serving its local clock on loopback.
@@ -68,6 +77,7 @@ bindaddress $addr
 local stratum $stratum
 allow all
 cmdport 0
+bindcmdaddress /
 pidfile $CHRONY_DIR/chronyd.pid
 driftfile $CHRONY_DIR/drift
 CONF

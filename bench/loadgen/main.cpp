@@ -9,20 +9,16 @@
 // the server's transmit timestamps behind the replies' kernel receive times (loadgen.hpp).
 #include <getopt.h>
 
-#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
 
+#include "bench/loadcore/options.hpp"
 #include "bench/loadgen/loadgen.hpp"
 #include "libtime/base/cli_options.hpp"
-#include "libtime/base/duration.hpp"
-#include "libtime/base/host_port.hpp"
 #include "libtime/base/log.hpp"
-#include "libtime/sys/resolve.hpp"
 #include "libtime/sys/signal.hpp"
 
 #ifndef TIMEPIPE_VERSION
@@ -65,22 +61,6 @@ void usage(std::FILE* out) {
         out);
 }
 
-// A duration (libtime/base/duration.hpp) from lo to hi nanoseconds.
-std::optional<std::int64_t> parse_duration_in(const char* text, std::int64_t lo, std::int64_t hi) {
-    auto d = parse_duration(text);
-    if (!d || d->count() < lo || d->count() > hi) return std::nullopt;
-    return d->count();
-}
-
-std::optional<std::uint64_t> parse_count(const char* text, std::uint64_t min, std::uint64_t max) {
-    char* end = nullptr;
-    errno = 0;
-    unsigned long long n = std::strtoull(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || n < min || n > max)
-        return std::nullopt;
-    return n;
-}
-
 }  // namespace
 
 int main(int argc, char* argv[]) {
@@ -88,7 +68,7 @@ int main(int argc, char* argv[]) {
     bench::Config cfg;
     bool json = false;
 
-    enum { kJson = 1000, kSeed };
+    enum { kSeed = bench::kOptJson + 1 };
     static const option long_options[] = {
         {"concurrency", required_argument, nullptr, 'c'},
         {"duration", required_argument, nullptr, 'd'},
@@ -98,7 +78,7 @@ int main(int argc, char* argv[]) {
         {"spread", no_argument, nullptr, 'S'},
         {"rate", required_argument, nullptr, 'r'},
         {"output", required_argument, nullptr, 'o'},
-        {"json", no_argument, nullptr, kJson},
+        {"json", no_argument, nullptr, bench::kOptJson},
         {"seed", required_argument, nullptr, kSeed},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
@@ -107,49 +87,18 @@ int main(int argc, char* argv[]) {
     };
     opterr = 0;  // one line of our own instead of getopt's message
     int c;
-    while ((c = getopt_long(argc, argv, ":c:d:n:s:t:Sr:o:vhV", long_options, nullptr)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:d:n:s:t:o:vSr:hV", long_options, nullptr)) != -1) {
         switch (c) {
-        case 'c':
-            if (auto n = parse_count(optarg, 1, bench::kMaxConcurrency)) cfg.concurrency = static_cast<unsigned>(*n);
-            else log::fatalx(EX_USAGE, "-c: \"%s\" is not a count from 1 to %u", optarg, bench::kMaxConcurrency);
-            break;
-        case 'd':
-            if (auto d = parse_duration_in(optarg, 1, 600 * kNanosPerSecond)) cfg.duration_ns = *d;
-            else log::fatalx(EX_USAGE, "-d: \"%s\" is not a duration up to 600s", optarg);
-            break;
-        case 'n':
-            if (auto n = parse_count(optarg, 1, UINT64_MAX)) cfg.requests = *n;
-            else log::fatalx(EX_USAGE, "-n: \"%s\" is not a positive count", optarg);
-            break;
-        case 's':
-            if (auto n = parse_count(optarg, 1, bench::kMaxSockets)) cfg.sockets = static_cast<unsigned>(*n);
-            else log::fatalx(EX_USAGE, "-s: \"%s\" is not a count from 1 to %u", optarg, bench::kMaxSockets);
-            break;
-        case 't':
-            if (auto d = parse_duration_in(optarg, 1'000'000, 60 * kNanosPerSecond)) cfg.timeout_ns = *d;
-            else log::fatalx(EX_USAGE, "-t: \"%s\" is not a duration from 1ms to 60s", optarg);
-            break;
         case 'S':
             cfg.spread_sources = true;
             break;
         case 'r':
-            if (auto n = parse_count(optarg, 1, 100'000'000)) cfg.rate = static_cast<double>(*n);
+            if (auto n = bench::parse_count(optarg, 1, 100'000'000)) cfg.rate = static_cast<double>(*n);
             else log::fatalx(EX_USAGE, "-r: \"%s\" is not a rate from 1 to 100000000 per second", optarg);
             break;
-        case 'o':
-            if (std::string_view(optarg) == "json") json = true;
-            else if (std::string_view(optarg) == "text") json = false;
-            else log::fatalx(EX_USAGE, "-o: unknown output format \"%s\" (text or json)", optarg);
-            break;
-        case kJson:
-            json = true;
-            break;
         case kSeed:
-            if (auto n = parse_count(optarg, 0, UINT64_MAX)) cfg.seed = *n;
+            if (auto n = bench::parse_count(optarg, 0, UINT64_MAX)) cfg.seed = *n;
             else log::fatalx(EX_USAGE, "--seed: \"%s\" is not a number from 0 to 18446744073709551615", optarg);
-            break;
-        case 'v':
-            log::set_verbosity(log::verbosity() + 1);
             break;
         case 'h':
             usage(stdout);
@@ -157,7 +106,9 @@ int main(int argc, char* argv[]) {
         case 'V':
             std::printf("ntp-loadgen %s\n", TIMEPIPE_VERSION);
             return 0;
-        default: getopt_failure(c, argv);
+        default:
+            if (!bench::take_common_option(c, optarg, cfg, cfg.sockets, json))
+                getopt_failure(c, argv);
         }
     }
     if (optind != argc - 1)
@@ -166,15 +117,7 @@ int main(int argc, char* argv[]) {
         cfg.sockets = cfg.concurrency;  // an idle socket measures nothing
 
     const char* target = argv[optind];
-    auto hp = parse_host_port(target);
-    if (!hp)
-        log::fatalx(hp.error().exit_code, "%s: %s", target, hp.error().what.c_str());
-    if (hp->port && *hp->port == 0)
-        log::fatalx(EX_USAGE, "%s: port 0", target);
-    auto addrs = resolve(*hp, 123);
-    if (!addrs)
-        log::fatalx(addrs.error().exit_code, "%s: %s", target, addrs.error().what.c_str());
-    cfg.server = addrs->front();
+    cfg.server = bench::resolve_target_or_die(target, 123);
     if (cfg.spread_sources) {
         if (!cfg.server.is_v4() || !cfg.server.is_loopback())
             log::fatalx(EX_USAGE, "%s: -S needs an IPv4 loopback server", target);

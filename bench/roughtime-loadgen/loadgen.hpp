@@ -1,8 +1,9 @@
 // The closed-loop Roughtime load generator behind roughtime-loadgen: keeps `concurrency` real
-// requests outstanding against one server, spread over `sockets` connected UDP sockets, and
-// proves a sample of the answers correct with libtime's verify_response.
+// requests outstanding against one server, spread over `sockets` connected UDP sockets (the
+// loop is bench/loadcore/engine.hpp's), and proves a sample of the answers correct with
+// libtime's verify_response.
 //
-//   Config cfg{.server = addr, .server_key = pk, .versions = {Version::Rfc}};
+//   Config cfg;  cfg.server = addr;  cfg.server_key = pk;  cfg.versions = {Version::Rfc};
 //   auto stats = run_load(cfg, stop_flag);     // Result<Stats>: only setup errors fail
 //
 // Requests: each slot (one per outstanding request) holds a request built once by
@@ -31,7 +32,7 @@
 #include <string>
 #include <vector>
 
-#include "bench/loadgen/histogram.hpp"
+#include "bench/loadcore/engine.hpp"
 #include "libtime/base/crypto.hpp"
 #include "libtime/base/error.hpp"
 #include "libtime/roughtime/version.hpp"
@@ -40,32 +41,24 @@
 
 namespace timepipe::bench::rt {
 
-inline constexpr unsigned kMaxConcurrency = 4096;
-inline constexpr unsigned kMaxSockets = 256;
+inline constexpr unsigned kMaxConcurrency = bench::kMaxConcurrency;
+inline constexpr unsigned kMaxSockets = bench::kMaxSockets;
 inline constexpr unsigned kMaxSample = 100'000;
 
-struct Config {
+struct Config : LoadShape {
+    Config() {
+        concurrency = 128;
+        timeout_ns = 500'000'000;
+    }
     SocketAddress server;
     crypto::PublicKey server_key{};
     std::vector<roughtime::Version> versions;  // offered in every request
-    unsigned concurrency = 128;
     unsigned sockets = 4;
-    std::int64_t duration_ns = 5 * kNanosPerSecond;
-    std::uint64_t requests = 0;  // valid replies to collect; 0: until the duration ends
-    std::int64_t timeout_ns = 500'000'000;
     unsigned verify_every = 64;  // 0: no inline verification
     unsigned sample = 512;       // replies kept for the final verification pass; 0: none
 };
 
-struct Stats {
-    std::uint64_t sent = 0;         // datagrams sent, resends included
-    std::uint64_t received = 0;     // datagrams received
-    std::uint64_t valid = 0;        // NONC matched a request in flight
-    std::uint64_t lost = 0;         // requests that timed out (each was sent again)
-    std::uint64_t late = 0;         // well-formed replies to no request in flight
-    std::uint64_t invalid = 0;      // do not parse, or no NONC of the right size
-    std::uint64_t refused = 0;      // ICMP port unreachable reported on a socket
-    std::uint64_t outstanding = 0;  // requests still unanswered when the run stopped
+struct Stats : LoadCounters {
     std::uint64_t verified = 0;     // inline verifications that passed
     std::uint64_t failed = 0;       // inline verifications that failed
     std::uint64_t sample_verified = 0;  // final pass
@@ -73,10 +66,6 @@ struct Stats {
     double verify_s = 0;            // wall time of the final pass
     double verify_cpu_s = 0;        // CPU time of the final pass
     std::string first_failure;      // "SREP signature does not verify", ... ("" if none)
-    double elapsed_s = 0;
-    double cpu_user_s = 0;          // this process, over the run (inline verification included)
-    double cpu_sys_s = 0;
-    LatencyHistogram latency;       // send → reply, ns, valid replies only
 };
 
 // Runs until the duration passes, `requests` valid replies arrive, or `stop` becomes nonzero,

@@ -9,21 +9,17 @@
 // per response, and this process's own CPU time.
 #include <getopt.h>
 
-#include <cerrno>
 #include <cinttypes>
-#include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "bench/loadcore/options.hpp"
 #include "bench/roughtime-loadgen/loadgen.hpp"
 #include "libtime/base/cli_options.hpp"
-#include "libtime/base/duration.hpp"
-#include "libtime/base/host_port.hpp"
 #include "libtime/base/log.hpp"
 #include "libtime/roughtime/query_plan.hpp"
-#include "libtime/sys/resolve.hpp"
+#include "libtime/sys/signal.hpp"
 
 #ifndef TIMEPIPE_VERSION
 #define TIMEPIPE_VERSION "0.1"
@@ -35,9 +31,6 @@ namespace rt = timepipe::bench::rt;
 namespace {
 
 constexpr std::uint16_t kDefaultPort = 2002;
-
-volatile std::sig_atomic_t g_stop = 0;
-extern "C" void on_signal(int) { g_stop = 1; }
 
 void usage(std::FILE* out) {
     std::fputs(
@@ -66,22 +59,6 @@ void usage(std::FILE* out) {
         out);
 }
 
-std::optional<std::uint64_t> parse_count(const char* text, std::uint64_t min, std::uint64_t max) {
-    char* end = nullptr;
-    errno = 0;
-    unsigned long long n = std::strtoull(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || n < min || n > max) return std::nullopt;
-    return n;
-}
-
-// -d and -t: libtime's durations, within [lo, hi].
-std::int64_t duration_or_die(const char* opt, const char* arg, std::int64_t lo, std::int64_t hi, const char* range) {
-    auto d = parse_duration(arg);
-    if (!d) log::fatalx(EX_USAGE, "%s: bad duration \"%s\": %s", opt, arg, d.error().what.c_str());
-    if (d->count() < lo || d->count() > hi) log::fatalx(EX_USAGE, "%s: \"%s\" is not a duration %s", opt, arg, range);
-    return d->count();
-}
-
 std::string version_names(const std::vector<roughtime::Version>& vs) {
     std::string s;
     for (auto v : vs) {
@@ -99,7 +76,7 @@ int main(int argc, char* argv[]) {
     cfg.versions = {roughtime::Version::Rfc};
     bool json = false;
 
-    enum { kJson = 1000, kVersionSet, kVerifyEvery, kSample };
+    enum { kVersionSet = bench::kOptJson + 1, kVerifyEvery, kSample };
     static const option long_options[] = {
         {"concurrency", required_argument, nullptr, 'c'},
         {"duration", required_argument, nullptr, 'd'},
@@ -110,7 +87,7 @@ int main(int argc, char* argv[]) {
         {"verify-every", required_argument, nullptr, kVerifyEvery},
         {"sample", required_argument, nullptr, kSample},
         {"output", required_argument, nullptr, 'o'},
-        {"json", no_argument, nullptr, kJson},
+        {"json", no_argument, nullptr, bench::kOptJson},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
         {"version", no_argument, nullptr, 'V'},
@@ -120,24 +97,6 @@ int main(int argc, char* argv[]) {
     int c;
     while ((c = getopt_long(argc, argv, ":c:d:n:s:t:o:vhV", long_options, nullptr)) != -1) {
         switch (c) {
-        case 'c':
-            if (auto n = parse_count(optarg, 1, rt::kMaxConcurrency)) cfg.concurrency = static_cast<unsigned>(*n);
-            else log::fatalx(EX_USAGE, "-c: \"%s\" is not a count from 1 to %u", optarg, rt::kMaxConcurrency);
-            break;
-        case 'd':
-            cfg.duration_ns = duration_or_die("-d", optarg, 1, 600 * kNanosPerSecond, "up to 600s");
-            break;
-        case 'n':
-            if (auto n = parse_count(optarg, 1, UINT64_MAX)) cfg.requests = *n;
-            else log::fatalx(EX_USAGE, "-n: \"%s\" is not a positive count", optarg);
-            break;
-        case 's':
-            if (auto n = parse_count(optarg, 1, rt::kMaxSockets)) cfg.sockets = static_cast<unsigned>(*n);
-            else log::fatalx(EX_USAGE, "-s: \"%s\" is not a count from 1 to %u", optarg, rt::kMaxSockets);
-            break;
-        case 't':
-            cfg.timeout_ns = duration_or_die("-t", optarg, 1'000'000, 60 * kNanosPerSecond, "from 1ms to 60s");
-            break;
         case kVersionSet: {
             auto vs = roughtime::parse_version_set(optarg);
             if (!vs) log::fatalx(EX_USAGE, "--version-set: %s", vs.error().what.c_str());
@@ -145,23 +104,12 @@ int main(int argc, char* argv[]) {
             break;
         }
         case kVerifyEvery:
-            if (auto n = parse_count(optarg, 0, 1'000'000)) cfg.verify_every = static_cast<unsigned>(*n);
+            if (auto n = bench::parse_count(optarg, 0, 1'000'000)) cfg.verify_every = static_cast<unsigned>(*n);
             else log::fatalx(EX_USAGE, "--verify-every: \"%s\" is not a count from 0 to 1000000", optarg);
             break;
         case kSample:
-            if (auto n = parse_count(optarg, 0, rt::kMaxSample)) cfg.sample = static_cast<unsigned>(*n);
+            if (auto n = bench::parse_count(optarg, 0, rt::kMaxSample)) cfg.sample = static_cast<unsigned>(*n);
             else log::fatalx(EX_USAGE, "--sample: \"%s\" is not a count from 0 to %u", optarg, rt::kMaxSample);
-            break;
-        case 'o':
-            if (std::string_view(optarg) == "json") json = true;
-            else if (std::string_view(optarg) == "text") json = false;
-            else log::fatalx(EX_USAGE, "-o: unknown output format \"%s\" (text or json)", optarg);
-            break;
-        case kJson:
-            json = true;
-            break;
-        case 'v':
-            log::set_verbosity(log::verbosity() + 1);
             break;
         case 'h':
             usage(stdout);
@@ -169,7 +117,9 @@ int main(int argc, char* argv[]) {
         case 'V':
             std::printf("roughtime-loadgen %s\n", TIMEPIPE_VERSION);
             return 0;
-        default: getopt_failure(c, argv);
+        default:
+            if (!bench::take_common_option(c, optarg, cfg, cfg.sockets, json))
+                getopt_failure(c, argv);
         }
     }
     if (argc - optind != 2)
@@ -184,24 +134,15 @@ int main(int argc, char* argv[]) {
     auto key = roughtime::parse_public_key(argv[optind + 1]);
     if (!key) log::fatalx(EX_USAGE, "public key: %s", key.error().what.c_str());  // never quoted
     cfg.server_key = *key;
-    auto hp = parse_host_port(target);
-    if (!hp) log::fatalx(hp.error().exit_code, "%s: %s", target, hp.error().what.c_str());
-    if (hp->port && *hp->port == 0) log::fatalx(EX_USAGE, "%s: port 0", target);
-    auto addrs = resolve(*hp, kDefaultPort);
-    if (!addrs) log::fatalx(addrs.error().exit_code, "%s: %s", target, addrs.error().what.c_str());
-    cfg.server = addrs->front();
+    cfg.server = bench::resolve_target_or_die(target, kDefaultPort);
     const std::string server = cfg.server.to_string();
     const std::string versions = version_names(cfg.versions);
 
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;  // no SA_RESTART: poll returns EINTR and the loop sees the flag
-    sigemptyset(&sa.sa_mask);
-    ::sigaction(SIGINT, &sa, nullptr);
-    ::sigaction(SIGTERM, &sa, nullptr);
+    if (auto ok = catch_stop_signals(); !ok) log::fatalx(ok.error().exit_code, "%s", ok.error().what.c_str());
 
     log::info("%s: %u outstanding over %u sockets for %.3f s, offering %s", server.c_str(), cfg.concurrency,
               cfg.sockets, static_cast<double>(cfg.duration_ns) / 1e9, versions.c_str());
-    auto r = rt::run_load(cfg, g_stop);
+    auto r = rt::run_load(cfg, stop_requested());
     if (!r) log::fatalx(r.error().exit_code, "%s: %s", server.c_str(), r.error().what.c_str());
     const rt::Stats& st = *r;
 

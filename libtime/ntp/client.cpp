@@ -1,14 +1,19 @@
 #include "libtime/ntp/client.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
 namespace timepipe::ntp {
 namespace {
 
-Unexpected<Rejection> reject(Reject r) { return Unexpected<Rejection>{Rejection{r, Kiss::Other, {}, 0}}; }
+Unexpected<Rejection> reject(Reject r) { return Unexpected<Rejection>{Rejection{r, Kiss::Other, {}, 0, {}}}; }
 
-std::int64_t precision_nanos(std::int8_t rho) { return static_cast<std::int64_t>(std::ldexp(1e9, rho)); }
+// 2^rho s in ns. The server sets rho: from 34 on the value would not fit an int64 (undefined
+// behaviour), so it is clamped at 2^31 s, which no root distance survives anyway.
+std::int64_t precision_nanos(std::int8_t rho) {
+    return static_cast<std::int64_t>(std::ldexp(1e9, std::min<int>(rho, 31)));
+}
 
 }  // namespace
 
@@ -64,14 +69,16 @@ Expected<Measurement, Rejection> check_reply(const Header& request, UnixNanos t1
                              reply.origin == request.receive && prev.has_value();
     if (!basic && !interleaved) return reject(Reject::Bogus);
     // Only now is a kiss trusted: it answers our request (RFC 5905 §7.4).
-    if (is_kiss_of_death(reply)) {
-        Rejection r{Reject::KissOfDeath, classify_kiss(reply.refid), kiss_code(reply.refid), reply.poll};
+    if (acts_as_kiss(reply)) {
+        Rejection r{Reject::KissOfDeath, classify_kiss(reply.refid), kiss_code(reply.refid), reply.poll, {}};
         return Unexpected<Rejection>{r};
     }
     if (reply.version == 0 || reply.version > request.version) return reject(Reject::BadVersion);
-    if (reply.transmit.is_zero()) return reject(Reject::ZeroTransmit);
-    if (reply.receive.is_zero()) return reject(Reject::ZeroReceive);
-    if (reply.leap == Leap::Unsynchronized || reply.stratum >= kMaxStratum) return reject(Reject::Unsynchronised);
+    // Stratum 0 without a code that acts as a kiss is a server without time, as leap 3 is.
+    const bool unsynchronised =
+        reply.leap == Leap::Unsynchronized || reply.stratum == 0 || reply.stratum >= kMaxStratum;
+    if (reply.transmit.is_zero()) return reject(unsynchronised ? Reject::Unsynchronised : Reject::ZeroTransmit);
+    if (reply.receive.is_zero()) return reject(unsynchronised ? Reject::Unsynchronised : Reject::ZeroReceive);
 
     Measurement m;
     m.header = reply;
@@ -88,10 +95,15 @@ Expected<Measurement, Rejection> check_reply(const Header& request, UnixNanos t1
     const auto u = [](UnixNanos t) { return static_cast<std::uint64_t>(t); };
     const auto raw_delay = static_cast<std::int64_t>((u(d) - u(a)) - (u(c) - u(b)));
     if (raw_delay < -(precision_nanos(config.local_precision) + precision_nanos(reply.precision)))
-        return reject(Reject::NegativeDelay);
+        return reject(unsynchronised ? Reject::Unsynchronised : Reject::NegativeDelay);
     m.sample = on_wire(a, b, c, d, config.local_precision, reply.precision);
     m.time = d;
     m.root_distance = root_distance(m.sample, reply.root_delay, reply.root_dispersion);
+    if (unsynchronised) {
+        auto r = reject(Reject::Unsynchronised);
+        r.error.measured = m;
+        return r;
+    }
     if (!(m.root_distance <= config.max_root_distance)) return reject(Reject::BadDistance);
     return m;
 }

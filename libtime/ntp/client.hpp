@@ -9,6 +9,7 @@
 //   auto m = c.on_reply(datagram, kernel_rx_time);      // T4
 //   if (m) use(m->sample.offset, m->interleaved);
 //   else if (m.error().reason == ntp::Reject::KissOfDeath) poll.on_kod(...);
+//   else if (m.error().reason == ntp::Reject::Unsynchronised) show(m.error().measured);
 //   else if (!ends_exchange(m.error().reason)) keep_waiting();   // spoofed or stray packet
 //   c.on_timeout();                                     // gave up on the outstanding request
 //
@@ -18,6 +19,10 @@
 // request (RFC 9769 §2) also carries the previous response's Receive Timestamp in its origin
 // field and a fresh random cookie in its receive field; a server answering interleaved echoes
 // the cookie as its origin, one answering in basic mode echoes our transmit.
+//
+// Stratum 0 is a kiss-o'-death only with a code that acts as one (RATE, DENY, RSTR: see
+// acts_as_kiss in libtime/ntp/packet.hpp), as chronyd does; with any other code or none it is
+// an unsynchronised server (ntpd, chronyd and ntp-serve answer so before they have the time).
 #pragma once
 
 #include <array>
@@ -53,24 +58,17 @@ enum class Reject : std::uint8_t {
     NoRequest,       // nothing outstanding (duplicate or late reply)
     WrongMode,       // not mode 4 (server)
     Bogus,           // origin is neither our transmit nor our interleaved cookie
-    KissOfDeath,     // stratum 0: see Rejection::kiss and code
+    KissOfDeath,     // stratum 0 with RATE, DENY or RSTR: see Rejection::kiss and code
     BadVersion,      // a version above the one we asked with
     ZeroTransmit,    // transmit timestamp 0
     ZeroReceive,     // receive timestamp 0
-    Unsynchronised,  // leap 3 or stratum >= 16: the server has no time to give
+    Unsynchronised,  // leap 3, stratum 0 (any other code) or >= 16: no time to give; see
+                     // Rejection::measured
     NegativeDelay,   // (T4 - T1) - (T3 - T2) below zero beyond the precisions
     BadDistance,     // root distance above max_root_distance
 };
 std::string_view to_string(Reject r);  // "bogus origin", "server unsynchronised", ...
 bool ends_exchange(Reject r);
-
-struct Rejection {
-    Reject reason = Reject::Malformed;
-    Kiss kiss = Kiss::Other;         // for KissOfDeath
-    std::array<char, 4> code{};      // the kiss code as sent, NULs kept
-    std::int8_t server_poll = 0;     // the reply's poll field (RATE: at least this)
-    std::string code_string() const; // printable code, "RATE"
-};
 
 // An accepted reply and the sample it yields.
 struct Measurement {
@@ -79,6 +77,17 @@ struct Measurement {
     UnixNanos time = 0;    // T4 of the measured exchange (the previous one when interleaved)
     bool interleaved = false;
     double root_distance = 0;  // λ of this sample (RFC 5905 A.5.5.2), s
+};
+
+struct Rejection {
+    Reject reason = Reject::Malformed;
+    Kiss kiss = Kiss::Other;         // for KissOfDeath
+    std::array<char, 4> code{};      // the kiss code as sent, NULs kept
+    std::int8_t server_poll = 0;     // the reply's poll field (RATE: at least this)
+    std::string code_string() const; // printable code, "RATE"
+    // Unsynchronised only, when the reply's times were sound: what it measured, to show the
+    // server's state (leap 3, stratum 0) to a user. Never a time source.
+    std::optional<Measurement> measured;
 };
 
 // One accepted exchange as an interleaved reply refers to it: our T1 and T4, the server's T2.

@@ -175,6 +175,8 @@ Kiss classify_kiss(std::uint32_t refid) {
     }
 }
 
+bool acts_as_kiss(const Header& h) { return is_kiss_of_death(h) && classify_kiss(h.refid) != Kiss::Other; }
+
 std::array<char, 4> kiss_code(std::uint32_t refid) {
     return {static_cast<char>(refid >> 24), static_cast<char>(refid >> 16), static_cast<char>(refid >> 8),
             static_cast<char>(refid)};

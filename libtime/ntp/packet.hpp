@@ -3,7 +3,7 @@
 //
 //   auto p = ntp::parse(datagram);                      // Expected<PacketView, ParseError>
 //   if (!p) { limiter.warnx("%s: %s", peer, std::string(to_string(p.error())).c_str()); return; }
-//   if (is_kiss_of_death(p->header)) handle(classify_kiss(p->header.refid));
+//   if (acts_as_kiss(p->header)) handle(classify_kiss(p->header.refid));
 //
 //   ntp::Header h;  h.mode = ntp::Mode::Client;  h.transmit = cookie;
 //   std::array<std::byte, 1024> buf;
@@ -103,6 +103,10 @@ bool is_kiss_of_death(const Header& h);
 enum class Kiss { Rate, Deny, Rstr, Other };  // RATE: slow down; DENY/RSTR: stop using this server
 Kiss classify_kiss(std::uint32_t refid);
 std::array<char, 4> kiss_code(std::uint32_t refid);  // the four octets as characters, NULs kept
+// Whether a client should act on it as a kiss: is_kiss_of_death with RATE, DENY or RSTR, as
+// chronyd does (NTSN joins them with NTS). Stratum 0 with any other code, or none, is what an
+// unsynchronised server sends (chronyd, ntp-serve without time): no kiss.
+bool acts_as_kiss(const Header& h);
 
 // --- Reference identifier --------------------------------------------------------------------
 // As ntpq shows it: stratum 0, 1 and >= 16 carry up to four ASCII characters (NUL-padded),

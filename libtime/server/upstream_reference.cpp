@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
-#include <string>
+#include <limits>
 #include <vector>
 
 #include <sodium.h>
@@ -11,16 +12,60 @@
 #include "libtime/base/cidr.hpp"
 #include "libtime/base/host_port.hpp"
 #include "libtime/ntp/constants.hpp"
-#include "libtime/ntp/onwire.hpp"
+#include "libtime/ntp/packet.hpp"
+#include "libtime/ntp/select.hpp"
+#include "libtime/ntp/timestamp.hpp"
 
 namespace timepipe {
 
 namespace {
+
+constexpr double kMaxSeconds = 4294967295.0;  // delays and dispersions: RADI's range, not NTP's 16.16
+constexpr UnixNanos kForever = std::numeric_limits<UnixNanos>::max();
+
 bool finite_nonneg(double v) { return std::isfinite(v) && v >= 0; }
+
+std::int64_t age_of(UnixNanos t, UnixNanos now) { return now >= t ? now - t : t - now; }
+
+// The MD5 refid of a 16-octet BLAKE2b digest of `text` (names have no address to hash).
+std::uint32_t hashed_refid(std::string_view text) {
+    std::array<unsigned char, 16> digest{};
+    const std::vector<unsigned char> bytes(text.begin(), text.end());
+    crypto_generichash(digest.data(), digest.size(), bytes.data(), bytes.size(), nullptr, 0);
+    std::array<std::byte, 16> as_bytes{};
+    std::memcpy(as_bytes.data(), digest.data(), digest.size());
+    return ntp::refid_from_ipv6(as_bytes).value_or(0);
+}
+
+// "ntp" of "ntp://host:123"; empty without "://".
+std::string_view scheme_of(std::string_view source) {
+    const auto pos = source.find("://");
+    return pos == std::string_view::npos ? std::string_view() : source.substr(0, pos);
+}
+
+bool network_scheme(std::string_view scheme) {
+    return scheme.empty() || scheme == "ntp" || scheme == "nts" || scheme == "roughtime";
+}
+
+std::uint32_t ascii_refid(std::string_view text) {
+    std::uint32_t r = 0;
+    for (std::size_t i = 0; i < 4; ++i)
+        r = (r << 8) | (i < text.size() ? static_cast<unsigned char>(text[i]) : 0u);
+    return r;
+}
+
+std::string seconds_text(std::int64_t ns) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.0f", nanos_to_seconds(ns));
+    return buf;
+}
+
 }  // namespace
 
 std::optional<std::uint32_t> refid_for_source(std::string_view source) {
-    if (source.starts_with("ntp://")) source.remove_prefix(6);
+    const std::string_view scheme = scheme_of(source);
+    if (!network_scheme(scheme)) return std::nullopt;
+    if (!scheme.empty()) source.remove_prefix(scheme.size() + 3);
     auto hp = parse_host_port(source);
     if (!hp || hp->host.empty()) return std::nullopt;
     if (auto ip = parse_ip(hp->host)) {
@@ -32,80 +77,215 @@ std::optional<std::uint32_t> refid_for_source(std::string_view source) {
                    std::uint32_t{std::to_integer<std::uint8_t>(b[15])};
         return ntp::refid_from_ipv6(std::span<const std::byte, 16>(b));
     }
-    std::array<unsigned char, 16> digest{};
-    std::vector<unsigned char> name(hp->host.begin(), hp->host.end());
-    crypto_generichash(digest.data(), digest.size(), name.data(), name.size(), nullptr, 0);
-    std::array<std::byte, 16> as_bytes{};
-    std::memcpy(as_bytes.data(), digest.data(), digest.size());
-    return ntp::refid_from_ipv6(as_bytes);
+    return hashed_refid(hp->host);
 }
 
-Result<void> UpstreamReference::add(const Sample& s) {
+std::optional<std::uint32_t> reference_id(const Sample& s) {
+    const std::string_view scheme = scheme_of(s.source);
+    if (network_scheme(scheme)) return refid_for_source(s.source);
+    if (s.stratum != 0) return hashed_refid(s.source);
+    const bool printable = !s.refid.empty() && s.refid.size() <= 4 &&
+                           std::all_of(s.refid.begin(), s.refid.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+    if (printable) return ascii_refid(s.refid);
+    std::string upper;
+    for (char c : scheme.substr(0, 4)) upper += static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+    return ascii_refid(upper);
+}
+
+std::int64_t UpstreamReference::stale_after_ns(int poll) const {
+    if (config_.stale_after_ns) return *config_.stale_after_ns;
+    const double s = 8.0 * std::ldexp(1.0, std::clamp(poll, -10, 17)) * 1e9;
+    return std::max(kMinStale, static_cast<std::int64_t>(s));
+}
+
+Result<void> UpstreamReference::add(const Sample& s, UnixNanos now) {
     if (s.kod) return fail(s.source + ": Kiss-o'-Death " + *s.kod + ", sample not used");
     if (s.leap == 3) return fail(s.source + ": upstream unsynchronised (leap 3), sample not used");
-    if (s.stratum < 1 || s.stratum >= 15)
+    const bool network = network_scheme(scheme_of(s.source));
+    if (s.stratum >= 15 || (s.stratum < 1 && network) || s.stratum < 0)
         return fail(s.source + ": upstream stratum " + std::to_string(s.stratum) + ", sample not used");
-    double rd = s.root_delay.value_or(0), rdisp = s.root_dispersion.value_or(0);
+    const double rd = s.root_delay.value_or(0), rdisp = s.root_dispersion.value_or(0);
     if (!std::isfinite(s.offset) || std::fabs(s.offset) > 1e9 || !finite_nonneg(s.delay) ||
-        !finite_nonneg(s.dispersion) || !finite_nonneg(rd) || !finite_nonneg(rdisp) || s.delay > 65536 ||
-        rd > 65536 || rdisp > 65536)
-        return fail(s.source + ": offset, delay or dispersion out of range, sample not used");
-    auto refid = refid_for_source(s.source);
+        !finite_nonneg(s.dispersion) || !finite_nonneg(rd) || !finite_nonneg(rdisp) || s.delay > kMaxSeconds ||
+        s.dispersion > kMaxSeconds || rd > kMaxSeconds || rdisp > kMaxSeconds ||
+        (s.jitter && (!finite_nonneg(*s.jitter) || *s.jitter > kMaxSeconds)))
+        return fail(s.source + ": offset, delay, dispersion or jitter out of range, sample not used");
+    auto refid = reference_id(s);
     if (!refid) return fail("\"" + s.source + "\": no address or name to derive a refid from");
     UpstreamSample u;
+    u.poll = static_cast<std::int8_t>(std::clamp(s.poll, -128, 127));
     u.time = s.time;
+    if (s.time > now) {  // ahead of our clock: counted as taken on arrival, unless absurdly early
+        const std::int64_t ahead = s.time - now;
+        if (ahead > stale_after_ns(u.poll))
+            return fail(s.source + ": sample dated " + seconds_text(ahead) + " s ahead of the local clock, not used");
+        u.time = now;
+    }
     u.offset_ns = std::llround(s.offset * 1e9);
     u.delay = s.delay;
     u.dispersion = s.dispersion;
     u.root_delay = rd;
     u.root_dispersion = rdisp;
+    u.jitter = s.jitter.value_or(-1);
     u.stratum = static_cast<std::uint8_t>(s.stratum);
     u.leap = static_cast<ntp::Leap>(s.leap);
-    u.poll = static_cast<std::int8_t>(std::clamp(s.poll, -128, 127));
     u.refid = *refid;
-    ring_[count_ % kDepth] = u;
-    ++count_;
+
+    auto it = std::find_if(sources_.begin(), sources_.end(), [&](const Source& x) { return x.name == s.source; });
+    if (it == sources_.end()) {
+        if (sources_.size() >= kMaxSources) {
+            it = std::min_element(sources_.begin(), sources_.end(),
+                                  [](const Source& a, const Source& b) { return a.newest < b.newest; });
+            *it = Source{};
+        } else {
+            it = sources_.insert(sources_.end(), Source{});
+        }
+        it->name = s.source;
+    }
+    it->ring[it->count % kDepth] = u;
+    ++it->count;
+    it->newest = u.time;
     return {};
 }
 
-std::optional<UpstreamSample> UpstreamReference::best() const {
-    std::size_t n = std::min(count_, kDepth);
-    if (n == 0) return std::nullopt;
-    const UpstreamSample* b = nullptr;
-    for (std::size_t i = 0; i < n; ++i)
-        if (b == nullptr || ring_[i].delay < b->delay) b = &ring_[i];
-    return *b;
+UpstreamReference::Decision UpstreamReference::decide(UnixNanos now) const {
+    Decision d;
+    d.valid = true;
+    d.from = now;
+    d.until = kForever;
+    if (ended_) {
+        d.report = {UpstreamStatus::ended, "", "unsynchronised: the upstream ended"};
+        return d;
+    }
+    if (sources_.empty()) {
+        d.report = {UpstreamStatus::waiting, "", "unsynchronised: no usable sample yet"};
+        return d;
+    }
+
+    // The clock filter of each source: its usable sample with the lowest delay.
+    std::vector<ntp::SelectCandidate> cand;
+    std::vector<const UpstreamSample*> chosen;
+    std::vector<const Source*> from;
+    UnixNanos newest = std::numeric_limits<UnixNanos>::min();
+    for (const Source& src : sources_) {
+        const UpstreamSample* best = nullptr;
+        const std::size_t n = std::min(src.count, kDepth);
+        for (std::size_t i = 0; i < n; ++i) {
+            const UpstreamSample& u = src.ring[i];
+            newest = std::max(newest, u.time);
+            const std::int64_t bound = stale_after_ns(u.poll);
+            if (age_of(u.time, now) > bound) continue;
+            if (u.time <= kForever - bound) d.until = std::min(d.until, u.time + bound);
+            if (best == nullptr || u.delay < best->delay || (u.delay == best->delay && u.time > best->time)) best = &u;
+        }
+        if (best == nullptr) continue;
+        double squares = 0;
+        std::size_t fresh = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const UpstreamSample& u = src.ring[i];
+            if (age_of(u.time, now) > stale_after_ns(u.poll)) continue;
+            const double diff = nanos_to_seconds(u.offset_ns - best->offset_ns);
+            squares += diff * diff;
+            ++fresh;
+        }
+        ntp::SelectCandidate c;
+        c.offset = nanos_to_seconds(best->offset_ns);
+        c.delay = best->delay;
+        c.dispersion = best->dispersion + ntp::kPhi * nanos_to_seconds(age_of(best->time, now));
+        c.jitter = best->jitter >= 0 ? best->jitter : (fresh > 1 ? std::sqrt(squares / static_cast<double>(fresh - 1)) : 0.0);
+        c.root_delay = best->root_delay;
+        c.root_dispersion = best->root_dispersion;
+        c.stratum = best->stratum;
+        cand.push_back(c);
+        chosen.push_back(best);
+        from.push_back(&src);
+    }
+    if (cand.empty()) {
+        d.report = {UpstreamStatus::stale, "",
+                    "unsynchronised: every sample is stale (the newest is " + seconds_text(age_of(newest, now)) +
+                        " s old)"};
+        return d;
+    }
+    // Root distance only grows with age: a fit source becomes unfit when it passes max_distance.
+    for (const ntp::SelectCandidate& c : cand) {
+        const double dist = ntp::root_distance(c);
+        if (dist > config_.max_distance || !std::isfinite(config_.max_distance)) continue;
+        const double left_ns = (config_.max_distance - dist) / ntp::kPhi * 1e9;
+        if (left_ns < 1e17) d.until = std::min<UnixNanos>(d.until, now + std::llround(left_ns) + 1);
+    }
+
+    ntp::SelectConfig sc;
+    sc.max_distance = config_.max_distance;
+    auto sel = ntp::select_sources(cand, sc);
+    if (!sel) {
+        d.report = {UpstreamStatus::no_selection, "", "unsynchronised: " + std::string(ntp::to_string(sel.error()))};
+        return d;
+    }
+    // The system peer: the best survivor, unless the one before is still a survivor (no
+    // clock hopping between sources that are about as good, as ntpd and chronyd).
+    std::size_t p = sel->system_peer;
+    if (decision_.report.status == UpstreamStatus::synchronised)
+        for (std::size_t k : sel->survivors)
+            if (from[k]->name == decision_.report.peer) p = k;
+    // RFC 5905 §11.2.3 combine: the survivors' offsets weighted by 1 / root distance.
+    double weights = 0, weighted = 0;
+    for (std::size_t k : sel->survivors) {
+        const double w = 1.0 / ntp::root_distance(cand[k]);
+        weights += w;
+        weighted += w * cand[k].offset;
+    }
+    const double offset = weighted / weights;
+    double spread = 0;
+    for (std::size_t k : sel->survivors) {
+        const double diff = cand[k].offset - cand[p].offset;
+        spread += diff * diff / ntp::root_distance(cand[k]);
+    }
+    const double sys_jitter = std::sqrt(spread / weights);
+
+    const UpstreamSample& u = *chosen[p];
+    UpstreamTime& t = d.base;
+    t.synchronised = true;
+    t.leap = u.leap;
+    t.stratum = static_cast<std::uint8_t>(u.stratum + 1);
+    t.refid = u.refid;
+    t.root_delay = u.root_delay + u.delay;
+    t.root_dispersion = u.root_dispersion + u.dispersion + std::hypot(cand[p].jitter, sys_jitter) +
+                        (config_.correct ? 0.0 : std::fabs(offset));
+    t.correction_ns = config_.correct ? std::llround(offset * 1e9) : 0;
+    t.reference = u.time + t.correction_ns;
+    d.peer_time = u.time;
+    d.report = {UpstreamStatus::synchronised, from[p]->name,
+                "synchronised to " + from[p]->name + " (stratum " + std::to_string(u.stratum) + ")"};
+    return d;
 }
 
-std::int64_t UpstreamReference::stale_after_ns() const {
-    if (config_.stale_after_ns) return *config_.stale_after_ns;
-    if (count_ == 0) return kMinStale;
-    int poll = std::clamp<int>(ring_[(count_ - 1) % kDepth].poll, -10, 10);
-    double s = 8.0 * std::ldexp(1.0, poll) * 1e9;
-    return std::clamp(static_cast<std::int64_t>(s), kMinStale, kMaxStale);
+void UpstreamReference::update(UnixNanos now) { decision_ = decide(now); }
+
+UpstreamTime UpstreamReference::time_from(const Decision& d, UnixNanos now) const {
+    if (!d.base.synchronised) return UpstreamTime{};
+    UpstreamTime t = d.base;
+    t.root_dispersion += ntp::kPhi * nanos_to_seconds(age_of(d.peer_time, now));
+    return t;
+}
+
+UpstreamTime UpstreamReference::at(UnixNanos now) const {
+    if (ended_) return UpstreamTime{};
+    if (decision_.valid && now >= decision_.from && now <= decision_.until) return time_from(decision_, now);
+    return time_from(decide(now), now);
 }
 
 ntp::ServerState UpstreamReference::state_at(UnixNanos now, std::int8_t precision) const {
-    ntp::ServerState unsync = ntp::unsynchronised_state(precision);
-    if (ended_ || count_ == 0) return unsync;
-    const UpstreamSample& newest = ring_[(count_ - 1) % kDepth];
-    std::int64_t stale = stale_after_ns();
-    if (now - newest.time > stale) return unsync;
-    // The best sample that is itself not stale.
-    const UpstreamSample* b = nullptr;
-    for (std::size_t i = 0; i < std::min(count_, kDepth); ++i)
-        if (now - ring_[i].time <= stale && (b == nullptr || ring_[i].delay < b->delay)) b = &ring_[i];
-    if (b == nullptr) return unsync;
-    double age = std::max<double>(0, nanos_to_seconds(now - b->time));
+    const UpstreamTime t = at(now);
+    if (!t.synchronised) return ntp::unsynchronised_state(precision);
     ntp::ServerState st;
-    st.leap = b->leap;
-    st.stratum = static_cast<std::uint8_t>(b->stratum + 1);
+    st.leap = t.leap;
+    st.stratum = t.stratum;
     st.precision = precision;
-    st.root_delay = ntp::short_from_seconds(b->root_delay + b->delay);
-    st.root_dispersion = ntp::short_from_seconds(b->root_dispersion + b->dispersion + ntp::kPhi * age);
-    st.refid = b->refid;
-    st.correction_ns = config_.correct ? b->offset_ns : 0;
-    st.reference = ntp::from_unix_nanos(b->time + st.correction_ns);
+    st.root_delay = ntp::short_from_seconds(t.root_delay);
+    st.root_dispersion = ntp::short_from_seconds(t.root_dispersion);
+    st.refid = t.refid;
+    st.correction_ns = t.correction_ns;
+    st.reference = ntp::from_unix_nanos(t.reference);
     return st;
 }
 

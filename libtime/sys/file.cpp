@@ -12,6 +12,21 @@ namespace timepipe {
 
 bool stdout_is_terminal() { return ::isatty(STDOUT_FILENO) == 1; }
 
+namespace {
+Result<InputFile> open_with(const char* path, int flags, InputFile (*make)(int)) {
+    const int fd = ::open(path, flags);
+    if (fd < 0) {
+        const int e = errno;
+        return fail(std::strerror(e), e == ENOENT || e == EACCES ? EX_NOINPUT : EX_IOERR);
+    }
+    return make(fd);
+}
+}  // namespace
+
+Result<InputFile> InputFile::open_read_nonblocking(const char* path) {
+    return open_with(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, [](int fd) { return InputFile(fd, true); });
+}
+
 Result<InputFile> InputFile::open_read(const char* path) {
     const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {

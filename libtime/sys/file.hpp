@@ -32,6 +32,8 @@ public:
     // Fails with strerror's text: EX_NOINPUT when the file is missing or not ours to read,
     // EX_IOERR otherwise.
     static Result<InputFile> open_read(const char* path);
+    // The same with O_NONBLOCK: a FIFO opens at once, without waiting for a writer.
+    static Result<InputFile> open_read_nonblocking(const char* path);
     // Standard input, left open when the InputFile goes.
     static InputFile standard_input();
 

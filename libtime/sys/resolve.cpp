@@ -3,14 +3,21 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
 
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netdb.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "libtime/sys/socket.hpp"
 
@@ -102,6 +109,76 @@ Result<std::vector<SocketAddress>> resolve(const HostPort& hp, std::uint16_t def
     if (out.empty())
         return fail("name or service not known", EX_NOHOST);
     return out;
+}
+
+struct PendingResolution::State {
+    std::mutex mutex;
+    std::condition_variable done_cv;
+    std::optional<Answer> answer;  // set once by the helper thread
+    bool taken = false;
+    int event_fd = -1;
+    ~State() {
+        if (event_fd >= 0) ::close(event_fd);
+    }
+};
+
+Result<PendingResolution> PendingResolution::start(const HostPort& hp, std::uint16_t default_port,
+                                                   Family family) {
+    if (parse_address(hp.host)) return start(nullptr, resolve(hp, default_port, family));  // no lookup
+    return start([hp, default_port, family] { return resolve(hp, default_port, family); });
+}
+
+Result<PendingResolution> PendingResolution::start(std::function<Answer()> work) { return start(std::move(work), {}); }
+
+Result<PendingResolution> PendingResolution::start(std::function<Answer()> work, std::optional<Answer> ready) {
+    auto state = std::make_shared<State>();
+    state->event_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (state->event_fd < 0) return fail(std::string("eventfd: ") + std::strerror(errno), EX_OSERR);
+    if (ready) {  // answered already: no thread
+        state->answer = std::move(ready);
+        const std::uint64_t one = 1;
+        [[maybe_unused]] const auto n = ::write(state->event_fd, &one, sizeof one);
+        return PendingResolution(std::move(state));
+    }
+    try {
+        // The thread holds the state: an abandoned lookup writes into it and drops it.
+        std::thread([state, work = std::move(work)] {
+            Answer a = work();
+            {
+                std::lock_guard lock(state->mutex);
+                state->answer = std::move(a);
+                const std::uint64_t one = 1;  // under the lock: take() reads it back after this
+                [[maybe_unused]] const auto n = ::write(state->event_fd, &one, sizeof one);
+            }
+            state->done_cv.notify_all();
+        }).detach();
+    } catch (const std::system_error& e) {
+        return fail(std::string("cannot start a resolver thread: ") + e.what(), EX_OSERR);
+    }
+    return PendingResolution(std::move(state));
+}
+
+int PendingResolution::fd() const { return state_->event_fd; }
+
+std::optional<PendingResolution::Answer> PendingResolution::take() { return wait_for(std::chrono::nanoseconds(0)); }
+
+std::optional<PendingResolution::Answer> PendingResolution::wait_for(std::chrono::nanoseconds bound) {
+    std::unique_lock lock(state_->mutex);
+    if (state_->taken) return std::nullopt;
+    if (!state_->done_cv.wait_for(lock, bound, [this] { return state_->answer.has_value(); })) return std::nullopt;
+    state_->taken = true;
+    std::uint64_t count = 0;
+    [[maybe_unused]] const auto n = ::read(state_->event_fd, &count, sizeof count);  // not readable any more
+    return std::move(state_->answer);
+}
+
+Result<std::vector<SocketAddress>> resolve(const HostPort& hp, std::uint16_t default_port, Family family,
+                                           std::chrono::nanoseconds bound) {
+    if (parse_address(hp.host, 0)) return resolve(hp, default_port, family);  // no lookup, no thread
+    auto pending = PendingResolution::start(hp, default_port, family);
+    if (!pending) return Unexpected<Error>{pending.error()};
+    if (auto answer = pending->wait_for(bound)) return std::move(*answer);
+    return fail("name resolution timed out", EX_TEMPFAIL);
 }
 
 }  // namespace timepipe

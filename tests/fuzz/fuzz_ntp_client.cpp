@@ -1,6 +1,7 @@
 // libFuzzer target for the NTP client: arbitrary bytes as the reply to an outstanding request,
 // basic or (RFC 9769) interleaved. Never crash; never accept, nor believe a kiss from, a reply
-// whose origin is not what the request asked to be echoed; every accepted sample is finite.
+// whose origin is not what the request asked to be echoed; every accepted sample is finite, and
+// so is what an unsynchronised server's reply measured.
 //
 // Input: one octet of flags (bit 0: interleaved client), then the datagram. The random source
 // is a counter from 0x5EED000000000001, so seeds can carry matching origins:
@@ -73,7 +74,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(!to_string(r.reason).empty());
         if (r.reason == Reject::KissOfDeath) {
             auto p = parse(reply);
-            check(p.has_value() && echoed(p->header.origin));
+            check(p.has_value() && echoed(p->header.origin) && acts_as_kiss(p->header));
+        }
+        check(!r.measured || r.reason == Reject::Unsynchronised);
+        if (r.measured) {  // shown to the user, never used: still finite, still ours
+            const Header& h = r.measured->header;
+            check(h.leap == Leap::Unsynchronized || h.stratum == 0 || h.stratum >= kMaxStratum);
+            check(echoed(h.origin));
+            check(std::isfinite(r.measured->sample.offset) && std::isfinite(r.measured->sample.delay) &&
+                  std::isfinite(r.measured->sample.dispersion));
         }
         check(client.outstanding() == !ends_exchange(r.reason));
         (void)r.code_string();

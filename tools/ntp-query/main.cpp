@@ -57,8 +57,6 @@ enum LongOnly { kInterleaved = 256, kIburst, kMinpoll, kMaxpoll, kMaxSources, kN
 struct Options {
     QueryOptions query;
     OutputFormat output = OutputFormat::cbor;
-    Family family = Family::any;
-    long max_sources = 4;
     bool count_given = false;
 };
 
@@ -80,8 +78,8 @@ Options parse_options(int argc, char* argv[]) {
     opterr = 0;  // one line of our own instead of getopt's
     while ((c = getopt_long(argc, argv, ":46n:fx:t:o:vhV", long_options, nullptr)) != -1) {
         switch (c) {
-        case '4': opt.family = Family::v4; break;
-        case '6': opt.family = Family::v6; break;
+        case '4': opt.query.family = Family::v4; break;
+        case '6': opt.query.family = Family::v6; break;
         case 'n':
             opt.query.count = static_cast<int>(int_option("-n", optarg, 1, 1'000'000));
             opt.count_given = true;
@@ -102,7 +100,9 @@ Options parse_options(int argc, char* argv[]) {
             opt.query.poll.maxpoll = static_cast<int>(int_option("--maxpoll", optarg, ntp::kPollExponentMin, ntp::kPollExponentMax));
             maxpoll_given = true;
             break;
-        case kMaxSources: opt.max_sources = int_option("--max-sources", optarg, 1, 64); break;
+        case kMaxSources:
+            opt.query.max_sources = static_cast<std::size_t>(int_option("--max-sources", optarg, 1, 64));
+            break;
         case kNtpVersion:
             opt.query.client.version = static_cast<std::uint8_t>(int_option("--ntp-version", optarg, 1, 4));
             break;
@@ -129,27 +129,45 @@ int main(int argc, char* argv[]) {
     if (sodium_init() < 0) log::fatalx(EX_SOFTWARE, "libsodium: cannot initialise");
     opt.query.client.local_precision = SystemClock().precision_log2();
 
-    // Resolve everything before the loop starts (getaddrinfo blocks). A name that does not
-    // resolve is an ordinary outcome: report it, query the others.
+    // One-shot: every name at once, each in a helper thread (getaddrinfo has no timeout), all
+    // within the time the exchanges would take (count x -t) and -x; a name that does not
+    // resolve is an ordinary outcome: report it, query the others. --follow resolves names in
+    // its loop, again and again until they do (after a boot without network, say).
     int status = 0;
-    std::vector<SocketAddress> sources;
+    std::vector<Server> servers;
+    std::vector<std::optional<PendingResolution>> pending;
     for (int i = optind; i < argc; ++i) {
         auto hp = parse_host_port(argv[i]);
         if (!hp) log::fatalx(EX_USAGE, "%s: %s", argv[i], hp.error().what.c_str());
         if (hp->port == 0) log::fatalx(EX_USAGE, "%s: port 0", argv[i]);
-        auto addrs = resolve(*hp, 123, opt.family);
-        if (!addrs) {
-            log::warnx("%s: %s", argv[i], addrs.error().what.c_str());
-            if (status == 0) status = addrs.error().exit_code;
-            continue;
-        }
-        for (std::size_t k = 0; k < addrs->size() && k < static_cast<std::size_t>(opt.max_sources); ++k)
-            if (std::find(sources.begin(), sources.end(), (*addrs)[k]) == sources.end()) sources.push_back((*addrs)[k]);
+        servers.push_back(Server{argv[i], *hp, {}});
+        pending.emplace_back();
+        if (opt.query.follow && !parse_address(hp->host)) continue;  // resolved in the loop
+        auto p = PendingResolution::start(*hp, 123, opt.query.family);
+        if (!p) log::fatalx(p.error().exit_code, "%s: %s", argv[i], p.error().what.c_str());
+        pending.back().emplace(std::move(*p));
     }
-    if (sources.empty()) return status;
-
+    auto bound = opt.query.timeout * std::max(opt.query.count, 1);
+    if (opt.query.duration.count() > 0) bound = std::min(bound, std::chrono::nanoseconds(opt.query.duration));
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    std::vector<Server> usable;
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+        if (pending[i]) {
+            auto left = std::max(std::chrono::nanoseconds(0), std::chrono::nanoseconds(deadline - std::chrono::steady_clock::now()));
+            auto addrs = pending[i]->wait_for(left).value_or(fail("name resolution timed out", EX_TEMPFAIL));
+            if (!addrs) {
+                log::warnx("%s: %s", servers[i].name.c_str(), addrs.error().what.c_str());
+                if (status == 0) status = addrs.error().exit_code;
+                continue;
+            }
+            servers[i].addresses = std::move(*addrs);
+            if (servers[i].addresses.size() > opt.query.max_sources) servers[i].addresses.resize(opt.query.max_sources);
+        }
+        usable.push_back(std::move(servers[i]));
+    }
+    if (usable.empty()) return status;
     Writer writer(opt.output);
-    auto results = run_query(sources, opt.query, [&](const Sample& s) { writer.sample(s); });
+    auto results = run_query(usable, opt.query, [&](const Sample& s) { writer.sample(s); });
 
     bool got_time = false;
     for (const auto& r : results) {
@@ -157,8 +175,9 @@ int main(int argc, char* argv[]) {
         if (status == 0 && r.samples == 0) status = r.exit_code;
     }
     if (!opt.query.follow) {
+        // An unsynchronised server's sample is shown but takes no part in the selection.
         std::vector<std::optional<Sample>> best;
-        for (const auto& r : results) best.push_back(r.best);
+        for (const auto& r : results) best.push_back(r.unsynchronised ? std::nullopt : r.best);
         std::vector<char> tally(best.size(), ' ');
         if (best.size() > 1) {
             std::string why;
@@ -166,7 +185,7 @@ int main(int argc, char* argv[]) {
             if (!why.empty()) log::warnx("selection: %s", why.c_str());
         }
         for (std::size_t i = 0; i < best.size(); ++i)
-            if (best[i]) writer.sample(*best[i], tally[i]);
+            if (results[i].best) writer.sample(*results[i].best, tally[i]);
     }
     return got_time ? 0 : status;
 }

@@ -14,6 +14,7 @@
 #include "libtime/base/log.hpp"
 #include "libtime/ntp/filter.hpp"
 #include "libtime/sys/clock.hpp"
+#include "libtime/sys/resolve.hpp"
 #include "libtime/sys/socket.hpp"
 
 namespace ntp_query {
@@ -44,19 +45,24 @@ std::string_view kiss_meaning(ntp::Kiss k) {
 }
 
 // How bad the worst failure of a source was; the worst one is reported.
-enum class Failure { None, NoAnswer, BadReply, Kiss, Local };
+enum class Failure { None, NoAnswer, Unsynchronised, BadReply, Kiss, Local };
 
 class Session;
+class Name;
 
 class Source {
 public:
-    Source(Session& session, const SocketAddress& address);
+    Source(Session& session, const SocketAddress& address, Name* name);
     Result<void> open(EventLoop& loop);
     void abandon(const Error& e);  // no socket for this source: an ordinary outcome
     void start();
     void summarise();
+    void retire();  // replaced by another address of its name: stop, say nothing more
     const SourceResult& result() const { return result_; }
+    const SocketAddress& address() const { return address_; }
+    Name* name() const { return name_; }
     bool done() const { return done_; }
+    bool unreachable() const { return !done_ && poll_ && poll_->status() == ntp::PollStatus::Unreachable; }
 
 private:
     void on_poll();
@@ -65,8 +71,10 @@ private:
     void on_datagram(std::span<const std::byte> data, UnixNanos t4);
     void on_measurement(const ntp::Measurement& m);
     void on_kiss(const ntp::Rejection& r);
+    void on_unsynchronised(const ntp::Rejection& r);
     void on_bad(ntp::Reject reason);
     void on_loss(const char* why);
+    void reach_changed(ntp::PollStatus before);
     void fail(Failure f, std::string why, int exit_code);
     void next_try();
     void schedule();
@@ -75,6 +83,7 @@ private:
 
     Session& s_;
     SocketAddress address_;
+    Name* name_;  // the server name it came from (nullptr: none)
     std::string subject_;
     std::optional<UdpSocket> socket_;
     std::optional<FdWatcher> watcher_;
@@ -87,10 +96,47 @@ private:
     std::uint8_t reach_ = 0;  // one-shot: one bit per try
     std::vector<ntp::NtpSample> samples_;
     std::vector<Sample> records_;
+    std::vector<ntp::NtpSample> unsync_samples_;  // one-shot: replies of an unsynchronised server
+    std::vector<Sample> unsync_records_;
+    bool said_unsynchronised_ = false;  // --follow: said once until it has the time again
     Failure failure_ = Failure::None;
     SourceResult result_;
     bool done_ = false;
     bool summarised_ = false;
+    bool retired_ = false;
+};
+
+// A server name of the command line and its sources. With --follow, resolved in the loop (a
+// helper thread, so the loop never blocks on the resolver): retried after 2^minpoll s, doubling
+// up to 2^maxpoll, until it resolves; resolved again when one of its sources stops answering,
+// whose place then goes to an address not in use (as chronyd replaces pool sources).
+class Name {
+public:
+    Name(Session& session, Server server) : s_(session), server_(std::move(server)) {}
+    const Server& server() const { return server_; }
+    void start();
+    void on_unreachable();  // one of its sources stopped answering
+    bool waiting() const { return retrying_; }  // no address yet: the run is not over
+    std::optional<SourceResult> summary() const;
+
+private:
+    void resolve();
+    void on_answer();
+    std::chrono::nanoseconds next_interval();
+
+    Session& s_;
+    Server server_;
+    std::optional<PendingResolution> pending_;  // before watcher_: the watcher goes first
+    std::optional<FdWatcher> watcher_;
+    std::optional<Timer> retry_timer_;
+    int backoff_ = 0;          // exponent of the next retry interval
+    bool backoff_set_ = false;
+    bool retrying_ = false;    // never resolved yet
+    bool said_failure_ = false;
+    bool resolved_ = false;
+    std::string failure_;
+    int exit_code_ = 0;
+    std::int64_t next_refresh_ = 0;  // monotonic ns: no new lookup for a dead source before
 };
 
 class Session {
@@ -98,7 +144,7 @@ public:
     Session(const QueryOptions& options, const std::function<void(const Sample&)>& emit)
         : options_(options), emit_(emit) {}
 
-    std::vector<SourceResult> run(const std::vector<SocketAddress>& addresses) {
+    std::vector<SourceResult> run(const std::vector<Server>& servers) {
         auto loop = EventLoop::create();
         if (!loop) log::fatalx(EX_OSERR, "event loop: %s", loop.error().what.c_str());
         loop_ = &*loop;
@@ -107,24 +153,60 @@ public:
         auto deadline = Timer::create(*loop, [this] { loop_->stop(); });
         if (!deadline) log::fatalx(EX_OSERR, "timer: %s", deadline.error().what.c_str());
         if (options_.duration.count() > 0) deadline->start(options_.duration);
-        for (const auto& a : addresses) {
-            auto src = std::make_unique<Source>(*this, a);
-            if (auto ok = src->open(*loop); !ok) {
-                src->abandon(ok.error());
-                ++done_;
-            }
-            sources_.push_back(std::move(src));
+        for (const auto& server : servers) {
+            names_.push_back(std::make_unique<Name>(*this, server));
+            adopt(*names_.back(), server.addresses, false);
         }
         for (auto& src : sources_)
             if (!src->done()) src->start();
-        if (done_ < sources_.size()) loop->run();
+        for (auto& name : names_) name->start();
+        if (!finished()) loop->run();
         std::vector<SourceResult> out;
         for (auto& src : sources_) {
             src->summarise();
             out.push_back(src->result());
         }
+        for (auto& name : names_)
+            if (auto r = name->summary()) out.push_back(*r);
         sources_.clear();  // watchers before their loop
+        names_.clear();
         return out;
+    }
+
+    // New addresses of a name: each not in use takes the place of a source of the name that
+    // stopped answering, or else becomes one more source, up to --max-sources of the name.
+    // Returns how many were taken.
+    std::size_t adopt(Name& name, const std::vector<SocketAddress>& addresses, bool start) {
+        std::size_t taken = 0;
+        for (const auto& a : addresses) {
+            const bool in_use = std::any_of(sources_.begin(), sources_.end(), [&](const auto& src) {
+                return !src->done() && src->address() == a;
+            });
+            if (in_use) continue;
+            std::size_t live = 0;
+            Source* dead = nullptr;
+            for (auto& src : sources_) {
+                if (src->name() != &name || src->done()) continue;
+                ++live;
+                if (src->unreachable() && !dead) dead = src.get();
+            }
+            if (!dead && live >= options_.max_sources) continue;
+            auto src = std::make_unique<Source>(*this, a, &name);
+            Source& added = *src;
+            sources_.push_back(std::move(src));
+            if (auto ok = added.open(*loop_); !ok) {
+                added.abandon(ok.error());
+                ++done_;
+                continue;
+            }
+            if (dead) {
+                log::warnx("%s: replaced by %s", dead->address().to_string().c_str(), a.to_string().c_str());
+                dead->retire();
+            }
+            if (start) added.start();
+            ++taken;
+        }
+        return taken;
     }
 
     void emit(const Sample& s) {
@@ -132,8 +214,18 @@ public:
         if (options_.count > 0 && ++emitted_ >= static_cast<std::uint64_t>(options_.count)) loop_->stop();
     }
     void source_done() {
-        if (++done_ >= sources_.size()) loop_->stop();
+        ++done_;
+        if (finished()) loop_->stop();
     }
+    // Every source is done and no name waits for an address.
+    bool finished() const {
+        return done_ >= sources_.size() &&
+               std::none_of(names_.begin(), names_.end(), [](const auto& n) { return n->waiting(); });
+    }
+    void name_given_up() {
+        if (finished()) loop_->stop();
+    }
+    EventLoop& loop() { return *loop_; }
 
     const QueryOptions& options() const { return options_; }
     const SystemClock& clock() const { return clock_; }
@@ -145,14 +237,16 @@ private:
     SystemClock clock_;
     log::RateLimited noise_;
     EventLoop* loop_ = nullptr;
+    std::vector<std::unique_ptr<Name>> names_;  // before sources_: a source points to its name
     std::vector<std::unique_ptr<Source>> sources_;
     std::size_t done_ = 0;
     std::uint64_t emitted_ = 0;
 };
 
-Source::Source(Session& session, const SocketAddress& address)
+Source::Source(Session& session, const SocketAddress& address, Name* name)
     : s_(session),
       address_(address),
+      name_(name),
       subject_(address.to_string()),
       client_(session.options().client, random64),
       filter_(std::ldexp(1.0, session.options().client.local_precision)) {
@@ -209,7 +303,9 @@ void Source::on_poll() {
     if (done_) return;
     if (poll_) {
         if (client_.outstanding()) client_.on_timeout();  // ntp::PollState::on_sent counts it lost
+        const auto before = poll_->status();
         poll_->on_sent(monotonic_now());
+        reach_changed(before);
         send();
         if (!done_) schedule();
     } else {
@@ -276,6 +372,7 @@ void Source::on_datagram(std::span<const std::byte> data, UnixNanos t4) {
     }
     timeout_timer_->stop();
     if (why == ntp::Reject::KissOfDeath) return on_kiss(m.error());
+    if (why == ntp::Reject::Unsynchronised) return on_unsynchronised(m.error());
     on_bad(why);
 }
 
@@ -288,6 +385,8 @@ Sample Source::to_record(const ntp::Measurement& m) const {
     s.dispersion = m.sample.dispersion;
     s.stratum = m.header.stratum;
     s.leap = static_cast<int>(m.header.leap);
+    // Stratum 0 or 16 with leap 0 is no time either: the record says so to every reader.
+    if (m.header.stratum == 0 || m.header.stratum >= ntp::kMaxStratum) s.leap = 3;
     s.refid = ntp::refid_text(m.header);
     s.poll = m.header.poll;
     s.root_delay = ntp::short_to_seconds(m.header.root_delay);
@@ -299,6 +398,10 @@ Sample Source::to_record(const ntp::Measurement& m) const {
 }
 
 void Source::on_measurement(const ntp::Measurement& m) {
+    if (said_unsynchronised_) {
+        said_unsynchronised_ = false;
+        log::warnx("%s: server synchronised", subject_.c_str());
+    }
     Sample rec = to_record(m);
     const ntp::NtpSample sample{m.sample.offset, m.sample.delay, m.sample.dispersion, m.time};
     const auto before = filter_.estimate();
@@ -307,7 +410,9 @@ void Source::on_measurement(const ntp::Measurement& m) {
     ++result_.samples;
     if (poll_) {
         const double change = m.sample.offset - (before ? before->offset : m.sample.offset);
+        const auto status = poll_->status();
         poll_->on_reply(monotonic_now(), ntp::within_poll_gate(change, jitter));
+        reach_changed(status);
         rec.reach = poll_->reach();
         rec.poll = poll_->poll_exponent();
         rec.jitter = jitter;
@@ -339,12 +444,43 @@ void Source::on_kiss(const ntp::Rejection& r) {
     finish();  // RATE, DENY, RSTR: ask no more
 }
 
+// An answer without time (leap 3, stratum 0 or 16): the server is reachable, its sample is
+// shown with its leap and stratum, and never used.
+void Source::on_unsynchronised(const ntp::Rejection& r) {
+    const std::string why = "server is not synchronised";
+    fail(Failure::Unsynchronised, why, EX_UNAVAILABLE);
+    std::optional<Sample> rec;
+    if (r.measured) rec = to_record(*r.measured);
+    if (poll_) {
+        if (!said_unsynchronised_) log::warnx("%s: %s", subject_.c_str(), why.c_str());
+        said_unsynchronised_ = true;
+        const auto before = poll_->status();
+        poll_->on_reply(monotonic_now(), true);  // it answered: reachable
+        reach_changed(before);
+        if (rec) {
+            rec->reach = poll_->reach();
+            rec->poll = poll_->poll_exponent();
+            rec->jitter = 0;
+            s_.emit(*rec);
+        }
+        return;
+    }
+    reach_ |= 1;
+    if (rec) {
+        const auto& ms = r.measured->sample;
+        unsync_samples_.push_back(ntp::NtpSample{ms.offset, ms.delay, ms.dispersion, r.measured->time});
+        unsync_records_.push_back(std::move(*rec));
+    }
+    next_try();
+}
+
 void Source::on_bad(ntp::Reject reason) {
-    std::string why = reason == ntp::Reject::Unsynchronised ? "server is not synchronised"
-                                                             : "bad reply: " + std::string(ntp::to_string(reason));
+    std::string why = "bad reply: " + std::string(ntp::to_string(reason));
     if (poll_) {
         s_.noise().warnx("%s: %s", subject_.c_str(), why.c_str());
+        const auto before = poll_->status();
         poll_->on_timeout(monotonic_now());
+        reach_changed(before);
     }
     fail(Failure::BadReply, std::move(why), EX_PROTOCOL);
     if (!poll_) next_try();
@@ -353,8 +489,31 @@ void Source::on_bad(ntp::Reject reason) {
 void Source::on_loss(const char* why) {
     log::info("%s: no answer (%s)", subject_.c_str(), why);
     fail(Failure::NoAnswer, {}, EX_UNAVAILABLE);
-    if (poll_) poll_->on_timeout(monotonic_now());
-    else next_try();
+    if (poll_) {
+        const auto before = poll_->status();
+        poll_->on_timeout(monotonic_now());
+        reach_changed(before);
+    } else {
+        next_try();
+    }
+}
+
+// --follow: said once when a source stops answering (its reachability register is empty,
+// RFC 5905 §13) and once when it answers again. While it does not answer, its name is asked
+// whether another address should take its place.
+void Source::reach_changed(ntp::PollStatus before) {
+    const auto now = poll_->status();
+    if (now == ntp::PollStatus::Unreachable) {
+        if (before != ntp::PollStatus::Unreachable) log::warnx("%s: not answering", subject_.c_str());
+        if (name_) name_->on_unreachable();
+    } else if (before == ntp::PollStatus::Unreachable && now == ntp::PollStatus::Active) {
+        log::warnx("%s: answering again", subject_.c_str());
+    }
+}
+
+void Source::retire() {
+    retired_ = true;
+    finish();
 }
 
 void Source::fail(Failure f, std::string why, int exit_code) {
@@ -386,6 +545,10 @@ void Source::summarise() {
     if (auto i = ntp::best_sample(samples_); i && !poll_) {
         result_.best = records_[*i];
         result_.best->reach = reach_;
+    } else if (auto j = ntp::best_sample(unsync_samples_); j && !poll_) {
+        result_.best = unsync_records_[*j];
+        result_.best->reach = reach_;
+        result_.unsynchronised = true;
     }
     if (result_.samples > 0 && failure_ != Failure::Kiss) {
         result_.failure.clear();
@@ -394,15 +557,97 @@ void Source::summarise() {
         result_.failure = "no answer after " + std::to_string(result_.sent) + (result_.sent == 1 ? " try" : " tries");
         result_.exit_code = EX_UNAVAILABLE;
     }
-    if (!result_.failure.empty()) log::warnx("%s: %s", subject_.c_str(), result_.failure.c_str());
+    const bool said = retired_ || (poll_ && failure_ == Failure::Unsynchronised && said_unsynchronised_);
+    if (!result_.failure.empty() && !said) log::warnx("%s: %s", subject_.c_str(), result_.failure.c_str());
+}
+
+void Name::start() {
+    if (!s_.options().follow || !server_.addresses.empty()) return;  // resolved before the run
+    retrying_ = true;
+    resolve();
+}
+
+std::chrono::nanoseconds Name::next_interval() {
+    const auto& poll = s_.options().poll;
+    if (!backoff_set_) backoff_ = poll.minpoll;
+    backoff_set_ = true;
+    const int e = backoff_;
+    backoff_ = std::min(backoff_ + 1, std::max(poll.maxpoll, poll.minpoll));
+    return e >= 0 ? nanoseconds(std::chrono::seconds(1)) * (std::int64_t{1} << e)
+                  : nanoseconds(std::chrono::seconds(1)) / (std::int64_t{1} << -e);
+}
+
+void Name::resolve() {
+    if (pending_) return;  // one lookup at a time
+    auto p = PendingResolution::start(server_.host, 123, s_.options().family);
+    if (p) {
+        pending_.emplace(std::move(*p));
+        auto w = FdWatcher::create(s_.loop(), pending_->fd(), [this](FdEvents) { on_answer(); });
+        if (w) return (void)watcher_.emplace(std::move(*w));
+        p = Unexpected<Error>{w.error()};
+        pending_.reset();
+    }
+    failure_ = p.error().what;
+    exit_code_ = p.error().exit_code;
+    log::warnx("%s: %s", server_.name.c_str(), failure_.c_str());
+    retrying_ = false;  // the machine is in trouble: no retry
+    s_.name_given_up();
+}
+
+void Name::on_answer() {
+    auto answer = pending_->take();
+    if (!answer) return;
+    watcher_.reset();  // safe from inside its own callback (libtime/sys/event_loop.hpp)
+    pending_.reset();
+    if (!*answer) {
+        const Error& e = answer->error();
+        if (!said_failure_ || e.what != failure_) log::warnx("%s: %s; retrying", server_.name.c_str(), e.what.c_str());
+        said_failure_ = true;
+        failure_ = e.what;
+        exit_code_ = e.exit_code;
+        if (!retrying_) return;  // a name with sources looks again when one stops answering
+        if (!retry_timer_) {
+            auto t = Timer::create(s_.loop(), [this] { resolve(); });
+            if (!t) log::fatalx(EX_OSERR, "timer: %s", t.error().what.c_str());
+            retry_timer_.emplace(std::move(*t));
+        }
+        retry_timer_->start(next_interval());
+        return;
+    }
+    if (said_failure_) log::warnx("%s: resolved", server_.name.c_str());
+    said_failure_ = false;
+    failure_.clear();
+    exit_code_ = 0;
+    const bool first = !resolved_;
+    resolved_ = true;
+    if (s_.adopt(*this, **answer, true) > 0 || first) backoff_set_ = false;  // start over
+    retrying_ = false;
+    s_.name_given_up();  // maybe every address was in use already
+}
+
+void Name::on_unreachable() {
+    if (!resolved_) return;  // given as an address
+    const std::int64_t now = monotonic_now();
+    if (pending_ || now < next_refresh_) return;
+    next_refresh_ = now + next_interval().count();
+    resolve();
+}
+
+std::optional<SourceResult> Name::summary() const {
+    if (resolved_ || !server_.addresses.empty() || !s_.options().follow) return std::nullopt;
+    SourceResult r;
+    r.failure = failure_.empty() ? "name resolution timed out" : failure_;
+    r.exit_code = exit_code_ == 0 ? EX_TEMPFAIL : exit_code_;
+    if (failure_.empty()) log::warnx("%s: %s", server_.name.c_str(), r.failure.c_str());
+    return r;
 }
 
 }  // namespace
 
-std::vector<SourceResult> run_query(const std::vector<SocketAddress>& sources, const QueryOptions& options,
+std::vector<SourceResult> run_query(const std::vector<Server>& servers, const QueryOptions& options,
                                     const std::function<void(const Sample&)>& emit) {
     Session session(options, emit);
-    return session.run(sources);
+    return session.run(servers);
 }
 
 }  // namespace ntp_query

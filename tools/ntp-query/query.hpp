@@ -11,7 +11,9 @@
 
 #include "libtime/ntp/client.hpp"
 #include "libtime/ntp/poll.hpp"
+#include "libtime/base/host_port.hpp"
 #include "libtime/base/socket_address.hpp"
+#include "libtime/sys/resolve.hpp"
 #include "libtime/stream/records.hpp"
 
 namespace ntp_query {
@@ -23,12 +25,24 @@ struct QueryOptions {
     std::chrono::nanoseconds timeout = std::chrono::seconds(1);
     timepipe::ntp::PollConfig poll;
     timepipe::ntp::ClientConfig client;
+    timepipe::Family family = timepipe::Family::any;
+    std::size_t max_sources = 4;  // addresses used per server name
+};
+
+// A server as given on the command line.
+struct Server {
+    std::string name;         // "pool.ntp.org", "192.0.2.1:123": the subject of its messages
+    timepipe::HostPort host;
+    // Resolved before the run (one-shot; numeric hosts). Empty with --follow: resolved in the
+    // loop, retried until it resolves, and again when one of its sources stops answering.
+    std::vector<timepipe::SocketAddress> addresses;
 };
 
 // What became of one source.
 struct SourceResult {
     timepipe::SocketAddress address;
     std::optional<timepipe::Sample> best;  // one-shot: the minimum-delay sample
+    bool unsynchronised = false;  // `best` came from an unsynchronised server: show it, never use it
     int sent = 0;
     int samples = 0;
     std::string failure;  // why no time came from it ("no answer after 4 tries")
@@ -37,8 +51,9 @@ struct SourceResult {
 
 // Runs the exchanges. `emit` gets every sample record in follow mode; in one-shot mode the
 // results carry the best sample of each source. Returns once every source is done, the count
-// or duration is reached, or SIGINT/SIGTERM arrives.
-std::vector<SourceResult> run_query(const std::vector<timepipe::SocketAddress>& sources, const QueryOptions& options,
+// or duration is reached, or SIGINT/SIGTERM arrives. A name that never resolved is a result
+// without samples, with its failure.
+std::vector<SourceResult> run_query(const std::vector<Server>& servers, const QueryOptions& options,
                                     const std::function<void(const timepipe::Sample&)>& emit);
 
 // "ntp://127.0.0.1:123", "ntp://[::1]:123"

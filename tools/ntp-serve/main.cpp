@@ -6,6 +6,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +36,7 @@ using namespace timepipe::serve;
 namespace {
 
 constexpr int kReceiveBuffer = 1 << 20;  // SO_RCVBUF per socket, capped by net.core.rmem_max
+constexpr std::chrono::milliseconds kEndGrace{500};  // --upstream ended: a stop signal may follow
 
 // The command-line rules, then those of the --acl-file.
 Result<AccessPolicy> load_policy(const Options& opt) {
@@ -87,6 +89,7 @@ int main(int argc, char* argv[]) {
     shared.policy = std::make_shared<const AccessPolicy>(std::move(*policy));
     if (opt.upstream) shared.upstream.emplace(UpstreamConfig{opt.stale_after_ns, opt.correct});
 
+    SystemClock clock;
     std::unique_ptr<UpstreamFeed> feed;
     if (opt.upstream) {
         auto f = UpstreamFeed::open(*opt.upstream);
@@ -176,23 +179,65 @@ int main(int argc, char* argv[]) {
                   static_cast<unsigned>(user->gid));
     }
 
+    // --upstream: samples in, selection at once and again whenever a sample may have gone stale;
+    // a change of state said once on stderr. A stream that ends ends the server (for systemd to
+    // restart the pipeline), unless --stratum gives it a clock to fall back on.
+    int exit_status = 0;
+    std::optional<Timer> recheck;  // the next reselection, or, once the stream ended, the grace
+    std::optional<Error> ended_why;
+    std::optional<UpstreamLog> upstream_log;
+    std::function<void()> reselect;
     if (feed) {
+        upstream_log.emplace(feed->name());
+        auto t = Timer::create(*loop, [&] { reselect(); });
+        if (!t) log::fatalx(t.error().exit_code, "timer: %s", t.error().what.c_str());
+        recheck.emplace(std::move(*t));
+        reselect = [&] {
+            const UnixNanos now = clock.now();
+            UpstreamReport report;
+            UnixNanos next = 0;
+            publish([&] {
+                shared.upstream->update(now);
+                report = shared.upstream->report();
+                next = shared.upstream->next_change();
+            });
+            if (report.status != UpstreamStatus::ended) upstream_log->note(report);
+            recheck->start(std::min(std::chrono::nanoseconds(std::max<std::int64_t>(0, next - now)) + std::chrono::milliseconds(1),
+                                    std::chrono::nanoseconds(std::chrono::hours(1))));
+        };
         auto started = feed->start(
             *loop,
             [&](const Sample& sample) {
                 Result<void> ok;
-                publish([&] { ok = shared.upstream->add(sample); });
+                publish([&] { ok = shared.upstream->add(sample, clock.now()); });
+                if (ok) reselect();
                 return ok;
             },
-            [&] {
-                log::info("%s: serving unsynchronised from now on", feed->name().c_str());
+            [&](std::optional<Error> why) {
                 publish([&] { shared.upstream->end(); });
+                recheck->stop();
+                // A service manager stopping the pipeline signals every process at once: said
+                // and acted on after kEndGrace, unless SIGTERM or SIGINT comes first.
+                ended_why = why;
+                recheck.emplace(Timer::create(*loop, [&] {
+                                    const std::string what = ended_why ? ended_why->what : feed->name() + ": the upstream ended";
+                                    if (opt.stratum) {
+                                        log::warnx("%s; serving the local clock at stratum %d from now on", what.c_str(),
+                                                   *opt.stratum);
+                                        return;
+                                    }
+                                    log::warnx("%s; exiting", what.c_str());
+                                    exit_status = ended_why ? ended_why->exit_code : EX_UNAVAILABLE;
+                                    loop->stop();
+                                }).value());
+                recheck->start(kEndGrace);
             });
         if (!started) log::fatalx(started.error().exit_code, "%s", started.error().what.c_str());
+    } else if (!opt.stratum) {
+        log::warnx("neither --stratum nor --upstream: every answer says unsynchronised (leap 3, stratum 0)");
     }
 
     std::optional<Timer> stats;
-    SystemClock clock;
     if (opt.stats_interval_ns) {
         auto t = Timer::create(*loop, [&] {
             if (write_stats(opt.output, total(workers), clock.now())) return;
@@ -212,5 +257,5 @@ int main(int argc, char* argv[]) {
     shared.stop.store(true, std::memory_order_release);
     for (auto& t : threads) t.join();
     log::warnx("exiting: %s", to_line(total(workers)).c_str());
-    return 0;
+    return exit_status;
 }

@@ -24,7 +24,7 @@ void usage(std::FILE* to) {
                  "                             (default 0.0.0.0:123 and [::]:123)\n"
                  "  -s, --stratum N            serve the local clock at stratum N (1-15)\n"
                  "  -u, --upstream FILE|-      follow the sample stream in FILE (- for stdin)\n"
-                 "      --stale-after DURATION unsynchronised when the newest sample is older\n"
+                 "      --stale-after DURATION a sample is usable this long (8 of its polls)\n"
                  "      --no-correct           do not add the upstream offset to served time\n"
                  "  -r, --rate-limit R[/BURST]|off  answers per second per client (default off)\n"
                  "      --allow CIDR           serve these clients (repeatable)\n"

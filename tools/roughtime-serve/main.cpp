@@ -2,7 +2,10 @@
 // local clock or for an upstream followed through the time stream. Options and wiring only:
 // protocol decisions are in libtime/roughtime_responder.*, key rotation in
 // libtime/roughtime_online_key.*, the I/O loop in server.cpp. See man/roughtime-serve.8.
+#include <algorithm>
+#include <chrono>
 #include <csignal>
+#include <limits>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -17,6 +20,7 @@
 #include "libtime/roughtime/keyfile.hpp"
 #include "libtime/stream/codec.hpp"
 #include "libtime/stream/records.hpp"
+#include "libtime/sys/clock.hpp"
 #include "libtime/sys/file.hpp"
 #include "libtime/sys/keyfile.hpp"
 #include "libtime/sys/tcp.hpp"
@@ -31,6 +35,7 @@ using namespace timepipe::rtserve;
 namespace {
 
 constexpr const char* kCredentialName = "roughtime-key";
+constexpr std::chrono::milliseconds kEndGrace{500};  // --upstream ended: a stop signal may follow
 
 std::span<std::byte> writable_bytes(std::string& s) { return std::as_writable_bytes(std::span(s)); }
 
@@ -83,7 +88,8 @@ int main(int argc, char* argv[]) {
         auto f = UpstreamFeed::open(*opt.upstream);
         if (!f) log::fatalx(f.error().exit_code, "%s", f.error().what.c_str());
         feed = std::move(*f);
-        upstream.emplace(UpstreamConfig{opt.stale_after_ns, true});
+        // No distance limit: RADI says how far the served time may be off, however far that is.
+        upstream.emplace(UpstreamConfig{opt.stale_after_ns, true, std::numeric_limits<double>::infinity()});
     }
 
     auto loop = EventLoop::create();
@@ -133,17 +139,50 @@ int main(int argc, char* argv[]) {
                                       upstream ? &*upstream : nullptr);
     server->start();
 
+    // --upstream: samples in, selection at once and again whenever a sample may have gone stale;
+    // a change of state said once on stderr. A stream that ends ends the server, for systemd
+    // to restart the pipeline.
+    int exit_status = 0;
+    std::optional<Timer> recheck;  // the next reselection, or, once the stream ended, the grace
+    std::optional<Error> ended_why;
+    UpstreamLog upstream_log(feed ? feed->name() : "");
+    SystemClock clock;
+    auto reselect = [&] {
+        const UnixNanos now = clock.now();
+        upstream->update(now);
+        upstream_log.note(upstream->report());
+        const UnixNanos next = upstream->next_change();
+        recheck->start(std::min(std::chrono::nanoseconds(std::max<std::int64_t>(0, next - now)) + std::chrono::milliseconds(1),
+                                std::chrono::nanoseconds(std::chrono::hours(1))));
+    };
     if (feed) {
+        auto t = Timer::create(*loop, reselect);
+        if (!t) log::fatalx(t.error().exit_code, "timer: %s", t.error().what.c_str());
+        recheck.emplace(std::move(*t));
         auto started = feed->start(
-            *loop, [&](const Sample& sample) { return upstream->add(sample); },
-            [&] {
-                log::info("%s: no answers from now on", feed->name().c_str());
+            *loop,
+            [&](const Sample& sample) {
+                auto ok = upstream->add(sample, clock.now());
+                if (ok) reselect();
+                return ok;
+            },
+            [&](std::optional<Error> why) {
                 upstream->end();
+                // A service manager stopping the pipeline signals every process at once: said
+                // and acted on after kEndGrace, unless SIGTERM or SIGINT comes first.
+                ended_why = why;
+                recheck.emplace(Timer::create(*loop, [&] {
+                                    log::warnx("%s; exiting", ended_why ? ended_why->what.c_str()
+                                                                        : (feed->name() + ": the upstream ended").c_str());
+                                    exit_status = ended_why ? ended_why->exit_code : EX_UNAVAILABLE;
+                                    loop->stop();
+                                }).value());
+                recheck->start(kEndGrace);
             });
         if (!started) log::fatalx(started.error().exit_code, "%s", started.error().what.c_str());
     }
 
     loop->run();
     log::warnx("exiting: %s", server->counters().line().c_str());
-    return 0;  // the long-term and online keys are wiped as the server goes
+    return exit_status;  // the long-term and online keys are wiped as the server goes
 }

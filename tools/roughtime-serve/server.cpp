@@ -10,6 +10,7 @@
 #include "tools/roughtime-serve/server.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <array>
 #include <chrono>
 #include <cstring>
@@ -127,19 +128,20 @@ struct Server::Impl {
         std::int64_t correction = 0;
         n.radius_ns = config.radius_ns;
         if (upstream) {
-            const ntp::ServerState st = upstream->state_at(local, clock.precision_log2());
-            if (st.leap == ntp::Leap::Unsynchronized) {
+            const UpstreamTime up = upstream->at(local);
+            if (!up.synchronised) {
                 n.synchronised = false;
-                n.why = upstream->ended() ? "the upstream stream ended"
-                        : !upstream->best() ? "no upstream sample yet"
-                                            : "the upstream is stale or unsynchronised";
+                n.why = upstream->ended()                                        ? "the upstream stream ended"
+                        : upstream->report().status == UpstreamStatus::waiting ? "no upstream sample yet"
+                                                                               : "the upstream is stale or unsynchronised";
             }
-            correction = st.correction_ns;
-            // Root distance (RFC 5905 §11.2.1 without the peer terms, which state_at adds in).
-            const std::int64_t distance = ntp::short_to_nanos(st.root_delay) / 2 + ntp::short_to_nanos(st.root_dispersion);
-            n.radius_ns = std::max(n.radius_ns, distance);
+            correction = up.correction_ns;
+            // Root distance in seconds (RFC 5905 §11.2.1 without the peer terms, which at() adds
+            // in), rounded up to the nanosecond: no 16.16 quantisation, no 65536 s cap.
+            const double distance_ns = std::ceil(up.root_distance() * 1e9);
+            n.radius_ns = std::max(n.radius_ns, distance_ns < 9e18 ? static_cast<std::int64_t>(distance_ns) : std::int64_t{9'000'000'000'000'000'000});
             // Roughtime timestamps cannot name a leap second: widen RADI while one is announced.
-            if (st.leap == ntp::Leap::InsertSecond || st.leap == ntp::Leap::DeleteSecond) n.radius_ns += kNanosPerSecond;
+            if (up.leap == ntp::Leap::InsertSecond || up.leap == ntp::Leap::DeleteSecond) n.radius_ns += kNanosPerSecond;
         }
         n.served = local + correction + config.offset_ns;
         return n;

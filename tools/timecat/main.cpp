@@ -62,7 +62,7 @@ public:
         case OutputFormat::text: {
             auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                            std::chrono::system_clock::now().time_since_epoch()).count();
-            out_ += text_line(r, now, header_done_);
+            out_ += text_line(r, now, shown_);
             break;
         }
         case OutputFormat::cbor: {
@@ -85,7 +85,7 @@ public:
 private:
     OutputFormat format_;
     std::string out_;
-    bool header_done_ = false;
+    TableKind shown_ = TableKind::none;  // the table whose header is above
 };
 
 // Reads one input to its end. Returns false when the -n count is reached.
@@ -107,7 +107,7 @@ bool cat(InputFile& in, const char* name, const Options& opt, Writer& w, std::ui
             auto r = std::visit([](auto& d) { return d.next(); }, dec);
             if (!r) {
                 w.flush();  // everything before the bad record is out
-                log::fatalx(r.error().exit_code, "%s: %s", name, r.error().what.c_str());
+                log::fatalx(r.error().exit_code, "%s: %s", name, escape_controls(r.error().what).c_str());
             }
             if (!*r) break;
             w.write(**r);

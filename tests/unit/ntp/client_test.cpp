@@ -182,8 +182,7 @@ TEST(NtpClientReject, WrongModeAndMalformedLeaveTheExchangeOpen) {
 }
 
 TEST(NtpClientReject, KissCodesAreReportedOnlyWhenTheOriginMatches) {
-    for (auto [code, kiss] : {std::pair{"RATE", Kiss::Rate}, {"DENY", Kiss::Deny}, {"RSTR", Kiss::Rstr},
-                              {"XYZW", Kiss::Other}}) {
+    for (auto [code, kiss] : {std::pair{"RATE", Kiss::Rate}, {"DENY", Kiss::Deny}, {"RSTR", Kiss::Rstr}}) {
         Fixture f;
         Header kod = f.good;
         kod.stratum = 0;
@@ -201,6 +200,62 @@ TEST(NtpClientReject, KissCodesAreReportedOnlyWhenTheOriginMatches) {
         EXPECT_EQ(r.error().code_string(), code);
         EXPECT_EQ(r.error().server_poll, 7);
         EXPECT_FALSE(f.c.outstanding());
+    }
+}
+
+TEST(NtpClientReject, StratumZeroWithoutAKissCodeIsAnUnsynchronisedServer) {
+    // What chronyd and ntp-serve send before they have the time: leap 3, stratum 0, refid 0,
+    // real timestamps. Not a kiss: the reply is measured for display and refused as time.
+    for (const char* code : {"", "XYZW", "INIT"}) {
+        Fixture f;
+        Header h = f.good;
+        h.leap = Leap::Unsynchronized;
+        h.stratum = 0;
+        h.refid = *code ? *refid_from_string(code) : 0;
+        auto r = f.c.on_reply(wire(h), kX + 5 * kMs);
+        ASSERT_FALSE(r.has_value()) << code;
+        EXPECT_EQ(r.error().reason, Reject::Unsynchronised) << code;
+        ASSERT_TRUE(r.error().measured.has_value()) << code;
+        EXPECT_EQ(r.error().measured->header.stratum, 0);
+        EXPECT_EQ(r.error().measured->header.leap, Leap::Unsynchronized);
+        EXPECT_GT(r.error().measured->sample.delay, 0.0);
+        EXPECT_FALSE(f.c.outstanding());
+    }
+    {
+        Fixture f;  // leap 0 but stratum 0 and no kiss code: still no time
+        Header h = f.good;
+        h.stratum = 0;
+        h.refid = 0;
+        EXPECT_EQ(rejection_of(f.c, h, kX + 5 * kMs), Reject::Unsynchronised);
+    }
+    {
+        Fixture f;  // an unknown code without times: unsynchronised, nothing measured
+        Header h = f.good;
+        h.stratum = 0;
+        h.leap = Leap::Unsynchronized;
+        h.refid = *refid_from_string("XYZW");
+        h.receive = h.transmit = NtpTimestamp{0};
+        auto r = f.c.on_reply(wire(h), kX + 5 * kMs);
+        ASSERT_FALSE(r.has_value());
+        EXPECT_EQ(r.error().reason, Reject::Unsynchronised);
+        EXPECT_FALSE(r.error().measured.has_value());
+    }
+}
+
+TEST(NtpClientReject, ServerPrecisionBeyondAnInt64IsClamped) {
+    // 2^34 s and more does not fit an int64 in ns: the reply is refused for its root distance,
+    // without undefined behaviour (the sanitized build aborts on it), whatever the precision.
+    for (int rho : {31, 34, 63, 127}) {
+        Fixture f;
+        Header h = f.good;
+        h.precision = static_cast<std::int8_t>(rho);
+        EXPECT_EQ(rejection_of(f.c, h, kX + 5 * kMs), Reject::BadDistance) << rho;
+    }
+    {
+        Fixture f;  // a huge precision excuses a negative delay, never the distance
+        Header h = basic_reply(f.req, kX + 7 * kMs, kX + 17 * kMs);
+        h.precision = 100;
+        EXPECT_EQ(rejection_of(f.c, h, kX + 5 * kMs), Reject::BadDistance);
     }
 }
 

@@ -273,6 +273,30 @@ TEST(NtpPacket, KissOfDeath) {
     EXPECT_FALSE(is_kiss_of_death(h));
 }
 
+TEST(NtpPacket, OnlyRateDenyRstrActAsKisses) {
+    // Stratum 0 with another code or none is an unsynchronised server (chronyd sends refid 0,
+    // ntpd INIT), not a kiss: chronyd acts on RATE, DENY and RSTR alone.
+    Header h;
+    h.mode = Mode::Server;
+    h.stratum = 0;
+    h.leap = Leap::Unsynchronized;
+    for (const char* code : {"RATE", "DENY", "RSTR"}) {
+        h.refid = *refid_from_string(code);
+        EXPECT_TRUE(acts_as_kiss(h)) << code;
+    }
+    for (std::uint32_t refid : {0u, *refid_from_string("INIT"), *refid_from_string("XYZW"), 0x7F7F0101u}) {
+        h.refid = refid;
+        EXPECT_TRUE(is_kiss_of_death(h)) << refid;
+        EXPECT_FALSE(acts_as_kiss(h)) << refid;
+    }
+    h.refid = *refid_from_string("RATE");
+    h.stratum = 2;
+    EXPECT_FALSE(acts_as_kiss(h));
+    h.stratum = 0;
+    h.mode = Mode::Client;
+    EXPECT_FALSE(acts_as_kiss(h));
+}
+
 TEST(NtpRefid, ToString) {
     EXPECT_EQ(refid_to_string(0x4750'5300u, 1), ".GPS.");
     EXPECT_EQ(refid_to_string(0x5050'5300u, 1), ".PPS.");

@@ -1,6 +1,6 @@
-// libtime/stream_records (+ the text view of libtime/sample_table and -o parsing of
-// libtime/output_format): typed round trips (randomized, TIMEPIPE_SEED=N replays), every key's
-// type and range check naming the key, unknown keys ignored, the ntpq-style table.
+// libtime/stream_records (+ -o parsing of libtime/output_format): typed round trips
+// (randomized, TIMEPIPE_SEED=N replays), every key's type and range check naming the key,
+// unknown keys ignored. The text table is tested in sample_table_test.cpp.
 #include "libtime/stream/records.hpp"
 
 #include <gtest/gtest.h>
@@ -10,7 +10,6 @@
 #include <random>
 
 #include "libtime/stream/output_format.hpp"
-#include "libtime/stream/sample_table.hpp"
 #include "libtime/sys/file.hpp"
 #include "tests/unit/test_support.hpp"
 
@@ -224,119 +223,6 @@ TEST(StreamRecords, RandomRoundTrip) {
         ASSERT_TRUE(back) << back.error().what;
         ASSERT_EQ(*back, s) << to_record(s).dump();
     }
-}
-
-// ---- the text view ---------------------------------------------------------------------------
-
-TEST(SampleTable, NtpqStyleRows) {
-    const UnixNanos t = 1700000000000000000;
-    Sample s = full_sample();
-    s.time = t;
-    std::string row = sample_table_row(s, t + 33 * kNanosPerSecond + 999999999);
-    EXPECT_EQ(row, " 127.0.0.1:123          192.0.2.7        2   33   64   377    0.420   -0.123   0.100\n");
-    EXPECT_EQ(sample_table_row(s, t, '*').substr(0, 15), "*127.0.0.1:123 ");  // ntpq's tally column
-    std::string header = sample_table_header();
-    EXPECT_NE(header.find("remote"), std::string::npos);
-    EXPECT_NE(header.find("refid"), std::string::npos);
-    auto first_line = header.substr(0, header.find('\n'));
-    for (const char* col : {"st", "when", "poll", "reach", "delay", "offset", "jitter"})
-        EXPECT_NE(first_line.find(col), std::string::npos) << col;
-    // Columns line up: every row is as wide as the header rule.
-    auto rule = header.substr(header.find('\n') + 1);
-    EXPECT_EQ(row.size(), rule.size());
-}
-
-TEST(SampleTable, WhenPollReachRefidForms) {
-    const UnixNanos t = 1700000000000000000;
-    Sample s = minimal_sample();  // stratum 1, refid GPS, no reach or jitter
-    s.time = t;
-    s.poll = 10;
-    auto cols = [&](UnixNanos now) {
-        std::string row = sample_table_row(s, now);
-        return row.substr(23);  // past the tally and remote columns
-    };
-    EXPECT_EQ(cols(t), " .GPS.            1    0 1024     -    0.000    0.000       -\n");
-    EXPECT_NE(cols(t + 3000 * kNanosPerSecond).find("  50m"), std::string::npos);
-    EXPECT_NE(cols(t + 7200 * kNanosPerSecond * 3).find("   6h"), std::string::npos);
-    EXPECT_NE(cols(t + 86400 * kNanosPerSecond * 10).find("  10d"), std::string::npos);
-    EXPECT_NE(cols(t - kNanosPerSecond / 2).find("    -"), std::string::npos);  // in the future
-    s.poll = -2;
-    EXPECT_NE(cols(t).find(" 0.25"), std::string::npos);
-    s.poll = 17;
-    EXPECT_NE(cols(t).find("  36h"), std::string::npos);
-    s.stratum = 16;
-    s.refid = "INIT";
-    EXPECT_NE(cols(t).find(".INIT."), std::string::npos);
-    // An unprintable stratum 1 refid comes as an address (ntp::refid_to_string): shown bare.
-    s.stratum = 1;
-    s.refid = "127.127.1.1";
-    EXPECT_EQ(cols(t).substr(0, 19), " 127.127.1.1      1");
-}
-
-// ntpq's forms keep `when` and `poll` within their 4 columns however old the sample.
-TEST(SampleTable, WhenAndPollFitFourColumns) {
-    const UnixNanos t = 1700000000000000000;
-    Sample s = full_sample();
-    s.time = t;
-    const std::size_t width = sample_table_row(s, t).size();
-    auto when = [&](std::int64_t age_s) {
-        std::string row = sample_table_row(s, t + age_s * kNanosPerSecond);
-        EXPECT_EQ(row.size(), width) << row;
-        return row.substr(43, 4);  // the when column
-    };
-    constexpr std::int64_t kDay = 86400;
-    EXPECT_EQ(when(2048), "2048");
-    EXPECT_EQ(when(2049), " 34m");
-    EXPECT_EQ(when(300 * 60), "300m");
-    EXPECT_EQ(when(96 * 3600), " 96h");
-    EXPECT_EQ(when(999 * kDay), "999d");
-    EXPECT_EQ(when(1103 * kDay), "  3y");  // was "1103d", a column too wide
-    EXPECT_EQ(when(200 * 365 * kDay), "200y");
-    s.poll = 62;  // 2^62 s
-    std::string row = sample_table_row(s, t);
-    EXPECT_EQ(row.size(), width) << row;
-    EXPECT_EQ(row.substr(48, 4), " INF");
-}
-
-TEST(SampleTable, LongRemoteGetsItsOwnLine) {
-    Sample s = minimal_sample();
-    s.source = "ntp://a-rather-long-host-name.example.org:123";
-    std::string row = sample_table_row(s, s.time);
-    EXPECT_EQ(row.substr(0, row.find('\n')), " a-rather-long-host-name.example.org:123");
-    EXPECT_EQ(std::count(row.begin(), row.end(), '\n'), 2);
-    // The tally goes with the name; the row under it starts blank, like ntpq -pw.
-    row = sample_table_row(s, s.time, '+');
-    EXPECT_EQ(row.substr(0, row.find('\n')), "+a-rather-long-host-name.example.org:123");
-    EXPECT_EQ(row.substr(row.find('\n') + 1, 24), std::string(24, ' '));
-}
-
-TEST(SampleTable, ViewAndGenericLines) {
-    std::vector<Record> records = {
-        to_record(Stats{"ntp://127.0.0.1:123", 5, {{"sent", 3}}}),
-        to_record(full_sample()),
-        to_record(minimal_sample()),
-        Record{{"v", 1}, {"type", "gps"}, {"fix", "3d"}, {"note", "two words"}},
-    };
-    std::string view = text_view(records, 1700000000123456789);
-    std::vector<std::string> lines;
-    for (std::size_t p = 0; p < view.size();) {
-        auto nl = view.find('\n', p);
-        lines.push_back(view.substr(p, nl - p));
-        p = nl + 1;
-    }
-    ASSERT_EQ(lines.size(), 6u) << view;  // stats, header (2 lines), 2 rows, gps
-    EXPECT_EQ(lines[0], "stats source=ntp://127.0.0.1:123 time=5 counters={\"sent\":3}");
-    EXPECT_NE(lines[1].find("remote"), std::string::npos);  // header before the first sample only
-    EXPECT_EQ(lines[2].find_first_not_of('='), std::string::npos);
-    EXPECT_EQ(lines[3].rfind(" 127.0.0.1:123 ", 0), 0u);  // a blank tally column
-    EXPECT_EQ(lines[4].rfind(" [::1]:123 ", 0), 0u);
-    EXPECT_EQ(lines[5], "gps fix=3d note=\"two words\"");
-    // A sample that breaks the rules is still shown, as a generic line.
-    Record bad = to_record(full_sample());
-    bad["leap"] = 9;
-    bool header_done = false;
-    EXPECT_EQ(text_line(bad, 0, header_done).rfind("sample source=", 0), 0u);
-    EXPECT_FALSE(header_done);
 }
 
 // ---- -o ------------------------------------------------------------------------------------

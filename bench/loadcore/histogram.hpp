@@ -1,4 +1,4 @@
-// Latency histogram for ntp-loadgen: log-linear buckets (64 per power of two of nanoseconds), so
+// Latency histogram for the load generators: log-linear buckets (64 per power of two of nanoseconds), so
 // a quantile is within 1/64 (1.6 %) of the true value whatever the run length, in fixed memory.
 //
 //   LatencyHistogram h;  h.add(rtt_ns);  h.quantile(0.99);   // ns, 0 when empty
