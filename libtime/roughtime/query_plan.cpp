@@ -139,7 +139,8 @@ double clock_offset(UnixNanos midpoint, UnixNanos sent, UnixNanos received) {
     return nanos_to_seconds(midpoint - local_mid);
 }
 
-Record sample_record(const std::string& source, const VerifiedTime& t, UnixNanos sent, UnixNanos received) {
+Record sample_record(const std::string& source, const VerifiedTime& t, UnixNanos sent, UnixNanos received,
+                     ChainVerdict verdict) {
     Sample s;
     s.source = source;
     s.time = received;
@@ -154,7 +155,9 @@ Record sample_record(const std::string& source, const VerifiedTime& t, UnixNanos
     s.root_dispersion = s.dispersion;
     Record r = to_record(s);
     r["roughtime_version"] = std::string(short_name(t.version));
-    r["verified"] = true;
+    // The keys of Sample::verified and Sample::conflict, after roughtime_version.
+    r["verified"] = verdict == ChainVerdict::Consistent;
+    if (verdict == ChainVerdict::Conflict) r["conflict"] = true;
     return r;
 }
 

@@ -94,8 +94,11 @@ double clock_offset(UnixNanos midpoint, UnixNanos sent, UnixNanos received);
 // clock_offset, delay = received - sent, dispersion = RADI; the server counts as a primary
 // source (stratum 1, refid "ROUG", leap 0, poll 0), with root_delay = delay and
 // root_dispersion = RADI (RFC 10049 §6: RADI in the root dispersion, the round trip in the root
-// delay); then the keys "roughtime_version" (short_name) and "verified": true.
-Record sample_record(const std::string& source, const VerifiedTime& t, UnixNanos sent, UnixNanos received);
+// delay); then the keys "roughtime_version" (short_name) and "verified": true — or, for an
+// answer a checked chain proves in conflict, "verified": false and "conflict": true.
+enum class ChainVerdict { Consistent, Conflict };
+Record sample_record(const std::string& source, const VerifiedTime& t, UnixNanos sent, UnixNanos received,
+                     ChainVerdict verdict = ChainVerdict::Consistent);
 
 // "2025-05-22T20:07:30Z" (fraction only when not whole seconds: ".123456Z").
 std::string iso8601_utc(UnixNanos t);

@@ -168,8 +168,7 @@ Result<Answer> query(const Target& t, const SocketAddress& peer, std::span<const
                 EX_UNAVAILABLE);
 }
 
-Result<Sequence> run_sequence(const std::vector<Target>& targets, std::size_t pick, const QueryOptions& options,
-                              const std::function<void(const Answer&)>& on_answer) {
+Result<Sequence> run_sequence(const std::vector<Target>& targets, std::size_t pick, const QueryOptions& options) {
     auto order = roughtime::measurement_sequence(targets.size(), pick, uniform);
     if (!order) return Unexpected<Error>{order.error()};
     Sequence seq;
@@ -207,7 +206,6 @@ Result<Sequence> run_sequence(const std::vector<Target>& targets, std::size_t pi
         if (auto ok = chain.record(t.key, a->request, a->response); !ok)
             log::fatalx(EX_SOFTWARE, "chain: %s", ok.error().what.c_str());
         seq.answered.push_back(k);
-        on_answer(*a);
         seq.answers.push_back(std::move(*a));
     }
     seq.steps = chain.steps();
@@ -215,6 +213,23 @@ Result<Sequence> run_sequence(const std::vector<Target>& targets, std::size_t pi
     for (const auto& a : seq.answers) times.push_back({a.time.midpoint, a.time.radius_ns});
     seq.violations = roughtime::causality_violations(times);
     return seq;
+}
+
+RoughtimeConflict conflict_record(const Sequence& seq, const roughtime::CausalityViolation& v) {
+    const Answer& e = seq.answers[v.earlier];
+    const Answer& l = seq.answers[v.later];
+    RoughtimeConflict c;
+    c.source = e.source;
+    c.time = l.received;
+    c.later_source = l.source;
+    c.earlier_midpoint = e.time.midpoint;
+    c.earlier_radius = nanos_to_seconds(e.time.radius_ns);
+    c.later_midpoint = l.time.midpoint;
+    c.later_radius = nanos_to_seconds(l.time.radius_ns);
+    c.excess = nanos_to_seconds(v.excess_ns);
+    c.earlier_step = static_cast<std::int64_t>(v.earlier);
+    c.later_step = static_cast<std::int64_t>(v.later);
+    return c;
 }
 
 }  // namespace roughtime_query

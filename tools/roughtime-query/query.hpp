@@ -15,6 +15,7 @@
 #include "libtime/roughtime/query_plan.hpp"
 #include "libtime/roughtime/server_list.hpp"
 #include "libtime/base/socket_address.hpp"
+#include "libtime/stream/records.hpp"
 #include "libtime/sys/resolve.hpp"
 
 namespace roughtime_query {
@@ -67,9 +68,12 @@ struct Sequence {
 };
 
 // RFC 10049 §8.2: `pick` targets (0: all, at least 3) in random order, twice; each nonce
-// chained to the previous verified answer. `on_answer` sees each verified answer as it comes;
-// failures are reported on stderr (one line each) and skipped.
-Result<Sequence> run_sequence(const std::vector<Target>& targets, std::size_t pick, const QueryOptions& options,
-                              const std::function<void(const Answer&)>& on_answer);
+// chained to the previous verified answer; then the whole chain checked for causality
+// violations. Nothing is written here: the caller writes the answers only once the chain is
+// checked. Failures are reported on stderr (one line each) and skipped.
+Result<Sequence> run_sequence(const std::vector<Target>& targets, std::size_t pick, const QueryOptions& options);
+
+// The conflict record of one violation of `seq` (indices into seq.answers).
+RoughtimeConflict conflict_record(const Sequence& seq, const roughtime::CausalityViolation& v);
 
 }  // namespace roughtime_query

@@ -127,7 +127,15 @@ TEST(RoughtimeQueryPlan, SampleRecord) {
     EXPECT_FALSE(s->version);  // the NTP version key stays out
     EXPECT_EQ(r["roughtime_version"], "draft-12");
     EXPECT_EQ(r["verified"], true);
+    EXPECT_EQ(s->verified, true);
+    EXPECT_FALSE(s->conflict);
     EXPECT_TRUE(encode_record(r));
+
+    Record c = sample_record("roughtime://127.0.0.1:2002", t, sent, received, ChainVerdict::Conflict);
+    auto sc = from_record<Sample>(c);
+    ASSERT_TRUE(sc) << sc.error().what;
+    EXPECT_EQ(sc->verified, false);
+    EXPECT_EQ(sc->conflict, true);
 }
 
 TEST(RoughtimeQueryPlan, Iso8601) {
