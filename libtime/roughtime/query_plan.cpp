@@ -183,15 +183,4 @@ std::string iso8601_utc(UnixNanos t) {
     return out + "Z";
 }
 
-// --- TCP framing ------------------------------------------------------------------------------
-
-std::optional<std::size_t> framed_packet_length(std::span<const std::byte> header) {
-    if (header.size() < kFrameHeaderSize || !std::equal(kFrameMagic.begin(), kFrameMagic.end(), header.begin()))
-        return std::nullopt;
-    std::uint32_t n = 0;
-    for (int i = 3; i >= 0; --i) n = (n << 8) | std::to_integer<std::uint32_t>(header[8 + static_cast<std::size_t>(i)]);
-    if (n > kMaxTcpPacket - kFrameHeaderSize) return std::nullopt;
-    return kFrameHeaderSize + n;
-}
-
 }  // namespace timepipe::roughtime

@@ -108,8 +108,5 @@ std::string iso8601_utc(UnixNanos t);
 // The largest response roughtime-query reads from a TCP stream.
 inline constexpr std::size_t kMaxTcpPacket = 65536;
 
-// The whole packet's length (frame included) that a 12-octet frame header announces; nullopt
-// if it does not start with "ROUGHTIM" or announces more than kMaxTcpPacket in all.
-std::optional<std::size_t> framed_packet_length(std::span<const std::byte> header);
 
 }  // namespace timepipe::roughtime

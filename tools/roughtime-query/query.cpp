@@ -108,7 +108,7 @@ std::optional<Answer> tcp_try(const Target& t, const SocketAddress& peer, std::s
         why.last = step.error().what;
         return std::nullopt;
     }
-    auto total = roughtime::framed_packet_length(response);
+    auto total = roughtime::framed_length(response, roughtime::kMaxTcpPacket);
     if (!total) {
         why.verify = roughtime::VerifyError::Malformed;
         return std::nullopt;

@@ -138,6 +138,32 @@ TEST(RoughtimeMessage, Framing) {
     EXPECT_FALSE(is_framed(msg));
 }
 
+// The one frame-header decoder (TCP streams in roughtime-serve and roughtime-query, datagrams
+// through unframe).
+TEST(RoughtimeMessage, FramedLength) {
+    std::vector<std::byte> h(12);
+    const char magic[] = "ROUGHTIM";
+    for (int i = 0; i < 8; ++i) h[static_cast<std::size_t>(i)] = static_cast<std::byte>(magic[i]);
+    h[8] = std::byte{0x10};
+    h[9] = std::byte{0x01};  // 0x0110 = 272
+    EXPECT_EQ(framed_length(h, 65536).value(), 12u + 272u);
+    EXPECT_EQ(framed_length(h, 284).value(), 284u);
+    EXPECT_EQ(framed_length(h, 283).error(), FrameError::TooLong);
+    h[11] = std::byte{0xff};  // 4 GiB and more: no overflow
+    EXPECT_EQ(framed_length(h, 65536).error(), FrameError::TooLong);
+    h[11] = std::byte{0};
+    for (std::size_t n = 0; n < 12; ++n)  // a valid start, not all there yet
+        EXPECT_EQ(framed_length(std::span(h).first(n), 65536).error(), FrameError::Incomplete) << n;
+    h[0] = std::byte{'X'};
+    EXPECT_EQ(framed_length(h, 65536).error(), FrameError::BadFrame);
+    EXPECT_EQ(framed_length(std::span(h).first(1), 65536).error(), FrameError::BadFrame);  // known at once
+    h[0] = std::byte{'R'};
+    h[7] = std::byte{'X'};
+    EXPECT_EQ(framed_length(std::span(h).first(7), 65536).error(), FrameError::Incomplete);
+    EXPECT_EQ(framed_length(std::span(h).first(8), 65536).error(), FrameError::BadFrame);
+    EXPECT_EQ(to_string(FrameError::BadFrame), "no ROUGHTIM frame");
+}
+
 TEST(RoughtimeMessage, GoldenResponseEncodesByteExactly) {
     const Bytes golden = read_vector("roughenough/golden-response.phase8");
     ASSERT_EQ(golden.size(), 484u);

@@ -144,18 +144,3 @@ TEST(RoughtimeQueryPlan, Iso8601) {
     EXPECT_EQ(iso8601_utc(1), "1970-01-01T00:00:00.000000001Z");
     EXPECT_EQ(iso8601_utc(-1), "1969-12-31T23:59:59.999999999Z");
 }
-
-TEST(RoughtimeQueryPlan, FramedLength) {
-    std::vector<std::byte> h(12);
-    const char magic[] = "ROUGHTIM";
-    for (int i = 0; i < 8; ++i) h[static_cast<std::size_t>(i)] = static_cast<std::byte>(magic[i]);
-    h[8] = std::byte{0x10};
-    h[9] = std::byte{0x01};  // 0x0110 = 272
-    EXPECT_EQ(framed_packet_length(h), 12u + 272u);
-    h[10] = std::byte{0x01};  // 65808: too long
-    EXPECT_FALSE(framed_packet_length(h));
-    h[10] = std::byte{0};
-    h[0] = std::byte{'X'};
-    EXPECT_FALSE(framed_packet_length(h));
-    EXPECT_FALSE(framed_packet_length(std::span(h).first(11)));
-}
