@@ -83,15 +83,56 @@ assert r["dispersion"] == 2.0 and r["root_dispersion"] == 2.0 and r["root_delay"
   port=$(free_port)
   start_serve s "$port"
   other=$(roughtime-serve --keygen "$BATS_TEST_TMPDIR/other.key" | sed -n 's/^public key (base64): //p')
-  # rfc and draft-12 send SRV: a server without that key stays silent
-  run --separate-stderr roughtime-query -o json -t 100ms --retries 1 "127.0.0.1:$port" "$other"
-  [ "$status" -eq 69 ]
-  [ -z "$output" ]
+  # rfc and draft-12 send SRV: a server without that key stays silent; asked once without SRV
+  # it answers, and the answer says the key is wrong (not "no answer", not all the retries).
+  for transport in "" --tcp; do
+    run --separate-stderr roughtime-query -o json -t 2s --retries 5 $transport "127.0.0.1:$port" "$other"
+    echo "$transport: $status $stderr"
+    [ "$status" -eq 76 ]
+    [ "$stderr" = "roughtime-query: 127.0.0.1:$port: answers do not verify with this public key: DELE signature does not verify (it ignores requests naming this key in SRV)" ]
+    [ -z "$output" ]
+  done
+  # Each try is a line with -v: one with SRV, the probe without, and no more.
+  run --separate-stderr roughtime-query -v -o json -t 100ms --retries 5 "127.0.0.1:$port" "$other"
+  [ "$status" -eq 76 ]
+  [ "$(printf '%s\n' "$stderr" | grep -c ': try [0-9]*: ')" -eq 1 ]
   # draft 08 has no SRV: the server answers with its own key, which does not verify under ours
   run --separate-stderr roughtime-query -o json -t 100ms --retries 1 --version-set draft08 "127.0.0.1:$port" "$other"
   [ "$status" -eq 76 ]
-  [ "$stderr" = "roughtime-query: 127.0.0.1:$port: DELE signature does not verify" ]
+  [ "$stderr" = "roughtime-query: 127.0.0.1:$port: answers do not verify with this public key: DELE signature does not verify" ]
   [ -z "$output" ]
+  # A server that is really silent is still "no answer".
+  dead=$(free_port)
+  run --separate-stderr roughtime-query -o json -t 100ms --retries 1 --tcp "127.0.0.1:$dead" "$other"
+  [ "$status" -eq 69 ]
+}
+
+@test "a name with several addresses: each is tried in turn, a dead IPv6 one does not hide IPv4" {
+  [ "$(id -u)" -eq 0 ] || { echo "needs root for a mount namespace"; return 1; }
+  port=$(free_port)
+  KEY=$(roughtime-serve --keygen "$BATS_TEST_TMPDIR/k" | sed -n 's/^public key (base64): //p')
+  roughtime-serve -k "$BATS_TEST_TMPDIR/k" -l "127.0.0.1:$port" 2> "$BATS_TEST_TMPDIR/serve.log" &
+  track_pid $!
+  wait_udp_bound "$port"
+  printf '::1 rt-two.test\n127.0.0.1 rt-two.test\n' > "$BATS_TEST_TMPDIR/hosts"
+  # Our own /etc/hosts in a mount namespace of this command only.
+  in_ns() {
+    unshare -m sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$BATS_TEST_TMPDIR/hosts" "$@"
+  }
+  run in_ns getent ahosts rt-two.test
+  [ "${lines[0]%% *}" = "::1" ]   # the dead address comes first
+  for transport in "" --tcp; do
+    run --separate-stderr in_ns roughtime-query -o json -t 500ms --retries 0 $transport "rt-two.test:$port" "$KEY"
+    echo "$transport: $status $output $stderr"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *'"verified":true'* ]]
+    [ -z "$stderr" ]
+  done
+  # Every address dead: the first one's reason and how many were tried.
+  dead=$(free_port)
+  run --separate-stderr in_ns roughtime-query -o json -t 100ms --retries 0 --tcp "rt-two.test:$dead" "$KEY"
+  [ "$status" -eq 69 ]
+  [ "$stderr" = "roughtime-query: rt-two.test:$dead: no answer after 1 try (connection refused) (2 addresses tried)" ]
 }
 
 @test "a measurement sequence over three servers, one a day off: conflicts name it, report confirmed" {

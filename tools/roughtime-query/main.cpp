@@ -211,7 +211,7 @@ int run_single(const Options& opt, char* server, char* key_text, Writer& writer)
     for (long i = 0; i < opt.count; ++i) {
         std::vector<std::byte> nonce(roughtime::nonce_size(t.versions));
         crypto::random_bytes(nonce);
-        auto a = query(t, *peer, nonce, opt.query);
+        auto a = query_any(t, *peer, nonce, opt.query);
         if (!a) {
             log::warnx("%s: %s", server, a.error().what.c_str());
             if (status == 0) status = a.error().exit_code;

@@ -46,16 +46,25 @@ struct Answer {
     UnixNanos received = 0;  // local clock (kernel stamp for UDP) as the answer arrived
 };
 
-// The first address of the target's name (numeric addresses need no lookup). Errors carry
-// EX_NOHOST / EX_TEMPFAIL from the resolver.
-Result<SocketAddress> resolve_target(const Target& t, Family family);
+// Every address of the target's name, in the resolver's order (numeric addresses need no
+// lookup). Errors carry EX_NOHOST / EX_TEMPFAIL from the resolver.
+Result<std::vector<SocketAddress>> resolve_target(const Target& t, Family family);
 
 // Sends the request made with `nonce` to `peer` up to retry.tries() times and verifies the
-// answer. A reply that does not verify ends that try (servers grease, RFC 10049 §7); if no try
-// verified, the error is the last verification failure (EX_PROTOCOL), else "no answer after N
-// tries" (EX_UNAVAILABLE), or the local failure (EX_OSERR).
+// answer. A reply that does not verify ends that try (servers grease, RFC 10049 §7). When the
+// first try meets silence and the request names the key in SRV, the same request without SRV
+// is sent once: a server with another key drops the one but answers the other. If no try
+// verified, the error is "answers do not verify with this public key: ..." for a DELE
+// signature that fails, else the last verification failure (EX_PROTOCOL), else "no answer
+// after N tries" (EX_UNAVAILABLE), or the local failure (EX_OSERR).
 Result<Answer> query(const Target& t, const SocketAddress& peer, std::span<const std::byte> nonce,
                      const QueryOptions& options);
+
+// query() at each address in turn until one answers (as ntp-query uses every address): a
+// broken IPv6 address does not hide a working IPv4 one. A failed address is a -v line; the
+// error is the first address's, naming how many were tried. EX_PROTOCOL ends the turn at once.
+Result<Answer> query_any(const Target& t, std::span<const SocketAddress> peers, std::span<const std::byte> nonce,
+                         const QueryOptions& options);
 
 // The outcome of a measurement sequence.
 struct Sequence {
