@@ -28,7 +28,7 @@ std::span<const std::byte> bytes_of(const std::string& s) {
 
 // "l9cdSuR8...=" -> "name (l9cdSuR8...=)" when the list knows the key.
 std::string named(const crypto::PublicKey& key, const std::optional<roughtime::ServerList>& list) {
-    const std::string b64 = roughtime::base64_encode(key);
+    const std::string b64 = base64_encode(key);
     if (list)
         for (const auto& s : list->servers)
             if (s.public_key == key) return s.name + " (" + b64 + ")";
