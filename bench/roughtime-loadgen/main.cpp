@@ -22,7 +22,11 @@
 #include "libtime/base/duration.hpp"
 #include "libtime/base/host_port.hpp"
 #include "libtime/base/log.hpp"
-#include "libtime/roughtime/query_plan.hpp"
+#include "libtime/roughtime/keyfile.hpp"
+#include "libtime/roughtime/retry.hpp"
+#include "libtime/roughtime/sample.hpp"
+#include "libtime/roughtime/sequence.hpp"
+#include "libtime/roughtime/version_set.hpp"
 #include "libtime/sys/resolve.hpp"
 
 #ifndef TIMEPIPE_VERSION

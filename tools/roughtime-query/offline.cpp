@@ -6,7 +6,11 @@
 #include "libtime/stream/json_lines.hpp"
 #include "libtime/base/log.hpp"
 #include "libtime/roughtime/client.hpp"
-#include "libtime/roughtime/query_plan.hpp"
+#include "libtime/roughtime/keyfile.hpp"
+#include "libtime/roughtime/retry.hpp"
+#include "libtime/roughtime/sample.hpp"
+#include "libtime/roughtime/sequence.hpp"
+#include "libtime/roughtime/version_set.hpp"
 #include "libtime/roughtime/report.hpp"
 #include "libtime/sys/file.hpp"
 

@@ -1,6 +1,6 @@
 // The network side of roughtime-query: one verified exchange with one server (UDP or TCP, with
 // retries and backoff), and the chained measurement sequence of RFC 10049 §8.2 over a list.
-// Protocol decisions live in libtime (roughtime_client, roughtime_chain, roughtime_query_plan).
+// Protocol decisions live in libtime/roughtime (client, chain, retry, sequence, sample).
 #pragma once
 
 #include <functional>
@@ -12,7 +12,11 @@
 #include "libtime/base/host_port.hpp"
 #include "libtime/roughtime/chain.hpp"
 #include "libtime/roughtime/client.hpp"
-#include "libtime/roughtime/query_plan.hpp"
+#include "libtime/roughtime/keyfile.hpp"
+#include "libtime/roughtime/retry.hpp"
+#include "libtime/roughtime/sample.hpp"
+#include "libtime/roughtime/sequence.hpp"
+#include "libtime/roughtime/version_set.hpp"
 #include "libtime/roughtime/server_list.hpp"
 #include "libtime/base/socket_address.hpp"
 #include "libtime/stream/records.hpp"
