@@ -13,6 +13,9 @@
 #   --size N      message size of each request (1024)
 #   --srv-key B64 name this key in SRV instead of PUBKEY_B64
 #   --timeout S   per answer (1.0)
+#   --trailer T   TCP: send T (Python escapes: '\x00') right after the requests, in the same write
+#   --eof         TCP: after the answers, print "eof" if the server ended the connection in
+#                 order (FIN), "reset" if it reset it, "open" if it still held it after --timeout
 
 rt_query() {
   /usr/bin/python3 - "$@" <<'PY'
@@ -26,6 +29,7 @@ ap.add_argument("--host", default="127.0.0.1"); ap.add_argument("--tcp", action=
 ap.add_argument("--google", action="store_true"); ap.add_argument("--count", type=int, default=1)
 ap.add_argument("--size", type=int, default=1024); ap.add_argument("--srv-key")
 ap.add_argument("--timeout", type=float, default=1.0)
+ap.add_argument("--trailer", default=""); ap.add_argument("--eof", action="store_true")
 a = ap.parse_args()
 pk = base64.b64decode(a.pubkey)
 
@@ -107,13 +111,15 @@ def verify(req, nonce, resp):
 
 reqs = [build() for _ in range(a.count)]
 answers = {}
+ending = None
 try:
     if a.tcp:
         s = socket.create_connection((a.host, a.port), timeout=a.timeout)
-        s.sendall(b"".join(r for _, r in reqs)); buf = b""
+        s.sendall(b"".join(r for _, r in reqs) + a.trailer.encode("latin1").decode("unicode_escape").encode("latin1")); buf = b""
         while len(answers) < len(reqs):
-            chunk = s.recv(65536)
-            if not chunk: break
+            try: chunk = s.recv(65536)
+            except ConnectionResetError: ending = "reset"; break
+            if not chunk: ending = "eof"; break
             buf += chunk
             while len(buf) >= 12:
                 ln = struct.unpack_from("<I", buf, 8)[0]
@@ -137,6 +143,12 @@ for n, r in reqs:
     if n not in answers: print("no answer"); continue
     v = verify(r, n, answers[n])
     print(json.dumps(v) if isinstance(v, dict) else "invalid: " + v)
+if a.eof:
+    if ending is None:
+        try: ending = "eof" if s.recv(65536) == b"" else "data"
+        except ConnectionResetError: ending = "reset"
+        except (socket.timeout, OSError): ending = "open"
+    print(ending)
 PY
 }
 

@@ -138,6 +138,42 @@ print('closed' if s.recv(100) == b'' else 'open')"
   [[ "$output" == *" tcp_connections=2 "* ]] || { echo "$output"; return 1; }
 }
 
+@test "TCP: a valid request followed by garbage in one write is answered, then the stream ends in order" {
+  rt_start -v
+  run rt_query "$PORT" "$PUBKEY" --tcp --count 2 --trailer 'GET / HTTP/1.0' --eof --timeout 5
+  echo "$output"
+  [ "${#lines[@]}" -eq 3 ]
+  [[ "${lines[0]}" == "{"* ]] && [[ "${lines[1]}" == "{"* ]]
+  [ "${lines[2]}" = eof ]
+  grep -q "127.0.0.1:[0-9]*: TCP connection ended: no ROUGHTIM frame" "$BATS_TEST_TMPDIR/err"
+  run counters
+  [[ "$output" == *" answered=2 "* ]] || { echo "$output"; return 1; }
+}
+
+@test "TCP: a short or malformed frame ends the connection at once, after the valid ones before it" {
+  rt_start -v
+  # A frame the responder drops (a 1000-octet message): no answer, and no waiting either: the
+  # server ends the stream (the client's 5 s timeout would print "open").
+  run rt_query "$PORT" "$PUBKEY" --tcp --size 1000 --eof --timeout 5
+  echo "$output"
+  [ "$output" = "no answer
+eof" ]
+  grep -q "TCP connection ended: request too short" "$BATS_TEST_TMPDIR/err" || { cat "$BATS_TEST_TMPDIR/err"; return 1; }
+  # A good request, then a well-framed message that is not a request: the first is answered.
+  run rt_query "$PORT" "$PUBKEY" --tcp --eof --timeout 5 --trailer 'ROUGHTIM\x08\x00\x00\x00junkjunk'
+  echo "$output"
+  [[ "${lines[0]}" == "{"* ]]
+  [ "${lines[1]}" = eof ]
+  # Too long a frame: ended too.
+  run rt_query "$PORT" "$PUBKEY" --tcp --eof --timeout 5 --trailer 'ROUGHTIM\xff\xff\x00\x00'
+  [[ "${lines[0]}" == "{"* ]]
+  [ "${lines[1]}" = eof ]
+  run counters
+  [[ "$output" == *" answered=2 "* ]] || { echo "$output"; return 1; }
+  [[ "$output" == *" dropped_short=2 "* ]] || { echo "$output"; return 1; }   # both short frames
+  [[ "$output" == *" dropped_oversized=1 "* ]] || { echo "$output"; return 1; }
+}
+
 @test "--tcp off: UDP only" {
   rt_start --tcp off
   run rt_query "$PORT" "$PUBKEY"

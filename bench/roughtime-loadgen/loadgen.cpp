@@ -11,7 +11,11 @@
 #include "libtime/base/log.hpp"
 #include "libtime/roughtime/client.hpp"
 #include "libtime/roughtime/message.hpp"
-#include "libtime/roughtime/query_plan.hpp"
+#include "libtime/roughtime/keyfile.hpp"
+#include "libtime/roughtime/retry.hpp"
+#include "libtime/roughtime/sample.hpp"
+#include "libtime/roughtime/sequence.hpp"
+#include "libtime/roughtime/version_set.hpp"
 #include "libtime/sys/clock.hpp"
 #include "libtime/sys/socket.hpp"
 

@@ -18,7 +18,8 @@
 #include "bench/roughtime-loadgen/loadgen.hpp"
 #include "libtime/base/cli_options.hpp"
 #include "libtime/base/log.hpp"
-#include "libtime/roughtime/query_plan.hpp"
+#include "libtime/roughtime/keyfile.hpp"
+#include "libtime/roughtime/version_set.hpp"
 #include "libtime/sys/signal.hpp"
 
 #ifndef TIMEPIPE_VERSION

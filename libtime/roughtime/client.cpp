@@ -87,6 +87,22 @@ std::string_view to_string(VerifyError e) {
     return "unknown verify error";
 }
 
+std::string_view failure_text(VerifyError e) {
+    switch (e) {
+    case VerifyError::BadRequest: return "request does not parse";
+    case VerifyError::Malformed: return "malformed response";
+    case VerifyError::Version: return "response version was not offered, or not the newest shared";
+    case VerifyError::Type: return "TYPE is not a response";
+    case VerifyError::Nonce: return "NONC does not echo the request";
+    case VerifyError::DeleSignature: return "DELE signature does not verify";
+    case VerifyError::SrepSignature: return "SREP signature does not verify";
+    case VerifyError::MidpointOutsideDelegation: return "MIDP outside the delegation's MINT..MAXT";
+    case VerifyError::Index: return "INDX does not fit PATH";
+    case VerifyError::MerklePath: return "Merkle path does not lead to ROOT";
+    }
+    return "response does not verify";
+}
+
 std::size_t nonce_size(std::span<const Version> versions) {
     return !versions.empty() && offers_google(versions) && versions.size() == 1 ? traits(Version::Google).nonce_size
                                                                                 : std::size_t{32};

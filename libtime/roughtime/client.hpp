@@ -80,6 +80,9 @@ enum class VerifyError {
     MerklePath,          // the leaf, PATH and INDX do not lead to ROOT
 };
 std::string_view to_string(VerifyError e);  // "DELE signature", "Merkle path", ...
+// What failed, as a whole phrase for "tool: server: PHRASE": "SREP signature does not verify",
+// "NONC does not echo the request", "Merkle path does not lead to ROOT", ...
+std::string_view failure_text(VerifyError e);
 
 // Checks `response` fully against `request` (the exact bytes sent) and the server's long-term
 // key: version, TYPE, nonce echo, both signatures with the version's contexts, the delegation

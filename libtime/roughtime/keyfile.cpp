@@ -1,8 +1,9 @@
 #include "libtime/roughtime/keyfile.hpp"
 
+#include <algorithm>
 #include <array>
 
-#include "libtime/roughtime/server_list.hpp"
+#include "libtime/base/base64.hpp"
 
 namespace timepipe::roughtime {
 
@@ -70,6 +71,18 @@ std::string format_key_file(const Seed& seed) {
 }
 
 std::string public_key_base64(const crypto::PublicKey& key) { return base64_encode(key); }
+
+Result<crypto::PublicKey> parse_public_key(std::string_view text) {
+    std::optional<std::vector<std::byte>> bytes;
+    if (text.size() == 2 * crypto::kEd25519PublicKeySize) bytes = hex_decode(text);
+    if (!bytes) bytes = base64_decode(text);
+    if (!bytes) return fail("not base64 or hex", EX_USAGE);
+    if (bytes->size() != crypto::kEd25519PublicKeySize)
+        return fail("not 32 bytes but " + std::to_string(bytes->size()), EX_USAGE);
+    crypto::PublicKey key{};
+    std::copy(bytes->begin(), bytes->end(), key.begin());
+    return key;
+}
 
 std::string public_key_hex(const crypto::PublicKey& key) {
     std::string out;

@@ -35,6 +35,10 @@ std::string format_key_file(const Seed& seed);
 
 // The public key as it is published: standard base64 (RFC 4648 §4) and lowercase hex.
 std::string public_key_base64(const crypto::PublicKey& key);
+
+// An Ed25519 public key as 44 characters of base64 (either alphabet, padding optional) or 64
+// hex digits. Errors are EX_USAGE: "not base64 or hex", "not 32 bytes".
+Result<crypto::PublicKey> parse_public_key(std::string_view text);
 std::string public_key_hex(const crypto::PublicKey& key);
 
 }  // namespace timepipe::roughtime

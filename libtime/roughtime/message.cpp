@@ -159,10 +159,29 @@ bool is_framed(std::span<const std::byte> packet) {
     return packet.size() >= kFrameMagic.size() && std::equal(kFrameMagic.begin(), kFrameMagic.end(), packet.begin());
 }
 
+std::string_view to_string(FrameError e) {
+    switch (e) {
+    case FrameError::Incomplete: return "incomplete frame header";
+    case FrameError::BadFrame: return "no ROUGHTIM frame";
+    case FrameError::TooLong: return "frame announces a packet too long";
+    }
+    return "bad frame";
+}
+
+Expected<std::size_t, FrameError> framed_length(std::span<const std::byte> stream, std::size_t max_packet) {
+    const std::size_t seen = std::min(stream.size(), kFrameMagic.size());
+    if (!std::equal(kFrameMagic.begin(), kFrameMagic.begin() + static_cast<std::ptrdiff_t>(seen), stream.begin()))
+        return unexpected(FrameError::BadFrame);  // known bad before the header is complete
+    if (stream.size() < kFrameHeaderSize) return unexpected(FrameError::Incomplete);
+    const std::uint64_t total = std::uint64_t{kFrameHeaderSize} + load_le32(stream.subspan(8));
+    if (total > max_packet) return unexpected(FrameError::TooLong);
+    return static_cast<std::size_t>(total);
+}
+
 Expected<std::span<const std::byte>, ParseError> unframe(std::span<const std::byte> packet) {
-    if (packet.size() < kFrameHeaderSize || !is_framed(packet)) return unexpected(ParseError::BadFrame);
-    const std::uint32_t len = load_le32(packet.subspan(8));
-    if (len != packet.size() - kFrameHeaderSize) return unexpected(ParseError::FrameLength);
+    auto total = framed_length(packet, packet.size() + 1);
+    if (!total) return unexpected(total.error() == FrameError::TooLong ? ParseError::FrameLength : ParseError::BadFrame);
+    if (*total != packet.size()) return unexpected(ParseError::FrameLength);
     return packet.subspan(kFrameHeaderSize);
 }
 

@@ -126,6 +126,15 @@ bool is_framed(std::span<const std::byte> packet);
 // The message inside a frame; the length must match the rest of the packet exactly.
 Expected<std::span<const std::byte>, ParseError> unframe(std::span<const std::byte> packet);
 
+// The one frame-header decoder, for streams (TCP, RFC 10049 §5) as for datagrams: the whole
+// packet's length, frame included, that the header at the start of `stream` announces.
+//   Incomplete   fewer than kFrameHeaderSize octets so far (read more)
+//   BadFrame     not "ROUGHTIM"
+//   TooLong      more than `max_packet` octets in all
+enum class FrameError { Incomplete, BadFrame, TooLong };
+std::string_view to_string(FrameError e);  // "incomplete frame header", "no ROUGHTIM frame", ...
+Expected<std::size_t, FrameError> framed_length(std::span<const std::byte> stream, std::size_t max_packet);
+
 // --- builder ---------------------------------------------------------------------------------
 enum class BuildError {
     TooManyTags,     // more than MessageBuilder::kCapacity

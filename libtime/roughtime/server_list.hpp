@@ -1,5 +1,5 @@
 // Roughtime server lists (RFC 10049 §8.3, "application/roughtime-server+json") and the older
-// ecosystem.json files that came before it, plus the base64/hex codecs lists and reports use.
+// ecosystem.json files that came before it (base64 and hex: libtime/base/base64.hpp).
 //
 //   auto list = roughtime::parse_server_list(text);          // text: the whole JSON document
 //   if (!list) log::fatalx(list.error().exit_code, "%s: %s", path, list.error().what.c_str());
@@ -24,21 +24,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "libtime/base/base64.hpp"
 #include "libtime/base/error.hpp"
 #include "libtime/base/host_port.hpp"
 #include "libtime/roughtime/version.hpp"
 
 namespace timepipe::roughtime {
-
-// --- base64 (RFC 4648 §4 standard and §5 URL-safe alphabets) and hex ------------------------
-
-// Decodes either alphabet (not both mixed), with or without '=' padding. Whitespace and
-// non-canonical trailing bits are errors. nullopt if `text` is not base64.
-std::optional<std::vector<std::byte>> base64_decode(std::string_view text);
-// Standard alphabet with padding (the form RFC 10049 §8.3/§8.4.1 use).
-std::string base64_encode(std::span<const std::byte> bytes);
-// Even number of hex digits, either case, nothing else. nullopt otherwise.
-std::optional<std::vector<std::byte>> hex_decode(std::string_view text);
 
 // --- the list ---------------------------------------------------------------------------------
 

@@ -147,6 +147,8 @@ Record to_record(const Sample& s) {
     if (s.version) r["version"] = *s.version;
     if (s.interleaved) r["interleaved"] = *s.interleaved;
     if (s.kod) r["kod"] = *s.kod;
+    if (s.verified) r["verified"] = *s.verified;
+    if (s.conflict) r["conflict"] = *s.conflict;
     return r;
 }
 
@@ -155,6 +157,19 @@ Record to_record(const Stats& s) {
     Record counters = Record::object();
     for (const auto& [name, n] : s.counters) counters[name] = n;
     r["counters"] = std::move(counters);
+    return r;
+}
+
+Record to_record(const RoughtimeConflict& c) {
+    Record r = header(RoughtimeConflict::kType, c.source, c.time);
+    r["later_source"] = c.later_source;
+    r["earlier_midpoint"] = c.earlier_midpoint;
+    r["earlier_radius"] = c.earlier_radius;
+    r["later_midpoint"] = c.later_midpoint;
+    r["later_radius"] = c.later_radius;
+    r["excess"] = c.excess;
+    r["earlier_step"] = c.earlier_step;
+    r["later_step"] = c.later_step;
     return r;
 }
 
@@ -180,7 +195,11 @@ Result<Sample> from_record<Sample>(const Record& record) {
     f.integer("version", s.version, 1, 7);
     f.boolean("interleaved", s.interleaved);
     f.text("kod", s.kod, true);
+    f.boolean("verified", s.verified);
+    f.boolean("conflict", s.conflict);
     if (auto ok = f.result(); !ok) return Unexpected<Error>{ok.error()};
+    if (s.conflict.value_or(false) && s.verified.value_or(false))
+        return fail("sample: \"verified\": true for a sample in a conflict", EX_DATAERR);
     return s;
 }
 
@@ -194,6 +213,28 @@ Result<Stats> from_record<Stats>(const Record& record) {
     f.counters("counters", s.counters);
     if (auto ok = f.result(); !ok) return Unexpected<Error>{ok.error()};
     return s;
+}
+
+template <>
+Result<RoughtimeConflict> from_record<RoughtimeConflict>(const Record& record) {
+    RoughtimeConflict c;
+    Fields f(record, RoughtimeConflict::kType);
+    f.expect_type();
+    f.text("source", c.source, true);
+    f.integer("time", c.time, kInt64Min, kInt64Max);
+    f.text("later_source", c.later_source, true);
+    f.integer("earlier_midpoint", c.earlier_midpoint, kInt64Min, kInt64Max);
+    f.number("earlier_radius", c.earlier_radius, 0);
+    f.integer("later_midpoint", c.later_midpoint, kInt64Min, kInt64Max);
+    f.number("later_radius", c.later_radius, 0);
+    f.number("excess", c.excess, 0);
+    f.integer("earlier_step", c.earlier_step, 0, kInt64Max);
+    f.integer("later_step", c.later_step, 0, kInt64Max);
+    if (auto ok = f.result(); !ok) return Unexpected<Error>{ok.error()};
+    if (c.excess <= 0) return fail("roughtime_conflict: \"excess\": not positive", EX_DATAERR);
+    if (c.later_step <= c.earlier_step)
+        return fail("roughtime_conflict: \"later_step\": not after \"earlier_step\"", EX_DATAERR);
+    return c;
 }
 
 }  // namespace timepipe

@@ -48,6 +48,12 @@ struct Sample {
     std::optional<int> version;              // NTP version of the reply, 1-7
     std::optional<bool> interleaved;         // measured in interleaved mode
     std::optional<std::string> kod;          // Kiss-o'-Death code ("RATE") if the reply was one
+    // Authenticated sources (Roughtime): true only once the answer's signature verified and, for
+    // a chained measurement sequence, the whole chain was checked and shows no conflict
+    // involving it; false with conflict = true for both servers of a proven conflict (see
+    // RoughtimeConflict). A reader treats a sample whose "verified" is false as not good.
+    std::optional<bool> verified;
+    std::optional<bool> conflict;
 
     friend bool operator==(const Sample&, const Sample&) = default;
 };
@@ -63,9 +69,31 @@ struct Stats {
     friend bool operator==(const Stats&, const Stats&) = default;
 };
 
+// Two Roughtime responses of one chained measurement sequence (RFC 10049 §8.2) whose signed
+// times contradict the order they were received in: the earlier one's MIDP - RADI is after the
+// later one's MIDP + RADI. At least one of the two servers is wrong by `excess` or more; the
+// chain (a malfeasance report) proves it. Samples of both carry "verified": false.
+struct RoughtimeConflict {
+    static constexpr std::string_view kType = "roughtime_conflict";
+
+    std::string source;            // the server of the earlier response, "roughtime://host:port"
+    UnixNanos time = 0;            // local receive time of the later response
+    std::string later_source;      // the server of the later response
+    UnixNanos earlier_midpoint = 0;  // MIDP, ns since 1970
+    double earlier_radius = 0;       // RADI, s, >= 0
+    UnixNanos later_midpoint = 0;
+    double later_radius = 0;
+    double excess = 0;               // s, > 0: (earlier MIDP - RADI) - (later MIDP + RADI)
+    std::int64_t earlier_step = 0;   // indices of the two responses in the chain, >= 0
+    std::int64_t later_step = 0;
+
+    friend bool operator==(const RoughtimeConflict&, const RoughtimeConflict&) = default;
+};
+
 // Records with "v": 1, the type, then the fields in the order above; optional ones only if set.
 Record to_record(const Sample& s);
 Record to_record(const Stats& s);
+Record to_record(const RoughtimeConflict& c);
 
 // Checks "type", every known key's CBOR type and range; unknown keys are ignored. Errors name
 // the type and key at fault, e.g. "sample: \"offset\": not a number" (EX_DATAERR). Float fields
@@ -76,5 +104,7 @@ template <>
 Result<Sample> from_record<Sample>(const Record& record);
 template <>
 Result<Stats> from_record<Stats>(const Record& record);
+template <>
+Result<RoughtimeConflict> from_record<RoughtimeConflict>(const Record& record);
 
 }  // namespace timepipe

@@ -2,10 +2,15 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
+#include <exception>
 #include <string>
+#include <utility>
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -56,6 +61,12 @@ void HandleRelease::operator()(HandleState* state) const noexcept {
         uv_close(state->handle(), on_close);
 }
 
+// What the loop carries besides libuv's state: the exception a callback threw, to be rethrown by
+// EventLoop::run() once libuv has returned (an exception must never unwind through C frames).
+struct LoopData {
+    std::exception_ptr pending;
+};
+
 void LoopDelete::operator()(uv_loop_s* loop) const noexcept {
     // Close what wrappers still hold, let every close callback run, then the loop can go.
     uv_walk(
@@ -67,6 +78,7 @@ void LoopDelete::operator()(uv_loop_s* loop) const noexcept {
         nullptr);
     uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);  // 0 now: no handle is left
+    std::unique_ptr<LoopData> data(static_cast<LoopData*>(loop->data));
     std::unique_ptr<uv_loop_s> reclaim(loop);
 }
 
@@ -92,15 +104,48 @@ State* state_from(void* data) {
     return static_cast<State*>(static_cast<HandleState*>(data));
 }
 
-std::uint64_t round_up_ms(std::chrono::nanoseconds d) {
-    if (d.count() <= 0)
-        return 0;
-    return static_cast<std::uint64_t>((d.count() + 999'999) / 1'000'000);
+// Every callback from libuv goes through here: whatever the user's function throws is caught
+// before it can unwind into libuv's C frames, kept, and the loop stopped; run() rethrows it.
+template <class F>
+void guarded(uv_loop_t* loop, F&& fn) noexcept {
+    try {
+        fn();
+    } catch (...) {
+        auto* data = static_cast<detail::LoopData*>(loop->data);
+        if (!data->pending)
+            data->pending = std::current_exception();
+        uv_stop(loop);
+    }
 }
 
+// A timerfd (CLOCK_MONOTONIC, nanoseconds) watched by uv_poll: libuv's own timers count whole
+// milliseconds, which would round a 250 µs batch delay up to 2 ms.
 struct TimerState final : HandleState {
     std::function<void()> on_fire;
+    int fd = -1;
+    bool armed = false;
+    bool repeating = false;
+    std::int64_t deadline = 0;  // CLOCK_MONOTONIC nanoseconds of the next expiry
+    std::int64_t interval = 0;
+
+    ~TimerState() override {
+        if (fd >= 0)
+            ::close(fd);
+    }
 };
+
+timespec to_timespec(std::int64_t ns) {
+    timespec ts{};
+    ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+    ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    return ts;
+}
+
+std::int64_t monotonic_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 
 struct PollState final : HandleState {
     std::function<void(FdEvents)> on_event;
@@ -136,47 +181,102 @@ Result<EventLoop> EventLoop::create() {
     int rc = uv_loop_init(loop.get());
     if (rc < 0)
         return uv_error("uv_loop_init", rc);
+    loop->data = new detail::LoopData();
     return EventLoop(std::unique_ptr<uv_loop_s, detail::LoopDelete>(loop.release()));
 }
 
-void EventLoop::run() { uv_run(loop_.get(), UV_RUN_DEFAULT); }
+void EventLoop::run() {
+    uv_run(loop_.get(), UV_RUN_DEFAULT);
+    auto* data = static_cast<detail::LoopData*>(loop_->data);
+    if (data->pending)
+        std::rethrow_exception(std::exchange(data->pending, nullptr));
+}
 
 void EventLoop::stop() { uv_stop(loop_.get()); }
 
 // --- Timer ------------------------------------------------------------------------------------
 
+namespace {
+
+void timer_fired(uv_poll_t* h, int /*status*/, int /*events*/) {
+    auto* s = state_from<TimerState>(h->data);
+    std::uint64_t expirations = 0;
+    if (::read(s->fd, &expirations, sizeof expirations) != sizeof expirations)
+        return;  // EAGAIN: disarmed or re-armed since the wake-up
+    if (s->repeating) {
+        s->deadline += static_cast<std::int64_t>(expirations) * s->interval;
+    } else {
+        s->armed = false;
+        uv_poll_stop(&s->h.poll);  // a fired one-shot timer no longer keeps the loop alive
+    }
+    guarded(h->loop, [s] { s->on_fire(); });  // may stop, restart or destroy the timer
+}
+
+void disarm(TimerState* s) {
+    itimerspec none{};
+    timerfd_settime(s->fd, 0, &none, nullptr);
+    std::uint64_t stale = 0;
+    (void)::read(s->fd, &stale, sizeof stale);  // drop an expiry that has not been handled
+    s->armed = false;
+}
+
+}  // namespace
+
 Result<Timer> Timer::create(EventLoop& loop, std::function<void()> on_fire) {
     HandlePtr p(std::make_unique<TimerState>().release());
     auto* s = state_of<TimerState>(p);
     s->on_fire = std::move(on_fire);
-    int rc = uv_timer_init(loop.uv(), &s->h.timer);
+    s->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (s->fd < 0)
+        return fail(std::string("timerfd_create: ") + std::strerror(errno), EX_OSERR);
+    int rc = uv_poll_init(loop.uv(), &s->h.poll, s->fd);
     if (rc < 0)
-        return uv_error("uv_timer_init", rc);
+        return uv_error("uv_poll_init", rc);
     s->adopt();
     return Timer(std::move(p));
+}
+
+std::int64_t timer_deadline(std::int64_t now, std::chrono::nanoseconds after) {
+    // At least 1 ns: a zero it_value would disarm the timerfd instead of firing at once.
+    return now + std::max<std::int64_t>(after.count(), 1);
 }
 
 void Timer::start(std::chrono::nanoseconds after, std::chrono::nanoseconds repeat) {
     auto* s = state_of<TimerState>(state_);
     if (s->closed)
         return;  // the loop is gone
-    auto fire = [](uv_timer_t* t) { state_from<TimerState>(t->data)->on_fire(); };
-    // libuv measures from its cached loop time, truncated to whole milliseconds: refresh it and
-    // add the millisecond truncation can lose, so the timer never fires early.
-    uv_update_time(s->h.timer.loop);
-    std::uint64_t first = after.count() > 0 ? round_up_ms(after) + 1 : 0;
-    uv_timer_start(&s->h.timer, fire, first, round_up_ms(repeat));
+    s->deadline = timer_deadline(monotonic_ns(), after);
+    s->interval = std::max<std::int64_t>(repeat.count(), 0);
+    s->repeating = s->interval > 0;
+    itimerspec spec{};
+    spec.it_value = to_timespec(s->deadline);
+    spec.it_interval = to_timespec(s->interval);
+    std::uint64_t stale = 0;
+    (void)::read(s->fd, &stale, sizeof stale);  // an expiry of the previous arming is void now
+    if (timerfd_settime(s->fd, TFD_TIMER_ABSTIME, &spec, nullptr) < 0)
+        return;  // cannot happen with valid values and a timerfd of our own
+    s->armed = true;
+    uv_poll_start(&s->h.poll, UV_READABLE, timer_fired);
 }
 
 void Timer::stop() {
     auto* s = state_of<TimerState>(state_);
-    if (!s->closed)
-        uv_timer_stop(&s->h.timer);
+    if (s->closed)
+        return;
+    uv_poll_stop(&s->h.poll);
+    disarm(s);
 }
 
 bool Timer::active() const {
     auto* s = state_of<TimerState>(state_);
-    return !s->closed && uv_is_active(s->handle()) != 0;
+    return !s->closed && s->armed;
+}
+
+std::optional<std::int64_t> Timer::deadline() const {
+    auto* s = state_of<TimerState>(state_);
+    if (!active())
+        return std::nullopt;
+    return s->deadline;
 }
 
 // --- FdWatcher --------------------------------------------------------------------------------
@@ -193,7 +293,7 @@ void poll_event(uv_poll_t* h, int status, int events) {
     } else {
         e.readable = (events & UV_READABLE) != 0;
     }
-    s->on_event(e);  // may stop or destroy the watcher
+    guarded(h->loop, [s, e] { s->on_event(e); });  // may stop or destroy the watcher
     if (status < 0 && s->owner_alive && s->want && !uv_is_closing(s->handle()))
         uv_poll_start(&s->h.poll, UV_READABLE, poll_event);
 }
@@ -247,7 +347,9 @@ Result<SignalWatcher> SignalWatcher::create(EventLoop& loop, std::initializer_li
         if (rc < 0)
             return uv_error("uv_signal_init", rc);
         s->adopt();
-        auto deliver = [](uv_signal_t* h, int n) { (*state_from<SignalState>(h->data)->on_signal)(n); };
+        auto deliver = [](uv_signal_t* h, int n) {
+            guarded(h->loop, [h, n] { (*state_from<SignalState>(h->data)->on_signal)(n); });
+        };
         rc = uv_signal_start(&s->h.signal, deliver, signo);
         if (rc < 0)
             return uv_error("uv_signal_start", rc);
@@ -295,10 +397,12 @@ void reader_read(ReaderState* s) {
 
 void reader_poll(uv_poll_t* h, int /*status*/, int /*events*/) {
     // On POLLERR (status < 0) the read below reports the actual error, or EOF.
-    reader_read(state_from<ReaderState>(h->data));
+    guarded(h->loop, [h] { reader_read(state_from<ReaderState>(h->data)); });
 }
 
-void reader_idle(uv_idle_t* h) { reader_read(state_from<ReaderState>(h->data)); }
+void reader_idle(uv_idle_t* h) {
+    guarded(h->loop, [h] { reader_read(state_from<ReaderState>(h->data)); });
+}
 
 }  // namespace
 

@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <memory>
@@ -51,7 +52,8 @@ public:
     EventLoop(EventLoop&&) noexcept = default;
     EventLoop& operator=(EventLoop&&) noexcept = default;
 
-    // Runs until stop() is called or nothing is left to wait for.
+    // Runs until stop() is called or nothing is left to wait for. An exception thrown by a
+    // callback never unwinds through libuv: it is caught, the loop stops, and run() rethrows it.
     void run();
     // Makes run() return after the current callback.
     void stop();
@@ -63,14 +65,19 @@ private:
     std::unique_ptr<uv_loop_s, detail::LoopDelete> loop_;
 };
 
-// One-shot or repeating. libuv counts whole milliseconds: a timer never fires early, and up to
-// about 1 ms late. Use kernel timestamps, not timer expiry, for anything that is measured.
+// One-shot or repeating, to the nanosecond: a timerfd on CLOCK_MONOTONIC watched by the loop
+// (libuv's own timers count whole milliseconds). A timer never fires early; how late depends on
+// the scheduler. Use kernel timestamps, not timer expiry, for anything that is measured.
 class Timer {
 public:
     static Result<Timer> create(EventLoop& loop, std::function<void()> on_fire);
+    // `after` <= 0: at the next loop iteration.
     void start(std::chrono::nanoseconds after, std::chrono::nanoseconds repeat = {});
     void stop();
     bool active() const;
+    // CLOCK_MONOTONIC nanoseconds (as sys/clock.hpp's monotonic_now) of the next expiry, while
+    // active.
+    std::optional<std::int64_t> deadline() const;
 
 private:
     explicit Timer(detail::HandlePtr s) : state_(std::move(s)) {}
@@ -81,6 +88,9 @@ struct FdEvents {
     bool readable = false;
     bool error = false;  // POLLERR: a socket's error queue (tx timestamps) or a pending error
 };
+
+// The deadline Timer::start arms: `now` + `after` in nanoseconds, never rounded (at least 1 ns on).
+std::int64_t timer_deadline(std::int64_t now, std::chrono::nanoseconds after);
 
 // Calls back while fd is readable (level-triggered: read until EAGAIN or be called again).
 // Starts watching at once. Not for regular files (epoll refuses them): see InputReader.

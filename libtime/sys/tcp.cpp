@@ -91,6 +91,16 @@ Result<StreamIo> TcpStream::read_some(std::span<std::byte> into) {
     }
 }
 
+void TcpStream::finish() {
+    ::shutdown(fd(), SHUT_WR);
+    std::byte sink[4096];
+    for (int k = 0; k < 64; ++k) {  // bounded: a peer that keeps sending is reset after all
+        ssize_t n = ::recv(fd(), sink, sizeof sink, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+    }
+}
+
 Result<StreamIo> TcpStream::write_some(std::span<const std::byte> data) {
     std::size_t done = 0;
     while (done < data.size()) {

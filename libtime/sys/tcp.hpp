@@ -70,6 +70,10 @@ public:
     // Never blocks; bytes < data.size() when the send buffer is full. A reset or closed peer
     // (EPIPE, ECONNRESET) is eof. MSG_NOSIGNAL: never SIGPIPE.
     Result<StreamIo> write_some(std::span<const std::byte> data);
+    // Ends the stream in order before it is closed: what was written still goes out, then FIN.
+    // Input already queued is read and dropped first, so that closing does not turn into a
+    // reset, which would make the peer lose answers still in flight. Never blocks.
+    void finish();
 
 private:
     friend class TcpListener;

@@ -165,11 +165,21 @@ void write_report(const char* path, const std::vector<roughtime::ChainStep>& ste
 int run_list(const Options& opt, Writer& writer) {
     const auto list = load_list(opt.list);
     const auto targets = targets_of(list, opt);
-    auto seq = run_sequence(targets, static_cast<std::size_t>(opt.pick), opt.query, [&](const Answer& a) {
-        writer.answer(a.source.substr(std::string("roughtime://").size()), a);
-    });
+    auto seq = run_sequence(targets, static_cast<std::size_t>(opt.pick), opt.query);
     if (!seq) log::fatalx(seq.error().exit_code, "%s: %s", opt.list, seq.error().what.c_str());
     auto name = [&](std::size_t step) { return targets[seq->order[seq->answered[step]]].name; };
+    // Only now that the whole chain is checked: every answer, then each conflict as a record of
+    // its own. A pair in conflict does not say which of its two servers lies, so every answer of
+    // either server is marked, not only the two responses of the pair.
+    auto target = [&](std::size_t step) { return seq->order[seq->answered[step]]; };
+    std::vector<bool> in_conflict(targets.size(), false);
+    for (const auto& v : seq->violations) in_conflict[target(v.earlier)] = in_conflict[target(v.later)] = true;
+    for (std::size_t i = 0; i < seq->answers.size(); ++i) {
+        const Answer& a = seq->answers[i];
+        writer.answer(a.source.substr(std::string("roughtime://").size()), a,
+                      in_conflict[target(i)] ? roughtime::ChainVerdict::Conflict : roughtime::ChainVerdict::Consistent);
+    }
+    for (const auto& v : seq->violations) writer.conflict(name(v.earlier), name(v.later), conflict_record(*seq, v));
     for (const auto& v : seq->violations)
         log::warnx("causality violation: responses[%zu] from %s is ahead of responses[%zu] from %s by %.9g s "
                    "beyond both radii",
@@ -201,7 +211,7 @@ int run_single(const Options& opt, char* server, char* key_text, Writer& writer)
     for (long i = 0; i < opt.count; ++i) {
         std::vector<std::byte> nonce(roughtime::nonce_size(t.versions));
         crypto::random_bytes(nonce);
-        auto a = query(t, *peer, nonce, opt.query);
+        auto a = query_any(t, *peer, nonce, opt.query);
         if (!a) {
             log::warnx("%s: %s", server, a.error().what.c_str());
             if (status == 0) status = a.error().exit_code;

@@ -6,7 +6,11 @@
 #include "libtime/stream/json_lines.hpp"
 #include "libtime/base/log.hpp"
 #include "libtime/roughtime/client.hpp"
-#include "libtime/roughtime/query_plan.hpp"
+#include "libtime/roughtime/keyfile.hpp"
+#include "libtime/roughtime/retry.hpp"
+#include "libtime/roughtime/sample.hpp"
+#include "libtime/roughtime/sequence.hpp"
+#include "libtime/roughtime/version_set.hpp"
 #include "libtime/roughtime/report.hpp"
 #include "libtime/sys/file.hpp"
 
@@ -28,7 +32,7 @@ std::span<const std::byte> bytes_of(const std::string& s) {
 
 // "l9cdSuR8...=" -> "name (l9cdSuR8...=)" when the list knows the key.
 std::string named(const crypto::PublicKey& key, const std::optional<roughtime::ServerList>& list) {
-    const std::string b64 = roughtime::base64_encode(key);
+    const std::string b64 = base64_encode(key);
     if (list)
         for (const auto& s : list->servers)
             if (s.public_key == key) return s.name + " (" + b64 + ")";

@@ -41,23 +41,28 @@ void Writer::put(const std::string& bytes) {
         log::fatal(EX_IOERR, "stdout");
 }
 
-void Writer::answer(const std::string& name, const Answer& a) {
-    switch (format_) {
-    case OutputFormat::text:
-        if (!header_done_) put("server  time (UTC)  ±radius  round trip  offset  version\n");
-        header_done_ = true;
-        put(text_line(name, a));
-        return;
-    case OutputFormat::json:
-        put(to_json_line(roughtime::sample_record(a.source, a.time, a.sent, a.received)));
-        return;
-    case OutputFormat::cbor: {
-        auto bytes = encode_record(roughtime::sample_record(a.source, a.time, a.sent, a.received));
-        if (!bytes) log::fatalx(EX_SOFTWARE, "record: %s", bytes.error().what.c_str());
-        put(std::string(static_cast<const char*>(static_cast<const void*>(bytes->data())), bytes->size()));
-        return;
-    }
-    }
+void Writer::put_record(const Record& r) {
+    if (format_ == OutputFormat::json) return put(to_json_line(r));
+    auto bytes = encode_record(r);
+    if (!bytes) log::fatalx(EX_SOFTWARE, "record: %s", bytes.error().what.c_str());
+    put(std::string(static_cast<const char*>(static_cast<const void*>(bytes->data())), bytes->size()));
+}
+
+void Writer::answer(const std::string& name, const Answer& a, roughtime::ChainVerdict verdict) {
+    if (format_ != OutputFormat::text)
+        return put_record(roughtime::sample_record(a.source, a.time, a.sent, a.received, verdict));
+    if (!header_done_) put("server  time (UTC)  ±radius  round trip  offset  version\n");
+    header_done_ = true;
+    std::string line = text_line(name, a);
+    if (verdict == roughtime::ChainVerdict::Conflict) line.insert(line.size() - 1, "  CONFLICT");
+    put(line);
+}
+
+void Writer::conflict(const std::string& earlier_name, const std::string& later_name, const RoughtimeConflict& c) {
+    if (format_ != OutputFormat::text) return put_record(to_record(c));
+    put("conflict: " + earlier_name + " (response " + std::to_string(c.earlier_step) + ") is ahead of " +
+        later_name + " (response " + std::to_string(c.later_step) + ") by " + human_seconds(c.excess, false) +
+        " beyond both radii\n");
 }
 
 }  // namespace roughtime_query

@@ -4,6 +4,7 @@
 
 #include "libtime/stream/output_format.hpp"
 #include "libtime/stream/codec.hpp"
+#include "libtime/stream/records.hpp"
 #include "tools/roughtime-query/query.hpp"
 
 namespace roughtime_query {
@@ -11,11 +12,16 @@ namespace roughtime_query {
 class Writer {
 public:
     explicit Writer(OutputFormat format) : format_(format) {}
-    // A verified answer of server `name`.
-    void answer(const std::string& name, const Answer& a);
+    // A verified answer of server `name`; with -l only once the whole chain is checked, and
+    // marked when it is part of a proven conflict.
+    void answer(const std::string& name, const Answer& a,
+                roughtime::ChainVerdict verdict = roughtime::ChainVerdict::Consistent);
+    // A proven conflict between two answers of one chain (a "roughtime_conflict" record).
+    void conflict(const std::string& earlier_name, const std::string& later_name, const RoughtimeConflict& c);
 
 private:
     void put(const std::string& bytes);
+    void put_record(const Record& r);
     OutputFormat format_;
     bool header_done_ = false;
 };

@@ -108,7 +108,7 @@ std::optional<Answer> tcp_try(const Target& t, const SocketAddress& peer, std::s
         why.last = step.error().what;
         return std::nullopt;
     }
-    auto total = roughtime::framed_packet_length(response);
+    auto total = roughtime::framed_length(response, roughtime::kMaxTcpPacket);
     if (!total) {
         why.verify = roughtime::VerifyError::Malformed;
         return std::nullopt;
@@ -128,16 +128,27 @@ std::uint32_t uniform(std::uint32_t bound) { return randombytes_uniform(bound); 
 
 }  // namespace
 
-Result<SocketAddress> resolve_target(const Target& t, Family family) {
-    auto addrs = resolve(t.address, t.address.port.value_or(0), family);
-    if (!addrs) return Unexpected<Error>{addrs.error()};
-    return addrs->front();
+Result<std::vector<SocketAddress>> resolve_target(const Target& t, Family family) {
+    return resolve(t.address, t.address.port.value_or(0), family);
 }
+
+namespace {
+
+std::string wrong_key_text(roughtime::VerifyError e) {
+    return "answers do not verify with this public key: " + std::string(roughtime::failure_text(e));
+}
+
+}  // namespace
 
 Result<Answer> query(const Target& t, const SocketAddress& peer, std::span<const std::byte> nonce,
                      const QueryOptions& options) {
     auto request = roughtime::make_request({t.versions, nonce, t.key});
     if (!request) return fail("cannot build a request: " + std::string(roughtime::to_string(request.error())), EX_SOFTWARE);
+    // The same request without SRV. A server holding another key drops a request naming ours in
+    // SRV without a word (RFC 10049 §5.1.3), which would look like a dead server; asked without
+    // SRV it answers, and its answer shows the key is wrong.
+    auto bare = roughtime::make_request({t.versions, nonce, std::nullopt});
+    const bool has_srv = bare && *bare != *request;
 
     std::optional<UdpSocket> sock;
     if (t.transport == roughtime::Transport::udp) {
@@ -151,25 +162,55 @@ Result<Answer> query(const Target& t, const SocketAddress& peer, std::span<const
     }
     TryFailure why;
     const UnixNanos first_sent = wall_clock().now();
+    auto one_try = [&](std::span<const std::byte> req, nanoseconds wait) {
+        return sock ? udp_try(t, peer, *sock, req, first_sent, wait, why) : tcp_try(t, peer, req, first_sent, wait, why);
+    };
     int tries = 0;
     for (int k = 0; k < options.retry.tries(); ++k) {
         ++tries;
         const nanoseconds wait = options.retry.try_timeout(k);
-        std::optional<Answer> a = sock ? udp_try(t, peer, *sock, *request, first_sent, wait, why)
-                                       : tcp_try(t, peer, *request, first_sent, wait, why);
+        std::optional<Answer> a = one_try(*request, wait);
         if (a) return std::move(*a);
         if (why.local) return Unexpected<Error>{*why.local};
         log::info("%s: try %d: %s", t.name.c_str(), tries,
                   why.verify ? std::string(roughtime::failure_text(*why.verify)).c_str() : why.last.c_str());
+        if (k == 0 && has_srv && !why.verify) {
+            // Silence or a closed stream: ask once without SRV before waiting any longer.
+            a = one_try(*bare, options.retry.try_timeout(0));
+            if (a) return std::move(*a);  // it verifies: the server just does not take SRV
+            if (why.local) return Unexpected<Error>{*why.local};
+            if (why.verify == roughtime::VerifyError::DeleSignature)
+                return fail(wrong_key_text(*why.verify) + " (it ignores requests naming this key in SRV)",
+                            EX_PROTOCOL);
+            why.verify.reset();
+        }
     }
+    if (why.verify == roughtime::VerifyError::DeleSignature) return fail(wrong_key_text(*why.verify), EX_PROTOCOL);
     if (why.verify) return fail(std::string(roughtime::failure_text(*why.verify)), EX_PROTOCOL);
     return fail("no answer after " + std::to_string(tries) + (tries == 1 ? " try" : " tries") +
                     (why.last.empty() || why.last == "timed out" ? "" : " (" + why.last + ")"),
                 EX_UNAVAILABLE);
 }
 
-Result<Sequence> run_sequence(const std::vector<Target>& targets, std::size_t pick, const QueryOptions& options,
-                              const std::function<void(const Answer&)>& on_answer) {
+Result<Answer> query_any(const Target& t, std::span<const SocketAddress> peers, std::span<const std::byte> nonce,
+                         const QueryOptions& options) {
+    std::optional<Error> first;
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+        auto a = query(t, peers[i], nonce, options);
+        if (a) return a;
+        // A wrong key is the same wrong key at every address; anything else may be this one's.
+        if (a.error().exit_code == EX_PROTOCOL) return a;
+        if (peers.size() > 1)
+            log::info("%s: %s: %s", t.name.c_str(), peers[i].to_string().c_str(), a.error().what.c_str());
+        if (!first) first = a.error();
+        if (peers.size() > 1 && i + 1 == peers.size())
+            return fail(first->what + " (" + std::to_string(peers.size()) + " addresses tried)", first->exit_code);
+    }
+    if (!first) return fail("no address", EX_NOHOST);
+    return Unexpected<Error>{*first};
+}
+
+Result<Sequence> run_sequence(const std::vector<Target>& targets, std::size_t pick, const QueryOptions& options) {
     auto order = roughtime::measurement_sequence(targets.size(), pick, uniform);
     if (!order) return Unexpected<Error>{order.error()};
     Sequence seq;
@@ -179,7 +220,7 @@ Result<Sequence> run_sequence(const std::vector<Target>& targets, std::size_t pi
     };
 
     // Resolve each server once, before any query (getaddrinfo blocks).
-    std::map<std::size_t, std::optional<SocketAddress>> peers;
+    std::map<std::size_t, std::optional<std::vector<SocketAddress>>> peers;
     for (std::size_t i : seq.order) {
         if (peers.count(i)) continue;
         auto a = resolve_target(targets[i], options.family);
@@ -198,7 +239,7 @@ Result<Sequence> run_sequence(const std::vector<Target>& targets, std::size_t pi
         const auto& peer = peers[seq.order[k]];
         if (!peer) continue;
         const auto nonce = chain.next_nonce(roughtime::nonce_size(t.versions));
-        auto a = query(t, *peer, nonce, options);
+        auto a = query_any(t, *peer, nonce, options);
         if (!a) {
             log::warnx("%s: %s", t.name.c_str(), a.error().what.c_str());
             note(a.error().exit_code);
@@ -207,7 +248,6 @@ Result<Sequence> run_sequence(const std::vector<Target>& targets, std::size_t pi
         if (auto ok = chain.record(t.key, a->request, a->response); !ok)
             log::fatalx(EX_SOFTWARE, "chain: %s", ok.error().what.c_str());
         seq.answered.push_back(k);
-        on_answer(*a);
         seq.answers.push_back(std::move(*a));
     }
     seq.steps = chain.steps();
@@ -215,6 +255,23 @@ Result<Sequence> run_sequence(const std::vector<Target>& targets, std::size_t pi
     for (const auto& a : seq.answers) times.push_back({a.time.midpoint, a.time.radius_ns});
     seq.violations = roughtime::causality_violations(times);
     return seq;
+}
+
+RoughtimeConflict conflict_record(const Sequence& seq, const roughtime::CausalityViolation& v) {
+    const Answer& e = seq.answers[v.earlier];
+    const Answer& l = seq.answers[v.later];
+    RoughtimeConflict c;
+    c.source = e.source;
+    c.time = l.received;
+    c.later_source = l.source;
+    c.earlier_midpoint = e.time.midpoint;
+    c.earlier_radius = nanos_to_seconds(e.time.radius_ns);
+    c.later_midpoint = l.time.midpoint;
+    c.later_radius = nanos_to_seconds(l.time.radius_ns);
+    c.excess = nanos_to_seconds(v.excess_ns);
+    c.earlier_step = static_cast<std::int64_t>(v.earlier);
+    c.later_step = static_cast<std::int64_t>(v.later);
+    return c;
 }
 
 }  // namespace roughtime_query

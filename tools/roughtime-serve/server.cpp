@@ -4,9 +4,11 @@
 // runs on the event loop's thread, so a new online key always takes over between two batches.
 //
 // TCP (RFC 10049 §5): the same ROUGHTIM packets back to back on a stream, answered in the
-// batch they fall into. A stream that is not framed, or frames more than kMaxPacket octets, is
-// closed; so is one idle for kTcpIdle, or one that does not read its answers (a full send
-// buffer), and connections beyond kMaxConnections are closed at once.
+// batch they fall into. A stream that stops being framed, frames more than kMaxPacket octets, or
+// carries a request the responder drops (short, malformed, another SRV...) is read no further:
+// every valid request before it is answered, then the connection is ended in order (FIN, not a
+// reset) and, with -v, the reason logged. One idle for kTcpIdle, or one that does not read its
+// answers (a full send buffer), is closed; connections beyond kMaxConnections are closed at once.
 #include "tools/roughtime-serve/server.hpp"
 
 #include <algorithm>
@@ -33,7 +35,6 @@ constexpr std::size_t kMaxRounds = 8;          // recvmmsg calls per wake-up, th
 constexpr std::size_t kMaxConnections = 512;
 constexpr std::int64_t kTcpIdle = 10 * kNanosPerSecond;
 constexpr auto kHousekeeping = std::chrono::seconds(1);
-constexpr char kMagic[] = "ROUGHTIM";
 }  // namespace
 
 std::string Counters::line() const {
@@ -67,6 +68,8 @@ struct Server::Impl {
         std::optional<FdWatcher> watcher;
         std::vector<std::byte> in;
         std::int64_t last_active = 0;
+        std::size_t in_batch = 0;          // its requests in the pending batch, not yet answered
+        std::optional<std::string> ending;  // why it is read no further; ended once in_batch is 0
     };
     // Where a slot's request came from, to send its answer back.
     struct Origin {
@@ -206,7 +209,7 @@ struct Server::Impl {
             }
             ++counters.tcp_connections;
             const std::uint64_t id = next_conn++;
-            auto conn = std::make_unique<Conn>(Conn{std::move(**c), std::nullopt, {}, monotonic_now()});
+            auto conn = std::make_unique<Conn>(Conn{std::move(**c), std::nullopt, {}, monotonic_now(), 0, std::nullopt});
             auto w = FdWatcher::create(loop, conn->stream.fd(), [this, id](FdEvents) { on_conn(id); });
             if (!w) {
                 bad_log.warnx("tcp: %s", w.error().what.c_str());
@@ -224,44 +227,57 @@ struct Server::Impl {
         std::array<std::byte, kMaxPacket> buf;
         auto r = c.stream.read_some(buf);
         if (!r || r->eof) return close_conn(id);
-        if (r->would_block) return;
+        if (r->would_block || c.ending) return;
         c.in.insert(c.in.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(r->bytes));
         c.last_active = monotonic_now();
         take_packets(id);
         schedule_flush();
     }
 
-    // Moves every whole packet in the connection's buffer into the batch.
+    // Moves every whole packet in the connection's buffer into the batch; at the first octets
+    // that are not a frame it stops reading and ends the connection once its batch is answered.
     void take_packets(std::uint64_t id) {
         for (;;) {
             auto it = conns.find(id);
             if (it == conns.end()) return;  // closed by a flush
-            std::vector<std::byte>& in = it->second->in;
-            if (in.size() < roughtime::kFrameHeaderSize) return;
-            if (std::memcmp(in.data(), kMagic, 8) != 0) {
-                ++counters.dropped_malformed;
-                return close_conn(id);
+            Conn& c = *it->second;
+            if (c.ending) return;
+            auto total = roughtime::framed_length(c.in, kMaxPacket);
+            if (!total) {
+                if (total.error() == roughtime::FrameError::Incomplete) return;
+                if (total.error() == roughtime::FrameError::BadFrame) ++counters.dropped_malformed;
+                else ++counters.dropped_oversized;
+                return end_conn(id, std::string(roughtime::to_string(total.error())));
             }
-            const std::size_t len = std::to_integer<std::size_t>(in[8]) | std::to_integer<std::size_t>(in[9]) << 8 |
-                                    std::to_integer<std::size_t>(in[10]) << 16 | std::to_integer<std::size_t>(in[11]) << 24;
-            if (len > kMaxPacket - roughtime::kFrameHeaderSize) {
-                ++counters.dropped_oversized;
-                return close_conn(id);
-            }
-            const std::size_t total = roughtime::kFrameHeaderSize + len;
-            if (in.size() < total) return;
+            if (c.in.size() < *total) return;
             if (pending == config.batch_size) {
                 flush();
                 continue;  // look the connection up again
             }
-            std::copy_n(in.begin(), total, rx[pending].buffer.begin());
-            rx[pending].length = total;
+            std::copy_n(c.in.begin(), *total, rx[pending].buffer.begin());
+            rx[pending].length = *total;
             rx[pending].truncated = false;
             origin[pending] = Origin{.tcp = true, .skip = false, .conn = id};
             ++pending;
+            ++c.in_batch;
             ++counters.received;
-            in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(total));
+            c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(*total));
         }
+    }
+
+    // Reads no more from the connection; ends it now, or once its requests in the batch are
+    // answered. The first reason counts.
+    void end_conn(std::uint64_t id, std::string why) {
+        auto it = conns.find(id);
+        if (it == conns.end()) return;
+        Conn& c = *it->second;
+        if (!c.ending) c.ending = std::move(why);
+        if (c.watcher) c.watcher->stop();
+        if (c.in_batch > 0) return;
+        if (log::verbosity() >= 1)
+            bad_log.warnx("%s: TCP connection ended: %s", c.stream.peer().to_string().c_str(), c.ending->c_str());
+        c.stream.finish();
+        close_conn(id);
     }
 
     void close_conn(std::uint64_t id) { conns.erase(id); }  // watcher and socket close with it
@@ -283,6 +299,12 @@ struct Server::Impl {
         batch_timer->stop();
         if (pending == 0) return;
         const std::size_t n = std::exchange(pending, 0);
+        batch_conns.clear();
+        for (std::size_t k = 0; k < n; ++k) {
+            if (!origin[k].tcp) continue;
+            if (auto it = conns.find(origin[k].conn); it != conns.end()) --it->second->in_batch;
+            batch_conns.push_back(origin[k].conn);
+        }
         const Now t = now();
         requests.clear();
         request_slot.clear();
@@ -295,6 +317,7 @@ struct Server::Impl {
             counters.dropped_unsynchronised += requests.size();
             if (!unsync_logged && !requests.empty()) log::warnx("not answering: %s", t.why);
             unsync_logged = unsync_logged || !requests.empty();
+            end_answered();
             return;
         }
         if (unsync_logged) {
@@ -307,14 +330,25 @@ struct Server::Impl {
         ++counters.batches;
         for (std::size_t r = 0; r < replies.size(); ++r) {
             const roughtime::Reply& rep = replies[r];
-            if (rep.dropped) {
-                count_drop(*rep.dropped, request_slot[r]);
-                continue;
-            }
             const Origin& o = origin[request_slot[r]];
-            if (o.tcp) send_tcp(o.conn, rep.bytes);
+            if (rep.dropped) count_drop(*rep.dropped, request_slot[r]);
+            if (!o.tcp) continue;
+            if (!rep.dropped) {
+                send_tcp(o.conn, rep.bytes);
+            } else if (auto it = conns.find(o.conn); it != conns.end() && !it->second->ending) {
+                it->second->ending = std::string(roughtime::to_string(*rep.dropped));  // ended below
+                if (it->second->watcher) it->second->watcher->stop();
+            }
         }
         for (std::size_t s = 0; s < udp.size(); ++s) send_udp(s, replies);
+        end_answered();
+    }
+
+    // Ends the connections of the batch just answered that were waiting for it to end.
+    void end_answered() {
+        for (std::uint64_t id : batch_conns)
+            if (auto it = conns.find(id); it != conns.end() && it->second->ending) end_conn(id, *it->second->ending);
+        batch_conns.clear();
     }
 
     void count_drop(roughtime::DropReason why, std::size_t slot) {
@@ -385,6 +419,7 @@ struct Server::Impl {
     std::vector<std::span<const std::byte>> requests;
     std::vector<std::size_t> request_slot;
     std::vector<TxSlot> tx;
+    std::vector<std::uint64_t> batch_conns;  // TCP connections with a request in the batch being answered
 
     std::map<std::uint64_t, std::unique_ptr<Conn>> conns;
     std::uint64_t next_conn = 0;

@@ -1,6 +1,7 @@
 // libtime/roughtime_keyfile (the key file's text: RFC 8032 test 1 seed, round trips, every
 // rejection, errors that never quote the secret) and libtime/sys_keyfile (0600 writes, no
 // overwrite without replace, group/other-readable files refused, size and type limits).
+#include "libtime/base/base64.hpp"
 #include "libtime/roughtime/keyfile.hpp"
 #include "libtime/sys/keyfile.hpp"
 
@@ -190,4 +191,18 @@ TEST(SysKeyFile, MissingTooLongAndNotRegular) {
     auto nowhere = write_private_file("/nonexistent/dir/key", bytes_of("x"), false);
     ASSERT_FALSE(nowhere.has_value());
     EXPECT_EQ(nowhere.error().exit_code, EX_CANTCREAT);
+}
+
+TEST(RoughtimeKeyfile, PublicKeys) {
+    const std::string b64 = "AW5uAoTSTDfG5NfY1bTh08GUnOqlRb+HVhbJ3ODJvsE=";
+    auto k = parse_public_key(b64);
+    ASSERT_TRUE(k);
+    EXPECT_EQ(base64_encode(*k), b64);
+    EXPECT_EQ(*parse_public_key("AW5uAoTSTDfG5NfY1bTh08GUnOqlRb-HVhbJ3ODJvsE"), *k);  // URL-safe, no padding
+    auto h = parse_public_key("016e6e0284d24c37c6e4d7d8d5b4e1d3c1949ceaa545bf875616c9dce0c9bec1");
+    ASSERT_TRUE(h);
+    EXPECT_EQ(*h, *k);
+    EXPECT_EQ(parse_public_key("not a key!").error().what, "not base64 or hex");
+    EXPECT_EQ(parse_public_key("AAAA").error().what, "not 32 bytes but 3");
+    EXPECT_EQ(parse_public_key("AAAA").error().exit_code, EX_USAGE);
 }

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <limits>
 #include <random>
@@ -177,6 +178,90 @@ TEST(StreamRecords, EachKeyCheckedAndNamed) {
     EXPECT_EQ(with("version", 8), "sample: \"version\": 8 is not in 1..7");
     EXPECT_EQ(with("interleaved", 1), "sample: \"interleaved\": not a boolean");
     EXPECT_EQ(with("kod", ""), "sample: \"kod\": empty");
+}
+
+TEST(StreamRecords, VerifiedAndConflictKeys) {
+    Sample s = minimal_sample();
+    EXPECT_FALSE(to_record(s).contains("verified"));
+    EXPECT_FALSE(to_record(s).contains("conflict"));
+    s.verified = true;
+    Record r = to_record(s);
+    EXPECT_EQ(r["verified"], true);
+    auto back = through_cbor<Sample>(r);
+    ASSERT_TRUE(back) << back.error().what;
+    EXPECT_EQ(*back, s);
+    s.verified = false;
+    s.conflict = true;
+    back = through_cbor<Sample>(to_record(s));
+    ASSERT_TRUE(back) << back.error().what;
+    EXPECT_EQ(*back, s);
+    Record bad = to_record(s);
+    bad["verified"] = true;
+    EXPECT_EQ(sample_error(bad), "sample: \"verified\": true for a sample in a conflict");
+    bad["verified"] = 1;
+    EXPECT_EQ(sample_error(bad), "sample: \"verified\": not a boolean");
+    bad["verified"] = false;
+    bad["conflict"] = "yes";
+    EXPECT_EQ(sample_error(bad), "sample: \"conflict\": not a boolean");
+}
+
+RoughtimeConflict a_conflict() {
+    RoughtimeConflict c;
+    c.source = "roughtime://127.0.0.1:2002";
+    c.time = 1700000000123456789;
+    c.later_source = "roughtime://[::1]:2003";
+    c.earlier_midpoint = 1700086400000000000;
+    c.earlier_radius = 3;
+    c.later_midpoint = 1700000000100000000;
+    c.later_radius = 1.5;
+    c.excess = 86395.4;
+    c.earlier_step = 0;
+    c.later_step = 2;
+    return c;
+}
+
+TEST(StreamRecords, RoughtimeConflictRoundTripAndKeys) {
+    const RoughtimeConflict c = a_conflict();
+    Record r = to_record(c);
+    EXPECT_EQ(r["type"], "roughtime_conflict");
+    EXPECT_EQ(r["v"], 1);
+    std::vector<std::string> keys;
+    for (const auto& item : r.items()) keys.push_back(item.key());
+    std::sort(keys.begin(), keys.end());
+    EXPECT_EQ(keys, (std::vector<std::string>{"earlier_midpoint", "earlier_radius", "earlier_step", "excess",
+                                              "later_midpoint", "later_radius", "later_source", "later_step",
+                                              "source", "time", "type", "v"}));
+    auto back = through_cbor<RoughtimeConflict>(r);
+    ASSERT_TRUE(back) << back.error().what;
+    EXPECT_EQ(*back, c);
+    EXPECT_EQ(back->earlier_midpoint, 1700086400000000000);  // integers: no precision lost
+}
+
+TEST(StreamRecords, RoughtimeConflictChecked) {
+    auto error = [](const Record& r) {
+        auto c = from_record<RoughtimeConflict>(r);
+        return c ? std::string("no error") : c.error().what;
+    };
+    auto with = [&](const char* key, Record value) {
+        Record r = to_record(a_conflict());
+        r[key] = std::move(value);
+        return error(r);
+    };
+    for (const char* k : {"source", "time", "later_source", "earlier_midpoint", "earlier_radius", "later_midpoint",
+                          "later_radius", "excess", "earlier_step", "later_step"}) {
+        Record r = to_record(a_conflict());
+        r.erase(k);
+        EXPECT_EQ(error(r), std::string("roughtime_conflict: missing \"") + k + "\"");
+    }
+    EXPECT_EQ(with("earlier_midpoint", 1.5), "roughtime_conflict: \"earlier_midpoint\": not an integer");
+    EXPECT_EQ(with("later_radius", -1.0), "roughtime_conflict: \"later_radius\": negative");
+    EXPECT_EQ(with("excess", 0), "roughtime_conflict: \"excess\": not positive");
+    EXPECT_EQ(with("earlier_step", -1), "roughtime_conflict: \"earlier_step\": -1 is not in 0..9223372036854775807");
+    EXPECT_EQ(with("later_step", 0), "roughtime_conflict: \"later_step\": not after \"earlier_step\"");
+    EXPECT_EQ(with("later_source", ""), "roughtime_conflict: \"later_source\": empty");
+    EXPECT_EQ(with("future", "ignored"), "no error");
+    EXPECT_EQ(error(to_record(full_sample())),
+              "roughtime_conflict: not a roughtime_conflict record (type \"sample\")");
 }
 
 TEST(StreamRecords, StatsChecked) {

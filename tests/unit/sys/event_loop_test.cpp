@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <fcntl.h>
 #include <string>
 #include <sys/socket.h>
@@ -113,13 +114,88 @@ TEST(Timer, OneShotAndRepeat) {
     EXPECT_GE(fired_at - t0, 15'000'000);  // never early
 }
 
-TEST(Timer, SubMillisecondRoundsUp) {
+TEST(Timer, ZeroAndOneNanosecondFire) {
     auto loop = must(EventLoop::create());
     int fired = 0;
     auto t = must(Timer::create(loop, [&] { ++fired; }));
+    auto u = must(Timer::create(loop, [&] { ++fired; }));
     t.start(std::chrono::nanoseconds(1));
+    u.start(std::chrono::nanoseconds(0));
+    loop.run();
+    EXPECT_EQ(fired, 2);
+    EXPECT_FALSE(t.active());
+}
+
+// The deadline keeps every nanosecond: no rounding to milliseconds (libuv's timers would arm
+// 250 µs as 2 ms). Bounded by the monotonic clock read before and after start(), not by timing.
+TEST(Timer, DeadlineKeepsSubMillisecondDelays) {
+    EXPECT_EQ(timer_deadline(1'000'000'000, 250'123ns), 1'000'250'123);
+    EXPECT_EQ(timer_deadline(1'000'000'000, 0ns), 1'000'000'001);
+    auto loop = must(EventLoop::create());
+    int fired = 0;
+    auto t = must(Timer::create(loop, [&] { ++fired; }));
+    for (auto after : {250'123ns, 1ns, 999'999ns, 1'000'001ns}) {
+        const std::int64_t before = monotonic_now();
+        t.start(after);
+        const std::int64_t after_start = monotonic_now();
+        ASSERT_TRUE(t.deadline().has_value());
+        EXPECT_GE(*t.deadline(), before + after.count());
+        EXPECT_LE(*t.deadline(), after_start + after.count());
+        loop.run();  // fires; nothing else keeps the loop alive
+    }
+    EXPECT_EQ(fired, 4);
+    EXPECT_FALSE(t.deadline().has_value());
+}
+
+TEST(Timer, RestartReplacesTheDeadline) {
+    auto loop = must(EventLoop::create());
+    int fired = 0;
+    auto t = must(Timer::create(loop, [&] { ++fired; }));
+    t.start(1h);
+    t.start(1us);
+    loop.run();  // returns: the hour-long arming is gone
+    EXPECT_EQ(fired, 1);
+    t.start(1us);
+    t.stop();
     loop.run();
     EXPECT_EQ(fired, 1);
+}
+
+// An exception thrown in a callback must not unwind through libuv's C frames: the loop catches
+// it, stops, and run() rethrows it to the caller.
+TEST(EventLoop, CallbackExceptionIsRethrownByRun) {
+    auto loop = must(EventLoop::create());
+    int later = 0;
+    auto t = must(Timer::create(loop, [] { throw std::runtime_error("from a timer"); }));
+    auto other = must(Timer::create(loop, [&] { ++later; }));
+    t.start(1us);
+    other.start(1h);
+    try {
+        loop.run();
+        ADD_FAILURE() << "run() returned normally";
+    } catch (const std::runtime_error& e) {
+        EXPECT_STREQ(e.what(), "from a timer");
+    }
+    EXPECT_EQ(later, 0);
+    // The loop is usable again afterwards.
+    other.start(1us);
+    loop.run();
+    EXPECT_EQ(later, 1);
+}
+
+TEST(EventLoop, WatcherExceptionIsRethrownByRun) {
+    auto loop = must(EventLoop::create());
+    int p[2];
+    ASSERT_EQ(pipe(p), 0);
+    ASSERT_EQ(write(p[1], "x", 1), 1);
+    {
+        auto w = must(FdWatcher::create(loop, p[0], [](FdEvents) { throw std::logic_error("from a watcher"); }));
+        EXPECT_THROW(loop.run(), std::logic_error);
+    }
+    auto r = must(InputReader::create(loop, p[0], [](auto) { throw std::logic_error("from a reader"); }, [](auto) {}));
+    EXPECT_THROW(loop.run(), std::logic_error);
+    close(p[0]);
+    close(p[1]);
 }
 
 TEST(Timer, DestroyItselfInCallback) {
