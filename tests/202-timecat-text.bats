@@ -108,7 +108,9 @@ JSON
   grep -qF '"note\x1b]0;pwned\x07"="\u009b31mred\x7f"' "$D/out.txt"
   grep -qF 'evil\x1b[31m list=["\x1b",{"\x07":"\x0d"}] bare="a\x08b"' "$D/out.txt"
   grep -qF 'stats source="\x1bP+q\x1b\\" time=1 counters={"\x1b[1m":1}' "$D/out.txt"
-  grep -qF ' \u009b2J:2002 ' "$D/out.txt"
+  # a Roughtime row (or, since verified is a boolean in time-stream(5) and this one is not, the
+  # generic line): its source escaped either way
+  grep -qF '\u009b2J:2002' "$D/out.txt"
   grep -qF '\x1b[8m' "$D/out.txt" && grep -qF '"\x08yes"' "$D/out.txt" && grep -qF 'conflict="\x1b"' "$D/out.txt"
   # The same from JSON lines directly, and when the input goes bad halfway.
   run timecat -i json -o text "$D/evil.jsonl"
