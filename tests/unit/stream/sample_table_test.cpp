@@ -469,7 +469,7 @@ TEST(TextView, HeadersRowsExtraKeysAndGenericLines) {
     Record rough = to_record(roughtime_sample());
     rough["roughtime_version"] = "rfc";
     rough["verified"] = true;
-    rough["conflict"] = "\x1b[31mbad";  // a key the row has no column for: shown below it
+    rough["operator_note"] = "\x1b[31mbad";  // a key the row has no column for: shown below it
     Record ntp_extra = to_record(minimal_sample());
     ntp_extra["future_key"] = Record{{"kept", {1, "x", nullptr}}};
     std::vector<Record> records = {
@@ -490,7 +490,7 @@ TEST(TextView, HeadersRowsExtraKeysAndGenericLines) {
     EXPECT_EQ(lines[5], "    future_key={\"kept\":[1,\"x\",null]}");
     EXPECT_EQ(lines[6].substr(0, 16), "          server");  // the Roughtime table
     EXPECT_EQ(lines[8].rfind(" 192.0.2.1:2002             rfc      yes", 0), 0u);
-    EXPECT_EQ(lines[9], "    conflict=\"\\x1b[31mbad\"");
+    EXPECT_EQ(lines[9], "    operator_note=\"\\x1b[31mbad\"");
     EXPECT_EQ(lines[10].substr(0, 11), "     remote");  // and back
     EXPECT_EQ(lines[12].rfind(" 127.0.0.1 ", 0), 0u);
     EXPECT_EQ(lines[13], "gps fix=3d note=\"two words\"");
