@@ -1,0 +1,39 @@
+// Sample records the stream tests share: every key set, and only the required ones.
+#pragma once
+
+#include "libtime/stream/records.hpp"
+
+namespace timepipe::test {
+
+inline Sample full_sample() {
+    Sample s;
+    s.source = "ntp://127.0.0.1:123";
+    s.time = 1700000000123456789;
+    s.offset = -0.000123;
+    s.delay = 0.00042;
+    s.dispersion = 0.001;
+    s.stratum = 2;
+    s.leap = 0;
+    s.refid = "192.0.2.7";
+    s.poll = 6;
+    s.root_delay = 0.01;
+    s.root_dispersion = 0.02;
+    s.jitter = 0.0001;
+    s.reach = 0377;
+    s.precision = -23;
+    s.version = 4;
+    s.interleaved = false;
+    s.kod = "RATE";
+    return s;
+}
+
+inline Sample minimal_sample() {
+    Sample s;
+    s.source = "ntp://[::1]:123";
+    s.time = 1;
+    s.refid = "GPS";
+    s.stratum = 1;
+    return s;
+}
+
+}  // namespace timepipe::test
