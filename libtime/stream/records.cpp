@@ -1,6 +1,7 @@
 #include "libtime/stream/records.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <utility>
 
@@ -31,11 +32,21 @@ public:
     void number(const char* key, std::optional<double>& out, double lo = -kInf) {
         if (const Record* v = find(key, false)) read_number(key, *v, out.emplace(), lo);
     }
+    // A number in [lo, hi]: the fields a clock applies (adjust, applied) have hard limits.
+    void bounded(const char* key, std::optional<double>& out, double lo, double hi) {
+        if (const Record* v = find(key, false)) read_bounded(key, *v, out.emplace(), lo, hi);
+    }
     void text(const char* key, std::string& out, bool nonempty) {
         if (const Record* v = find(key, true)) read_text(key, *v, out, nonempty);
     }
     void text(const char* key, std::optional<std::string>& out, bool nonempty) {
         if (const Record* v = find(key, false)) read_text(key, *v, out.emplace(), nonempty);
+    }
+    void boolean(const char* key, bool& out) {
+        const Record* v = find(key, true);
+        if (!v) return;
+        if (!v->is_boolean()) return bad(key, "not a boolean");
+        out = v->get<bool>();
     }
     void boolean(const char* key, std::optional<bool>& out) {
         const Record* v = find(key, false);
@@ -105,6 +116,15 @@ private:
         if (d < lo) return bad(key, "negative");
         out = d;
     }
+    void read_bounded(const char* key, const Record& v, double& out, double lo, double hi) {
+        read_number(key, v, out, -kInf);
+        if (err_) return;
+        if (out < lo || out > hi) {
+            char why[96];
+            std::snprintf(why, sizeof why, "%.9g is not in %g..%g", out, lo, hi);
+            bad(key, why);
+        }
+    }
     void read_text(const char* key, const Record& v, std::string& out, bool nonempty) {
         if (!v.is_string()) return bad(key, "not a text string");
         if (nonempty && v.get_ref<const std::string&>().empty()) return bad(key, "empty");
@@ -173,6 +193,56 @@ Record to_record(const RoughtimeConflict& c) {
     return r;
 }
 
+Record to_record(const Adjust& a) {
+    Record r = header(Adjust::kType, a.source, a.time);
+    if (a.frequency) r["frequency"] = *a.frequency;
+    if (a.slew) r["slew"] = *a.slew;
+    if (a.slew_duration) r["slew_duration"] = *a.slew_duration;
+    if (a.step) r["step"] = *a.step;
+    if (a.reason) r["reason"] = *a.reason;
+    if (a.leap) r["leap"] = *a.leap;
+    if (a.poll) r["poll"] = *a.poll;
+    return r;
+}
+
+Record to_record(const Tracking& t) {
+    Record r = header(Tracking::kType, t.source, t.time);
+    r["stratum"] = t.stratum;
+    r["refid"] = t.refid;
+    r["root_delay"] = t.root_delay;
+    r["root_dispersion"] = t.root_dispersion;
+    r["offset"] = t.offset;
+    r["frequency"] = t.frequency;
+    r["skew"] = t.skew;
+    r["leap"] = t.leap;
+    r["synchronised"] = t.synchronised;
+    if (t.poll) r["poll"] = *t.poll;
+    if (t.rms_offset) r["rms_offset"] = *t.rms_offset;
+    if (t.sources) r["sources"] = *t.sources;
+    return r;
+}
+
+Record to_record(const Refusal& f) {
+    Record r = header(Refusal::kType, f.source, f.time);
+    r["reason"] = f.reason;
+    if (f.offset) r["offset"] = *f.offset;
+    if (f.lower_bound) r["lower_bound"] = *f.lower_bound;
+    if (f.upper_bound) r["upper_bound"] = *f.upper_bound;
+    return r;
+}
+
+Record to_record(const Applied& a) {
+    Record r = header(Applied::kType, a.source, a.time);
+    r["dry_run"] = a.dry_run;
+    if (a.frequency) r["frequency"] = *a.frequency;
+    if (a.slew) r["slew"] = *a.slew;
+    if (a.slew_duration) r["slew_duration"] = *a.slew_duration;
+    if (a.step) r["step"] = *a.step;
+    if (a.leap) r["leap"] = *a.leap;
+    if (a.interference) r["interference"] = *a.interference;
+    return r;
+}
+
 template <>
 Result<Sample> from_record<Sample>(const Record& record) {
     Sample s;
@@ -235,6 +305,89 @@ Result<RoughtimeConflict> from_record<RoughtimeConflict>(const Record& record) {
     if (c.later_step <= c.earlier_step)
         return fail("roughtime_conflict: \"later_step\": not after \"earlier_step\"", EX_DATAERR);
     return c;
+}
+
+template <>
+Result<Adjust> from_record<Adjust>(const Record& record) {
+    Adjust a;
+    Fields f(record, Adjust::kType);
+    f.expect_type();
+    f.text("source", a.source, true);
+    f.integer("time", a.time, kInt64Min, kInt64Max);
+    f.bounded("frequency", a.frequency, -Adjust::kMaxFrequencyPpm, Adjust::kMaxFrequencyPpm);
+    f.bounded("slew", a.slew, -Adjust::kMaxSlewSeconds, Adjust::kMaxSlewSeconds);
+    f.bounded("slew_duration", a.slew_duration, 0, Adjust::kMaxSlewDuration);
+    f.bounded("step", a.step, -Adjust::kMaxStepSeconds, Adjust::kMaxStepSeconds);
+    f.text("reason", a.reason, true);
+    f.integer("leap", a.leap, 0, 2);
+    f.integer("poll", a.poll, -128, 127);
+    if (auto ok = f.result(); !ok) return Unexpected<Error>{ok.error()};
+    if (a.slew_duration && *a.slew_duration <= 0)
+        return fail("adjust: \"slew_duration\": not positive", EX_DATAERR);
+    if (a.slew_duration && !a.slew)
+        return fail("adjust: \"slew_duration\" without \"slew\"", EX_DATAERR);
+    if (a.step && !a.reason) return fail("adjust: \"step\" without \"reason\"", EX_DATAERR);
+    return a;
+}
+
+template <>
+Result<Tracking> from_record<Tracking>(const Record& record) {
+    Tracking t;
+    Fields f(record, Tracking::kType);
+    f.expect_type();
+    f.text("source", t.source, true);
+    f.integer("time", t.time, kInt64Min, kInt64Max);
+    f.integer("stratum", t.stratum, 0, 16);
+    f.text("refid", t.refid, false);
+    f.number("root_delay", t.root_delay, 0);
+    f.number("root_dispersion", t.root_dispersion, 0);
+    f.number("offset", t.offset);
+    f.number("frequency", t.frequency);
+    f.number("skew", t.skew, 0);
+    f.integer("leap", t.leap, 0, 3);
+    f.boolean("synchronised", t.synchronised);
+    f.integer("poll", t.poll, -128, 127);
+    f.number("rms_offset", t.rms_offset, 0);
+    f.integer("sources", t.sources, 0, kInt64Max);
+    if (auto ok = f.result(); !ok) return Unexpected<Error>{ok.error()};
+    if (t.synchronised && (t.leap == 3 || t.stratum == 0 || t.stratum == 16))
+        return fail("tracking: \"synchronised\": true with leap 3 or stratum 0 or 16", EX_DATAERR);
+    return t;
+}
+
+template <>
+Result<Refusal> from_record<Refusal>(const Record& record) {
+    Refusal r;
+    Fields f(record, Refusal::kType);
+    f.expect_type();
+    f.text("source", r.source, true);
+    f.integer("time", r.time, kInt64Min, kInt64Max);
+    f.text("reason", r.reason, true);
+    f.number("offset", r.offset);
+    f.number("lower_bound", r.lower_bound);
+    f.number("upper_bound", r.upper_bound);
+    if (auto ok = f.result(); !ok) return Unexpected<Error>{ok.error()};
+    if (r.lower_bound && r.upper_bound && *r.lower_bound > *r.upper_bound)
+        return fail("refusal: \"lower_bound\": above \"upper_bound\"", EX_DATAERR);
+    return r;
+}
+
+template <>
+Result<Applied> from_record<Applied>(const Record& record) {
+    Applied a;
+    Fields f(record, Applied::kType);
+    f.expect_type();
+    f.text("source", a.source, true);
+    f.integer("time", a.time, kInt64Min, kInt64Max);
+    f.boolean("dry_run", a.dry_run);
+    f.bounded("frequency", a.frequency, -Adjust::kMaxFrequencyPpm, Adjust::kMaxFrequencyPpm);
+    f.bounded("slew", a.slew, -Adjust::kMaxSlewSeconds, Adjust::kMaxSlewSeconds);
+    f.bounded("slew_duration", a.slew_duration, 0, Adjust::kMaxSlewDuration);
+    f.bounded("step", a.step, -Adjust::kMaxStepSeconds, Adjust::kMaxStepSeconds);
+    f.integer("leap", a.leap, 0, 2);
+    f.boolean("interference", a.interference);
+    if (auto ok = f.result(); !ok) return Unexpected<Error>{ok.error()};
+    return a;
 }
 
 }  // namespace timepipe

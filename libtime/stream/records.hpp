@@ -90,10 +90,98 @@ struct RoughtimeConflict {
     friend bool operator==(const RoughtimeConflict&, const RoughtimeConflict&) = default;
 };
 
+// What the clock should do now: written by discipline(1), applied by clockadj(8) and clocksim(1).
+// Signs follow Sample's offset: a positive step or slew moves the local clock ahead; a positive
+// frequency makes it run faster (ppm, as adjtimex's freq, but in ppm not 2^-16 ppm).
+struct Adjust {
+    static constexpr std::string_view kType = "adjust";
+    // Limits every reader enforces (man/time-stream.5); clockadj's options may narrow them.
+    static constexpr double kMaxFrequencyPpm = 500;      // the kernel's ADJ_FREQUENCY range
+    static constexpr double kMaxStepSeconds = 1e9;       // about 31 years
+    static constexpr double kMaxSlewSeconds = 1e3;
+    static constexpr double kMaxSlewDuration = 1e6;      // s
+
+    std::string source;      // the system peer the decision follows, or "local" in holdover
+    UnixNanos time = 0;      // local clock time of the sample that caused it (never a fresh reading)
+    std::optional<double> frequency;      // ppm, absolute, |f| <= 500
+    std::optional<double> slew;           // s, |x| <= 1000: phase to add gradually
+    // s, > 0: the slew runs as a temporary frequency offset slew/slew_duration on top of
+    // `frequency` for this long, then the frequency returns to `frequency`. Absent: as fast as
+    // the applier may (at most 500 ppm in total).
+    std::optional<double> slew_duration;
+    std::optional<double> step;           // s, |x| <= 1e9: add to the clock at once
+    std::optional<std::string> reason;    // why, required with "step"
+    // 1 insert, 2 delete a second at the end of the UTC day of `time`; 0 none. Sent only on that day.
+    std::optional<int> leap;
+    std::optional<int> poll;              // log2 s: the poll interval the discipline wants
+
+    friend bool operator==(const Adjust&, const Adjust&) = default;
+};
+
+// The discipline's state, as `chronyc tracking` shows it; what ntp-serve --upstream serves.
+struct Tracking {
+    static constexpr std::string_view kType = "tracking";
+
+    std::string source;           // the system peer ("ntp://192.0.2.1:123"), or "local" when none
+    UnixNanos time = 0;           // local clock time of the last update (chronyc's "Ref time")
+    int stratum = 16;             // the stratum this clock serves at: system peer's + 1; 16 none
+    std::string refid;            // what a server derived from it sends as its reference ID
+    double root_delay = 0;        // s, >= 0, to the primary reference
+    double root_dispersion = 0;   // s, >= 0, at `time` (a reader grows it with age)
+    double offset = 0;            // s, estimated reference minus local clock, still to correct
+    double frequency = 0;         // ppm, the correction applied (positive: clock sped up)
+    double skew = 0;              // ppm, >= 0, error bound of the frequency estimate
+    int leap = 3;                 // 0-3, the LI field a server derived from it sends
+    bool synchronised = false;
+    std::optional<int> poll;                 // log2 s
+    std::optional<double> rms_offset;        // s, >= 0
+    std::optional<std::int64_t> sources;     // >= 0, sources that survived selection
+
+    friend bool operator==(const Tracking&, const Tracking&) = default;
+};
+
+// A correction the discipline would have made and did not, and why: the NTP majority outside a
+// verified Roughtime interval, a correction beyond --panic, no majority of --min-sources.
+struct Refusal {
+    static constexpr std::string_view kType = "refusal";
+
+    std::string source;          // the source the refused estimate came from, or "discipline"
+    UnixNanos time = 0;          // local clock time of the sample that led to it
+    std::string reason;          // one line, e.g. "outside roughtime://192.0.2.9:2002's bound"
+    std::optional<double> offset;        // s, the correction refused
+    std::optional<double> lower_bound;   // s, the offset interval allowed, when a bound refused it
+    std::optional<double> upper_bound;
+
+    friend bool operator==(const Refusal&, const Refusal&) = default;
+};
+
+// What clockadj(8) did with one Adjust record (or would have, with --dry-run): the audit trail.
+struct Applied {
+    static constexpr std::string_view kType = "applied";
+
+    std::string source;          // the clock: "CLOCK_REALTIME" or "/dev/ptp0"
+    UnixNanos time = 0;          // that clock's time just before the change
+    bool dry_run = false;
+    std::optional<double> frequency;      // ppm, as set
+    std::optional<double> slew;           // s
+    std::optional<double> slew_duration;  // s
+    std::optional<double> step;           // s
+    std::optional<int> leap;              // 0-2, as armed
+    // Set when the clock's frequency or status had been changed by another program since
+    // clockadj last set it ("clock interference", said once on stderr too).
+    std::optional<bool> interference;
+
+    friend bool operator==(const Applied&, const Applied&) = default;
+};
+
 // Records with "v": 1, the type, then the fields in the order above; optional ones only if set.
 Record to_record(const Sample& s);
 Record to_record(const Stats& s);
 Record to_record(const RoughtimeConflict& c);
+Record to_record(const Adjust& a);
+Record to_record(const Tracking& t);
+Record to_record(const Refusal& r);
+Record to_record(const Applied& a);
 
 // Checks "type", every known key's CBOR type and range; unknown keys are ignored. Errors name
 // the type and key at fault, e.g. "sample: \"offset\": not a number" (EX_DATAERR). Float fields
@@ -106,5 +194,13 @@ template <>
 Result<Stats> from_record<Stats>(const Record& record);
 template <>
 Result<RoughtimeConflict> from_record<RoughtimeConflict>(const Record& record);
+template <>
+Result<Adjust> from_record<Adjust>(const Record& record);
+template <>
+Result<Tracking> from_record<Tracking>(const Record& record);
+template <>
+Result<Refusal> from_record<Refusal>(const Record& record);
+template <>
+Result<Applied> from_record<Applied>(const Record& record);
 
 }  // namespace timepipe
