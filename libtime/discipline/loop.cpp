@@ -108,9 +108,10 @@ LoopResult Loop::update(UnixNanos t, double offset, double error) {
     errors.reserve(points.size());
     for (const auto& p : points) errors.push_back(p.error);
     std::nth_element(errors.begin(), errors.begin() + static_cast<long>(errors.size() / 2), errors.end());
-    double floor = std::max(1e-7, 0.5 * errors[errors.size() / 2]);
+    double floor = std::max(1e-7, config_.weight_floor * errors[errors.size() / 2]);
 
     LineFit fit;
+    bool trimmed = false;
     for (;;) {
         std::vector<WeightedPoint> wp;
         wp.reserve(points.size());
@@ -121,6 +122,7 @@ LoopResult Loop::update(UnixNanos t, double offset, double error) {
         std::size_t drop = std::max<std::size_t>(1, points.size() / 4);
         if (points.size() - drop < 3) drop = points.size() - 3;
         points.erase(points.begin(), points.begin() + static_cast<long>(drop));
+        trimmed = true;
     }
 
     LoopResult r;
@@ -161,8 +163,10 @@ LoopResult Loop::update(UnixNanos t, double offset, double error) {
         slew_end_ = s + d;
     }
 
-    if (points_.size() >= config_.poll_target) ++poll_;
-    else if (points_.size() < config_.poll_target / 2) --poll_;
+    // The poll grows while the line holds (enough points, none dropped for bending) and shrinks
+    // when the frequency wanders (points dropped) or too few points remain.
+    if (trimmed || points_.size() < config_.poll_target / 2) --poll_;
+    else if (points_.size() >= config_.poll_target) ++poll_;
     poll_ = std::clamp(poll_, config_.min_poll, std::max(config_.min_poll, config_.max_poll));
     r.poll = poll_;
     ++updates_;
