@@ -27,7 +27,7 @@ std::string format_seconds(double s) {
 
 // A sample an NTP-like source may be steered by: no KoD, synchronised, sane numbers.
 bool usable(const Sample& s) {
-    if (s.kod || s.leap == 3 || s.stratum >= 16) return false;
+    if (s.kod || s.leap == 3 || s.stratum >= 15) return false;  // we would serve 16
     if (s.verified && !*s.verified) return false;
     if (s.stratum == 0 && (starts_with(s.source, "ntp://") || starts_with(s.source, "nts://"))) return false;
     if (!finite(s.offset) || !finite(s.delay) || !finite(s.dispersion)) return false;
@@ -275,8 +275,10 @@ Output Discipline::on_sample(const Sample& s) {
             r.time = t;
             r.reason = reason;
             r.offset = combined;
-            r.lower_bound = lo;
-            r.upper_bound = hi;
+            if (lo <= hi) {  // disagreeing bounds allow no interval
+                r.lower_bound = lo;
+                r.upper_bound = hi;
+            }
             out.records.push_back(to_record(r));
             check_holdover(t, out);
             return finish(empty_adjust(t));

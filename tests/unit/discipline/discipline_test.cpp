@@ -204,6 +204,34 @@ TEST(Discipline, RoughtimeBoundRefusesACollusion) {
     EXPECT_TRUE(last_adjust(out).step);
 }
 
+TEST(Discipline, DisagreeingBoundsRefuseEverythingWithAValidRecord) {
+    Discipline d({});
+    d.on_sample(roughtime(kT0, 0.0, 0.01));
+    Sample other = roughtime(kT0, 5.0, 0.01);
+    other.source = "roughtime://192.0.2.10:2002";
+    d.on_sample(other);
+    auto out = d.on_sample(ntp("192.0.2.1", kT0 + kSec, 0.0));
+    ASSERT_EQ(types(out), (std::vector<std::string>{"refusal", "adjust"}));
+    auto r = from_record<Refusal>(out.records[0]);
+    ASSERT_TRUE(r) << r.error().what;
+    EXPECT_NE(r->reason.find("disagree"), std::string::npos);
+    EXPECT_FALSE(r->lower_bound);
+}
+
+TEST(Discipline, EveryRecordWrittenReadsBack) {
+    sim::Scenario sc;
+    sc.duration = 4000;
+    sc.servers = 3;
+    auto f = sim::run(sc, {});
+    for (const auto& r : f.records) {
+        auto type = record_type(r);
+        bool ok = type == Adjust::kType ? bool(from_record<Adjust>(r))
+                  : type == Tracking::kType ? bool(from_record<Tracking>(r))
+                                            : bool(from_record<Refusal>(r));
+        EXPECT_TRUE(ok) << r.dump();
+    }
+}
+
 TEST(Discipline, RoughtimeBoundWidensWithAge) {
     DisciplineConfig cfg;
     cfg.max_drift = 100e-6;
