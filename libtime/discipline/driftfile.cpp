@@ -31,7 +31,8 @@ Result<Drift> parse_driftfile(std::string_view text) {
     Drift d;
     if (!number(text, d.frequency) || std::fabs(d.frequency) > 500)
         return fail("not a frequency in ppm from -500 to 500", EX_DATAERR);
-    if (!number(text, d.skew) || d.skew < 0) return fail("no skew in ppm after the frequency", EX_DATAERR);
+    if (!number(text, d.skew) || d.skew < 0 || d.skew > 1e6)
+        return fail("no skew in ppm (0 to 1000000) after the frequency", EX_DATAERR);
     while (!text.empty() && (text.front() == ' ' || text.front() == '\t' || text.front() == '\n')) text.remove_prefix(1);
     if (!text.empty()) return fail("more than two numbers", EX_DATAERR);
     return d;

@@ -26,7 +26,7 @@ struct Drift {
     double skew = 0;       // ppm, >= 0
 };
 
-// A frequency beyond ±500 ppm, a negative or missing skew... fail with EX_DATAERR.
+// A frequency beyond ±500 ppm, a skew missing or outside 0-1e6 ppm... fail with EX_DATAERR.
 Result<Drift> parse_driftfile(std::string_view text);
 std::string format_driftfile(const Drift& drift);
 
