@@ -100,7 +100,12 @@ LoopResult Loop::update(UnixNanos t, double offset, double error) {
 
     std::deque<Point> points = points_;
     points.push_back({s, offset + c_, error});
-    while (points.size() > config_.max_points) points.pop_front();
+    // The window spans at most max_points of the shortest poll: at longer polls fewer points,
+    // so that a wandering frequency is followed (not fewer than min_points_long).
+    std::size_t max_points = config_.max_points;
+    if (config_.min_points_long > 0 && poll_ > config_.min_poll)
+        max_points = std::max(config_.min_points_long, config_.max_points >> std::min(poll_ - config_.min_poll, 16));
+    while (points.size() > max_points) points.pop_front();
 
     // The weight floor: half the median error, so that the best points count most without one
     // lucky point deciding alone.

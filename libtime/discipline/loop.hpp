@@ -34,6 +34,7 @@ struct LoopConfig {
     int min_poll = 6;
     int max_poll = 10;
     std::size_t poll_target = 8;        // points in the regression before the poll grows
+    std::size_t min_points_long = 6;    // at longer polls the points kept shrink to this (0: no)
     double weight_floor = 0.5;          // × the median point error: the floor of the weights
 };
 

@@ -23,7 +23,8 @@ struct Scenario {
     double freq = 10e-6;        // s/s
     double wander = 1e-9;       // σ per second
     double delay_base = 100e-6; // s, each way
-    double delay_mean = 100e-6; // s, each way
+    double delay_mean = 100e-6; // s, each way (client to server)
+    double delay_down_mean = -1;  // s, server to client; < 0: delay_mean
     int servers = 1;
     std::vector<double> server_offsets;  // s, per server (a falseticker), default 0
     int outage_from = -1, outage_to = -1;  // s: no answers
@@ -64,7 +65,7 @@ inline Figures run(const Scenario& sc, const DisciplineConfig& config) {
             next_poll[si] = k + std::ldexp(1.0, poll);
             if (k >= sc.outage_from && k < sc.outage_to) continue;
             double up = sc.delay_base + sc.delay_mean * expo(rng);
-            double down = sc.delay_base + sc.delay_mean * expo(rng);
+            double down = sc.delay_base + (sc.delay_down_mean < 0 ? sc.delay_mean : sc.delay_down_mean) * expo(rng);
             double server_off = si < sc.server_offsets.size() ? sc.server_offsets[si] : 0.0;
             Sample s;
             s.source = "ntp://192.0.2." + std::to_string(srv + 1) + ":123";
