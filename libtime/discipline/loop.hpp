@@ -28,14 +28,14 @@ struct LoopConfig {
     bool step_always = false;
     double panic = 1000;                // s: a correction beyond this is refused
     double max_slew_rate = 83333e-6;    // s/s, the temporary frequency offset at most (chrony's)
-    double corr_time_ratio = 0.3;       // as chrony's corrtimeratio (3 there; tuned in simulation)
+    double corr_time_ratio = 0.1;       // as chrony's corrtimeratio (3 there; tuned in simulation)
     double max_frequency = 500;         // ppm, |frequency| at most
-    std::size_t max_points = 32;        // points kept for the regression
+    std::size_t max_points = 24;        // points kept for the regression
     int min_poll = 6;
     int max_poll = 10;
     std::size_t poll_target = 8;        // points in the regression before the poll grows
     std::size_t min_points_long = 6;    // at longer polls the points kept shrink to this (0: no)
-    double weight_floor = 0.5;          // × the median point error: the floor of the weights
+    double weight_floor = 0.2;          // × the median point error: the floor of the weights
 };
 
 struct LoopResult {
