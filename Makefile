@@ -117,7 +117,7 @@ $(RT_LOADGEN_BIN): $(RT_LOADGEN_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB)
 JOBS ?= $(shell nproc)
 check: deps
 	$(MAKE) -j$(JOBS) all unit loadgen $(BENCH_BIN)
-	$(MAKE) -j$(JOBS) SAN=1 all unit loadgen
+	$(MAKE) -j$(JOBS) SAN=1 all unit
 	$(MAKE) -j$(JOBS) fuzz
 	tests/run
 
@@ -132,7 +132,7 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.cpp=$(FUZZ_BUILD)/%)
 # -fno-sanitize-recover=all: a UBSan finding aborts the run (and tests/run fails any log that
 # holds a sanitizer report, whatever the exit status).
 FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_FLAGS = -std=c++20 -O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN) -I. $(PKG_CFLAGS) -MMD -MP
+FUZZ_FLAGS = -std=c++20 -O1 -gline-tables-only -fsanitize=fuzzer-no-link $(FUZZ_SAN) -I. $(PKG_CFLAGS) -MMD -MP
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.cpp=$(FUZZ_BUILD)/obj/%.o)
 
 fuzz: $(FUZZ_BINS)

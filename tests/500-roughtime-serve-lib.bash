@@ -167,4 +167,10 @@ rt_start() {
 }
 
 # json_field LINE KEY
-json_field() { /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+# json_field JSON KEY: one number or text value out of rt_query's flat JSON object (json.dumps:
+# '"key": value' pairs, values integers or hex text). In bash: a python per call cost seconds.
+json_field() {
+  local re="\"$2\": (\"([^\"]*)\"|(-?[0-9]+))"
+  [[ $1 =~ $re ]] || { echo "json_field: no \"$2\" in: $1" >&2; return 1; }
+  echo "${BASH_REMATCH[2]}${BASH_REMATCH[3]}"
+}

@@ -110,4 +110,39 @@ CONF
 
 chronyc_client() { chronyc -h "$CHRONY_DIR/chronyd.sock" -n "$@"; }
 
+# ntp_answer PORT: one NTPv4 client exchange with 127.0.0.1:PORT (Debian's python, no NTP code
+# of ours), printed as "leap stratum refid root_delay root_dispersion offset_ms offset_s"
+# (root delay and dispersion in s, 4 decimals; refid as a dotted quad), or "no answer" after
+# 0.5 s. Test files pick the fields they check with ntp_answer_fields.
+ntp_answer() {
+  /usr/bin/python3 - "$1" <<'PY'
+import socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.5)
+s.sendto(bytes([0x23, 0, 6, 0xec]) + bytes(44), ("127.0.0.1", int(sys.argv[1])))
+t1 = time.time()
+try:
+    d = s.recv(100)
+except socket.timeout:
+    print("no answer"); sys.exit(0)
+t4 = time.time()
+rx = struct.unpack("!Q", d[32:40])[0] / 2**32 - 2208988800
+tx = struct.unpack("!Q", d[40:48])[0] / 2**32 - 2208988800
+offset = ((rx - t1) + (tx - t4)) / 2
+print(d[0] >> 6, d[1], ".".join(str(x) for x in d[12:16]),
+      "%.4f" % (struct.unpack("!I", d[4:8])[0] / 65536), "%.4f" % (struct.unpack("!I", d[8:12])[0] / 65536),
+      "%.0f" % (offset * 1000), "%.0f" % offset)
+PY
+}
+
+# ntp_answer_fields PORT N...: fields N... (1-based, as above) of ntp_answer, or "no answer".
+ntp_answer_fields() {
+  local port=$1; shift
+  local line; line=$(ntp_answer "$port")
+  if [ "$line" = "no answer" ]; then echo "$line"; return 0; fi
+  local -a f; read -ra f <<< "$line"
+  local out=() n
+  for n in "$@"; do out+=("${f[n - 1]}"); done
+  echo "${out[*]}"
+}
+
 teardown() { kill_tracked; }

@@ -10,19 +10,13 @@
 #include <vector>
 
 #include "libtime/stream/records.hpp"
+#include "tests/unit/stream/sample_fixtures.hpp"
 
 using namespace timepipe;
 
 namespace {
 
-template <class T>
-Result<T> through_cbor(const Record& r) {
-    auto bytes = encode_record(r);
-    EXPECT_TRUE(bytes);
-    auto back = decode_records(*bytes);
-    EXPECT_TRUE(back);
-    return from_record<T>((*back)[0]);
-}
+using timepipe::test::through_cbor;
 
 std::vector<std::string> keys_of(const Record& r) {
     std::vector<std::string> keys;

@@ -23,16 +23,7 @@ using timepipe::test::test_seed;
 
 using timepipe::test::full_sample;
 using timepipe::test::minimal_sample;
-
-// Decodes the CBOR of `r` and reads it back as T: the path every reader takes.
-template <class T>
-Result<T> through_cbor(const Record& r) {
-    auto bytes = encode_record(r);
-    EXPECT_TRUE(bytes);
-    auto back = decode_records(*bytes);
-    EXPECT_TRUE(back);
-    return from_record<T>((*back)[0]);
-}
+using timepipe::test::through_cbor;
 
 std::string sample_error(Record r) {
     auto s = from_record<Sample>(r);

@@ -1,9 +1,22 @@
-// Sample records the stream tests share: every key set, and only the required ones.
+// What the stream tests share: sample records with every key set and with only the required
+// ones, and the CBOR round trip every typed-record test goes through.
 #pragma once
+
+#include <gtest/gtest.h>
 
 #include "libtime/stream/records.hpp"
 
 namespace timepipe::test {
+
+// Encodes `r` to CBOR, decodes it and reads it back as T: the path every reader takes.
+template <class T>
+Result<T> through_cbor(const Record& r) {
+    auto bytes = encode_record(r);
+    EXPECT_TRUE(bytes);
+    auto back = decode_records(*bytes);
+    EXPECT_TRUE(back);
+    return from_record<T>((*back)[0]);
+}
 
 inline Sample full_sample() {
     Sample s;
