@@ -28,6 +28,7 @@ struct Scenario {
     int servers = 1;
     std::vector<double> server_offsets;  // s, per server (a falseticker), default 0
     int outage_from = -1, outage_to = -1;  // s: no answers
+    bool iburst = false;        // the first 8 exchanges 2 s apart
 };
 
 struct Figures {
@@ -52,6 +53,7 @@ inline Figures run(const Scenario& sc, const DisciplineConfig& config) {
     int poll = config.loop.min_poll;
     std::vector<double> next_poll(static_cast<std::size_t>(sc.servers), 0.0);
     for (std::size_t i = 0; i < next_poll.size(); ++i) next_poll[i] = 1.0 + static_cast<double>(i);
+    std::vector<int> exchanges(next_poll.size(), 0);
     double late_ss = 0, freq_ss = 0;
     int late_n = 0;
     int last_above_1ms = -1, last_above_100us = -1;
@@ -63,6 +65,7 @@ inline Figures run(const Scenario& sc, const DisciplineConfig& config) {
             auto si = static_cast<std::size_t>(srv);
             if (next_poll[si] > k) continue;
             next_poll[si] = k + std::ldexp(1.0, poll);
+            if (sc.iburst && ++exchanges[si] < 8) next_poll[si] = k + 2;
             if (k >= sc.outage_from && k < sc.outage_to) continue;
             double up = sc.delay_base + sc.delay_mean * expo(rng);
             double down = sc.delay_base + (sc.delay_down_mean < 0 ? sc.delay_mean : sc.delay_down_mean) * expo(rng);
