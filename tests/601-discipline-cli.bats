@@ -108,6 +108,19 @@ PY
   [[ "$stderr" == "discipline: $drift: not a frequency in ppm"* ]]
 }
 
+@test "discipline --driftfile: written once an hour of record time, not only at exit" {
+  drift=$BATS_TEST_TMPDIR/drift
+  { samples 120; samples 1 -5000; } > "$BATS_TEST_TMPDIR/in.cbor"
+  # 120 samples 64 s apart (2 h 8 min), then a sample at their start 5000 s off: --panic stops
+  # discipline before its end, so only the hourly write can have made the file.
+  run --separate-stderr discipline --driftfile "$drift" < "$BATS_TEST_TMPDIR/in.cbor"
+  [ "$status" -eq 70 ]
+  [ -s "$drift" ]
+  run --separate-stderr discipline --driftfile "$BATS_TEST_TMPDIR/short" < <(samples 30; samples 1 -5000)
+  [ "$status" -eq 70 ]
+  [ ! -e "$BATS_TEST_TMPDIR/short" ]  # 32 minutes: not yet
+}
+
 @test "discipline --leapfile: tzdata's file is accepted, a tampered one refused" {
   run --separate-stderr discipline --leapfile "$TESTS_DIR/data/leap-seconds.list" < /dev/null
   [ "$status" -eq 0 ]
