@@ -14,6 +14,18 @@ namespace timepipe::discipline {
 namespace {
 
 constexpr std::size_t kDelayHistory = 16;  // delays kept per source for its minimum
+constexpr std::size_t kMaxSources = 64;    // the one heard from least recently goes
+constexpr std::size_t kMaxBounds = 64;
+constexpr std::size_t kMaxBad = 1024;
+
+// Drops the entry of `m` whose time(value) is oldest, never `keep`.
+template <class Map, class Time>
+void drop_oldest(Map& m, const std::string& keep, Time time) {
+    auto oldest = m.end();
+    for (auto it = m.begin(); it != m.end(); ++it)
+        if (it->first != keep && (oldest == m.end() || time(it->second) < time(oldest->second))) oldest = it;
+    if (oldest != m.end()) m.erase(oldest);
+}
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
@@ -139,8 +151,10 @@ Result<Output> Discipline::on_record(const Record& record) {
 }
 
 Output Discipline::on_conflict(const RoughtimeConflict& c) {
-    bad_roughtime_[c.source] = true;
-    bad_roughtime_[c.later_source] = true;
+    if (bad_roughtime_.size() + 2 <= kMaxBad) {  // beyond that many proven liars, forget none
+        bad_roughtime_[c.source] = true;
+        bad_roughtime_[c.later_source] = true;
+    }
     bounds_.erase(c.source);
     bounds_.erase(c.later_source);
     last_time_ = std::max(last_time_, c.time);
@@ -163,6 +177,7 @@ Output Discipline::on_sample(const Sample& s) {
         if (good) {
             double half = s.root_dispersion.value_or(0) + s.dispersion + s.delay / 2;
             bounds_[s.source] = Bound{t, s.offset, std::max(0.0, half), loop_.correction_at(t)};
+            if (bounds_.size() > kMaxBounds) drop_oldest(bounds_, s.source, [](const Bound& b) { return b.time; });
         } else {
             bounds_.erase(s.source);
         }
@@ -175,6 +190,8 @@ Output Discipline::on_sample(const Sample& s) {
         return finish(empty_adjust(t));
     }
 
+    if (!sources_.count(s.source) && sources_.size() >= kMaxSources)
+        drop_oldest(sources_, peer_, [](const Source& x) { return x.last.time; });
     Source& src = sources_[s.source];
     src.last = s;
     // The filter holds offsets as a free-running clock would show them (plus what the loop has

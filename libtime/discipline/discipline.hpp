@@ -57,6 +57,7 @@ public:
     double frequency() const { return loop_.frequency(); }   // ppm, for the driftfile
     double skew() const { return loop_.skew(); }
     std::size_t updates() const { return loop_.updates(); }
+    std::size_t source_count() const { return sources_.size(); }  // at most 64
     // The last record time seen (0 before any).
     UnixNanos last_time() const { return last_time_; }
 

@@ -313,3 +313,19 @@ TEST(Discipline, StartsAtTheDriftfileFrequency) {
 
 }  // namespace
 }  // namespace timepipe::discipline
+
+namespace timepipe::discipline {
+namespace {
+
+TEST(Discipline, ManySourceNamesStayBounded) {
+    Discipline d({});
+    for (int i = 0; i < 1000; ++i) {
+        auto out = d.on_sample(ntp("10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250),
+                                   kT0 + i * kSec, 0.0));
+        ASSERT_EQ(record_type(out.records.back()), Adjust::kType);
+    }
+    EXPECT_LE(d.source_count(), 64u);
+}
+
+}  // namespace
+}  // namespace timepipe::discipline
