@@ -91,6 +91,16 @@ PY
   printf '%s\n' "$output" | grep -q '"step":-5000.0'
 }
 
+@test "discipline -v: steps and synchronisation said on standard error" {
+  samples 3 0.5 > "$BATS_TEST_TMPDIR/in.cbor"
+  run --separate-stderr discipline -v -o json < "$BATS_TEST_TMPDIR/in.cbor"
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"discipline: synchronised to ntp://192.0.2.1:123"* ]]
+  [[ "$stderr" == *"discipline: step +0.500000000 s: offset 0.5 s above --step-threshold 0.128 s in update 1"* ]]
+  run --separate-stderr discipline -o json < "$BATS_TEST_TMPDIR/in.cbor"
+  [ -z "$stderr" ]
+}
+
 @test "discipline --driftfile: written at exit, read at start" {
   samples 20 > "$BATS_TEST_TMPDIR/in.cbor"
   drift=$BATS_TEST_TMPDIR/drift

@@ -93,6 +93,25 @@ void write_drift(const char* path, const Discipline& d) {
     if (!ok) log::warnx("%s: %s", path, ok.error().what.c_str());
 }
 
+// -v: steps, refusals and changes of synchronisation, one line each on standard error.
+void say(const Record& rec) {
+    auto type = record_type(rec);
+    if (type == Refusal::kType) {
+        if (auto r = from_record<Refusal>(rec)) log::info("refused: %s", escape_controls(r->reason).c_str());
+    } else if (type == Adjust::kType) {
+        auto a = from_record<Adjust>(rec);
+        if (a && a->step) log::info("step %+.9f s: %s", *a->step, escape_controls(a->reason.value_or("")).c_str());
+    } else if (type == Tracking::kType) {
+        static std::optional<bool> synchronised;
+        auto t = from_record<Tracking>(rec);
+        if (t && synchronised != t->synchronised) {
+            synchronised = t->synchronised;
+            if (t->synchronised) log::info("synchronised to %s", escape_controls(t->source).c_str());
+            else log::info("unsynchronised: no update for longer than --holdover");
+        }
+    }
+}
+
 enum {
     kDriftfile = 256, kLeapfile, kMinSources, kMinpoll, kMaxpoll, kStepThreshold, kStepLimit,
     kStepAlways, kPanic, kHoldover, kMaxDrift, kMaxSlewRate,
@@ -207,7 +226,10 @@ int main(int argc, char* argv[]) {
                 log::fatalx(out.error().exit_code, "stdin: byte %llu: %s", static_cast<unsigned long long>(at),
                             escape_controls(out.error().what).c_str());
             }
-            for (const auto& rec : out->records) w.write(rec);
+            for (const auto& rec : out->records) {
+                w.write(rec);
+                if (log::verbosity() > 0) say(rec);
+            }
             w.flush();
             if (out->fatal) log::fatalx(EX_SOFTWARE, "%s", out->fatal_line.c_str());
             if (config.leap_table && !leap_expiry_said && d.last_time() != 0 &&
