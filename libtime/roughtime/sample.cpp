@@ -22,13 +22,15 @@ Record sample_record(const std::string& source, const VerifiedTime& t, UnixNanos
     s.time = received;
     s.offset = clock_offset(t.midpoint, sent, received);
     s.delay = nanos_to_seconds(std::max<std::int64_t>(0, received - sent));
-    s.dispersion = nanos_to_seconds(t.radius_ns);
+    // RFC 10049 §6: RADI is the server's root dispersion; the round trip is this hop's delay,
+    // counted once (no root_delay beyond it: the server is a primary reference), and nothing
+    // dispersed locally in one exchange.
+    s.dispersion = 0;
     s.stratum = 1;
     s.leap = 0;
     s.refid = "ROUG";
     s.poll = 0;
-    s.root_delay = s.delay;
-    s.root_dispersion = s.dispersion;
+    s.root_dispersion = nanos_to_seconds(t.radius_ns);
     Record r = to_record(s);
     r["roughtime_version"] = std::string(short_name(t.version));
     // The keys of Sample::verified and Sample::conflict, after roughtime_version.

@@ -17,10 +17,10 @@ namespace timepipe::roughtime {
 double clock_offset(UnixNanos midpoint, UnixNanos sent, UnixNanos received);
 
 // A "sample" record of time-stream(5) for a verified answer: time = `received`, offset as
-// clock_offset, delay = received - sent, dispersion = RADI; the server counts as a primary
-// source (stratum 1, refid "ROUG", leap 0, poll 0), with root_delay = delay and
-// root_dispersion = RADI (RFC 10049 §6: RADI in the root dispersion, the round trip in the root
-// delay); then the keys "roughtime_version" (short_name) and "verified": true — or, for an
+// clock_offset, delay = received - sent, dispersion = 0; the server counts as a primary
+// source (stratum 1, refid "ROUG", leap 0, poll 0) with root_dispersion = RADI (RFC 10049 §6)
+// and no root_delay, so that a reader's root distance (root_delay + delay) / 2 + root_dispersion
+// + dispersion counts the round trip and the radius once each; then the keys "roughtime_version" (short_name) and "verified": true — or, for an
 // answer a checked chain proves in conflict, "verified": false and "conflict": true.
 enum class ChainVerdict { Consistent, Conflict };
 Record sample_record(const std::string& source, const VerifiedTime& t, UnixNanos sent, UnixNanos received,

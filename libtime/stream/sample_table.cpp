@@ -306,7 +306,8 @@ std::string format_signed_duration(double seconds) { return duration(seconds, tr
 
 double sample_error(const Sample& s) {
     const double delay = std::max(0.0, s.delay);
-    if (is_roughtime(s)) return delay / 2 + s.dispersion;
+    // Roughtime: the radius is the root dispersion (older streams: the dispersion too).
+    if (is_roughtime(s)) return delay / 2 + s.root_dispersion.value_or(s.dispersion);
     return (delay + s.root_delay.value_or(0.0)) / 2 + s.dispersion + s.root_dispersion.value_or(0.0);
 }
 
@@ -368,7 +369,7 @@ std::string roughtime_table_row(const Sample& s, const Record& record, UnixNanos
     l.right(kRtRttEnd, format_duration(s.delay));
     l.right(kRtOffsetEnd, format_signed_duration(s.offset));
     l.right(kRtErrorEnd, format_duration(sample_error(s)));
-    l.right(kRtRadiusEnd, format_duration(s.dispersion));
+    l.right(kRtRadiusEnd, format_duration(s.root_dispersion.value_or(s.dispersion)));
     return out + l.str();
 }
 

@@ -85,3 +85,39 @@ Result<std::string> read_file(const char* path, std::size_t max_size) {
 }
 
 }  // namespace timepipe
+
+namespace timepipe {
+
+Result<void> write_file_atomic(const char* path, std::string_view content) {
+    std::string tmp = std::string(path) + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int e = errno;
+        return fail(tmp + ": " + std::strerror(e), e == EACCES || e == EROFS ? EX_CANTCREAT : EX_IOERR);
+    }
+    std::size_t done = 0;
+    while (done < content.size()) {
+        ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            return fail(tmp + ": " + std::strerror(e), EX_IOERR);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+        int e = errno;
+        ::unlink(tmp.c_str());
+        return fail(tmp + ": " + std::strerror(e), EX_IOERR);
+    }
+    if (::rename(tmp.c_str(), path) != 0) {
+        int e = errno;
+        ::unlink(tmp.c_str());
+        return fail(std::strerror(e), EX_IOERR);
+    }
+    return {};
+}
+
+}  // namespace timepipe

@@ -23,12 +23,12 @@ TEST(RoughtimeSample, SampleRecord) {
     EXPECT_EQ(s->time, received);
     EXPECT_DOUBLE_EQ(s->offset, 2.9);
     EXPECT_DOUBLE_EQ(s->delay, 0.2);
-    EXPECT_DOUBLE_EQ(s->dispersion, 5.0);
+    EXPECT_DOUBLE_EQ(s->dispersion, 0.0);  // the radius is the root dispersion, counted once
     EXPECT_EQ(s->stratum, 1);
     EXPECT_EQ(s->refid, "ROUG");
     EXPECT_EQ(s->leap, 0);
     EXPECT_EQ(s->poll, 0);
-    EXPECT_DOUBLE_EQ(*s->root_delay, 0.2);
+    EXPECT_FALSE(s->root_delay);  // the round trip is `delay`, counted once
     EXPECT_DOUBLE_EQ(*s->root_dispersion, 5.0);
     EXPECT_FALSE(s->version);  // the NTP version key stays out
     EXPECT_EQ(r["roughtime_version"], "draft-12");

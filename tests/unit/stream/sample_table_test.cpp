@@ -274,6 +274,15 @@ TEST(SampleTable, ErrorIsTheRootDistance) {
     // Roughtime: the midpoint is within the radius, sent and received half a round trip apart;
     // root_delay and root_dispersion repeat delay and radius there and are not added again.
     EXPECT_DOUBLE_EQ(sample_error(roughtime_sample()), 0.00042 / 2 + 5);
+    // roughtime-query's form since the radius is counted once: dispersion 0, no root_delay,
+    // root_dispersion the radius.
+    Sample rt = roughtime_sample();
+    rt.dispersion = 0;
+    rt.root_delay.reset();
+    EXPECT_DOUBLE_EQ(sample_error(rt), 0.00042 / 2 + 5);
+    Record rec = to_record(rt);
+    EXPECT_EQ(roughtime_table_row(rt, rec, rt.time + 5 * kNanosPerSecond).substr(65),
+              " 5000ms 5000ms\n");  // the radius column
 }
 
 TEST(SampleTable, WhenPollReachRefidForms) {
