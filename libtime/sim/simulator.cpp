@@ -68,8 +68,11 @@ void SimClock::slew(double seconds, double duration) {
 
 double SimClock::slew_rate() const {
     if (slew_left_ == 0) return 0;
+    // adjtime-style: 500 ppm in all; with a duration, a temporary frequency offset that the
+    // kernel's tick adjustment bounds to ±10 % (chronyd slews at up to 83 333 ppm this way).
     double want = slew_rate_ > 0 ? slew_rate_ : 2 * kMaxFrequency;
-    double total = std::clamp(freq_ + std::copysign(want, slew_left_), -kMaxFrequency, kMaxFrequency);
+    double limit = slew_rate_ > 0 ? kMaxSlewRate : kMaxFrequency;
+    double total = std::clamp(freq_ + std::copysign(want, slew_left_), -limit, limit);
     double s = total - freq_;
     return (s > 0) == (slew_left_ > 0) ? s : 0;
 }
@@ -178,7 +181,7 @@ Result<Figures> Simulator::run(const Responder& respond) {
     std::vector<int> sent(static_cast<std::size_t>(sc_.servers) + 1, 0);
     std::vector<std::uint8_t> reach(static_cast<std::size_t>(sc_.servers) + 1, 0);
     for (int i = 1; i <= sc_.servers; ++i) push(Event{1.0 + 0.1 * (i - 1), 0, Kind::ntp_poll, i});
-    for (int i = 1; i <= sc_.roughtime; ++i) push(Event{1.05 + 0.1 * (i - 1), 0, Kind::rt_poll, i});
+    for (int i = 1; i <= sc_.roughtime; ++i) push(Event{0.5 + 0.01 * (i - 1), 0, Kind::rt_poll, i});
 
     auto in_outage = [&](double at) {
         for (auto& [from, to] : sc_.outages)

@@ -2,7 +2,7 @@
 // NTP and Roughtime servers behind a network with random delays, and a discipline answering each
 // sample with an Adjust (through a callback, so a test can answer without a child process).
 //
-//   Simulator s(scenario);
+//   Simulator s(scenario);   // Roughtime servers measured from t = 0.5 s, NTP servers from 1 s
 //   auto figures = s.run([&](const Sample& smp) -> Result<Adjust> { return ask_child(smp); });
 #pragma once
 
@@ -34,11 +34,14 @@ private:
 
 // The client clock: offset = clock - true time, advancing at (1 + f_gen)(1 + c) with c the
 // frequency set plus any temporary slew. Kernel semantics: frequency clamped to ±500 ppm and
-// immediate, step immediate, slew as a temporary frequency offset (total kept within ±500 ppm;
-// a slew that would need more runs longer until its phase is delivered).
+// immediate, step immediate; a slew without a duration runs as adjtime(3)'s, at most 500 ppm in
+// total; a slew with a duration is a temporary frequency offset slew/duration on top of the
+// frequency, bounded to ±10 % in total as the kernel's tick adjustment is. A slew that would need
+// more than its bound runs longer until its phase is delivered.
 class SimClock {
 public:
     static constexpr double kMaxFrequency = 500e-6;
+    static constexpr double kMaxSlewRate = 0.1;  // ADJ_TICK's range: tick 9000 ... 11000 us
 
     explicit SimClock(double offset = 0) : offset_(offset) {}
     // Advances by dt s of true time at frequency error f_gen.

@@ -83,13 +83,16 @@ TEST(SimClock, SlewWithoutDurationRunsAt500ppmInTotal) {
     EXPECT_NEAR(c.offset(), -0.01 + 100e-6 * slew_end + 100e-6 * (101 - slew_end), 1e-9);
 }
 
-TEST(SimClock, SlewBeyond500ppmIsStretchedNotLost) {
+TEST(SimClock, SlewWithDurationRunsAsAskedUpToTheTickLimit) {
     SimClock c;
-    c.slew(0.01, 1);  // wants 10 000 ppm: runs at 500 ppm for 20 s
-    c.advance(10, 0);
-    EXPECT_NEAR(c.offset(), 0.005, 1e-12);
-    c.advance(20, 0);
+    c.slew(0.01, 1);  // 10 000 ppm, as chronyd slews
+    c.advance(1, 0);
     EXPECT_NEAR(c.offset(), 0.01, 1e-12);
+    c.slew(1, 1);  // wants 100 %: runs at 10 % for 10 s, stretched, not lost
+    c.advance(5, 0);
+    EXPECT_NEAR(c.offset(), 0.51, 1e-12);
+    c.advance(20, 0);
+    EXPECT_NEAR(c.offset(), 1.01, 1e-12);
 }
 
 TEST(SimStats, SettledTime) {
