@@ -142,6 +142,16 @@ near() { /usr/bin/python3 -c 'import sys; a,b,t=map(float,sys.argv[1:]); sys.exi
   [[ "$output" == "clocksim: discipline: adjust: "* ]]
 }
 
+@test "clocksim: a child that hangs or closes its input without exiting is ended, never left behind" {
+  # timeout(1) only guards against a hang: 124 would be the failure
+  run timeout 15 clocksim --discipline "sleep 30" --timeout 1s --duration 100
+  [ "$status" -eq 69 ]
+  [[ "$output" == "clocksim: discipline: no answer within 1 s" ]]
+  run timeout 15 clocksim --discipline "exec 0<&-; exec sleep 30" --duration 100
+  [ "$status" -eq 69 ]
+  [[ "$output" == "clocksim: discipline does not read its input (killed by signal 15 after SIGTERM)" ]]
+}
+
 @test "clocksim: steps, frequencies and poll from the discipline are applied" {
   # step by +0.5 s on the first sample, then 10 ppm, then poll 4 (clamped to minpoll 5)
   {

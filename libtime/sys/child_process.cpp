@@ -118,6 +118,25 @@ std::string ChildProcess::wait() {
     return "stopped";
 }
 
+std::string ChildProcess::wait_or_kill(std::chrono::milliseconds grace) {
+    if (pid_ <= 0) return "reaped";
+    for (long waited = 0;; waited += 10) {
+        int status = 0;
+        pid_t r = ::waitpid(pid_, &status, WNOHANG);
+        if (r == pid_) {
+            pid_ = -1;
+            if (WIFEXITED(status)) return "exited with " + std::to_string(WEXITSTATUS(status));
+            if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
+            return "stopped";
+        }
+        if (r < 0 && errno != EINTR) return "lost";
+        if (waited >= grace.count()) break;
+        ::usleep(10000);
+    }
+    ::kill(pid_, SIGTERM);
+    return wait() + " after SIGTERM";
+}
+
 bool is_executable(const std::string& path) { return ::access(path.c_str(), X_OK) == 0; }
 
 }  // namespace timepipe

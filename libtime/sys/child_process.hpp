@@ -34,6 +34,8 @@ public:
     void close_input();
     // Waits for the child: its exit status as a text ("exited with 3", "killed by signal 9").
     std::string wait();
+    // The same, but a child still running after `grace` is sent SIGTERM first (never a hang).
+    std::string wait_or_kill(std::chrono::milliseconds grace);
 
 private:
     ChildProcess() = default;

@@ -150,7 +150,7 @@ public:
     }
 
     void finish() { child_.close_input(); }
-    std::string status() { return child_.wait(); }
+    std::string status() { return child_.wait_or_kill(std::chrono::seconds(5)); }
 
     std::map<std::string, std::uint64_t> selected;  // synchronised tracking records per source
     std::uint64_t refusals = 0;
@@ -159,7 +159,8 @@ public:
 private:
     Unexpected<Error> dead(const char* what) {
         child_.close_input();
-        return fail(std::string("discipline ") + what + " (" + child_.wait() + ")", EX_UNAVAILABLE);
+        return fail(std::string("discipline ") + what + " (" + child_.wait_or_kill(std::chrono::seconds(2)) + ")",
+                    EX_UNAVAILABLE);
     }
 
     ChildProcess child_;
@@ -250,13 +251,18 @@ int main(int argc, char* argv[]) {
     if (!child) log::fatalx(child.error().exit_code, "%s: %s", argv_child[0].c_str(), child.error().what.c_str());
     log::info("running %s", discipline_cmd.c_str());
 
-    Discipline disc(std::move(*child), timeout, record);
+    std::optional<Discipline> owned;
+    owned.emplace(std::move(*child), timeout, record);
+    Discipline& disc = *owned;
     sim::Simulator simulator(sc);
     auto figures = simulator.run([&](const Sample& s) { return disc.answer(s); });
     if (record && std::fclose(record) != 0) log::fatal(EX_IOERR, "%s", record_path.c_str());
-    if (!figures) log::fatalx(figures.error().exit_code, "%s", figures.error().what.c_str());
+    if (!figures) {
+        owned.reset();  // the child ended (SIGTERM if still running) before we exit: never left behind
+        log::fatalx(figures.error().exit_code, "%s", figures.error().what.c_str());
+    }
     disc.finish();
-    log::info("discipline %s", disc.status().c_str());
+    log::info("discipline %s", disc.status().c_str());  // it ends at the end of its input
     const auto& f = *figures;
 
     if (output == OutputFormat::json) {
