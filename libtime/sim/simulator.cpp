@@ -146,6 +146,7 @@ struct Event {
     int server;          // 1-based
     double t1 = 0;       // client clock at send, s since the start
     double server_time = 0;
+    std::uint64_t generation = 0;  // ntp_poll: stale when the server's schedule changed since
 };
 
 struct Later {
@@ -180,6 +181,8 @@ Result<Figures> Simulator::run(const Responder& respond) {
     int poll = sc_.minpoll;
     std::vector<int> sent(static_cast<std::size_t>(sc_.servers) + 1, 0);
     std::vector<std::uint8_t> reach(static_cast<std::size_t>(sc_.servers) + 1, 0);
+    std::vector<double> last_send(static_cast<std::size_t>(sc_.servers) + 1, 0);
+    std::vector<std::uint64_t> generation(static_cast<std::size_t>(sc_.servers) + 1, 0);
     for (int i = 1; i <= sc_.servers; ++i) push(Event{1.0 + 0.1 * (i - 1), 0, Kind::ntp_poll, i});
     for (int i = 1; i <= sc_.roughtime; ++i) push(Event{0.5 + 0.01 * (i - 1), 0, Kind::rt_poll, i});
 
@@ -210,7 +213,15 @@ Result<Figures> Simulator::run(const Responder& respond) {
         }
         if (a.frequency) clock.set_frequency_ppm(*a.frequency);
         if (a.slew) clock.slew(*a.slew, a.slew_duration.value_or(0));
-        if (a.poll) poll = std::clamp(*a.poll, sc_.minpoll, sc_.maxpoll);
+        if (a.poll && std::clamp(*a.poll, sc_.minpoll, sc_.maxpoll) != poll) {
+            // A new interval counts from each server's last request, as a client reschedules.
+            poll = std::clamp(*a.poll, sc_.minpoll, sc_.maxpoll);
+            for (int i = 1; i <= sc_.servers; ++i) {
+                auto u = static_cast<std::size_t>(i);
+                if (sent[u] == 0 || (sc_.iburst && sent[u] < 4)) continue;
+                push(Event{std::max(t, last_send[u] + std::ldexp(1.0, poll)), 0, Kind::ntp_poll, i, 0, 0, ++generation[u]});
+            }
+        }
     };
 
     const auto last_second = static_cast<std::int64_t>(std::floor(sc_.duration));
@@ -228,16 +239,18 @@ Result<Figures> Simulator::run(const Responder& respond) {
         }
         Event e = q.top();
         q.pop();
+        if (e.kind == Kind::ntp_poll && e.generation != generation[static_cast<std::size_t>(e.server)]) continue;
         advance_to(e.t);
         const double local = t + clock.offset();
         switch (e.kind) {
         case Kind::ntp_poll: {
+            last_send[static_cast<std::size_t>(e.server)] = t;
             auto& n = sent[static_cast<std::size_t>(e.server)];
             ++n;
             ++fig.requests;
             reach[static_cast<std::size_t>(e.server)] = static_cast<std::uint8_t>(reach[static_cast<std::size_t>(e.server)] << 1);
             double interval = sc_.iburst && n < 4 ? 2.0 : std::ldexp(1.0, poll);
-            push(Event{t + interval, 0, Kind::ntp_poll, e.server});
+            push(Event{t + interval, 0, Kind::ntp_poll, e.server, 0, 0, generation[static_cast<std::size_t>(e.server)]});
             double du = up(), dd = down();
             if (in_outage(t) || in_outage(t + du + dd)) break;
             push(Event{t + du + dd, 0, Kind::ntp_reply, e.server, local, t + du + server_offset(e.server, t + du)});

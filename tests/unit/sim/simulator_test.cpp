@@ -278,3 +278,45 @@ TEST(SimScenario, ErrorsNameTheLine) {
     EXPECT_EQ(e("server-offset 2 0.1\n"), "\"server-offset\": server 2 of 1");
     EXPECT_EQ(e("outage 20 10\n"), "\"outage\": the end is not after the start");
 }
+
+TEST(SimRun, PollFromTheDisciplineCountsFromTheLastRequestAndIsClamped) {
+    Scenario sc;
+    sc.duration = 600;
+    sc.minpoll = 4;
+    sc.maxpoll = 8;
+    std::vector<double> times;
+    std::vector<int> polls;
+    Simulator s(sc);
+    auto f = s.run([&](const Sample& smp) -> Result<Adjust> {
+        times.push_back(static_cast<double>(smp.time - Simulator::kEpochSeconds * kNanosPerSecond) / 1e9);
+        polls.push_back(smp.poll);
+        Adjust a;
+        a.poll = times.size() == 1 ? 12 : 5;  // 12 clamped to maxpoll 8; then 2^5
+        return a;
+    });
+    ASSERT_TRUE(f);
+    ASSERT_EQ(times.size(), 12u);  // t = 1, 257 (not 17), then every 32 s: 289 ... 577
+    EXPECT_NEAR(times[1], 257, 0.01);
+    EXPECT_NEAR(times[2], 289, 0.01);
+    EXPECT_EQ(polls[0], 4);
+    EXPECT_EQ(polls[1], 8);
+    EXPECT_EQ(polls[2], 5);
+    EXPECT_EQ(f->requests, 12u);
+}
+
+TEST(SimRun, ServerStepMovesEveryServerFromThatTime) {
+    Scenario sc;
+    sc.duration = 200;
+    sc.servers = 2;
+    sc.minpoll = sc.maxpoll = 6;
+    sc.server_steps = {{100, 0.25}};
+    std::vector<std::pair<double, double>> got;  // (time, offset)
+    Simulator s(sc);
+    auto f = s.run([&](const Sample& smp) -> Result<Adjust> {
+        got.emplace_back(static_cast<double>(smp.time - Simulator::kEpochSeconds * kNanosPerSecond) / 1e9, smp.offset);
+        return Adjust{};
+    });
+    ASSERT_TRUE(f);
+    ASSERT_EQ(got.size(), 8u);  // t = 1, 1.1, 65, 65.1, 129, 129.1, 193, 193.1
+    for (auto& [t, off] : got) EXPECT_NEAR(off, t < 100 ? 0 : 0.25, 1e-3) << t;
+}
