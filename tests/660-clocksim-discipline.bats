@@ -7,9 +7,7 @@ load common
 setup() {
   require_cmd clocksim
   require_cmd timecat
-  if [ ! -x "$TIMEPIPE_BUILD/bin/discipline" ]; then
-    skip "discipline is not built yet ($TIMEPIPE_BUILD/bin/discipline): the discipline slice provides it"
-  fi
+  require_cmd discipline
   DI=$TIMEPIPE_BUILD/bin/discipline
   D=$BATS_TEST_TMPDIR
   SC=$BATS_TEST_DIRNAME/data/scenarios
