@@ -1,0 +1,60 @@
+#!/usr/bin/env bats
+# THE ONE TEST THAT CHANGES THIS MACHINE'S CLOCK, and only its frequency: it saves the kernel's
+# frequency and status with adjtimex(2) (read-only query), has clockadj set +1 ppm relative to
+# the saved frequency and slew 1 ms (a temporary +1 ppm over 1000 s), reads both back, plays
+# another program changing the frequency (clockadj must notice: "clock interference"), and
+# restores exactly what it saved in teardown, which always runs. It never steps the clock.
+
+load common
+load 701-clockadj-lib
+
+setup() {
+  [ "$(id -u)" -eq 0 ] || skip "needs root with CAP_SYS_TIME: changes the real clock's frequency (then restores it)"
+  local capeff
+  capeff=$(awk '/^CapEff:/ { print $2 }' /proc/self/status)
+  (( (16#$capeff >> 25) & 1 )) || skip "needs CAP_SYS_TIME (capability 25) in the effective set"
+  kernel_timex get > "$BATS_TEST_TMPDIR/saved"
+}
+
+teardown() {
+  kill_tracked
+  if [ -s "$BATS_TEST_TMPDIR/saved" ]; then
+    read -r freq status < "$BATS_TEST_TMPDIR/saved"
+    kernel_timex set "$freq" "$status"
+    [ "$(kernel_timex get)" = "$freq $status" ] || echo "teardown: the clock's frequency/status were not restored" >&2
+  fi
+}
+
+STA_PLL=1
+
+@test "clockadj sets the frequency (+1 ppm) and slews 1 ms on the real clock, notices interference, leaves the frequency at exit" {
+  read -r f0 s0 < "$BATS_TEST_TMPDIR/saved"
+  local target
+  target=$(/usr/bin/python3 -c "print(repr(($f0 + 65536) / 65536))")
+  mkfifo "$BATS_TEST_TMPDIR/adjust"
+  clockadj -v -o json "$BATS_TEST_TMPDIR/adjust" > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
+  local pid=$!
+  track_pid "$pid"
+  local rec="{'v': 1, 'type': 'adjust', 'source': 'ntp://192.0.2.1:123', 'time': 0, 'frequency': $target"
+  cbor "$rec, 'slew': 0.001, 'slew_duration': 1000}" > "$BATS_TEST_TMPDIR/adjust"
+  wait_lines "$BATS_TEST_TMPDIR/out" 1
+  [[ "$(sed -n 1p "$BATS_TEST_TMPDIR/out")" == *'"dry_run":false,"frequency":'*',"slew":0.001,"slew_duration":1000.0}' ]]
+  read -r f1 s1 <<< "$(kernel_timex get)"
+  [ "$f1" -eq $((f0 + 2 * 65536)) ]      # +1 ppm base, +1 ppm slewing 1 ms over 1000 s
+  [ $((s1 & STA_PLL)) -eq 0 ]            # kernel PLL off
+
+  kernel_timex set $((f1 + 3 * 65536)) "$s1"   # another program changes the frequency
+  cbor "$rec}" > "$BATS_TEST_TMPDIR/adjust"
+  wait_lines "$BATS_TEST_TMPDIR/out" 2
+  [[ "$(sed -n 2p "$BATS_TEST_TMPDIR/out")" == *'"interference":true}' ]]
+  grep -q '^clockadj: CLOCK_REALTIME: clock interference: frequency changed from .* to .* ppm by another program$' "$BATS_TEST_TMPDIR/err"
+  read -r f2 s2 <<< "$(kernel_timex get)"
+  [ "$f2" -eq $((f0 + 2 * 65536)) ]      # re-asserted, the slew still running
+
+  kill -TERM "$pid"
+  wait "$pid"
+  read -r f3 s3 <<< "$(kernel_timex get)"
+  [ "$f3" -eq $((f0 + 65536)) ]          # at exit: the slew's rest dropped, the frequency left
+  grep -q 'left undone at exit' "$BATS_TEST_TMPDIR/err"
+  [ "$(grep -c 'clock interference' "$BATS_TEST_TMPDIR/err")" -eq 1 ]
+}

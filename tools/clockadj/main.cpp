@@ -1,0 +1,415 @@
+// clockadj: apply `adjust` records to a clock with clock_adjtime(2); write what was done as
+// `applied` records. The only timepipe tool that changes a clock. See man/clockadj.8.
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <getopt.h>
+#include <optional>
+#include <poll.h>
+#include <string>
+#include <string_view>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <vector>
+
+#include "libtime/base/cli_options.hpp"
+#include "libtime/base/log.hpp"
+#include "libtime/discipline/clock_plan.hpp"
+#include "libtime/stream/codec.hpp"
+#include "libtime/stream/json_lines.hpp"
+#include "libtime/stream/output_format.hpp"
+#include "libtime/stream/records.hpp"
+#include "libtime/sys/clock.hpp"
+#include "libtime/stream/sample_table.hpp"
+#include "libtime/sys/clock_adjust.hpp"
+#include "libtime/sys/signal.hpp"
+
+#ifndef TIMEPIPE_VERSION
+#define TIMEPIPE_VERSION "0.1"
+#endif
+
+using namespace timepipe;
+namespace dsc = timepipe::discipline;
+
+namespace {
+
+void usage(std::FILE* to) {
+    std::fprintf(to,
+                 "usage: %s [-hnVv] [--clock /dev/ptpN] [--max-step S] [-o text|json|cbor] [FILE|-]\n"
+                 "       %s --show [--clock /dev/ptpN]\n"
+                 "  -n, --dry-run         print what would be done; touch no clock\n"
+                 "  -c, --clock DEVICE    a PTP hardware clock instead of CLOCK_REALTIME\n"
+                 "  -m, --max-step S      refuse steps larger than S (default 1000s)\n"
+                 "  -o, --output FORMAT   applied records as text, JSON lines or CBOR (default:\n"
+                 "                        text on a terminal, CBOR otherwise)\n"
+                 "  -s, --show            print the clock's frequency and status, change nothing\n"
+                 "  -v, --verbose         more messages on standard error\n"
+                 "  -h, --help            this help\n"
+                 "  -V, --version         print the version\n"
+                 "Reads adjust records from FILE (a FIFO keeps being read across writers), from\n"
+                 "the FIFO systemd passes (LISTEN_FDS), or from standard input.\n",
+                 std::string(log::program()).c_str(), std::string(log::program()).c_str());
+}
+
+struct Options {
+    bool dry_run = false;
+    bool show = false;
+    std::string clock;  // empty: CLOCK_REALTIME
+    double max_step = 1000;
+    OutputFormat output = OutputFormat::cbor;
+    std::string input;  // empty: systemd's fd or stdin
+};
+
+std::string text_of(const Applied& a) {
+    std::string s = a.source;
+    char buf[128];
+    if (a.step) {
+        std::snprintf(buf, sizeof buf, " step %+.9f s", *a.step);
+        s += buf;
+    }
+    if (a.frequency) {
+        std::snprintf(buf, sizeof buf, " frequency %+.6f ppm", *a.frequency);
+        s += buf;
+    }
+    if (a.slew) {
+        std::snprintf(buf, sizeof buf, " slew %+.9f s", *a.slew);
+        s += buf;
+        if (a.slew_duration) {
+            std::snprintf(buf, sizeof buf, " over %.3f s", *a.slew_duration);
+            s += buf;
+        }
+    }
+    if (a.leap) s += *a.leap == 1 ? " leap insert" : *a.leap == 2 ? " leap delete" : " leap none";
+    if (a.interference.value_or(false)) s += " interference";
+    if (a.dry_run) s += " (dry run)";
+    return s + "\n";
+}
+
+class Writer {
+public:
+    explicit Writer(OutputFormat f) : format_(f) {}
+    void write(const Applied& a) {
+        Record r = to_record(a);
+        std::string out;
+        switch (format_) {
+        case OutputFormat::json: out = to_json_line(r); break;
+        case OutputFormat::text: out = text_of(a); break;
+        case OutputFormat::cbor: {
+            std::vector<std::byte> bytes;
+            if (auto ok = encode_record(r, bytes); !ok)
+                log::fatalx(EX_SOFTWARE, "cannot encode a record: %s", ok.error().what.c_str());
+            out.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+            break;
+        }
+        }
+        if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0)
+            log::fatal(EX_IOERR, "stdout");
+    }
+
+private:
+    OutputFormat format_;
+};
+
+// The types clockadj expects beside "adjust" in a discipline's output: skipped without a word.
+bool known_other_type(std::string_view t) {
+    return t == Tracking::kType || t == Refusal::kType || t == Applied::kType || t == Sample::kType ||
+           t == Stats::kType || t == RoughtimeConflict::kType;
+}
+
+class Applier {
+public:
+    Applier(const Options& opt, std::optional<AdjustableClock> clock, Writer& w)
+        : clock_(std::move(clock)), w_(w) {
+        popt_.max_step = opt.max_step;
+        popt_.dry_run = opt.dry_run;
+        popt_.clock_name = clock_ ? clock_->name() : (opt.clock.empty() ? "CLOCK_REALTIME" : opt.clock);
+        popt_.leap_supported = opt.clock.empty();
+    }
+
+    // Takes the clock's frequency as the base (0 with --dry-run).
+    void start() {
+        if (!clock_) return;
+        auto r = clock_->read();
+        if (!r) log::fatalx(r.error().exit_code, "%s: %s", name(), r.error().what.c_str());
+        st_.base_ppm = dsc::scaled_to_ppm(r->freq_scaled);
+    }
+
+    void on_record(const Record& rec, std::uint64_t index, const char* input) {
+        auto type = record_type(rec);
+        if (type != Adjust::kType) {
+            if (known_other_type(type)) return;
+            refuse(input, index, "type \"" + escape_controls(std::string(type)) + "\": not an adjust record");
+            return;
+        }
+        auto a = from_record<Adjust>(rec);
+        if (!a) {
+            refuse(input, index, a.error().what);
+            return;
+        }
+        auto plan = dsc::plan_adjust(*a, st_, popt_, realtime_now(), monotonic_now());
+        if (!plan) {
+            refuse(input, index, plan.error().what);
+            return;
+        }
+        perform(*plan);
+    }
+
+    // The timers: the end of a slew, the end of a leap day. Returns the poll timeout (ms, -1 none).
+    int run_timers() {
+        if (st_.slewing() && monotonic_now() >= st_.slew_end) perform(dsc::end_slew(st_, popt_, realtime_now()));
+        if (st_.leap != dsc::LeapArm::none && realtime_now() >= st_.leap_disarm_at)
+            perform(dsc::disarm_leap(st_, popt_, realtime_now()));
+        std::int64_t wait = -1;
+        if (st_.slewing()) wait = std::max<std::int64_t>(0, st_.slew_end - monotonic_now());
+        if (st_.leap != dsc::LeapArm::none) {
+            std::int64_t w = std::max<std::int64_t>(0, st_.leap_disarm_at - realtime_now());
+            wait = wait < 0 ? w : std::min(wait, w);
+        }
+        if (wait < 0) return -1;
+        return static_cast<int>(std::min<std::int64_t>((wait + 999'999) / 1'000'000, 60'000));
+    }
+
+    // At exit: the rest of a slew is dropped, the base frequency stays.
+    void finish() {
+        if (!st_.slewing()) return;
+        double left = st_.slew_remaining(monotonic_now());
+        log::info("%s: slew: %.9f s of %.9f s left undone at exit", name(), left, st_.slew_total);
+        perform(dsc::end_slew(st_, popt_, realtime_now()));
+    }
+
+    std::uint64_t refused() const { return refused_; }
+
+private:
+    const char* name() const { return popt_.clock_name.c_str(); }
+
+    UnixNanos realtime_now() const {
+        if (clock_) {
+            auto t = clock_->now();
+            if (!t) log::fatalx(t.error().exit_code, "%s: %s", name(), t.error().what.c_str());
+            return *t;
+        }
+        auto t = wall_.now();
+        if (!t) log::fatalx(t.error().exit_code, "CLOCK_REALTIME: %s", t.error().what.c_str());
+        return *t;
+    }
+
+    void refuse(const char* input, std::uint64_t index, const std::string& why) {
+        ++refused_;
+        log::warnx("%s: record %llu refused: %s", input, static_cast<unsigned long long>(index),
+                   escape_controls(why).c_str());
+    }
+
+    void perform(dsc::Plan plan) {
+        for (auto& n : plan.notes) log::info("%s: %s", name(), n.c_str());
+        if (clock_) {
+            check_interference(plan.applied);
+            if (plan.step) {
+                log::debug("%s: clock_adjtime ADJ_SETOFFSET|ADJ_NANO tv_sec %lld tv_nsec %lld", name(),
+                           static_cast<long long>(plan.step->sec), static_cast<long long>(plan.step->nsec));
+                if (auto ok = clock_->step(plan.step->sec, plan.step->nsec); !ok)
+                    log::fatalx(ok.error().exit_code, "%s: %s", name(), ok.error().what.c_str());
+            }
+            int leap = plan.leap == dsc::LeapArm::insert ? 1 : plan.leap == dsc::LeapArm::del ? 2 : 0;
+            log::debug("%s: clock_adjtime ADJ_FREQUENCY freq %lld leap %d", name(),
+                       static_cast<long long>(plan.freq_scaled), leap);
+            auto status = clock_->set_frequency_status(plan.freq_scaled, leap);
+            if (!status) log::fatalx(status.error().exit_code, "%s: %s", name(), status.error().what.c_str());
+            last_freq_ = plan.freq_scaled;
+            last_status_ = *status & managed_status_bits();
+        } else {
+            if (plan.step)
+                log::debug("%s: would clock_adjtime ADJ_SETOFFSET|ADJ_NANO tv_sec %lld tv_nsec %lld", name(),
+                           static_cast<long long>(plan.step->sec), static_cast<long long>(plan.step->nsec));
+            log::debug("%s: would clock_adjtime ADJ_FREQUENCY freq %lld", name(),
+                       static_cast<long long>(plan.freq_scaled));
+        }
+        st_ = plan.next;
+        w_.write(plan.applied);
+    }
+
+    // Before each change: has another program changed what clockadj set last?
+    void check_interference(Applied& applied) {
+        if (!last_freq_) return;
+        auto r = clock_->read();
+        if (!r) log::fatalx(r.error().exit_code, "%s: %s", name(), r.error().what.c_str());
+        bool freq_changed = r->freq_scaled != *last_freq_;
+        bool status_changed = !clock_->is_ptp() && (r->status & managed_status_bits()) != last_status_;
+        if (!freq_changed && !status_changed) return;
+        applied.interference = true;
+        if (said_interference_) return;
+        said_interference_ = true;
+        if (freq_changed)
+            log::warnx("%s: clock interference: frequency changed from %.6f to %.6f ppm by another program", name(),
+                       dsc::scaled_to_ppm(*last_freq_), dsc::scaled_to_ppm(r->freq_scaled));
+        else
+            log::warnx("%s: clock interference: status changed from 0x%x to 0x%x by another program", name(),
+                       static_cast<unsigned>(last_status_), static_cast<unsigned>(r->status & managed_status_bits()));
+    }
+
+    std::optional<AdjustableClock> clock_;
+    AdjustableClock wall_ = AdjustableClock::realtime();  // read only, for --dry-run
+    Writer& w_;
+    dsc::PlanOptions popt_;
+    dsc::ClockState st_;
+    std::optional<std::int64_t> last_freq_;
+    int last_status_ = 0;
+    bool said_interference_ = false;
+    std::uint64_t refused_ = 0;
+};
+
+// The descriptor systemd passed (sd_listen_fds(3) protocol, without libsystemd), or -1.
+int listen_fd() {
+    const char* pid = std::getenv("LISTEN_PID");
+    const char* fds = std::getenv("LISTEN_FDS");
+    if (!pid || !fds) return -1;
+    if (std::strtoll(pid, nullptr, 10) != static_cast<long long>(::getpid())) return -1;
+    long n = std::strtol(fds, nullptr, 10);
+    if (n < 1) return -1;
+    if (n > 1) log::fatalx(EX_USAGE, "LISTEN_FDS: %ld descriptors passed, clockadj takes one FIFO", n);
+    ::unsetenv("LISTEN_PID");
+    ::unsetenv("LISTEN_FDS");
+    ::unsetenv("LISTEN_FDNAMES");
+    return 3;
+}
+
+int show(const Options& opt) {
+    std::optional<AdjustableClock> clock;
+    if (opt.clock.empty()) {
+        clock = AdjustableClock::realtime();
+    } else {
+        auto c = AdjustableClock::open_ptp(opt.clock, false);
+        if (!c) log::fatalx(c.error().exit_code, "%s: %s", opt.clock.c_str(), c.error().what.c_str());
+        clock = std::move(*c);
+    }
+    auto r = clock->read();
+    if (!r) log::fatalx(r.error().exit_code, "%s: %s", clock->name().c_str(), r.error().what.c_str());
+    std::printf("%s frequency %.6f ppm freq %lld status 0x%x offset %lld state %d\n", clock->name().c_str(),
+                dsc::scaled_to_ppm(r->freq_scaled), static_cast<long long>(r->freq_scaled),
+                static_cast<unsigned>(r->status), static_cast<long long>(r->offset), r->state);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+    log::set_program(argv[0]);
+    Options opt;
+    opt.output = default_output_format();
+
+    static const option long_options[] = {
+        {"dry-run", no_argument, nullptr, 'n'},   {"clock", required_argument, nullptr, 'c'},
+        {"max-step", required_argument, nullptr, 'm'}, {"output", required_argument, nullptr, 'o'},
+        {"show", no_argument, nullptr, 's'},      {"verbose", no_argument, nullptr, 'v'},
+        {"help", no_argument, nullptr, 'h'},      {"version", no_argument, nullptr, 'V'},
+        {nullptr, 0, nullptr, 0},
+    };
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":nc:m:o:svhV", long_options, nullptr)) != -1) {
+        switch (c) {
+        case 'n': opt.dry_run = true; break;
+        case 'c': opt.clock = optarg; break;
+        case 'm': {
+            auto d = duration_option("--max-step", optarg);
+            opt.max_step = static_cast<double>(d.count()) / 1e9;
+            break;
+        }
+        case 'o':
+            if (auto f = parse_output_format(optarg)) opt.output = *f;
+            else log::fatalx(EX_USAGE, "%s", f.error().what.c_str());
+            break;
+        case 's': opt.show = true; break;
+        case 'v': log::set_verbosity(log::verbosity() + 1); break;
+        case 'h': usage(stdout); return 0;
+        case 'V': std::printf("clockadj %s\n", TIMEPIPE_VERSION); return 0;
+        default: getopt_failure(c, argv);
+        }
+    }
+    if (argc - optind > 1) log::fatalx(EX_USAGE, "%s: one input only", argv[optind + 1]);
+    if (optind < argc) opt.input = argv[optind];
+    if (opt.show) return show(opt);
+
+    // The input: a file or FIFO, systemd's FIFO, or standard input.
+    int fd = 0;
+    std::string input_name = "stdin";
+    if (!opt.input.empty() && opt.input != "-") {
+        input_name = opt.input;
+        struct stat sb {};
+        bool fifo = ::stat(opt.input.c_str(), &sb) == 0 && S_ISFIFO(sb.st_mode);
+        // A FIFO is opened read-write: clockadj holds a writer itself, so a writer that goes
+        // away is no end of input and the next writer's records follow.
+        fd = ::open(opt.input.c_str(), (fifo ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+        if (fd < 0) {
+            int err = errno;
+            log::fatalx(err == ENOENT || err == EACCES ? EX_NOINPUT : EX_IOERR, "%s: %s", opt.input.c_str(),
+                        std::strerror(err));
+        }
+    } else if (opt.input.empty()) {
+        if (int lfd = listen_fd(); lfd >= 0) {
+            fd = lfd;
+            input_name = "LISTEN_FDS";
+        }
+    }
+
+    std::optional<AdjustableClock> clock;
+    if (!opt.dry_run) {
+        if (opt.clock.empty()) {
+            clock = AdjustableClock::realtime();
+        } else {
+            auto ptp = AdjustableClock::open_ptp(opt.clock, true);
+            if (!ptp) log::fatalx(ptp.error().exit_code, "%s: %s", opt.clock.c_str(), ptp.error().what.c_str());
+            clock = std::move(*ptp);
+        }
+    }
+    if (auto ok = catch_stop_signals(); !ok) log::fatalx(ok.error().exit_code, "%s", ok.error().what.c_str());
+
+    Writer w(opt.output);
+    Applier app(opt, std::move(clock), w);
+    app.start();
+
+    StreamDecoder dec;
+    std::vector<std::byte> buf(64 * 1024);
+    std::uint64_t index = 0;
+    bool eof = false;
+    while (!eof && !stop_requested()) {
+        int timeout = app.run_timers();
+        pollfd p{fd, POLLIN, 0};
+        int n = ::poll(&p, 1, timeout);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            log::fatal(EX_OSERR, "poll");
+        }
+        if (n == 0) continue;
+        ssize_t got = ::read(fd, buf.data(), buf.size());
+        if (got < 0) {
+            if (errno == EINTR || errno == EAGAIN) continue;
+            log::fatal(EX_IOERR, "%s", input_name.c_str());
+        }
+        if (got == 0) {
+            eof = true;
+            dec.finish();
+        } else {
+            dec.feed(std::span<const std::byte>(buf.data(), static_cast<std::size_t>(got)));
+        }
+        for (;;) {
+            auto r = dec.next();
+            if (!r) {
+                app.finish();
+                log::fatalx(r.error().exit_code, "%s: %s", input_name.c_str(),
+                            escape_controls(r.error().what).c_str());
+            }
+            if (!*r) break;
+            app.on_record(**r, ++index, input_name.c_str());
+        }
+    }
+    app.finish();
+    if (app.refused() > 0)
+        log::fatalx(EX_DATAERR, "%s: %llu of %llu records refused", input_name.c_str(),
+                    static_cast<unsigned long long>(app.refused()), static_cast<unsigned long long>(index));
+    return 0;
+}
