@@ -178,7 +178,7 @@ install: all
 	  install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
 	  install -m 0644 man/*.$$s $(DESTDIR)$(PREFIX)/share/man/man$$s; \
 	done
-	for u in contrib/systemd/*.service; do \
+	for u in contrib/systemd/*.service contrib/systemd/*.socket; do \
 	  [ -f "$$u" ] || continue; \
 	  sed 's|/usr/local|$(PREFIX)|g' "$$u" > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); \
 	done

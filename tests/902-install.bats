@@ -28,6 +28,8 @@ setup() {
   [ -f "$DEST/usr/include/libtime/ntp/packet.hpp" ]
   [ -f "$DEST/usr/include/libtime/stream/codec.hpp" ]
   grep -q '^ExecStart=/usr/sbin/ntp-serve' "$DEST/usr/lib/systemd/system/ntp-serve.service"
+  [ -f "$DEST/usr/lib/systemd/system/clockadj.socket" ]
+  grep -q '^ExecStart=/usr/sbin/clockadj' "$DEST/usr/lib/systemd/system/clockadj.service"
   grep -q '^prefix=/usr$' "$DEST/usr/lib/pkgconfig/libtime.pc"
 }
 

@@ -18,7 +18,7 @@ CLIENT=$BATS_TEST_DIRNAME/../scripts/timepipe-client
 }
 
 @test "timepipe-client -n: ntp-query | discipline | clockadj --dry-run writes dry-run applied records" {
-  [ -x "$TIMEPIPE_BUILD/bin/discipline" ] || skip "build/bin/discipline not built yet (the discipline slice)"
+  require_cmd discipline
   local port
   port=$(free_port)
   ntp-serve -s 2 -l "127.0.0.1:$port" 2>/dev/null &

@@ -84,7 +84,9 @@ Result<Plan> plan_adjust(const Adjust& a, const ClockState& st, const PlanOption
     }
     if (a.frequency) n.base_ppm = *a.frequency;
 
-    // The slew: a new one replaces the one in progress; a step cancels it; otherwise it runs on.
+    // The slew (time-stream(5)): a record with frequency, slew or step ends the one in progress
+    // (its rest is dropped: the discipline's next estimate includes it) and starts its own;
+    // a record with none of the three lets it run on.
     auto start_slew = [&](double amount, double rate_ppm) {
         n.slew_rate_ppm = rate_ppm;
         n.slew_end = monotonic_now + std::llround(amount / (rate_ppm * 1e-6) * 1e9);
@@ -113,8 +115,8 @@ Result<Plan> plan_adjust(const Adjust& a, const ClockState& st, const PlanOption
         } else {
             p.applied.slew = 0.0;
         }
-    } else if (a.step) {
-        if (st.slewing()) p.notes.push_back("slew: cancelled by a step");
+    } else if (a.step || a.frequency) {
+        if (a.step && st.slewing()) p.notes.push_back("slew: cancelled by a step");
         stop_slew();
     } else if (st.slewing()) {
         double amount = st.slew_remaining(monotonic_now);

@@ -78,10 +78,10 @@ struct Plan {
     std::vector<std::string> notes;     // things said once with -v ("leap not on its day")
 };
 
-// Refuses (EX_DATAERR, the text names the key) a step beyond opt.max_step. A slew replaces a
-// slew in progress (the discipline's next estimate already includes its rest); a record
-// without "slew" lets one in progress run on over the new base frequency. A step cancels a
-// slew in progress. Without "frequency" the base stays.
+// Refuses (EX_DATAERR, the text names the key) a step beyond opt.max_step. As time-stream(5)
+// says, a record with "frequency", "slew" or "step" ends a slew in progress (its rest is
+// dropped: the discipline's next estimate includes it) and starts its own slew, if any; a
+// record with none of the three lets it run on. Without "frequency" the base stays.
 Result<Plan> plan_adjust(const Adjust& a, const ClockState& st, const PlanOptions& opt,
                          UnixNanos realtime_now, std::int64_t monotonic_now);
 

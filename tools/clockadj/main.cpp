@@ -9,17 +9,14 @@
 #include <cstring>
 #include <getopt.h>
 #include <optional>
-#include <poll.h>
 #include <string>
 #include <string_view>
-#include <sys/stat.h>
-#include <fcntl.h>
-#include <unistd.h>
 #include <vector>
 
 #include "libtime/base/cli_options.hpp"
 #include "libtime/base/log.hpp"
 #include "libtime/discipline/clock_plan.hpp"
+#include "libtime/sys/record_input.hpp"
 #include "libtime/stream/codec.hpp"
 #include "libtime/stream/json_lines.hpp"
 #include "libtime/stream/output_format.hpp"
@@ -262,21 +259,6 @@ private:
     std::uint64_t refused_ = 0;
 };
 
-// The descriptor systemd passed (sd_listen_fds(3) protocol, without libsystemd), or -1.
-int listen_fd() {
-    const char* pid = std::getenv("LISTEN_PID");
-    const char* fds = std::getenv("LISTEN_FDS");
-    if (!pid || !fds) return -1;
-    if (std::strtoll(pid, nullptr, 10) != static_cast<long long>(::getpid())) return -1;
-    long n = std::strtol(fds, nullptr, 10);
-    if (n < 1) return -1;
-    if (n > 1) log::fatalx(EX_USAGE, "LISTEN_FDS: %ld descriptors passed, clockadj takes one FIFO", n);
-    ::unsetenv("LISTEN_PID");
-    ::unsetenv("LISTEN_FDS");
-    ::unsetenv("LISTEN_FDNAMES");
-    return 3;
-}
-
 int show(const Options& opt) {
     std::optional<AdjustableClock> clock;
     if (opt.clock.empty()) {
@@ -335,26 +317,10 @@ int main(int argc, char* argv[]) {
     if (opt.show) return show(opt);
 
     // The input: a file or FIFO, systemd's FIFO, or standard input.
-    int fd = 0;
-    std::string input_name = "stdin";
-    if (!opt.input.empty() && opt.input != "-") {
-        input_name = opt.input;
-        struct stat sb {};
-        bool fifo = ::stat(opt.input.c_str(), &sb) == 0 && S_ISFIFO(sb.st_mode);
-        // A FIFO is opened read-write: clockadj holds a writer itself, so a writer that goes
-        // away is no end of input and the next writer's records follow.
-        fd = ::open(opt.input.c_str(), (fifo ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-        if (fd < 0) {
-            int err = errno;
-            log::fatalx(err == ENOENT || err == EACCES ? EX_NOINPUT : EX_IOERR, "%s: %s", opt.input.c_str(),
-                        std::strerror(err));
-        }
-    } else if (opt.input.empty()) {
-        if (int lfd = listen_fd(); lfd >= 0) {
-            fd = lfd;
-            input_name = "LISTEN_FDS";
-        }
-    }
+    auto input = open_record_input(opt.input);
+    if (!input) log::fatalx(input.error().exit_code, "%s", input.error().what.c_str());
+    const int fd = input->fd;
+    const std::string& input_name = input->name;
 
     std::optional<AdjustableClock> clock;
     if (!opt.dry_run) {
@@ -378,23 +344,15 @@ int main(int argc, char* argv[]) {
     bool eof = false;
     while (!eof && !stop_requested()) {
         int timeout = app.run_timers();
-        pollfd p{fd, POLLIN, 0};
-        int n = ::poll(&p, 1, timeout);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            log::fatal(EX_OSERR, "poll");
-        }
-        if (n == 0) continue;
-        ssize_t got = ::read(fd, buf.data(), buf.size());
-        if (got < 0) {
-            if (errno == EINTR || errno == EAGAIN) continue;
-            log::fatal(EX_IOERR, "%s", input_name.c_str());
-        }
+        auto read = read_within(fd, buf, timeout);
+        if (!read) log::fatalx(read.error().exit_code, "%s: %s", input_name.c_str(), read.error().what.c_str());
+        if (!*read) continue;
+        const std::size_t got = **read;
         if (got == 0) {
             eof = true;
             dec.finish();
         } else {
-            dec.feed(std::span<const std::byte>(buf.data(), static_cast<std::size_t>(got)));
+            dec.feed(std::span<const std::byte>(buf.data(), got));
         }
         for (;;) {
             auto r = dec.next();

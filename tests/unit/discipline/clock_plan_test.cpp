@@ -135,18 +135,24 @@ TEST(ClockPlan, SlewTooFastForItsDurationIsStretched) {
     EXPECT_EQ(refusal(a), "adjust: \"slew\": no room within ±500 ppm over \"frequency\" 500 ppm");
 }
 
-TEST(ClockPlan, NewSlewReplacesOneInProgressAndRecordWithoutSlewLetsItRun) {
+TEST(ClockPlan, FrequencyOrSlewEndsTheSlewInProgressAnEmptyRecordLetsItRun) {
     auto a = adjust();
     a.frequency = 0;
     a.slew = 0.01;
     a.slew_duration = 100;  // 100 ppm
     auto st = plan(a).next;
-    auto b = adjust();
-    b.frequency = 5;  // 50 s later: half done, rate kept over the new base
-    auto p = plan(b, st, {}, kNoon, kMono + 50 * kNanosPerSecond);
-    EXPECT_EQ(p.freq_scaled, ppm_to_scaled(105));
+    // 50 s later, half done: a record with nothing to change lets it run on
+    auto p = plan(adjust(), st, {}, kNoon, kMono + 50 * kNanosPerSecond);
+    EXPECT_EQ(p.freq_scaled, ppm_to_scaled(100));
     EXPECT_EQ(p.next.slew_end, st.slew_end);
     EXPECT_FALSE(p.applied.slew);
+    // a new frequency ends it: the discipline's estimate already holds the rest (time-stream(5))
+    auto b = adjust();
+    b.frequency = 5;
+    p = plan(b, st, {}, kNoon, kMono + 50 * kNanosPerSecond);
+    EXPECT_EQ(p.freq_scaled, ppm_to_scaled(5));
+    EXPECT_FALSE(p.next.slewing());
+    // a new slew replaces it
     b.slew = -0.002;
     b.slew_duration = 20;
     p = plan(b, st, {}, kNoon, kMono + 50 * kNanosPerSecond);
