@@ -8,7 +8,7 @@ load common
 setup() {
   require_cmd mandoc
   require_cmd col
-  for t in ntp-query ntp-serve timecat roughtime-query roughtime-serve discipline clocksim; do require_cmd "$t"; done
+  for t in ntp-query ntp-serve timecat roughtime-query roughtime-serve discipline clocksim clockadj; do require_cmd "$t"; done
 }
 
 examples() {  # examples PAGE: run its examples; every one must pass
@@ -19,6 +19,7 @@ examples() {  # examples PAGE: run its examples; every one must pass
   [[ "$output" != *"FAILED"* ]]
 }
 
+@test "clockadj(8) EXAMPLES run" { examples clockadj.8; }
 @test "clocksim(1) EXAMPLES run" { examples clocksim.1; }
 @test "discipline(1) EXAMPLES run" { examples discipline.1; }
 @test "ntp-query(1) EXAMPLES run" { examples ntp-query.1; }
