@@ -16,9 +16,9 @@
 #include "libtime/base/cli_options.hpp"
 #include "libtime/base/log.hpp"
 #include "libtime/discipline/clock_plan.hpp"
+#include "libtime/stream/record_writer.hpp"
 #include "libtime/sys/record_input.hpp"
 #include "libtime/stream/codec.hpp"
-#include "libtime/stream/json_lines.hpp"
 #include "libtime/stream/output_format.hpp"
 #include "libtime/stream/records.hpp"
 #include "libtime/sys/clock.hpp"
@@ -87,29 +87,18 @@ std::string text_of(const Applied& a) {
     return s + "\n";
 }
 
+// The applied records: text in clockadj's own words, the other formats as every tool writes
+// them; flushed at once (an audit trail).
 class Writer {
 public:
-    explicit Writer(OutputFormat f) : format_(f) {}
+    explicit Writer(OutputFormat f) : out_(f) {}
     void write(const Applied& a) {
-        Record r = to_record(a);
-        std::string out;
-        switch (format_) {
-        case OutputFormat::json: out = to_json_line(r); break;
-        case OutputFormat::text: out = text_of(a); break;
-        case OutputFormat::cbor: {
-            std::vector<std::byte> bytes;
-            if (auto ok = encode_record(r, bytes); !ok)
-                log::fatalx(EX_SOFTWARE, "cannot encode a record: %s", ok.error().what.c_str());
-            out.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-            break;
-        }
-        }
-        if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0)
-            log::fatal(EX_IOERR, "stdout");
+        out_.write(to_record(a), text_of(a));
+        out_.flush();
     }
 
 private:
-    OutputFormat format_;
+    RecordWriter out_;
 };
 
 // The types clockadj expects beside "adjust" in a discipline's output: skipped without a word.

@@ -13,8 +13,8 @@
 #include "libtime/discipline/driftfile.hpp"
 #include "libtime/discipline/leap_file.hpp"
 #include "libtime/stream/codec.hpp"
-#include "libtime/stream/json_lines.hpp"
 #include "libtime/stream/output_format.hpp"
+#include "libtime/stream/record_writer.hpp"
 #include "libtime/stream/sample_table.hpp"
 #include "libtime/sys/file.hpp"
 
@@ -54,39 +54,6 @@ void usage(std::FILE* to) {
 }
 
 double seconds(std::chrono::nanoseconds d) { return static_cast<double>(d.count()) / 1e9; }
-
-class Writer {
-public:
-    explicit Writer(OutputFormat format) : format_(format) {}
-    void write(const Record& r) {
-        switch (format_) {
-        case OutputFormat::json: out_ += to_json_line(r); break;
-        case OutputFormat::text: {
-            std::int64_t t = r.contains("time") && r["time"].is_number_integer() ? r["time"].get<std::int64_t>() : 0;
-            out_ += text_line(r, t, shown_);
-            break;
-        }
-        case OutputFormat::cbor: {
-            std::vector<std::byte> bytes;
-            if (auto ok = encode_record(r, bytes); !ok)
-                log::fatalx(EX_SOFTWARE, "cannot encode a record: %s", ok.error().what.c_str());
-            for (auto b : bytes) out_ += static_cast<char>(b);
-            break;
-        }
-        }
-    }
-    void flush() {
-        if (!out_.empty() && std::fwrite(out_.data(), 1, out_.size(), stdout) != out_.size())
-            log::fatal(EX_IOERR, "stdout");
-        out_.clear();
-        if (std::fflush(stdout) != 0) log::fatal(EX_IOERR, "stdout");
-    }
-
-private:
-    OutputFormat format_;
-    std::string out_;
-    TableKind shown_ = TableKind::none;
-};
 
 void write_drift(const char* path, const Discipline& d) {
     auto ok = write_file_atomic(path, format_driftfile({d.frequency(), d.skew()}));
@@ -197,7 +164,7 @@ int main(int argc, char* argv[]) {
     }
 
     Discipline d(config);
-    Writer w(output);
+    RecordWriter w(output);
     std::optional<UnixNanos> drift_written;
     std::optional<bool> leap_expiry_said;
     StreamDecoder dec;
@@ -227,7 +194,8 @@ int main(int argc, char* argv[]) {
                             escape_controls(out.error().what).c_str());
             }
             for (const auto& rec : out->records) {
-                w.write(rec);
+                // text: aged from the record's own time, not the wall clock (replays are identical)
+                w.write(rec, rec.contains("time") && rec["time"].is_number_integer() ? rec["time"].get<std::int64_t>() : 0);
                 if (log::verbosity() > 0) say(rec);
             }
             w.flush();

@@ -17,6 +17,7 @@
 #include "libtime/stream/output_format.hpp"
 #include "libtime/stream/sample_table.hpp"
 #include "libtime/stream/codec.hpp"
+#include "libtime/stream/record_writer.hpp"
 #include "libtime/sys/file.hpp"
 
 #ifndef TIMEPIPE_VERSION
@@ -48,48 +49,8 @@ struct Options {
     std::uint64_t count = 0;  // 0: no limit
 };
 
-// Writes records in the chosen format; flushes after each chunk of input so a pipe sees them
-// as they come, and before any error is reported.
-class Writer {
-public:
-    explicit Writer(OutputFormat format) : format_(format) {}
-
-    void write(const Record& r) {
-        switch (format_) {
-        case OutputFormat::json:
-            out_ += to_json_line(r);
-            break;
-        case OutputFormat::text: {
-            auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                           std::chrono::system_clock::now().time_since_epoch()).count();
-            out_ += text_line(r, now, shown_);
-            break;
-        }
-        case OutputFormat::cbor: {
-            std::vector<std::byte> bytes;
-            if (auto ok = encode_record(r, bytes); !ok)  // decoded records always encode
-                log::fatalx(EX_SOFTWARE, "cannot encode a record: %s", ok.error().what.c_str());
-            for (auto b : bytes) out_ += static_cast<char>(b);
-            break;
-        }
-        }
-    }
-
-    void flush() {
-        if (!out_.empty() && std::fwrite(out_.data(), 1, out_.size(), stdout) != out_.size())
-            log::fatal(EX_IOERR, "stdout");
-        out_.clear();
-        if (std::fflush(stdout) != 0) log::fatal(EX_IOERR, "stdout");
-    }
-
-private:
-    OutputFormat format_;
-    std::string out_;
-    TableKind shown_ = TableKind::none;  // the table whose header is above
-};
-
 // Reads one input to its end. Returns false when the -n count is reached.
-bool cat(InputFile& in, const char* name, const Options& opt, Writer& w, std::uint64_t& written) {
+bool cat(InputFile& in, const char* name, const Options& opt, RecordWriter& w, std::uint64_t& written) {
     std::variant<StreamDecoder, JsonLinesDecoder> dec;
     if (opt.input == InputFormat::json) dec.emplace<JsonLinesDecoder>();
     std::vector<std::byte> buf(64 * 1024);
@@ -110,7 +71,8 @@ bool cat(InputFile& in, const char* name, const Options& opt, Writer& w, std::ui
                 log::fatalx(r.error().exit_code, "%s: %s", name, escape_controls(r.error().what).c_str());
             }
             if (!*r) break;
-            w.write(**r);
+            w.write(**r, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count());
             if (opt.count != 0 && ++written >= opt.count) {
                 w.flush();
                 return false;
@@ -172,7 +134,7 @@ int main(int argc, char* argv[]) {
         }
     }
 
-    Writer w(opt.output);
+    RecordWriter w(opt.output);
     std::uint64_t written = 0;
     if (optind == argc) {
         auto in = InputFile::standard_input();
