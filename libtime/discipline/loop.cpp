@@ -4,11 +4,11 @@
 #include <cmath>
 #include <vector>
 
+#include "libtime/stream/records.hpp"
+
 namespace timepipe::discipline {
 
 namespace {
-
-constexpr double kMaxSlewDuration = 1e6;  // Adjust::kMaxSlewDuration
 
 // The fewest runs of residual signs a straight line through n points of white noise shows with
 // about 97.5 % probability: mean 1 + (n - 1) / 2, standard deviation sqrt(n - 1) / 2. Fewer
@@ -161,7 +161,7 @@ LoopResult Loop::update(UnixNanos t, double offset, double error) {
         double noise = std::max({fit.rms, floor, 1e-9});
         double d = std::max(std::fabs(r.offset) / config_.max_slew_rate,
                             config_.corr_time_ratio * interval * noise / std::fabs(r.offset));
-        d = std::clamp(d, 1e-3, kMaxSlewDuration);
+        d = std::clamp(d, 1e-3, Adjust::kMaxSlewDuration);
         r.slew = r.offset;
         r.slew_duration = d;
         slew_rate_ = r.offset / d;

@@ -382,7 +382,7 @@ Result<Applied> from_record<Applied>(const Record& record) {
     f.boolean("dry_run", a.dry_run);
     f.bounded("frequency", a.frequency, -Adjust::kMaxFrequencyPpm, Adjust::kMaxFrequencyPpm);
     f.bounded("slew", a.slew, -Adjust::kMaxSlewSeconds, Adjust::kMaxSlewSeconds);
-    f.bounded("slew_duration", a.slew_duration, 0, Adjust::kMaxSlewDuration);
+    f.bounded("slew_duration", a.slew_duration, 0, Applied::kMaxSlewDuration);
     f.bounded("step", a.step, -Adjust::kMaxStepSeconds, Adjust::kMaxStepSeconds);
     f.integer("leap", a.leap, 0, 2);
     f.boolean("interference", a.interference);

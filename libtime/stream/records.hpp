@@ -158,6 +158,9 @@ struct Refusal {
 // What clockadj(8) did with one Adjust record (or would have, with --dry-run): the audit trail.
 struct Applied {
     static constexpr std::string_view kType = "applied";
+    // A slew clockadj stretched to fit the kernel's ±500 ppm may run longer than an adjust
+    // record may ask for: 1000 s at its slowest rate, 1e-3 ppm.
+    static constexpr double kMaxSlewDuration = 1e12;  // s
 
     std::string source;          // the clock: "CLOCK_REALTIME" or "/dev/ptp0"
     UnixNanos time = 0;          // that clock's time just before the change

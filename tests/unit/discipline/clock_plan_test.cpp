@@ -135,6 +135,23 @@ TEST(ClockPlan, SlewTooFastForItsDurationIsStretched) {
     EXPECT_EQ(refusal(a), "adjust: \"slew\": no room within ±500 ppm over \"frequency\" 500 ppm");
 }
 
+// Found by fuzz_adjust_record: 892 s at the 400 ppm left over +100 ppm takes 2.2e6 s, longer
+// than an adjust record may ask for; the applied record that reports it must still be valid.
+TEST(ClockPlan, LongStretchedSlewGivesAValidAppliedRecord) {
+    auto a = adjust();
+    a.frequency = 100;
+    a.slew = 892;
+    auto p = plan(a);
+    EXPECT_NEAR(*p.applied.slew_duration, 892 / 400e-6, 1e-3);
+    auto back = from_record<Applied>(to_record(p.applied));
+    ASSERT_TRUE(back) << back.error().what;
+    EXPECT_EQ(*back, p.applied);
+    a.frequency = 499.998;  // near the slowest slew clockadj runs (1000 s at 1e-3 ppm)
+    a.slew = 1000;
+    p = plan(a);
+    EXPECT_TRUE(from_record<Applied>(to_record(p.applied)));
+}
+
 TEST(ClockPlan, FrequencyOrSlewEndsTheSlewInProgressAnEmptyRecordLetsItRun) {
     auto a = adjust();
     a.frequency = 0;
