@@ -304,7 +304,7 @@ Output Discipline::on_sample(const Sample& s) {
 
     double min_delay = *std::min_element(src.delays.begin(), src.delays.end());
     double error = std::max(0.0, s.delay - min_delay) / 2;
-    LoopResult r = loop_.update(t, s.offset, error);
+    LoopResult r = loop_.update(t, s.offset, error, s.poll);
     if (r.panic) {
         Refusal rf;
         rf.source = s.source;

@@ -89,7 +89,7 @@ double Loop::correction_at(UnixNanos t) const {
     return c;
 }
 
-LoopResult Loop::update(UnixNanos t, double offset, double error) {
+LoopResult Loop::update(UnixNanos t, double offset, double error, std::optional<int> source_poll) {
     if (!started_) {
         started_ = true;
         t0_ = t;
@@ -102,9 +102,11 @@ LoopResult Loop::update(UnixNanos t, double offset, double error) {
     points.push_back({s, offset + c_, error});
     // The window spans at most max_points of the shortest poll: at longer polls fewer points,
     // so that a wandering frequency is followed (not fewer than min_points_long).
+    // The interval samples really come at: the poll asked for, or the source's if it polls faster.
+    const int poll_used = source_poll ? std::clamp(*source_poll, config_.min_poll, poll_) : poll_;
     std::size_t max_points = config_.max_points;
-    if (config_.min_points_long > 0 && poll_ > config_.min_poll)
-        max_points = std::max(config_.min_points_long, config_.max_points >> std::min(poll_ - config_.min_poll, 16));
+    if (config_.min_points_long > 0 && poll_used > config_.min_poll)
+        max_points = std::max(config_.min_points_long, config_.max_points >> std::min(poll_used - config_.min_poll, 16));
     while (points.size() > max_points) points.pop_front();
 
     // The weight floor: half the median error, so that the best points count most without one
@@ -157,7 +159,7 @@ LoopResult Loop::update(UnixNanos t, double offset, double error) {
         c_ += r.offset;
         stepped_ += r.offset;  // local times from now on read that much more
     } else if (r.offset != 0) {
-        double interval = std::ldexp(1.0, poll_);
+        double interval = std::ldexp(1.0, poll_used);
         double noise = std::max({fit.rms, floor, 1e-9});
         double d = std::max(std::fabs(r.offset) / config_.max_slew_rate,
                             config_.corr_time_ratio * interval * noise / std::fabs(r.offset));

@@ -58,7 +58,9 @@ public:
     // One measurement: `offset` (s, reference minus local clock) measured at local time `t`,
     // `error` its half-width (s, >= 0; weights the point by 1 / (error² + floor²)). Times must
     // not go back by more than a step would explain; an older point is used as of `t` anyway.
-    LoopResult update(UnixNanos t, double offset, double error);
+    // `source_poll` (log2 s): the interval the source really polls at, which a client with its
+    // own --maxpoll may hold below the poll asked for; the window and the slew time follow it.
+    LoopResult update(UnixNanos t, double offset, double error, std::optional<int> source_poll = {});
 
     // The phase correction asked for from the start up to local time t (steps, the frequency
     // relative to the starting one, slews), s: what the clock moved by the loop's doing.

@@ -84,6 +84,23 @@ TEST(Loop, FrequencyFromTheSlopeOfTwoPoints) {
     EXPECT_NEAR(r.frequency, 10.0, 1e-6);
 }
 
+// A client held at poll 6 (ntp-query --maxpoll 6, the anchors' S1) while the loop would like
+// longer polls: the regression keeps the points of the interval the samples really come at.
+// Sized by the poll it wished for instead, the window shrank to a quarter and the late RMS of S1
+// under clocksim was 36 µs instead of 15 µs.
+TEST(Loop, WindowFollowsThePollTheSourceReallyUses) {
+    Loop held, wishful;
+    LoopResult rh, rw;
+    for (int i = 0; i < 60; ++i) {
+        double noise = i % 2 ? 20e-6 : -20e-6;
+        rh = held.update(kT0 + i * 64 * kSec, noise, 10e-6, 6);
+        rw = wishful.update(kT0 + i * 64 * kSec, noise, 10e-6);
+    }
+    EXPECT_GT(rh.poll, 6);  // it still asks for longer polls
+    EXPECT_EQ(rh.points, LoopConfig{}.max_points);
+    EXPECT_LT(rw.points, LoopConfig{}.max_points / 2);
+}
+
 // chrony's default simulation bar (test/simulation: 0.1 s, 100 ppm, σ 1e-9, 100 µs + Exp(100 µs)
 // each way, one server, poll 6): |offset| below 1 ms for good within 210 s, then max ≤ 1 ms,
 // RMS ≤ 300 µs, RMS frequency error ≤ 10 ppm.
