@@ -38,6 +38,38 @@ ntp('192.0.2.1', t + 10 * 10**9, 10.0)
     grep -Eq '"reason":"offset 10 s above roughtime://192.0.2.9:2002'"'"'s bound","offset":10\.0[0-9]*,"lower_bound":-0\.10[0-9]*,"upper_bound":0\.10[0-9]*\}'
 }
 
+# The colluders are heard before the first Roughtime answer: without --min-bounds the first
+# update steps the clock 10 s (steps are allowed in the first 3); with it nothing moves until a
+# bound is held, and then the bound refuses them.
+@test "--min-bounds 1: NTP samples heard before any Roughtime bound are refused, then the bound refuses the colluders" {
+  stream "$PRELUDE
+t = 1700000000 * 10**9
+for i in range(1, 6):
+    ntp('192.0.2.%d' % i, t + i * 10**9, 10.0 if i <= 3 else 0.0)
+print(json.dumps({'v': 1, 'type': 'sample', 'source': 'roughtime://192.0.2.9:2002', 'time': t + 6 * 10**9,
+    'offset': 0.0, 'delay': 0.01, 'dispersion': 0, 'stratum': 1, 'leap': 0, 'refid': 'ROUG',
+    'poll': 0, 'root_dispersion': 0.1, 'verified': True}))
+ntp('192.0.2.1', t + 10 * 10**9, 10.0)
+" > "$BATS_TEST_TMPDIR/in.cbor"
+  run --separate-stderr sh -c "discipline < '$BATS_TEST_TMPDIR/in.cbor' | timecat -o json"
+  [ "$status" -eq 0 ]
+  printf '%s\n' "$output" | grep -q '"step":10\.'   # without it the majority steps the clock
+  run --separate-stderr sh -c "discipline --min-bounds 1 < '$BATS_TEST_TMPDIR/in.cbor' | timecat -o json"
+  [ "$status" -eq 0 ]
+  [ "$(printf '%s\n' "$output" | grep -c '"type":"adjust"')" -eq 7 ]
+  ! printf '%s\n' "$output" | grep -q '"step"\|"slew"\|"frequency"'
+  printf '%s\n' "$output" | grep '"type":"refusal"' | head -1 |
+    grep -q '"reason":"0 verified Roughtime bounds, fewer than --min-bounds 1"'
+  printf '%s\n' "$output" | grep '"type":"refusal"' | tail -1 |
+    grep -q '"reason":"offset 10 s above roughtime://192.0.2.9:2002'"'"'s bound"'
+}
+
+@test "--min-bounds: out of range is a usage error" {
+  run --separate-stderr discipline --min-bounds 65 < /dev/null
+  [ "$status" -eq 64 ]
+  [ "$stderr" = "discipline: --min-bounds: \"65\" is not an integer from 0 to 64" ] || { echo "$stderr"; false; }
+}
+
 @test "--leapfile: the leap second announced on 2016-12-31 only" {
   stream "$PRELUDE
 day = 86400 * 10**9

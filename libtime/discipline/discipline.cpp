@@ -270,6 +270,18 @@ Output Discipline::on_sample(const Sample& s) {
     }
     double combined = sum / sum_w;
 
+    if (bounds_.size() < config_.min_bounds) {
+        Refusal r;
+        r.source = peer;
+        r.time = t;
+        r.reason = std::to_string(bounds_.size()) + " verified Roughtime bound" + (bounds_.size() == 1 ? "" : "s") +
+                   ", fewer than --min-bounds " + std::to_string(config_.min_bounds);
+        r.offset = combined;
+        out.records.push_back(to_record(r));
+        check_holdover(t, out);
+        return finish(empty_adjust(t));
+    }
+
     // Time constraints: every verified Roughtime interval, aged and moved by what the loop did
     // since, must hold the combined estimate.
     if (!bounds_.empty()) {

@@ -32,6 +32,9 @@ struct DisciplineConfig {
     LoopConfig loop;
     double frequency = 0;              // ppm: the clock's frequency at start (the driftfile)
     std::size_t min_sources = 1;
+    // Verified Roughtime bounds required before the clock is corrected at all (0: none), so
+    // that NTP sources heard first cannot move it before a bound could refuse them.
+    std::size_t min_bounds = 0;
     double holdover = 3600;            // s without an update before tracking says unsynchronised
     double max_drift = 100e-6;         // s/s: how fast a Roughtime bound widens with age
     double max_distance = 3.0;         // s: root distance beyond which a source is unfit

@@ -30,15 +30,16 @@ namespace {
 void usage(std::FILE* to) {
     std::fprintf(to,
                  "usage: %s [-hVv] [-o text|json|cbor] [--driftfile FILE] [--leapfile FILE]\n"
-                 "        [--min-sources N] [--minpoll N] [--maxpoll N] [--step-threshold S]\n"
-                 "        [--step-limit N] [--step-always] [--panic S] [--holdover S]\n"
-                 "        [--max-drift PPM] [--max-slew-rate PPM]\n"
+                 "        [--min-sources N] [--min-bounds N] [--minpoll N] [--maxpoll N]\n"
+                 "        [--step-threshold S] [--step-limit N] [--step-always] [--panic S]\n"
+                 "        [--holdover S] [--max-drift PPM] [--max-slew-rate PPM]\n"
                  "  reads sample records on stdin, writes adjust and tracking records\n"
                  "  -o, --output FORMAT     text, JSON lines or CBOR (default: text on a terminal,\n"
                  "                          CBOR otherwise)\n"
                  "  --driftfile FILE        keep the frequency estimate in FILE\n"
                  "  --leapfile FILE         leap seconds from a leap-seconds.list\n"
                  "  --min-sources N         sources that must agree before the clock moves (1)\n"
+                 "  --min-bounds N          verified Roughtime bounds needed before it moves (0)\n"
                  "  --minpoll N, --maxpoll N  poll interval bounds, log2 s (6, 10)\n"
                  "  --step-threshold S      step above this offset, else slew (0.128; 0: never)\n"
                  "  --step-limit N          ... only in the first N updates (3)\n"
@@ -80,7 +81,7 @@ void say(const Record& rec) {
 }
 
 enum {
-    kDriftfile = 256, kLeapfile, kMinSources, kMinpoll, kMaxpoll, kStepThreshold, kStepLimit,
+    kDriftfile = 256, kLeapfile, kMinSources, kMinBounds, kMinpoll, kMaxpoll, kStepThreshold, kStepLimit,
     kStepAlways, kPanic, kHoldover, kMaxDrift, kMaxSlewRate,
 };
 
@@ -98,6 +99,7 @@ int main(int argc, char* argv[]) {
         {"driftfile", required_argument, nullptr, kDriftfile},
         {"leapfile", required_argument, nullptr, kLeapfile},
         {"min-sources", required_argument, nullptr, kMinSources},
+        {"min-bounds", required_argument, nullptr, kMinBounds},
         {"minpoll", required_argument, nullptr, kMinpoll},
         {"maxpoll", required_argument, nullptr, kMaxpoll},
         {"step-threshold", required_argument, nullptr, kStepThreshold},
@@ -123,6 +125,7 @@ int main(int argc, char* argv[]) {
         case kDriftfile: driftfile = optarg; break;
         case kLeapfile: leapfile = optarg; break;
         case kMinSources: config.min_sources = static_cast<std::size_t>(int_option("--min-sources", optarg, 1, 64)); break;
+        case kMinBounds: config.min_bounds = static_cast<std::size_t>(int_option("--min-bounds", optarg, 0, 64)); break;
         case kMinpoll: config.loop.min_poll = static_cast<int>(int_option("--minpoll", optarg, 0, 17)); break;
         case kMaxpoll: config.loop.max_poll = static_cast<int>(int_option("--maxpoll", optarg, 0, 17)); break;
         case kStepThreshold: config.loop.step_threshold = seconds(duration_or_zero_option("--step-threshold", optarg)); break;

@@ -204,6 +204,22 @@ TEST(Discipline, RoughtimeBoundRefusesACollusion) {
     EXPECT_TRUE(last_adjust(out).step);
 }
 
+TEST(Discipline, MinBoundsRefusesEverythingUntilABoundIsHeld) {
+    DisciplineConfig cfg;
+    cfg.min_bounds = 1;
+    Discipline d(cfg);
+    auto out = d.on_sample(ntp("192.0.2.1", kT0, 0.5));  // would be stepped: first update, > 0.128 s
+    ASSERT_EQ(types(out), (std::vector<std::string>{"refusal", "adjust"}));
+    EXPECT_EQ(from_record<Refusal>(out.records[0])->reason, "0 verified Roughtime bounds, fewer than --min-bounds 1");
+    auto a = last_adjust(out);
+    EXPECT_FALSE(a.step || a.slew || a.frequency);
+    EXPECT_EQ(d.updates(), 0u);
+    d.on_sample(roughtime(kT0 + kSec, 0.5, 0.1));
+    a = last_adjust(d.on_sample(ntp("192.0.2.1", kT0 + 2 * kSec, 0.5)));
+    ASSERT_TRUE(a.step);  // within the bound: corrected, as without the option
+    EXPECT_NEAR(*a.step, 0.5, 1e-3);
+}
+
 TEST(Discipline, DisagreeingBoundsRefuseEverythingWithAValidRecord) {
     Discipline d({});
     d.on_sample(roughtime(kT0, 0.0, 0.01));
