@@ -37,7 +37,9 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor -Wold-style-cast -
 SAN_ON   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SANFLAGS := $(if $(SAN),$(SAN_ON))
 OPT      := $(if $(SAN),-O1,-O2)
-CXXFLAGS ?= $(OPT) -g
+# Sanitizer reports need line tables only; full debug info is for the plain build.
+DEBUG    := $(if $(SAN),-g1,-g)
+CXXFLAGS ?= $(OPT) $(DEBUG)
 ALL_CXXFLAGS = -std=c++20 $(WARN) $(CXXFLAGS) $(SANFLAGS) -I. $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS  := $(LDFLAGS) $(SANFLAGS)
 LIBS = $(PKG_LIBS) -lpthread
@@ -82,6 +84,15 @@ $(BUILD)/obj/%.o: %.cpp
 # line tables are enough for sanitizer reports. Halves the time make check spends on them.
 $(BUILD)/obj/tests/unit/%.o: CXXFLAGS = -O1 -g1
 
+# The sanitized libtime (clang) doubles as the fuzzers' libtime: it carries libFuzzer's coverage
+# instrumentation (inert without libFuzzer: the sanitizer runtime defines its hooks), so make
+# check compiles libtime twice, not three times.
+ifneq ($(SAN),)
+ifneq ($(findstring clang,$(CXX)),)
+$(BUILD)/obj/libtime/%.o: SANFLAGS = $(SAN_ON) -fsanitize=fuzzer-no-link
+endif
+endif
+
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar qcs $@ $^   # q, not r: wings may hold files of one name (ntp/client, roughtime/client)
@@ -125,7 +136,9 @@ check: deps
 check-fast: all unit loadgen
 	TIMEPIPE_SUITES="unit bats" tests/run
 
-# --- fuzzing: clang + libFuzzer, libtime rebuilt with coverage ------------------------------
+# --- fuzzing: clang + libFuzzer, against the sanitized libtime -------------------------------
+# The targets link build-san/libtime.a, built by clang with -fsanitize=fuzzer-no-link (above);
+# `make fuzz` builds it first if need be. A build-san made by another compiler cannot serve.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.cpp))
 FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.cpp=$(FUZZ_BUILD)/%)
@@ -133,18 +146,21 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.cpp=$(FUZZ_BUILD)/%)
 # holds a sanitizer report, whatever the exit status).
 FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_FLAGS = -std=c++20 -O1 -gline-tables-only -fsanitize=fuzzer-no-link $(FUZZ_SAN) -I. $(PKG_CFLAGS) -MMD -MP
-FUZZ_LIB_OBJS := $(LIB_SRCS:%.cpp=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_LIB   := build-san/libtime.a
 
-fuzz: $(FUZZ_BINS)
-# Keep the objects: as intermediates of a pattern chain make would delete them after each link,
-# and every `make check` would compile libtime for the fuzzers again.
-.SECONDARY: $(FUZZ_LIB_OBJS) $(FUZZ_SRCS:tests/fuzz/%.cpp=$(FUZZ_BUILD)/obj/tests/fuzz/%.o)
+.PHONY: fuzz-targets
+fuzz:
+	$(MAKE) SAN=1 $(FUZZ_LIB)
+	$(MAKE) fuzz-targets
+fuzz-targets: $(FUZZ_BINS)
+# Keep the objects: as intermediates of a pattern chain make would delete them after each link.
+.SECONDARY: $(FUZZ_SRCS:tests/fuzz/%.cpp=$(FUZZ_BUILD)/obj/tests/fuzz/%.o)
 
 $(FUZZ_BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	clang++ $(FUZZ_FLAGS) -c $< -o $@
 
-$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
 	clang++ -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LIBS)
 
 # --- benchmarks (not tests) ----------------------------------------------------------------
