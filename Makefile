@@ -80,9 +80,10 @@ $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_CXXFLAGS) -c $< -o $@
 
-# Unit tests are heavy templates (GoogleTest, nlohmann) and need no -O2 or full debug info:
-# line tables are enough for sanitizer reports. Halves the time make check spends on them.
-$(BUILD)/obj/tests/unit/%.o: CXXFLAGS = -O1 -g1
+# Unit tests are heavy templates (GoogleTest, nlohmann) and need no optimisation or full debug
+# info: line tables are enough for sanitizer reports. -O0 compiles them in 60-85 % of -O1's time
+# (clang with ASan+UBSan: about half), and they run in seconds either way.
+$(BUILD)/obj/tests/unit/%.o: CXXFLAGS = -O0 -g1
 
 # The sanitized libtime (clang) doubles as the fuzzers' libtime: it carries libFuzzer's coverage
 # instrumentation (inert without libFuzzer: the sanitizer runtime defines its hooks), so make
@@ -126,8 +127,10 @@ $(RT_LOADGEN_BIN): $(RT_LOADGEN_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB)
 # check: plain build, sanitized build, unit + Bats suites on both, fuzz smoke runs, lints.
 # tests/run prints the closing "N passed, N failed" line CI reads.
 JOBS ?= $(shell nproc)
+# The plain tree is built with line tables only (DEBUG=-g1): full debug info costs a quarter of
+# its compile time, and make check must stay under 15 minutes on 2 cores. `make clean all` gives -g.
 check: deps
-	$(MAKE) -j$(JOBS) all unit loadgen $(BENCH_BIN)
+	$(MAKE) -j$(JOBS) DEBUG=-g1 all unit loadgen $(BENCH_BIN)
 	$(MAKE) -j$(JOBS) SAN=1 all unit
 	$(MAKE) -j$(JOBS) fuzz
 	tests/run
