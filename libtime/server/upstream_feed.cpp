@@ -4,6 +4,17 @@
 
 namespace timepipe {
 
+namespace {
+
+template <typename T>
+Result<UpstreamRecord> as_upstream(const Record& r) {
+    auto x = from_record<T>(r);
+    if (!x) return Unexpected<Error>{x.error()};
+    return UpstreamRecord{std::move(*x)};
+}
+
+}  // namespace
+
 Result<std::unique_ptr<UpstreamFeed>> UpstreamFeed::open(const std::string& path) {
     if (path == "-")
         return std::make_unique<UpstreamFeed>(Key{}, InputFile::standard_input(), "stdin", Kind::stream, FileIdentity{});
@@ -18,9 +29,9 @@ Result<std::unique_ptr<UpstreamFeed>> UpstreamFeed::open(const std::string& path
     return std::make_unique<UpstreamFeed>(Key{}, std::move(*f), path, kind, *id);
 }
 
-Result<void> UpstreamFeed::start(EventLoop& loop, OnSample on_sample, OnEnd on_end) {
+Result<void> UpstreamFeed::start(EventLoop& loop, OnRecord on_record, OnEnd on_end) {
     loop_ = &loop;
-    on_sample_ = std::move(on_sample);
+    on_record_ = std::move(on_record);
     on_end_ = std::move(on_end);
     if (kind_ != Kind::stream) {
         auto t = Timer::create(loop, [this] { kind_ == Kind::file ? check_file() : reopen(); });
@@ -43,7 +54,7 @@ Result<void> UpstreamFeed::read() {
 void UpstreamFeed::on_chunk(std::span<const std::byte> chunk) {
     if (!open_ || broken_) return;
     decoder_.feed(chunk);
-    if (take_samples()) return;
+    if (take_records()) return;
     broken_ = true;
     if (kind_ == Kind::stream) {  // nothing more will be read: the upstream is gone
         open_ = false;
@@ -63,14 +74,14 @@ void UpstreamFeed::on_eof(std::optional<Error> err) {
         open_ = false;
         if (!broken_) {
             decoder_.finish();
-            if (!take_samples()) log::warnx("%s: %s", name_.c_str(), broken_what_.c_str());
+            if (!take_records()) log::warnx("%s: %s", name_.c_str(), broken_what_.c_str());
         }
         on_end_(err ? std::optional<Error>(Error{name_ + ": " + err->what, err->exit_code}) : std::nullopt);
         return;
     case Kind::fifo:
         if (!broken_) {
             decoder_.finish();
-            if (!take_samples()) log::warnx("%s: %s", name_.c_str(), broken_what_.c_str());
+            if (!take_records()) log::warnx("%s: %s", name_.c_str(), broken_what_.c_str());
         }
         log::info("%s: the writer went away, waiting for the next one", name_.c_str());
         reopen();
@@ -140,7 +151,7 @@ void UpstreamFeed::retry_later() {
     if (timer_) timer_->start(kRecheck);
 }
 
-bool UpstreamFeed::take_samples() {
+bool UpstreamFeed::take_records() {
     for (;;) {
         auto r = decoder_.next();
         if (!r) {
@@ -148,13 +159,16 @@ bool UpstreamFeed::take_samples() {
             return false;
         }
         if (!*r) return true;
-        if (record_type(**r) != Sample::kType) continue;
-        auto s = from_record<Sample>(**r);
-        if (!s) {
-            log::warnx("%s: %s", name_.c_str(), s.error().what.c_str());
+        const auto type = record_type(**r);
+        Result<UpstreamRecord> rec = type == Sample::kType     ? as_upstream<Sample>(**r)
+                                     : type == Tracking::kType ? as_upstream<Tracking>(**r)
+                                                               : fail("");
+        if (type != Sample::kType && type != Tracking::kType) continue;
+        if (!rec) {
+            log::warnx("%s: %s", name_.c_str(), rec.error().what.c_str());
             continue;
         }
-        if (auto ok = on_sample_(*s); !ok) log::info("%s", ok.error().what.c_str());
+        if (auto ok = on_record_(*rec); !ok) log::info("%s", ok.error().what.c_str());
     }
 }
 

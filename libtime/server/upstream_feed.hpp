@@ -1,7 +1,7 @@
 // Following an upstream sample stream (time-stream(5)), as the servers' --upstream FILE|- does:
 // open first (so a missing file is an error before anything binds), then start() on the event
-// loop. Every sample record goes to on_sample; other record types are skipped; a record that
-// is not a valid sample is one warning and skipped.
+// loop. Every sample and tracking record goes to on_record; other record types are skipped; a
+// record of those two types that is not valid is one warning and skipped.
 //
 //   -          standard input (or any other file that is neither regular nor a FIFO): read
 //              until it ends. on_end(nullopt) at its end, on_end(error) when it breaks
@@ -16,7 +16,7 @@
 //
 //   auto feed = UpstreamFeed::open(opt.upstream);                 // "-" is standard input
 //   if (!feed) log::fatalx(feed.error().exit_code, "%s", feed.error().what.c_str());
-//   feed->start(loop, [&](const Sample& s) { return ref.add(s, clock.now()); },
+//   feed->start(loop, [&](const UpstreamRecord& r) { return ref.add(r, clock.now()); },
 //               [&](std::optional<Error> why) { ... the upstream is gone ... });
 //
 // UpstreamLog says on standard error, once, when the state of the followed upstream changes:
@@ -42,14 +42,14 @@ namespace timepipe {
 
 class UpstreamFeed {
 public:
-    using OnSample = std::function<Result<void>(const Sample&)>;  // a failure is logged at -v
+    using OnRecord = std::function<Result<void>(const UpstreamRecord&)>;  // a failure is logged at -v
     using OnEnd = std::function<void(std::optional<Error>)>;     // nullopt: the stream ended
     static constexpr std::chrono::milliseconds kRecheck{500};
 
     // Opens PATH ("-": standard input); the error names the file.
     static Result<std::unique_ptr<UpstreamFeed>> open(const std::string& path);
 
-    Result<void> start(EventLoop& loop, OnSample on_sample, OnEnd on_end);
+    Result<void> start(EventLoop& loop, OnRecord on_record, OnEnd on_end);
     const std::string& name() const { return name_; }  // the file, or "stdin"
     bool can_end() const { return kind_ == Kind::stream; }
 
@@ -68,7 +68,7 @@ private:
     void check_file();         // FILE at its end: replaced, truncated, grown?
     void reopen();             // FIFO writer gone, FILE replaced: open the name again
     void restart_decoder();
-    bool take_samples();       // false once the stream is broken
+    bool take_records();       // false once the stream is broken
     void retry_later();
 
     Kind kind_;
@@ -76,13 +76,13 @@ private:
     std::string name_;
     FileIdentity id_;
     StreamDecoder decoder_;
-    OnSample on_sample_;
+    OnRecord on_record_;
     OnEnd on_end_;
     EventLoop* loop_ = nullptr;
     bool open_ = true;     // stream: not ended yet
     bool broken_ = false;  // FIFO, FILE: ignoring the rest of this file or writer
     bool missing_ = false; // FILE: gone, said so once
-    std::string broken_what_;  // why take_samples() last returned false
+    std::string broken_what_;  // why take_records() last returned false
     std::optional<InputReader> reader_;
     std::optional<Timer> timer_;
 };

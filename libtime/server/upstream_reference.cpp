@@ -54,6 +54,14 @@ std::uint32_t ascii_refid(std::string_view text) {
     return r;
 }
 
+// An IPv4 address (as the last 4 of 16 octets, v4-mapped) as a refid: the address itself.
+template <typename Bytes>
+std::uint32_t ipv4_refid(const Bytes& b) {
+    return (std::uint32_t{std::to_integer<std::uint8_t>(b[12])} << 24) |
+           (std::uint32_t{std::to_integer<std::uint8_t>(b[13])} << 16) |
+           (std::uint32_t{std::to_integer<std::uint8_t>(b[14])} << 8) | std::uint32_t{std::to_integer<std::uint8_t>(b[15])};
+}
+
 std::string seconds_text(std::int64_t ns) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.0f", nanos_to_seconds(ns));
@@ -70,11 +78,7 @@ std::optional<std::uint32_t> refid_for_source(std::string_view source) {
     if (!hp || hp->host.empty()) return std::nullopt;
     if (auto ip = parse_ip(hp->host)) {
         const auto& b = ip->bytes();
-        if (ip->is_v4())
-            return (std::uint32_t{std::to_integer<std::uint8_t>(b[12])} << 24) |
-                   (std::uint32_t{std::to_integer<std::uint8_t>(b[13])} << 16) |
-                   (std::uint32_t{std::to_integer<std::uint8_t>(b[14])} << 8) |
-                   std::uint32_t{std::to_integer<std::uint8_t>(b[15])};
+        if (ip->is_v4()) return ipv4_refid(b);
         return ntp::refid_from_ipv6(std::span<const std::byte, 16>(b));
     }
     return hashed_refid(hp->host);
@@ -90,6 +94,14 @@ std::optional<std::uint32_t> reference_id(const Sample& s) {
     std::string upper;
     for (char c : scheme.substr(0, 4)) upper += static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
     return ascii_refid(upper);
+}
+
+std::optional<std::uint32_t> parse_refid_text(std::string_view text) {
+    if (auto ip = parse_ip(text); ip && ip->is_v4()) return ipv4_refid(ip->bytes());
+    const bool printable = !text.empty() && text.size() <= 4 &&
+                           std::all_of(text.begin(), text.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+    if (printable) return ascii_refid(text);
+    return std::nullopt;
 }
 
 std::int64_t UpstreamReference::stale_after_ns(int poll) const {
@@ -148,7 +160,65 @@ Result<void> UpstreamReference::add(const Sample& s, UnixNanos now) {
     return {};
 }
 
+Result<void> UpstreamReference::add(const Tracking& t, UnixNanos now) {
+    const std::string who = t.source + " (tracking)";
+    if (!parse_refid_text(t.refid) && t.synchronised)
+        return fail(who + ": refid \"" + t.refid + "\" is neither an IPv4 address nor 1-4 ASCII characters, not used");
+    if (!finite_nonneg(t.root_delay) || !finite_nonneg(t.root_dispersion) || !std::isfinite(t.offset) ||
+        t.root_delay > kMaxSeconds || t.root_dispersion > kMaxSeconds || std::fabs(t.offset) > kMaxSeconds)
+        return fail(who + ": root delay, root dispersion or offset out of range, not used");
+    Tracking kept = t;
+    if (t.time > now) {  // ahead of our clock: as of its arrival, unless absurdly early
+        const std::int64_t ahead = t.time - now;
+        if (ahead > stale_after_ns(t.poll.value_or(6)))
+            return fail(who + ": dated " + seconds_text(ahead) + " s ahead of the local clock, not used");
+        kept.time = now;
+    }
+    tracking_ = std::move(kept);
+    return {};
+}
+
+Result<void> UpstreamReference::add(const UpstreamRecord& r, UnixNanos now) {
+    return std::visit([&](const auto& x) { return add(x, now); }, r);
+}
+
+UpstreamReference::Decision UpstreamReference::decide_from_tracking(UnixNanos now) const {
+    const Tracking& tr = *tracking_;
+    Decision d;
+    d.valid = true;
+    d.from = now;
+    d.until = kForever;
+    if (!tr.synchronised || tr.leap == 3 || tr.stratum < 1 || tr.stratum >= 16) {
+        d.report = {UpstreamStatus::no_selection, "",
+                    "unsynchronised: the discipline says so (stratum " + std::to_string(tr.stratum) + ", leap " +
+                        std::to_string(tr.leap) + ")"};
+        return d;
+    }
+    const std::int64_t bound = stale_after_ns(tr.poll.value_or(6));
+    if (age_of(tr.time, now) > bound) {
+        d.report = {UpstreamStatus::stale, "",
+                    "unsynchronised: the tracking record is stale (" + seconds_text(age_of(tr.time, now)) + " s old)"};
+        return d;
+    }
+    if (tr.time <= kForever - bound) d.until = tr.time + bound;
+    UpstreamTime& t = d.base;
+    t.synchronised = true;
+    t.leap = static_cast<ntp::Leap>(tr.leap);
+    t.stratum = static_cast<std::uint8_t>(tr.stratum);
+    t.refid = parse_refid_text(tr.refid).value_or(0);
+    t.root_delay = tr.root_delay;
+    t.root_dispersion = tr.root_dispersion + std::fabs(tr.offset);
+    t.correction_ns = 0;
+    t.reference = tr.time;
+    d.peer_time = tr.time;
+    d.report = {UpstreamStatus::synchronised, tr.source,
+                "synchronised to " + tr.source + " through the discipline (stratum " + std::to_string(tr.stratum - 1) +
+                    ")"};
+    return d;
+}
+
 UpstreamReference::Decision UpstreamReference::decide(UnixNanos now) const {
+    if (tracking_ && !ended_) return decide_from_tracking(now);
     Decision d;
     d.valid = true;
     d.from = now;

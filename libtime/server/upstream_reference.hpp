@@ -29,7 +29,17 @@
 //   correction = the combined offset (unless correct = false): served time = local clock + it
 //   reference = its time (+ correction)
 // Unsynchronised before the first sample, after end(), when no sample is usable or selection
-// finds no majority. Unusable samples (KoD, leap 3, stratum >= 15, stratum 0 from a network
+// finds no majority.
+//
+// A tracking record (discipline(1)'s state, e.g. `... | discipline | tee >(clockadj) |
+// ntp-serve --upstream -`) means the local clock is the disciplined one: from the first one on,
+// samples no longer count and the newest tracking record gives
+//   stratum = its stratum (already the system peer's + 1), refid = its refid (a dotted quad, or
+//   1-4 ASCII characters for a reference clock), root delay = its root delay, root dispersion =
+//   its root dispersion + |its offset| (still to be corrected) + PHI × age, leap = its leap,
+//   correction = 0 (the clock is corrected by clockadj, not by the server), reference = its time;
+// unsynchronised when it says so (synchronised false, leap 3, stratum 16) or when it is older
+// than stale_after (from its poll as for a sample). Unusable samples (KoD, leap 3, stratum >= 15, stratum 0 from a network
 // source, non-finite or negative values) are refused and change nothing. Pure: time is passed in.
 #pragma once
 
@@ -39,6 +49,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "libtime/base/error.hpp"
@@ -67,6 +78,13 @@ std::optional<std::uint32_t> reference_id(const Sample& s);
 // The network rule above alone: nullopt for a source that is not ntp://, nts://, roughtime://
 // or a bare host[:port].
 std::optional<std::uint32_t> refid_for_source(std::string_view source);
+
+// The records an upstream stream carries that a server follows.
+using UpstreamRecord = std::variant<Sample, Tracking>;
+
+// The refid a tracking record names, as sent: "192.0.2.1" → 0xc0000201, "GPS" → 'G' 'P' 'S' 0;
+// nullopt for anything else.
+std::optional<std::uint32_t> parse_refid_text(std::string_view text);
 
 // One usable sample, reduced to plain values.
 struct UpstreamSample {
@@ -123,6 +141,10 @@ public:
     // Takes a sample arriving at `now`; an error (EX_DATAERR) says why it is not usable, and
     // changes nothing. Call update() afterwards.
     Result<void> add(const Sample& s, UnixNanos now);
+    // Takes a discipline's tracking record (see above); an error says why it is not usable.
+    Result<void> add(const Tracking& t, UnixNanos now);
+    Result<void> add(const UpstreamRecord& r, UnixNanos now);
+    bool follows_tracking() const { return tracking_.has_value(); }
     void end() { ended_ = true; }  // the stream is over: unsynchronised from now on
     bool ended() const { return ended_; }
 
@@ -152,10 +174,12 @@ private:
         bool valid = false;
     };
     Decision decide(UnixNanos now) const;
+    Decision decide_from_tracking(UnixNanos now) const;
     UpstreamTime time_from(const Decision& d, UnixNanos now) const;
 
     UpstreamConfig config_;
     std::vector<Source> sources_;
+    std::optional<Tracking> tracking_;  // the newest tracking record, with its time as taken
     Decision decision_;
     bool ended_ = false;
 };

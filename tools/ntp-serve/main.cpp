@@ -207,9 +207,9 @@ int main(int argc, char* argv[]) {
         };
         auto started = feed->start(
             *loop,
-            [&](const Sample& sample) {
+            [&](const UpstreamRecord& record) {
                 Result<void> ok;
-                publish([&] { ok = shared.upstream->add(sample, clock.now()); });
+                publish([&] { ok = shared.upstream->add(record, clock.now()); });
                 if (ok) reselect();
                 return ok;
             },

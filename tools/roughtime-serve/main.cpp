@@ -161,8 +161,8 @@ int main(int argc, char* argv[]) {
         recheck.emplace(std::move(*t));
         auto started = feed->start(
             *loop,
-            [&](const Sample& sample) {
-                auto ok = upstream->add(sample, clock.now());
+            [&](const UpstreamRecord& record) {
+                auto ok = upstream->add(record, clock.now());
                 if (ok) reselect();
                 return ok;
             },

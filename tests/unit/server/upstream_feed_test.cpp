@@ -13,6 +13,7 @@
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <variant>
 #include <vector>
 
 using namespace timepipe;
@@ -29,6 +30,17 @@ std::vector<std::byte> sample_bytes(const std::string& source, double offset) {
     s.stratum = 2;
     s.poll = 6;
     return encode_record(to_record(s)).value();
+}
+
+std::vector<std::byte> tracking_bytes(const std::string& source) {
+    Tracking t;
+    t.source = source;
+    t.time = 1'700'000'000'000'000'000;
+    t.stratum = 3;
+    t.refid = "192.0.2.1";
+    t.leap = 0;
+    t.synchronised = true;
+    return encode_record(to_record(t)).value();
 }
 
 void write_all(int fd, const std::vector<std::byte>& bytes) {
@@ -61,8 +73,10 @@ struct UpstreamFeedTest : ::testing::Test {
         if (!feed) return nullptr;
         auto ok = (*feed)->start(
             loop,
-            [this](const Sample& s) {
-                sources.push_back(s.source);
+            [this](const UpstreamRecord& r) {
+                const bool tracking = std::holds_alternative<Tracking>(r);
+                sources.push_back((tracking ? "tracking " : "") +
+                                  std::visit([](const auto& x) { return x.source; }, r));
                 return Result<void>{};
             },
             [this](std::optional<Error> e) { ends.push_back(std::move(e)); });
@@ -161,4 +175,27 @@ TEST_F(UpstreamFeedTest, AMissingFileIsAnErrorAtOpen) {
     ASSERT_FALSE(feed.has_value());
     EXPECT_EQ(feed.error().exit_code, EX_NOINPUT);
     EXPECT_EQ(feed.error().what, dir + "/none: No such file or directory");
+}
+
+// discipline's output on the way to ntp-serve: tracking records reach the server, adjust and
+// refusal records are skipped, a broken tracking record is one warning and skipped.
+TEST_F(UpstreamFeedTest, TrackingRecordsArePassedOnOtherTypesSkipped) {
+    const std::string path = dir + "/upstream.cbor";
+    auto bytes = sample_bytes("ntp://192.0.2.1:123", 0);
+    Adjust a;
+    a.source = "ntp://192.0.2.1:123";
+    a.time = 1'700'000'000'000'000'000;
+    a.frequency = 1.5;
+    auto adj = encode_record(to_record(a)).value();
+    auto tr = tracking_bytes("ntp://192.0.2.1:123");
+    Record broken = to_record(Tracking{});
+    broken["stratum"] = "three";
+    auto bad = encode_record(broken).value();
+    for (const auto* part : {&adj, &bad, &tr}) bytes.insert(bytes.end(), part->begin(), part->end());
+    write_file(path, bytes, O_TRUNC);
+    auto feed = start(path);
+    ASSERT_TRUE(feed);
+    ASSERT_TRUE(run_until([&] { return sources.size() == 2; }));
+    EXPECT_EQ(sources[0], "ntp://192.0.2.1:123");
+    EXPECT_EQ(sources[1], "tracking ntp://192.0.2.1:123");
 }

@@ -337,3 +337,87 @@ TEST(UpstreamReference, ReferenceIdOfReferenceClocks) {
     EXPECT_EQ(st.stratum, 1);
     EXPECT_EQ(st.refid, 0x50505300u);
 }
+
+namespace {
+
+Tracking tracking(UnixNanos t, bool synchronised = true) {
+    Tracking tr;
+    tr.source = "ntp://192.0.2.1:123";
+    tr.time = t;
+    tr.stratum = 3;  // the disciplined clock serves at its system peer's stratum + 1
+    tr.refid = "192.0.2.1";
+    tr.root_delay = 0.014;
+    tr.root_dispersion = 0.021;
+    tr.offset = -0.0005;
+    tr.frequency = -10.2;
+    tr.skew = 0.05;
+    tr.leap = synchronised ? 0 : 3;
+    tr.synchronised = synchronised;
+    tr.poll = 6;
+    return tr;
+}
+
+}  // namespace
+
+// `... | discipline | tee >(clockadj) | ntp-serve --upstream -`: the served clock is the
+// disciplined local clock, described by the tracking record; samples no longer count.
+TEST(UpstreamReference, ATrackingRecordIsServedAsTheDisciplinedClock) {
+    UpstreamReference ref;
+    ASSERT_TRUE(ref.add(sample(kT0, 0.25, 0.004), kT0).has_value());  // would correct by 250 ms
+    ASSERT_TRUE(ref.add(UpstreamRecord{tracking(kT0 + kSec)}, kT0 + kSec).has_value());
+    EXPECT_TRUE(ref.follows_tracking());
+    ASSERT_TRUE(ref.add(sample(kT0 + 2 * kSec, 0.25, 0.004), kT0 + 2 * kSec).has_value());
+    ref.update(kT0 + 11 * kSec);
+    EXPECT_EQ(ref.report().status, UpstreamStatus::synchronised);
+    EXPECT_EQ(ref.report().line, "synchronised to ntp://192.0.2.1:123 through the discipline (stratum 2)");
+    auto st = ref.state_at(kT0 + 11 * kSec, -22);
+    EXPECT_EQ(st.leap, ntp::Leap::None);
+    EXPECT_EQ(st.stratum, 3);
+    EXPECT_EQ(st.refid, 0xC0000201u);
+    EXPECT_EQ(st.correction_ns, 0);  // clockadj corrects the clock, not the server
+    EXPECT_NEAR(ntp::short_to_seconds(st.root_delay), 0.014, 2e-5);
+    EXPECT_NEAR(ntp::short_to_seconds(st.root_dispersion), 0.021 + 0.0005 + 15e-6 * 10, 2e-5);
+    EXPECT_EQ(st.reference, ntp::from_unix_nanos(kT0 + kSec));
+}
+
+TEST(UpstreamReference, ATrackingRecordThatSaysUnsynchronisedOrIsStaleIsUnsynchronised) {
+    UpstreamReference ref;
+    ASSERT_TRUE(ref.add(tracking(kT0, false), kT0).has_value());
+    EXPECT_EQ(ref.state_at(kT0, -20), ntp::unsynchronised_state(-20));
+    ref.update(kT0);
+    EXPECT_EQ(ref.report().line, "unsynchronised: the discipline says so (stratum 3, leap 3)");
+    ASSERT_TRUE(ref.add(tracking(kT0 + kSec), kT0 + kSec).has_value());
+    ref.update(kT0 + kSec);
+    EXPECT_EQ(ref.state_at(kT0 + 500 * kSec, -20).stratum, 3);   // 8 polls of 64 s: 512 s
+    EXPECT_EQ(ref.state_at(kT0 + 514 * kSec, -20), ntp::unsynchronised_state(-20));
+    ref.update(kT0 + 514 * kSec);
+    EXPECT_EQ(ref.report().status, UpstreamStatus::stale);
+}
+
+TEST(UpstreamReference, ATrackingRecordOfAReferenceClockOrWithABadRefid) {
+    UpstreamReference ref;
+    Tracking tr = tracking(kT0);
+    tr.source = "gps://ttyS0";
+    tr.stratum = 1;
+    tr.refid = "GPS";
+    ASSERT_TRUE(ref.add(tr, kT0).has_value());
+    EXPECT_EQ(ref.state_at(kT0, -20).refid, 0x47505300u);
+    tr.refid = "not a refid";
+    auto bad = ref.add(tr, kT0);
+    ASSERT_FALSE(bad.has_value());
+    EXPECT_EQ(bad.error().what,
+              "gps://ttyS0 (tracking): refid \"not a refid\" is neither an IPv4 address nor 1-4 ASCII characters, not used");
+    EXPECT_EQ(ref.state_at(kT0, -20).refid, 0x47505300u);  // the good one still stands
+    tr = tracking(kT0 + 10'000 * kSec);
+    EXPECT_FALSE(ref.add(tr, kT0).has_value());  // dated far ahead of the local clock
+}
+
+TEST(UpstreamReference, ParseRefidText) {
+    EXPECT_EQ(parse_refid_text("192.0.2.1"), 0xC0000201u);
+    EXPECT_EQ(parse_refid_text("PPS"), 0x50505300u);
+    EXPECT_EQ(parse_refid_text("GOES"), 0x474F4553u);
+    EXPECT_FALSE(parse_refid_text(""));
+    EXPECT_FALSE(parse_refid_text("2001:db8::1"));
+    EXPECT_FALSE(parse_refid_text("TOOLONG"));
+    EXPECT_FALSE(parse_refid_text("a b"));
+}
