@@ -184,7 +184,7 @@ WINGS      := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard libtime/*/*.hpp))
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-	  $(DESTDIR)$(PREFIX)/lib/systemd/system
+	  $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d
 	$(if $(BIN_TOOLS),install -m 0755 $(BIN_TOOLS:%=$(BUILD)/bin/%) $(DESTDIR)$(PREFIX)/bin)
 	$(if $(SBIN_TOOLS),install -m 0755 $(SBIN_TOOLS:%=$(BUILD)/bin/%) $(DESTDIR)$(PREFIX)/sbin)
 	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib
@@ -201,6 +201,8 @@ install: all
 	  [ -f "$$u" ] || continue; \
 	  sed 's|/usr/local|$(PREFIX)|g' "$$u" > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); \
 	done
+	# the group of clockadj's FIFO: systemd-sysusers creates it at boot (or run it once now)
+	install -m 0644 contrib/sysusers.d/timepipe.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@REQUIRES@|$(PKGS)|g' libtime/libtime.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libtime.pc
 

@@ -30,6 +30,8 @@ setup() {
   grep -q '^ExecStart=/usr/sbin/ntp-serve' "$DEST/usr/lib/systemd/system/ntp-serve.service"
   [ -f "$DEST/usr/lib/systemd/system/clockadj.socket" ]
   grep -q '^ExecStart=/usr/sbin/clockadj' "$DEST/usr/lib/systemd/system/clockadj.service"
+  grep -q "^ExecStart=/bin/sh -c 'exec /usr/bin/ntp-query .* | /usr/bin/discipline " "$DEST/usr/lib/systemd/system/timepipe-client.service"
+  grep -q '^g timepipe -$' "$DEST/usr/lib/sysusers.d/timepipe.conf"
   grep -q '^prefix=/usr$' "$DEST/usr/lib/pkgconfig/libtime.pc"
 }
 

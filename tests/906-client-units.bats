@@ -1,9 +1,15 @@
 #!/usr/bin/env bats
-# scripts/timepipe-client: options, and the pipeline with --dry-run against a loopback ntp-serve.
+# scripts/timepipe-client: options, and the pipeline with --dry-run against a loopback ntp-serve;
+# timepipe-client.service run by hand into clockadj's FIFO, and the group sysusers.d creates.
 
 load common
 
 CLIENT=$BATS_TEST_DIRNAME/../scripts/timepipe-client
+
+teardown() {
+  [ -z "${CLIENT_SESSION:-}" ] || kill -- -"$CLIENT_SESSION" 2>/dev/null || true
+  kill_tracked
+}
 
 @test "timepipe-client --help; no server is EX_USAGE with one line; a bad option too" {
   run "$CLIENT" --help
@@ -29,4 +35,42 @@ CLIENT=$BATS_TEST_DIRNAME/../scripts/timepipe-client
   local i
   for i in $(seq 300); do grep -q '"type":"applied"' "$BATS_TEST_TMPDIR/out" && break; sleep 0.1; done
   grep -q '"type":"applied".*"dry_run":true' "$BATS_TEST_TMPDIR/out"
+}
+
+# PID 1 here is not systemd, so the units cannot be started: the test runs the client unit's
+# own ExecStart line, as systemd would (its $$ turned into $, its /usr/local paths into the
+# build, StateDirectory= and the environment file's variables given), into a FIFO that a
+# `clockadj --dry-run` reads as clockadj.service reads clockadj.socket's.
+@test "timepipe-client.service's ExecStart, run as systemd would, feeds clockadj's FIFO" {
+  require_cmd discipline
+  local unit=$BATS_TEST_DIRNAME/../contrib/systemd/timepipe-client.service port cmd
+  port=$(free_port)
+  ntp-serve -s 2 -l "127.0.0.1:$port" 2>/dev/null &
+  track_pid $!
+  wait_udp_bound "$port"
+  mkfifo "$BATS_TEST_TMPDIR/adjust"
+  mkdir "$BATS_TEST_TMPDIR/state"
+  clockadj --dry-run -o json "$BATS_TEST_TMPDIR/adjust" > "$BATS_TEST_TMPDIR/applied" 2>&1 3>&- &
+  track_pid $!
+  cmd=$(sed -n 's/^ExecStart=//p' "$unit" | sed -e 's/\$\$/$/g' \
+        -e "s#/usr/local/s\\?bin/#$TIMEPIPE_BUILD/bin/#g" -e "s#/run/timepipe/adjust#$BATS_TEST_TMPDIR/adjust#g")
+  [[ "$cmd" == "/bin/sh -c '"*"'" ]]
+  cmd=${cmd#/bin/sh -c \'}; cmd=${cmd%\'}
+  # its own session, so that teardown ends the whole pipeline (3>&-: not bats' output either)
+  TIMEPIPE_SERVERS="127.0.0.1:$port" DISCIPLINE_OPTS="--min-sources 1" STATE_DIRECTORY=$BATS_TEST_TMPDIR/state \
+    setsid /bin/sh -c "$cmd" 2> "$BATS_TEST_TMPDIR/client.err" 3>&- &
+  CLIENT_SESSION=$!
+  local i
+  for i in $(seq 300); do grep -q '"type":"applied"' "$BATS_TEST_TMPDIR/applied" && break; sleep 0.1; done
+  grep -q '"type":"applied".*"dry_run":true' "$BATS_TEST_TMPDIR/applied" || { cat "$BATS_TEST_TMPDIR/applied" "$BATS_TEST_TMPDIR/client.err"; false; }
+}
+
+@test "sysusers.d/timepipe.conf creates the group clockadj.socket names (in a scratch root)" {
+  require_cmd systemd-sysusers
+  local conf=$BATS_TEST_DIRNAME/../contrib/sysusers.d/timepipe.conf root=$BATS_TEST_TMPDIR/root
+  mkdir -p "$root/etc"
+  systemd-sysusers --root="$root" "$conf"
+  grep -q '^timepipe:x:[0-9]*:' "$root/etc/group"
+  grep -q '^SocketGroup=timepipe$' "$BATS_TEST_DIRNAME/../contrib/systemd/clockadj.socket"
+  grep -q '^SupplementaryGroups=timepipe$' "$BATS_TEST_DIRNAME/../contrib/systemd/timepipe-client.service"
 }
