@@ -42,10 +42,11 @@ kill_tracked() {
   rm -f "$PIDS_FILE"
 }
 
-# Wait until a UDP port answers to something bound on it (up to ~5 s).
+# Wait until a UDP port answers to something bound on it (up to ~20 s: a sanitized server on a
+# machine busy with make check's other suite took more than 5).
 wait_udp_bound() {  # wait_udp_bound PORT
   local i
-  for i in $(seq 50); do
+  for i in $(seq 200); do
     ss -Hnlu "sport = :$1" | grep -q . && return 0
     sleep 0.1
   done
