@@ -41,6 +41,26 @@ adj() {  # adj 'extra python dict items': an adjust record as Python literal tex
   [[ "$output" == *"left undone at exit"* ]]
 }
 
+@test "a slew beyond 500 ppm runs as asked through ADJ_TICK, up to 10 %; without a tick (PTP) it is stretched" {
+  local hz
+  hz=$(getconf CLK_TCK)
+  [ "$hz" -eq 100 ] || skip "the figures below assume USER_HZ 100 (here $hz)"
+  run bash -c "$(declare -f cbor); cbor \"$(adj ", 'frequency': 10, 'slew': 0.5, 'slew_duration': 6")\" | clockadj -n -vv -o json"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"slew":0.5,"slew_duration":6.0}'* ]]       # 83 333 ppm, not stretched
+  [[ "$output" == *"would clock_adjtime ADJ_FREQUENCY freq 29054293 ADJ_TICK tick 10829"* ]]  # 443.33 ppm + 829 us
+  [[ "$output" == *"would clock_adjtime ADJ_FREQUENCY freq 655360 ADJ_TICK tick 10000"* ]]    # back to 10 ppm at exit
+  run bash -c "$(declare -f cbor); cbor \"$(adj ", 'frequency': 0, 'slew': -1, 'slew_duration': 1")\" | clockadj -n -vv -o json"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"slew":-1.0,"slew_duration":10.0}'* ]]     # -10 %: stretched to 10 s
+  [[ "$output" == *"ADJ_FREQUENCY freq -32768000 ADJ_TICK tick 9005"* ]]
+  run bash -c "$(declare -f cbor); cbor \"$(adj ", 'frequency': 10, 'slew': 0.5, 'slew_duration': 6")\" | clockadj -n -vv -o json --clock /dev/ptp9"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"slew":0.5,"slew_duration":1020.40'* ]]    # 490 ppm left over 10: stretched
+  [[ "$output" == *"would clock_adjtime ADJ_FREQUENCY freq 32768000"* ]]
+  [[ "$output" != *"ADJ_TICK"* ]]
+}
+
 @test "slew without a duration runs at the room left to 500 ppm" {
   run bash -c "$(declare -f cbor); cbor \"$(adj ", 'frequency': 100, 'slew': -0.5")\" | clockadj -n -vv -o json"
   [ "$status" -eq 0 ]
@@ -172,7 +192,7 @@ adj() {  # adj 'extra python dict items': an adjust record as Python literal tex
 @test "--show reads the clock without privilege; a missing PTP device is EX_NOINPUT" {
   run clockadj --show
   [ "$status" -eq 0 ]
-  [[ "$output" == "CLOCK_REALTIME frequency "*" ppm freq "*" status 0x"* ]]
+  [[ "$output" == "CLOCK_REALTIME frequency "*" ppm freq "*" tick "*" status 0x"* ]]
   run clockadj --show --clock /nonexistent/ptp9
   [ "$status" -eq 66 ]
   [ "$output" = "clockadj: /nonexistent/ptp9: No such file or directory" ]

@@ -34,11 +34,14 @@ PY
 # The UTC time now in ns (for leap records, which clockadj arms only on their day).
 now_ns() { /usr/bin/python3 -c 'import time; print(time.time_ns())'; }
 
-# kernel_timex get|set FREQ STATUS: adjtimex(2) through ctypes. get prints "FREQ STATUS"
-# (freq in 2^-16 ppm); set restores exactly those (ADJ_FREQUENCY | ADJ_STATUS).
+# kernel_timex get|set FREQ STATUS TICK|watch NOMINAL: adjtimex(2) through ctypes. get prints
+# "FREQ STATUS TICK" (freq in 2^-16 ppm, tick in us); set restores exactly those (ADJ_FREQUENCY |
+# ADJ_STATUS | ADJ_TICK). watch polls every millisecond (no start-up delay to race a short slew)
+# until the tick has left NOMINAL and come back, or 10 s: prints "FREQ TICK" as first seen off
+# nominal, then "FREQ TICK" as it came back ("none" if it never left or never came back).
 kernel_timex() {
   /usr/bin/python3 - "$@" <<'PY'
-import ctypes, sys
+import ctypes, sys, time
 c_long, c_int = ctypes.c_long, ctypes.c_int
 class Timeval(ctypes.Structure):
     _fields_ = [("tv_sec", c_long), ("tv_usec", c_long)]
@@ -50,14 +53,30 @@ class Timex(ctypes.Structure):
                 ("calcnt", c_long), ("errcnt", c_long), ("stbcnt", c_long), ("tai", c_int),
                 ("pad", c_int * 11)]
 libc = ctypes.CDLL(None, use_errno=True)
-tx = Timex()
+def adjtimex(modes=0, freq=0, status=0, tick=0):
+    tx = Timex()
+    tx.modes, tx.freq, tx.status, tx.tick = modes, freq, status, tick
+    if libc.adjtimex(ctypes.byref(tx)) < 0:
+        raise SystemExit("adjtimex: errno %d" % ctypes.get_errno())
+    return tx
 if sys.argv[1] == "set":
-    tx.modes = 0x0002 | 0x0010  # ADJ_FREQUENCY | ADJ_STATUS
-    tx.freq, tx.status = int(sys.argv[2]), int(sys.argv[3])
-if libc.adjtimex(ctypes.byref(tx)) < 0:
-    raise SystemExit("adjtimex: errno %d" % ctypes.get_errno())
-if sys.argv[1] == "get":
-    print(tx.freq, tx.status)
+    adjtimex(0x0002 | 0x0010 | 0x4000, *map(int, sys.argv[2:5]))  # ADJ_FREQUENCY|ADJ_STATUS|ADJ_TICK
+elif sys.argv[1] == "get":
+    tx = adjtimex()
+    print(tx.freq, tx.status, tx.tick)
+elif sys.argv[1] == "watch":
+    nominal, seen, back = int(sys.argv[2]), None, None
+    print("ready", flush=True)
+    end = time.monotonic() + 10
+    while time.monotonic() < end and back is None:
+        tx = adjtimex()
+        if tx.tick != nominal and seen is None:
+            seen = "%d %d" % (tx.freq, tx.tick)
+        elif tx.tick == nominal and seen is not None:
+            back = "%d %d" % (tx.freq, tx.tick)
+        time.sleep(0.001)
+    print(seen or "none")
+    print(back or "none")
 PY
 }
 

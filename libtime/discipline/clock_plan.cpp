@@ -19,8 +19,12 @@ std::string num(double x) {
     return buf;
 }
 
-// Room for a slew of sign `sign` over `base`, within ±kKernelMaxPpm.
-double headroom(double base, double sign) { return std::max(0.0, kKernelMaxPpm - sign * base); }
+// The bound on base + slew: the tick's ±10 % for a slew with a duration on a clock with a
+// tick, else ADJ_FREQUENCY's ±500 ppm (adjtime(3)'s rate for a slew without a duration).
+double rate_limit(const PlanOptions& opt, bool timed) { return timed && opt.tick_hz > 0 ? kTickMaxPpm : kKernelMaxPpm; }
+
+// Room for a slew of sign `sign` over `base`, within ±limit.
+double headroom(double base, double sign, double limit) { return std::max(0.0, limit - sign * base); }
 
 int leap_value(LeapArm l) { return l == LeapArm::insert ? 1 : l == LeapArm::del ? 2 : 0; }
 
@@ -32,10 +36,7 @@ Applied applied_header(const PlanOptions& opt, UnixNanos now) {
     return ap;
 }
 
-std::int64_t scaled_total(const ClockState& st) {
-    auto limit = static_cast<std::int64_t>(kKernelMaxPpm) * kScaledPerPpm;
-    return std::clamp(ppm_to_scaled(st.total_ppm()), -limit, limit);
-}
+KernelRate total_rate(const ClockState& st, const PlanOptions& opt) { return kernel_rate(st.total_ppm(), opt.tick_hz); }
 
 }  // namespace
 
@@ -43,6 +44,28 @@ std::int64_t ppm_to_scaled(double ppm) { return std::llround(ppm * static_cast<d
 
 double scaled_to_ppm(std::int64_t scaled) {
     return static_cast<double>(scaled) / static_cast<double>(kScaledPerPpm);
+}
+
+std::int64_t nominal_tick(int tick_hz) { return tick_hz > 0 ? (1'000'000 + tick_hz / 2) / tick_hz : 0; }
+
+KernelRate kernel_rate(double ppm, int tick_hz) {
+    auto freq_limit = static_cast<std::int64_t>(kKernelMaxPpm) * kScaledPerPpm;
+    if (tick_hz <= 0) return {std::clamp(ppm_to_scaled(ppm), -freq_limit, freq_limit), 0};
+    // Each µs of tick is tick_hz µs per second: tick_hz ppm.
+    ppm = std::clamp(ppm, -kTickMaxPpm, kTickMaxPpm);
+    double hz = tick_hz;
+    double excess = std::fabs(ppm) - kKernelMaxPpm;
+    auto max_delta = static_cast<std::int64_t>(kTickMaxPpm / hz);  // 1000 µs at USER_HZ 100
+    std::int64_t delta = excess > 0 ? std::min<std::int64_t>(max_delta, static_cast<std::int64_t>(std::ceil(excess / hz))) : 0;
+    if (ppm < 0) delta = -delta;
+    auto freq = std::clamp(ppm_to_scaled(ppm - static_cast<double>(delta) * hz), -freq_limit, freq_limit);
+    return {freq, nominal_tick(tick_hz) + delta};
+}
+
+double rate_ppm(const KernelRate& r, int tick_hz) {
+    double ppm = scaled_to_ppm(r.freq_scaled);
+    if (tick_hz > 0 && r.tick > 0) ppm += static_cast<double>(r.tick - nominal_tick(tick_hz)) * tick_hz;
+    return ppm;
 }
 
 StepSpec step_encoding(double seconds) {
@@ -102,12 +125,14 @@ Result<Plan> plan_adjust(const Adjust& a, const ClockState& st, const PlanOption
         stop_slew();
         if (amount != 0) {
             double sign = amount > 0 ? 1 : -1;
-            double room = headroom(n.base_ppm, sign);
+            double limit = rate_limit(opt, a.slew_duration.has_value());
+            double room = headroom(n.base_ppm, sign, limit);
             double rate = a.slew_duration ? amount / *a.slew_duration * 1e6 : sign * room;
             bool stretched = !a.slew_duration || std::fabs(rate) > room;
             if (std::fabs(rate) > room) rate = sign * room;
             if (std::fabs(rate) < kMinSlewPpm)
-                return fail("adjust: \"slew\": no room within ±500 ppm over \"frequency\" " + num(n.base_ppm) + " ppm",
+                return fail("adjust: \"slew\": no room within ±" + num(limit) + " ppm over \"frequency\" " +
+                                num(n.base_ppm) + " ppm",
                             EX_DATAERR);
             start_slew(amount, rate);
             p.applied.slew = amount;
@@ -121,13 +146,14 @@ Result<Plan> plan_adjust(const Adjust& a, const ClockState& st, const PlanOption
     } else if (st.slewing()) {
         double amount = st.slew_remaining(monotonic_now);
         double sign = st.slew_rate_ppm > 0 ? 1 : -1;
-        double rate = sign * std::min(std::fabs(st.slew_rate_ppm), headroom(n.base_ppm, sign));
+        // The slew in progress kept its rate within its own bound; the base is unchanged.
+        double rate = sign * std::min(std::fabs(st.slew_rate_ppm), headroom(n.base_ppm, sign, rate_limit(opt, true)));
         stop_slew();
         if (amount != 0 && std::fabs(rate) >= kMinSlewPpm) {
             start_slew(amount, rate);
             n.slew_total = st.slew_total;
         } else if (amount != 0) {
-            p.notes.push_back("slew: " + num(amount) + " s left undone: no room within ±500 ppm");
+            p.notes.push_back("slew: " + num(amount) + " s left undone: no room within ±" + num(rate_limit(opt, true)) + " ppm");
         }
     }
 
@@ -152,7 +178,7 @@ Result<Plan> plan_adjust(const Adjust& a, const ClockState& st, const PlanOption
     p.leap = n.leap;
     if (a.leap || st.leap != LeapArm::none) p.applied.leap = leap_value(n.leap);
 
-    p.freq_scaled = scaled_total(n);
+    p.rate = total_rate(n, opt);
     p.applied.frequency = n.base_ppm;
     return p;
 }
@@ -164,7 +190,7 @@ Plan end_slew(const ClockState& st, const PlanOptions& opt, UnixNanos realtime_n
     p.next.slew_end = 0;
     p.next.slew_total = 0;
     p.leap = st.leap;
-    p.freq_scaled = scaled_total(p.next);
+    p.rate = total_rate(p.next, opt);
     p.applied = applied_header(opt, realtime_now);
     p.applied.frequency = p.next.base_ppm;
     return p;
@@ -176,7 +202,7 @@ Plan disarm_leap(const ClockState& st, const PlanOptions& opt, UnixNanos realtim
     p.next.leap = LeapArm::none;
     p.next.leap_disarm_at = 0;
     p.leap = LeapArm::none;
-    p.freq_scaled = scaled_total(p.next);
+    p.rate = total_rate(p.next, opt);
     p.applied = applied_header(opt, realtime_now);
     p.applied.frequency = p.next.base_ppm;
     p.applied.leap = 0;

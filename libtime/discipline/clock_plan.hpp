@@ -10,8 +10,11 @@
 //
 // Mechanism (man/clockadj.8): the kernel PLL is off; the frequency is set with ADJ_FREQUENCY in
 // 2^-16 ppm; a slew of x s over d s is a temporary frequency offset x/d on top of the frequency
-// until the monotonic time slew_end, then the frequency returns to the base (end_slew); the
-// total stays within the kernel's ±500 ppm, a slew that does not fit is stretched in time.
+// until the monotonic time slew_end, then the frequency returns to the base (end_slew). ADJ_FREQUENCY
+// reaches ±500 ppm; beyond, the kernel's tick length (ADJ_TICK, USER_HZ ppm per µs) carries the
+// rest, up to ±10 % in total, as chronyd does. A slew with a duration may use the tick; one
+// without runs as adjtime(3)'s, within ±500 ppm in total; a slew that does not fit its bound
+// is stretched in time. A PTP clock has no tick: ±500 ppm for everything.
 // A step is ADJ_SETOFFSET|ADJ_NANO with tv_sec = floor(step), tv_nsec in [0, 1e9).
 // A leap is armed (STA_INS/STA_DEL) only when the record's UTC day is the clock's UTC day, and
 // disarmed after the end of that day (leap_disarm_at) or by a record without it.
@@ -28,8 +31,23 @@
 
 namespace timepipe::discipline {
 
-inline constexpr double kKernelMaxPpm = 500;          // ADJ_FREQUENCY's range, slew included
+inline constexpr double kKernelMaxPpm = 500;          // ADJ_FREQUENCY's range
+inline constexpr double kTickMaxPpm = 100'000;        // ADJ_TICK's range: tick within ±10 % of nominal
 inline constexpr std::int64_t kScaledPerPpm = 65536;  // timex.freq is in 2^-16 ppm
+
+// A clock rate as the kernel takes it: timex.freq (2^-16 ppm) and timex.tick (µs per tick of
+// USER_HZ; 0 on a clock without one). The tick stays nominal while the frequency alone fits.
+struct KernelRate {
+    std::int64_t freq_scaled = 0;
+    std::int64_t tick = 0;
+    friend bool operator==(const KernelRate&, const KernelRate&) = default;
+};
+// `ppm` clamped to what the clock can do: ±kKernelMaxPpm without a tick (tick_hz 0), else
+// ±kTickMaxPpm with the tick the smallest change that leaves the frequency within ±500 ppm.
+KernelRate kernel_rate(double ppm, int tick_hz);
+// The rate of a kernel reading in ppm (frequency plus tick offset).
+double rate_ppm(const KernelRate& r, int tick_hz);
+std::int64_t nominal_tick(int tick_hz);  // 1e6 / USER_HZ rounded, as the kernel's USER_TICK_USEC
 
 // ppm → 2^-16 ppm, rounded to nearest (ties away from zero), and back.
 std::int64_t ppm_to_scaled(double ppm);
@@ -51,6 +69,7 @@ struct PlanOptions {
     bool leap_supported = true;    // false for a PTP clock: a leap in a record is not armed
     std::string clock_name = "CLOCK_REALTIME";
     bool dry_run = false;
+    int tick_hz = 0;               // USER_HZ if the clock has a tick (CLOCK_REALTIME), 0 if not (PTP)
 };
 
 // What clockadj has set and is doing.
@@ -71,7 +90,7 @@ struct ClockState {
 
 struct Plan {
     std::optional<StepSpec> step;       // ADJ_SETOFFSET|ADJ_NANO, done first
-    std::int64_t freq_scaled = 0;       // ADJ_FREQUENCY, always set: base + slew rate
+    KernelRate rate;                    // ADJ_FREQUENCY (and ADJ_TICK), always set: base + slew rate
     LeapArm leap = LeapArm::none;       // ADJ_STATUS: PLL off, this leap bit (if supported)
     ClockState next;                    // the state after the plan is performed
     Applied applied;                    // the audit record (time = realtime now)

@@ -29,6 +29,11 @@ int managed_status_bits() { return STA_PLL | STA_FLL | STA_PPSFREQ | STA_PPSTIME
 
 int leap_status_bits(int leap) { return leap == 1 ? STA_INS : leap == 2 ? STA_DEL : 0; }
 
+int kernel_tick_hz() {
+    long hz = ::sysconf(_SC_CLK_TCK);
+    return hz > 0 ? static_cast<int>(hz) : 100;
+}
+
 AdjustableClock AdjustableClock::realtime() { return AdjustableClock(CLOCK_REALTIME, -1, "CLOCK_REALTIME"); }
 
 Result<AdjustableClock> AdjustableClock::open_ptp(const std::string& path, bool write) {
@@ -69,17 +74,22 @@ Result<ClockReading> AdjustableClock::read() const {
     if (state < 0) return adjtime_error(errno);
     ClockReading r;
     r.freq_scaled = tx.freq;
+    r.tick = is_ptp() ? 0 : tx.tick;
     r.status = tx.status;
     r.offset = tx.offset;
     r.state = state;
     return r;
 }
 
-Result<int> AdjustableClock::set_frequency_status(std::int64_t freq_scaled, int leap) {
+Result<int> AdjustableClock::set_frequency_status(std::int64_t freq_scaled, std::int64_t tick, int leap) {
     timex tx{};
     tx.modes = ADJ_FREQUENCY;
     tx.freq = static_cast<long>(freq_scaled);
     if (!is_ptp()) {
+        if (tick > 0) {
+            tx.modes |= ADJ_TICK;
+            tx.tick = static_cast<long>(tick);
+        }
         auto cur = read();
         if (!cur) return Unexpected<Error>{cur.error()};
         tx.modes |= ADJ_STATUS;
@@ -105,6 +115,10 @@ Result<void> AdjustableClock::restore(const ClockReading& saved) {
     if (!is_ptp()) {
         tx.modes |= ADJ_STATUS;
         tx.status = saved.status;
+        if (saved.tick > 0) {
+            tx.modes |= ADJ_TICK;
+            tx.tick = static_cast<long>(saved.tick);
+        }
     }
     if (::clock_adjtime(clockid_, &tx) < 0) return adjtime_error(errno);
     return {};

@@ -3,7 +3,7 @@
 //
 //   auto clock = AdjustableClock::realtime();            // or open_ptp("/dev/ptp0", true)
 //   auto r = clock.read();                               // modes 0: needs no privilege
-//   clock.set_frequency_status(scaled, leap);            // ADJ_FREQUENCY | ADJ_STATUS
+//   clock.set_frequency_status(scaled, tick, leap);      // ADJ_FREQUENCY | ADJ_TICK | ADJ_STATUS
 //   clock.step({-1, 700'000'000});                       // ADJ_SETOFFSET | ADJ_NANO: -0.3 s
 //
 // Errors: EX_NOPERM without CAP_SYS_TIME ("clock_adjtime: Operation not permitted"), EX_OSERR
@@ -20,6 +20,7 @@ namespace timepipe {
 
 struct ClockReading {
     std::int64_t freq_scaled = 0;  // timex.freq, 2^-16 ppm
+    std::int64_t tick = 0;         // timex.tick, µs per USER_HZ tick (0 on a PTP clock)
     int status = 0;                // timex.status (STA_*)
     std::int64_t offset = 0;       // timex.offset (kernel PLL / adjtime offset still to apply)
     int state = 0;                 // clock_adjtime's return: TIME_OK, TIME_INS, ...
@@ -29,6 +30,8 @@ struct ClockReading {
 // that clockadj did not make is "clock interference".
 int managed_status_bits();
 int leap_status_bits(int leap);  // 0 none, 1 STA_INS, 2 STA_DEL
+// USER_HZ, the unit of timex.tick (sysconf(_SC_CLK_TCK); 100 on Linux).
+int kernel_tick_hz();
 
 class AdjustableClock {
 public:
@@ -49,13 +52,13 @@ public:
     Result<UnixNanos> now() const;
     // clock_adjtime with modes 0.
     Result<ClockReading> read() const;
-    // Sets the frequency (2^-16 ppm) and, on CLOCK_REALTIME, the status: PLL, FLL and PPS
-    // discipline off, STA_INS/STA_DEL as `leap` says, the other bits kept. Returns the status
-    // set (0 on a PTP clock, which has none).
-    Result<int> set_frequency_status(std::int64_t freq_scaled, int leap);
+    // Sets the frequency (2^-16 ppm) and, on CLOCK_REALTIME, the tick (µs; 0 leaves it) and the
+    // status: PLL, FLL and PPS discipline off, STA_INS/STA_DEL as `leap` says, the other bits
+    // kept. Returns the status set (0 on a PTP clock, which has neither tick nor status).
+    Result<int> set_frequency_status(std::int64_t freq_scaled, std::int64_t tick, int leap);
     // Adds sec + nsec·1e-9 s (nsec in [0, 1e9)) to the clock at once.
     Result<void> step(std::int64_t sec, std::int64_t nsec);
-    // Restores a reading exactly (frequency and status): for tests and tools that saved one.
+    // Restores a reading exactly (frequency, tick and status): for tests and tools that saved one.
     Result<void> restore(const ClockReading& saved);
 
 private:

@@ -115,14 +115,15 @@ public:
         popt_.dry_run = opt.dry_run;
         popt_.clock_name = clock_ ? clock_->name() : (opt.clock.empty() ? "CLOCK_REALTIME" : opt.clock);
         popt_.leap_supported = opt.clock.empty();
+        popt_.tick_hz = opt.clock.empty() ? kernel_tick_hz() : 0;  // a PTP clock has no tick
     }
 
-    // Takes the clock's frequency as the base (0 with --dry-run).
+    // Takes the clock's rate (frequency and tick) as the base (0 with --dry-run).
     void start() {
         if (!clock_) return;
         auto r = clock_->read();
         if (!r) log::fatalx(r.error().exit_code, "%s: %s", name(), r.error().what.c_str());
-        st_.base_ppm = dsc::scaled_to_ppm(r->freq_scaled);
+        st_.base_ppm = dsc::rate_ppm({r->freq_scaled, r->tick}, popt_.tick_hz);
     }
 
     void on_record(const Record& rec, std::uint64_t index, const char* input) {
@@ -201,29 +202,34 @@ private:
                     log::fatalx(ok.error().exit_code, "%s: %s", name(), ok.error().what.c_str());
             }
             int leap = plan.leap == dsc::LeapArm::insert ? 1 : plan.leap == dsc::LeapArm::del ? 2 : 0;
-            log::debug("%s: clock_adjtime ADJ_FREQUENCY freq %lld leap %d", name(),
-                       static_cast<long long>(plan.freq_scaled), leap);
-            auto status = clock_->set_frequency_status(plan.freq_scaled, leap);
+            log::debug("%s: clock_adjtime ADJ_FREQUENCY freq %lld%s leap %d", name(),
+                       static_cast<long long>(plan.rate.freq_scaled), tick_text(plan.rate).c_str(), leap);
+            auto status = clock_->set_frequency_status(plan.rate.freq_scaled, plan.rate.tick, leap);
             if (!status) log::fatalx(status.error().exit_code, "%s: %s", name(), status.error().what.c_str());
-            last_freq_ = plan.freq_scaled;
+            last_rate_ = plan.rate;
             last_status_ = *status & managed_status_bits();
         } else {
             if (plan.step)
                 log::debug("%s: would clock_adjtime ADJ_SETOFFSET|ADJ_NANO tv_sec %lld tv_nsec %lld", name(),
                            static_cast<long long>(plan.step->sec), static_cast<long long>(plan.step->nsec));
-            log::debug("%s: would clock_adjtime ADJ_FREQUENCY freq %lld", name(),
-                       static_cast<long long>(plan.freq_scaled));
+            log::debug("%s: would clock_adjtime ADJ_FREQUENCY freq %lld%s", name(),
+                       static_cast<long long>(plan.rate.freq_scaled), tick_text(plan.rate).c_str());
         }
         st_ = plan.next;
         w_.write(plan.applied);
     }
 
+    static std::string tick_text(const dsc::KernelRate& r) {
+        return r.tick > 0 ? " ADJ_TICK tick " + std::to_string(r.tick) : std::string();
+    }
+
     // Before each change: has another program changed what clockadj set last?
     void check_interference(Applied& applied) {
-        if (!last_freq_) return;
+        if (!last_rate_) return;
         auto r = clock_->read();
         if (!r) log::fatalx(r.error().exit_code, "%s: %s", name(), r.error().what.c_str());
-        bool freq_changed = r->freq_scaled != *last_freq_;
+        dsc::KernelRate now{r->freq_scaled, r->tick};
+        bool freq_changed = now.freq_scaled != last_rate_->freq_scaled || (last_rate_->tick > 0 && now.tick != last_rate_->tick);
         bool status_changed = !clock_->is_ptp() && (r->status & managed_status_bits()) != last_status_;
         if (!freq_changed && !status_changed) return;
         applied.interference = true;
@@ -231,7 +237,7 @@ private:
         said_interference_ = true;
         if (freq_changed)
             log::warnx("%s: clock interference: frequency changed from %.6f to %.6f ppm by another program", name(),
-                       dsc::scaled_to_ppm(*last_freq_), dsc::scaled_to_ppm(r->freq_scaled));
+                       dsc::rate_ppm(*last_rate_, popt_.tick_hz), dsc::rate_ppm(now, popt_.tick_hz));
         else
             log::warnx("%s: clock interference: status changed from 0x%x to 0x%x by another program", name(),
                        static_cast<unsigned>(last_status_), static_cast<unsigned>(r->status & managed_status_bits()));
@@ -242,7 +248,7 @@ private:
     Writer& w_;
     dsc::PlanOptions popt_;
     dsc::ClockState st_;
-    std::optional<std::int64_t> last_freq_;
+    std::optional<dsc::KernelRate> last_rate_;
     int last_status_ = 0;
     bool said_interference_ = false;
     std::uint64_t refused_ = 0;
@@ -259,9 +265,11 @@ int show(const Options& opt) {
     }
     auto r = clock->read();
     if (!r) log::fatalx(r.error().exit_code, "%s: %s", clock->name().c_str(), r.error().what.c_str());
-    std::printf("%s frequency %.6f ppm freq %lld status 0x%x offset %lld state %d\n", clock->name().c_str(),
-                dsc::scaled_to_ppm(r->freq_scaled), static_cast<long long>(r->freq_scaled),
-                static_cast<unsigned>(r->status), static_cast<long long>(r->offset), r->state);
+    int hz = clock->is_ptp() ? 0 : kernel_tick_hz();
+    std::printf("%s frequency %.6f ppm freq %lld tick %lld status 0x%x offset %lld state %d\n", clock->name().c_str(),
+                dsc::rate_ppm({r->freq_scaled, r->tick}, hz), static_cast<long long>(r->freq_scaled),
+                static_cast<long long>(r->tick), static_cast<unsigned>(r->status), static_cast<long long>(r->offset),
+                r->state);
     return 0;
 }
 

@@ -50,7 +50,7 @@ TEST(ClockPlan, FrequencyIsIn2To16PpmRoundedToNearest) {
     auto a = adjust();
     a.frequency = -12.5;
     auto p = plan(a);
-    EXPECT_EQ(p.freq_scaled, -819200);
+    EXPECT_EQ(p.rate.freq_scaled, -819200);
     EXPECT_EQ(p.applied.frequency, -12.5);
     EXPECT_FALSE(p.step);
     EXPECT_EQ(p.next.base_ppm, -12.5);
@@ -94,7 +94,7 @@ TEST(ClockPlan, SlewIsATemporaryFrequencyOnTopOfTheBase) {
     a.slew = 0.001;
     a.slew_duration = 100;  // 10 ppm for 100 s
     auto p = plan(a);
-    EXPECT_EQ(p.freq_scaled, ppm_to_scaled(20));
+    EXPECT_EQ(p.rate.freq_scaled, ppm_to_scaled(20));
     EXPECT_EQ(p.next.base_ppm, 10);
     EXPECT_DOUBLE_EQ(p.next.slew_rate_ppm, 10);
     EXPECT_EQ(p.next.slew_end, kMono + 100 * kNanosPerSecond);
@@ -103,7 +103,7 @@ TEST(ClockPlan, SlewIsATemporaryFrequencyOnTopOfTheBase) {
     EXPECT_NEAR(p.next.slew_remaining(kMono + 50 * kNanosPerSecond), 0.0005, 1e-12);
 
     auto e = end_slew(p.next, {}, kNoon + 100 * kNanosPerSecond);
-    EXPECT_EQ(e.freq_scaled, ppm_to_scaled(10));
+    EXPECT_EQ(e.rate.freq_scaled, ppm_to_scaled(10));
     EXPECT_FALSE(e.next.slewing());
     EXPECT_EQ(e.applied.frequency, 10);
     EXPECT_FALSE(e.applied.slew);
@@ -115,11 +115,11 @@ TEST(ClockPlan, SlewWithoutDurationRunsAtTheRoomLeftTo500Ppm) {
     a.slew = -0.5;  // negative: room 600? no: total may reach -500, so 600 ppm below +100
     auto p = plan(a);
     EXPECT_DOUBLE_EQ(p.next.slew_rate_ppm, -600);
-    EXPECT_EQ(p.freq_scaled, ppm_to_scaled(-500));
+    EXPECT_EQ(p.rate.freq_scaled, ppm_to_scaled(-500));
     a.slew = 0.5;  // positive: 400 ppm up to +500
     p = plan(a);
     EXPECT_DOUBLE_EQ(p.next.slew_rate_ppm, 400);
-    EXPECT_EQ(p.freq_scaled, ppm_to_scaled(500));
+    EXPECT_EQ(p.rate.freq_scaled, ppm_to_scaled(500));
     EXPECT_NEAR(*p.applied.slew_duration, 0.5 / 400e-6, 1e-6);
 }
 
@@ -133,6 +133,61 @@ TEST(ClockPlan, SlewTooFastForItsDurationIsStretched) {
     EXPECT_NEAR(*p.applied.slew_duration, 2000, 1e-6);
     a.frequency = 500;  // no room at all
     EXPECT_EQ(refusal(a), "adjust: \"slew\": no room within ±500 ppm over \"frequency\" 500 ppm");
+}
+
+// ADJ_TICK (USER_HZ 100: nominal tick 10000 µs, each µs 100 ppm) carries what ADJ_FREQUENCY's
+// ±500 ppm cannot; the tick stays nominal while the frequency alone fits.
+TEST(ClockPlan, KernelRateSplitsIntoTickAndFrequency) {
+    EXPECT_EQ(nominal_tick(100), 10'000);
+    EXPECT_EQ(nominal_tick(1000), 1'000);
+    EXPECT_EQ(kernel_rate(12.5, 100), (KernelRate{ppm_to_scaled(12.5), 10'000}));
+    EXPECT_EQ(kernel_rate(500, 100), (KernelRate{ppm_to_scaled(500), 10'000}));
+    EXPECT_EQ(kernel_rate(-500, 100), (KernelRate{ppm_to_scaled(-500), 10'000}));
+    EXPECT_EQ(kernel_rate(501, 100), (KernelRate{ppm_to_scaled(401), 10'001}));
+    EXPECT_EQ(kernel_rate(83'333.3, 100), (KernelRate{ppm_to_scaled(433.3), 10'829}));
+    EXPECT_EQ(kernel_rate(-83'333.3, 100), (KernelRate{ppm_to_scaled(-433.3), 9'171}));
+    EXPECT_EQ(kernel_rate(1e6, 100), (KernelRate{ppm_to_scaled(500), 10'995}));  // clamped to +10 %
+    EXPECT_EQ(kernel_rate(-1e6, 100), (KernelRate{ppm_to_scaled(-500), 9'005}));  // and -10 %
+    EXPECT_EQ(kernel_rate(1000, 0), (KernelRate{ppm_to_scaled(500), 0}));  // no tick: ±500 ppm
+    for (double ppm : {0.0, 499.9, 501.0, -777.77, 12'345.6, -99'999.0})
+        EXPECT_NEAR(rate_ppm(kernel_rate(ppm, 100), 100), ppm, 1e-4) << ppm;
+    EXPECT_NEAR(rate_ppm({ppm_to_scaled(-20), 9'990}, 100), -1020, 1e-9);
+    EXPECT_NEAR(rate_ppm({ppm_to_scaled(-20), 0}, 100), -20, 1e-9);  // a PTP reading
+}
+
+TEST(ClockPlan, SlewWithADurationUsesTheTickUpToTenPercent) {
+    PlanOptions rt;
+    rt.tick_hz = 100;
+    auto a = adjust();
+    a.frequency = 10;
+    a.slew = 0.5;
+    a.slew_duration = 6;  // 83 333 ppm, as discipline asks to remove 0.5 s quickly
+    auto p = plan(a, {}, rt);
+    EXPECT_NEAR(p.next.slew_rate_ppm, 0.5 / 6 * 1e6, 1e-6);
+    EXPECT_EQ(p.applied.slew_duration, 6);  // not stretched
+    EXPECT_EQ(p.rate.tick, 10'000 + 829);
+    EXPECT_NEAR(rate_ppm(p.rate, 100), 10 + 0.5 / 6 * 1e6, 1e-4);
+    EXPECT_EQ(p.next.slew_end, kMono + 6 * kNanosPerSecond);
+    auto e = end_slew(p.next, rt, kNoon + 6 * kNanosPerSecond);  // back to the base, nominal tick
+    EXPECT_EQ(e.rate, (KernelRate{ppm_to_scaled(10), 10'000}));
+
+    a.slew = -1;
+    a.slew_duration = 1;  // -1e6 ppm asked: -10 % in total
+    p = plan(a, {}, rt);
+    EXPECT_DOUBLE_EQ(p.next.slew_rate_ppm, -100'010);
+    EXPECT_NEAR(*p.applied.slew_duration, 1 / 100'010e-6, 1e-6);
+    EXPECT_EQ(p.rate, (KernelRate{ppm_to_scaled(-500), 9'005}));
+
+    a.slew = 0.5;  // without a duration: adjtime's 500 ppm in total, even with a tick
+    a.slew_duration.reset();
+    p = plan(a, {}, rt);
+    EXPECT_DOUBLE_EQ(p.next.slew_rate_ppm, 490);
+    EXPECT_EQ(p.rate, (KernelRate{ppm_to_scaled(500), 10'000}));
+
+    PlanOptions ptp;  // no tick: ±500 ppm, the slew stretched
+    a.slew_duration = 6;
+    EXPECT_DOUBLE_EQ(plan(a, {}, ptp).next.slew_rate_ppm, 490);
+    EXPECT_EQ(plan(a, {}, ptp).rate.tick, 0);
 }
 
 // Found by fuzz_adjust_record: 892 s at the 400 ppm left over +100 ppm takes 2.2e6 s, longer
@@ -160,26 +215,26 @@ TEST(ClockPlan, FrequencyOrSlewEndsTheSlewInProgressAnEmptyRecordLetsItRun) {
     auto st = plan(a).next;
     // 50 s later, half done: a record with nothing to change lets it run on
     auto p = plan(adjust(), st, {}, kNoon, kMono + 50 * kNanosPerSecond);
-    EXPECT_EQ(p.freq_scaled, ppm_to_scaled(100));
+    EXPECT_EQ(p.rate.freq_scaled, ppm_to_scaled(100));
     EXPECT_EQ(p.next.slew_end, st.slew_end);
     EXPECT_FALSE(p.applied.slew);
     // a new frequency ends it: the discipline's estimate already holds the rest (time-stream(5))
     auto b = adjust();
     b.frequency = 5;
     p = plan(b, st, {}, kNoon, kMono + 50 * kNanosPerSecond);
-    EXPECT_EQ(p.freq_scaled, ppm_to_scaled(5));
+    EXPECT_EQ(p.rate.freq_scaled, ppm_to_scaled(5));
     EXPECT_FALSE(p.next.slewing());
     // a new slew replaces it
     b.slew = -0.002;
     b.slew_duration = 20;
     p = plan(b, st, {}, kNoon, kMono + 50 * kNanosPerSecond);
-    EXPECT_EQ(p.freq_scaled, ppm_to_scaled(5 - 100));
+    EXPECT_EQ(p.rate.freq_scaled, ppm_to_scaled(5 - 100));
     EXPECT_EQ(p.next.slew_end, kMono + 70 * kNanosPerSecond);
     b.slew = 0.0;
     b.slew_duration.reset();
     p = plan(b, st, {}, kNoon, kMono + 50 * kNanosPerSecond);
     EXPECT_FALSE(p.next.slewing());
-    EXPECT_EQ(p.freq_scaled, ppm_to_scaled(5));
+    EXPECT_EQ(p.rate.freq_scaled, ppm_to_scaled(5));
 }
 
 TEST(ClockPlan, StepCancelsSlewAndKeepsBase) {
@@ -192,7 +247,7 @@ TEST(ClockPlan, StepCancelsSlewAndKeepsBase) {
     b.reason = "r";
     auto p = plan(b, st);
     EXPECT_FALSE(p.next.slewing());
-    EXPECT_EQ(p.freq_scaled, ppm_to_scaled(3));
+    EXPECT_EQ(p.rate.freq_scaled, ppm_to_scaled(3));
     EXPECT_EQ(p.notes.size(), 1u);
 }
 
