@@ -1,6 +1,7 @@
 // What clockadj does with arbitrary input: CBOR bytes → StreamDecoder → from_record<Adjust> →
 // plan_adjust, carrying the state from record to record as clockadj does. Properties of every
-// plan that passes: the kernel frequency within ±500 ppm, a step's tv_nsec in [0, 1e9) and the
+// plan that passes: the kernel frequency within ±500 ppm and the tick within ±10 % of nominal
+// (USER_HZ 100, as on CLOCK_REALTIME), a step's tv_nsec in [0, 1e9) and the
 // step within --max-step, the slew's end not in the past, the applied record valid.
 #include <cmath>
 #include <cstddef>
@@ -22,7 +23,8 @@ void check(bool ok) {
 }
 
 void check_plan(const dsc::Plan& p, const dsc::PlanOptions& opt, std::int64_t mono) {
-    check(std::llabs(p.freq_scaled) <= 500LL * dsc::kScaledPerPpm);
+    check(std::llabs(p.rate.freq_scaled) <= 500LL * dsc::kScaledPerPpm);
+    check(p.rate.tick >= 9'000 && p.rate.tick <= 11'000);
     if (p.step) {
         check(p.step->nsec >= 0 && p.step->nsec < kNanosPerSecond);
         check(std::fabs(static_cast<double>(p.step->sec)) <= opt.max_step + 1);
@@ -40,6 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     dec.feed(std::as_bytes(std::span(data, size)));
     dec.finish();
     dsc::PlanOptions opt;
+    opt.tick_hz = 100;
     dsc::ClockState st;
     const UnixNanos now = 1'700'000'000LL * kNanosPerSecond;
     std::int64_t mono = 1'000 * kNanosPerSecond;
