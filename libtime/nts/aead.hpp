@@ -1,0 +1,79 @@
+// The AEAD algorithms NTS negotiates (RFC 8915 §5.1, IANA "AEAD Algorithms"): AES-SIV-CMAC-256
+// (15, mandatory) and AES-SIV-CMAC-512 (17), RFC 5297 SIV mode over OpenSSL 3. NTS passes two
+// header components to S2V: the associated data, then the nonce (RFC 5297 §3, RFC 8915 §5.6).
+//
+//   Siv siv;                                              // one per thread: holds OpenSSL contexts
+//   std::vector<std::byte> sealed(kSivTagSize + plain.size());
+//   auto n = siv.seal(AeadAlgorithm::aes_siv_cmac_256, key, nonce, ad, plain, sealed);  // SIV ‖ C
+//   auto m = siv.open(AeadAlgorithm::aes_siv_cmac_256, key, nonce, ad, sealed, plain);  // or error
+//
+// OpenSSL before 3.5 refuses an empty plaintext (its SIV final step fails when no plaintext was
+// processed: openssl#17268, #26580), and an NTS request has one. For that case only, the SIV is
+// computed here as RFC 5297 §2.4 defines it, S2V over OpenSSL's CMAC: there is no ciphertext,
+// the output is the 16-byte SIV. Unit tests check both paths against RFC 5297 and Wycheproof.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "libtime/base/error.hpp"
+
+namespace timepipe::nts {
+
+enum class AeadAlgorithm : std::uint16_t {
+    aes_siv_cmac_256 = 15,
+    aes_siv_cmac_512 = 17,
+};
+
+inline constexpr std::size_t kSivTagSize = 16;
+inline constexpr std::size_t kMaxAeadKeySize = 64;
+
+// The algorithm with IANA number `id`, if this implementation supports it.
+std::optional<AeadAlgorithm> aead_from_id(std::uint16_t id);
+std::size_t aead_key_size(AeadAlgorithm a);      // 32 or 64 octets (C2S and S2C keys each)
+std::string_view aead_name(AeadAlgorithm a);     // "AEAD_AES_SIV_CMAC_256"
+
+class Siv {
+public:
+    Siv();
+    ~Siv();
+    Siv(Siv&&) noexcept;
+    Siv& operator=(Siv&&) noexcept;
+    Siv(const Siv&) = delete;
+    Siv& operator=(const Siv&) = delete;
+
+    using Headers = std::span<const std::span<const std::byte>>;
+
+    // Writes SIV ‖ ciphertext (kSivTagSize + plaintext.size() octets) to `out`; returns that size.
+    // Errors: a key of the wrong size or `out` too small (EX_SOFTWARE), an OpenSSL failure.
+    Result<std::size_t> seal(AeadAlgorithm a, std::span<const std::byte> key, Headers headers,
+                             std::span<const std::byte> plaintext, std::span<std::byte> out);
+    // Checks and decrypts SIV ‖ ciphertext into `out` (sealed.size() - kSivTagSize octets);
+    // returns the plaintext size. Any change to key, headers or sealed: "authentication failed".
+    Result<std::size_t> open(AeadAlgorithm a, std::span<const std::byte> key, Headers headers,
+                             std::span<const std::byte> sealed, std::span<std::byte> out);
+
+    // NTS's use: headers associated data, then nonce.
+    Result<std::size_t> seal(AeadAlgorithm a, std::span<const std::byte> key, std::span<const std::byte> nonce,
+                             std::span<const std::byte> ad, std::span<const std::byte> plaintext,
+                             std::span<std::byte> out) {
+        const std::span<const std::byte> h[] = {ad, nonce};
+        return seal(a, key, h, plaintext, out);
+    }
+    Result<std::size_t> open(AeadAlgorithm a, std::span<const std::byte> key, std::span<const std::byte> nonce,
+                             std::span<const std::byte> ad, std::span<const std::byte> sealed,
+                             std::span<std::byte> out) {
+        const std::span<const std::byte> h[] = {ad, nonce};
+        return open(a, key, h, sealed, out);
+    }
+
+private:
+    struct Contexts;
+    std::unique_ptr<Contexts> ctx_;
+};
+
+}  // namespace timepipe::nts

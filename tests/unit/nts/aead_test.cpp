@@ -1,0 +1,138 @@
+// libtime/nts/aead: AES-SIV-CMAC (RFC 5297) against its published vectors — RFC 5297 A.1 and
+// A.2 through OpenSSL's SIV, Wycheproof's empty messages through the S2V path that works around
+// OpenSSL < 3.5 — and tampering with any input refused.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "libtime/nts/aead.hpp"
+#include "tests/unit/test_support.hpp"
+
+using namespace timepipe;
+using namespace timepipe::nts;
+using timepipe::test::hex;
+
+namespace {
+
+using Bytes = std::vector<std::byte>;
+using Span = std::span<const std::byte>;
+
+Bytes seal(Siv& siv, AeadAlgorithm a, const Bytes& key, std::vector<Span> headers, const Bytes& plain) {
+    Bytes out(kSivTagSize + plain.size());
+    auto n = siv.seal(a, key, headers, plain, out);
+    EXPECT_TRUE(n) << n.error().what;
+    return out;
+}
+
+}  // namespace
+
+TEST(Aead, AlgorithmsByIanaNumber) {
+    EXPECT_EQ(aead_from_id(15), AeadAlgorithm::aes_siv_cmac_256);
+    EXPECT_EQ(aead_from_id(17), AeadAlgorithm::aes_siv_cmac_512);
+    EXPECT_FALSE(aead_from_id(16));
+    EXPECT_FALSE(aead_from_id(30));  // AES-128-GCM-SIV: not offered
+    EXPECT_EQ(aead_key_size(AeadAlgorithm::aes_siv_cmac_256), 32u);
+    EXPECT_EQ(aead_key_size(AeadAlgorithm::aes_siv_cmac_512), 64u);
+    EXPECT_EQ(aead_name(AeadAlgorithm::aes_siv_cmac_256), "AEAD_AES_SIV_CMAC_256");
+}
+
+TEST(Aead, Rfc5297DeterministicExampleA1) {
+    Siv siv;
+    auto key = hex("fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0 f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff");
+    auto ad = hex("101112131415161718191a1b1c1d1e1f2021222324252627");
+    auto plain = hex("112233445566778899aabbccddee");
+    auto sealed = seal(siv, AeadAlgorithm::aes_siv_cmac_256, key, {ad}, plain);
+    EXPECT_EQ(sealed, hex("85632d07c6e8f37f950acd320a2ecc93 40c02b9690c4dc04daef7f6afe5c"));
+    Bytes back(plain.size());
+    std::vector<Span> h{Span(ad)};
+    auto n = siv.open(AeadAlgorithm::aes_siv_cmac_256, key, h, sealed, back);
+    ASSERT_TRUE(n) << n.error().what;
+    EXPECT_EQ(*n, plain.size());
+    EXPECT_EQ(back, plain);
+}
+
+// Two associated-data strings and a nonce: the nonce is the last header, as NTS uses it.
+TEST(Aead, Rfc5297NonceBasedExampleA2) {
+    Siv siv;
+    auto key = hex("7f7e7d7c7b7a79787776757473727170 404142434445464748494a4b4c4d4e4f");
+    auto ad1 = hex("00112233445566778899aabbccddeeff deaddadadeaddadaffeeddccbbaa9988 7766554433221100");
+    auto ad2 = hex("102030405060708090a0");
+    auto nonce = hex("09f911029d74e35bd84156c5635688c0");
+    auto plain = hex("7468697320697320736f6d6520706c61 696e7465787420746f20656e63727970 74207573696e67205349562d414553");
+    EXPECT_EQ(seal(siv, AeadAlgorithm::aes_siv_cmac_256, key, {ad1, ad2, nonce}, plain),
+              hex("7bdb6e3b432667eb06f4d14bff2fbd0f cb900f2fddbe404326601965c889bf17 dba77ceb094fa663b7a3f748ba8af829"
+                  "ea64ad544a272e9c485b62a3fd5c0d"));
+}
+
+// Wycheproof aes_siv_cmac_test.json tcId 2 and 3: empty messages, which OpenSSL 3.0's SIV
+// refuses; the output is the SIV alone.
+TEST(Aead, EmptyPlaintextGivesTheSivAloneWycheproof) {
+    Siv siv;
+    auto k2 = hex("2b27e429fb6c02678e589ccc4437c5adfb44b331ab6d21ea321727e6ec03d354");
+    Bytes empty;
+    EXPECT_EQ(seal(siv, AeadAlgorithm::aes_siv_cmac_256, k2, {empty}, empty), hex("b2b2354e3724dcdaa85ecf029b49a90c"));
+    auto k3 = hex("e40992eb4f649e5d49134652aecc24bafa6b45ce8dd9e9d371ede7d5de84fa72");
+    auto ad3 = hex("8268c5194a71aed0fc1dafe3");
+    auto sealed = seal(siv, AeadAlgorithm::aes_siv_cmac_256, k3, {ad3}, empty);
+    EXPECT_EQ(sealed, hex("92bc07ee200fbd488b7f70a10da26a21"));
+    std::vector<Span> h{Span(ad3)};
+    Bytes none;
+    auto n = siv.open(AeadAlgorithm::aes_siv_cmac_256, k3, h, sealed, none);
+    ASSERT_TRUE(n) << n.error().what;
+    EXPECT_EQ(*n, 0u);
+    sealed[15] ^= std::byte{1};
+    n = siv.open(AeadAlgorithm::aes_siv_cmac_256, k3, h, sealed, none);
+    ASSERT_FALSE(n);
+    EXPECT_EQ(n.error().what, "authentication failed");
+}
+
+// NTS-shaped headers (associated data, then nonce): round trips at length 0 (the S2V path) and
+// above (OpenSSL's SIV), both key sizes; a flipped bit in any input is refused.
+TEST(Aead, NtsShapedRoundTripAndTamperingForBothKeySizes) {
+    Siv siv;
+    for (auto a : {AeadAlgorithm::aes_siv_cmac_256, AeadAlgorithm::aes_siv_cmac_512}) {
+        Bytes key(aead_key_size(a));
+        for (std::size_t i = 0; i < key.size(); ++i) key[i] = std::byte(i * 7 + 1);
+        Bytes ad(48 + 36, std::byte{0x23}), nonce(16, std::byte{0x5a});
+        for (std::size_t len : {0u, 1u, 15u, 16u, 17u, 200u}) {
+            Bytes plain(len);
+            for (std::size_t i = 0; i < len; ++i) plain[i] = std::byte(i);
+            Bytes sealed(kSivTagSize + len);
+            auto n = siv.seal(a, key, nonce, ad, plain, sealed);
+            ASSERT_TRUE(n) << n.error().what;
+            Bytes back(len);
+            auto m = siv.open(a, key, nonce, ad, sealed, back);
+            ASSERT_TRUE(m) << m.error().what;
+            EXPECT_EQ(back, plain);
+            // a flipped bit anywhere: in the sealed text, the nonce, the associated data, the key
+            for (std::size_t bit = 0; bit < sealed.size() * 8; bit += 13) {
+                Bytes t = sealed;
+                t[bit / 8] ^= std::byte(1u << (bit % 8));
+                EXPECT_FALSE(siv.open(a, key, nonce, ad, t, back)) << len << " " << bit;
+            }
+            Bytes n2 = nonce, ad2 = ad, k2 = key;
+            n2[3] ^= std::byte{4};
+            ad2[47] ^= std::byte{1};
+            k2[0] ^= std::byte{0x80};  // K1, the S2V half (K2 only encrypts: an empty message never uses it)
+            EXPECT_FALSE(siv.open(a, key, n2, ad, sealed, back));
+            EXPECT_FALSE(siv.open(a, key, nonce, ad2, sealed, back));
+            EXPECT_FALSE(siv.open(a, k2, nonce, ad, sealed, back));
+            EXPECT_FALSE(siv.open(a, key, ad, nonce, sealed, back));  // headers swapped
+        }
+    }
+}
+
+TEST(Aead, WrongKeySizeAndShortBuffersAreSoftwareErrors) {
+    Siv siv;
+    Bytes key(31), nonce(16), ad(48), plain(4), out(kSivTagSize + 4);
+    auto n = siv.seal(AeadAlgorithm::aes_siv_cmac_256, key, nonce, ad, plain, out);
+    ASSERT_FALSE(n);
+    EXPECT_EQ(n.error().exit_code, EX_SOFTWARE);
+    key.resize(32);
+    Bytes small(kSivTagSize + 3);
+    EXPECT_FALSE(siv.seal(AeadAlgorithm::aes_siv_cmac_256, key, nonce, ad, plain, small));
+    Bytes short_sealed(kSivTagSize - 1);
+    auto m = siv.open(AeadAlgorithm::aes_siv_cmac_256, key, nonce, ad, short_sealed, out);
+    ASSERT_FALSE(m);
+    EXPECT_EQ(m.error().what, "authentication failed");
+}
