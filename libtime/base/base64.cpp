@@ -61,4 +61,11 @@ std::optional<std::vector<std::byte>> hex_decode(std::string_view text) {
     return out;
 }
 
+std::string hex_encode(std::span<const std::byte> bytes) {
+    std::string out(bytes.size() * 2 + 1, '\0');
+    sodium_bin2hex(out.data(), out.size(), uc(bytes.data()), bytes.size());
+    out.pop_back();
+    return out;
+}
+
 }  // namespace timepipe

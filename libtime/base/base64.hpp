@@ -24,5 +24,7 @@ std::optional<std::vector<std::byte>> base64_decode(std::string_view text);
 std::string base64_encode(std::span<const std::byte> bytes);
 // Even number of hex digits, either case, nothing else. nullopt otherwise.
 std::optional<std::vector<std::byte>> hex_decode(std::string_view text);
+// Lower-case hex, two digits per byte (constant-time: keys are written this way).
+std::string hex_encode(std::span<const std::byte> bytes);
 
 }  // namespace timepipe

@@ -51,6 +51,13 @@ TEST(Hex, DecodeAndReject) {
         EXPECT_FALSE(hex_decode(bad)) << bad;
 }
 
+TEST(Hex, EncodeIsLowerCaseAndRoundTrips) {
+    EXPECT_EQ(hex_encode(test::hex("00 ff 7f a0")), "00ff7fa0");
+    EXPECT_EQ(hex_encode({}), "");
+    auto bytes = test::hex("0123456789abcdef fedcba98");
+    EXPECT_EQ(hex_decode(hex_encode(bytes)), bytes);
+}
+
 TEST(Base64, RandomRoundTrip) {
     std::mt19937_64 rng(test_seed("base64_test"));
     for (int round = 0; round < 500; ++round) {
