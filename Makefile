@@ -26,7 +26,7 @@ endif
 endif
 BUILD   ?= $(if $(SAN),build-san,build)
 
-PKGS := libuv libcbor libsodium libcrypto nlohmann_json
+PKGS := libuv libcbor libsodium libssl libcrypto nlohmann_json
 # Asked of pkg-config when first used, not when make reads this file: on a bare machine the
 # libraries arrive with `deps`, after the Makefile was read (`make demo` must work first time).
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null))$(PKG_CFLAGS)

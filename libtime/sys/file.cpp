@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <string>
 #include <unistd.h>
 #include <utility>
@@ -88,12 +89,17 @@ Result<std::string> read_file(const char* path, std::size_t max_size) {
 
 namespace timepipe {
 
-Result<void> write_file_atomic(const char* path, std::string_view content) {
+Result<void> write_file_atomic(const char* path, std::string_view content, unsigned mode) {
     std::string tmp = std::string(path) + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, static_cast<mode_t>(mode));
     if (fd < 0) {
         int e = errno;
         return fail(tmp + ": " + std::strerror(e), e == EACCES || e == EROFS ? EX_CANTCREAT : EX_IOERR);
+    }
+    if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) {  // a leftover PATH.tmp keeps its old mode
+        int e = errno;
+        ::close(fd);
+        return fail(tmp + ": " + std::strerror(e), EX_CANTCREAT);
     }
     std::size_t done = 0;
     while (done < content.size()) {

@@ -62,9 +62,10 @@ private:
 // with EX_DATAERR ("larger than 16 MiB") before more than that is read.
 Result<std::string> read_file(const char* path, std::size_t max_size = SIZE_MAX);
 
-// Replaces `path` with `content` atomically: writes PATH.tmp (0644), fsyncs it, renames it over
-// PATH. A reader sees the old file or the new one, never half of one. Errors carry strerror's
-// text (naming PATH.tmp when it is the temporary that failed), EX_CANTCREAT or EX_IOERR.
-Result<void> write_file_atomic(const char* path, std::string_view content);
+// Replaces `path` with `content` atomically: writes PATH.tmp (mode `mode`: 0600 for secrets; never
+// through a symbolic link), fsyncs it, renames it over PATH. A reader sees the old file or the new
+// one, never half of one. Errors carry strerror's text (naming PATH.tmp when it is the temporary
+// that failed), EX_CANTCREAT or EX_IOERR.
+Result<void> write_file_atomic(const char* path, std::string_view content, unsigned mode = 0644);
 
 }  // namespace timepipe

@@ -209,4 +209,17 @@ Result<void> TcpClient::receive_exact(std::span<std::byte> into, std::chrono::na
     return {};
 }
 
+Result<std::size_t> TcpClient::receive_some(std::span<std::byte> into, std::chrono::nanoseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+        const ssize_t n = ::recv(fd(), into.data(), into.size(), 0);
+        if (n >= 0) return static_cast<std::size_t>(n);
+        if (errno == EINTR) continue;
+        if (!is_again(errno)) return peer_error("recv", errno);
+        auto ready = wait_for(fd(), POLLIN, deadline);
+        if (!ready) return Unexpected<Error>{ready.error()};
+        if (!*ready) return fail("timed out", EX_UNAVAILABLE);
+    }
+}
+
 }  // namespace timepipe

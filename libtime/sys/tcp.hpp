@@ -109,6 +109,8 @@ public:
     Result<void> send_all(std::span<const std::byte> data, std::chrono::nanoseconds timeout);
     // Fills `into` completely, or fails ("connection closed" on EOF, "timed out").
     Result<void> receive_exact(std::span<std::byte> into, std::chrono::nanoseconds timeout);
+    // What has arrived, at least one octet, or 0 at EOF; "timed out" when nothing comes.
+    Result<std::size_t> receive_some(std::span<std::byte> into, std::chrono::nanoseconds timeout);
 
 private:
     explicit TcpClient(int fd) : fd_(fd) {}
