@@ -16,6 +16,7 @@ std::string_view kiss_meaning(Kiss k) {
     case Kiss::Deny: return "server refuses service";
     case Kiss::Rstr: return "server restricts access";
     case Kiss::Rate: return "server asks to slow down";
+    case Kiss::Ntsn: return "NTS cookie refused";
     case Kiss::Other: break;
     }
     return "unknown code";

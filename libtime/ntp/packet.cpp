@@ -171,11 +171,16 @@ Kiss classify_kiss(std::uint32_t refid) {
     case four_cc('R', 'A', 'T', 'E'): return Kiss::Rate;
     case four_cc('D', 'E', 'N', 'Y'): return Kiss::Deny;
     case four_cc('R', 'S', 'T', 'R'): return Kiss::Rstr;
+    case four_cc('N', 'T', 'S', 'N'): return Kiss::Ntsn;
     default: return Kiss::Other;
     }
 }
 
-bool acts_as_kiss(const Header& h) { return is_kiss_of_death(h) && classify_kiss(h.refid) != Kiss::Other; }
+bool acts_as_kiss(const Header& h) {
+    if (!is_kiss_of_death(h)) return false;
+    Kiss k = classify_kiss(h.refid);
+    return k != Kiss::Other && k != Kiss::Ntsn;  // NTSN: the NTS client's own check (nts/ntp_fields)
+}
 
 std::array<char, 4> kiss_code(std::uint32_t refid) {
     return {static_cast<char>(refid >> 24), static_cast<char>(refid >> 16), static_cast<char>(refid >> 8),

@@ -100,7 +100,9 @@ void encode_header(const Header& header, std::span<std::byte, kHeaderSize> out) 
 // --- Kiss-o'-Death (RFC 5905 §7.4) ------------------------------------------------------------
 // A stratum-0 packet from a server or peer (modes 1, 2, 4, 5); the refid carries the kiss code.
 bool is_kiss_of_death(const Header& h);
-enum class Kiss { Rate, Deny, Rstr, Other };  // RATE: slow down; DENY/RSTR: stop using this server
+// RATE: slow down; DENY/RSTR: stop using this server; NTSN (RFC 8915 §5.7): the NTS cookie or
+// authenticator did not open, run NTS-KE again (a kiss only for an NTS client, which checks it).
+enum class Kiss { Rate, Deny, Rstr, Ntsn, Other };
 Kiss classify_kiss(std::uint32_t refid);
 std::array<char, 4> kiss_code(std::uint32_t refid);  // the four octets as characters, NULs kept
 // Whether a client should act on it as a kiss: is_kiss_of_death with RATE, DENY or RSTR, as

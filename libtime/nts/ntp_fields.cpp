@@ -160,7 +160,7 @@ bool is_nts_nak(std::span<const std::byte> packet, std::span<const std::byte> ui
 
 Expected<ClientRequest, RequestRefusal> read_client_request(Siv& siv, const CookieKeys& keys,
                                                             std::span<const std::byte> packet) {
-    auto refuse = [](bool nts, bool nak, std::string what) { return Unexpected<RequestRefusal>{RequestRefusal{nts, nak, std::move(what)}}; };
+    auto refuse = [](bool nts, bool nak, std::string what) { return Unexpected<RequestRefusal>{RequestRefusal{nts, nak, std::move(what), {}}}; };
     auto fields = fields_of(packet);
     if (!fields) return refuse(false, false, fields.error().what);
     std::span<const std::byte> uid, cookie;
@@ -196,10 +196,15 @@ Expected<ClientRequest, RequestRefusal> read_client_request(Siv& siv, const Cook
     if (!saw_cookie) return refuse(true, false, "no cookie");
     if (!auth) return refuse(true, false, "no authenticator");
 
+    auto nak = [&](std::string what) {
+        RequestRefusal r{true, true, std::move(what), {}};
+        r.uid.assign(uid.begin(), uid.end());
+        return Unexpected<RequestRefusal>{std::move(r)};
+    };
     auto session = open_cookie(siv, keys, cookie);
-    if (!session) return refuse(true, true, "cookie: " + session.error().what);
+    if (!session) return nak("cookie: " + session.error().what);
     auto o = open_authenticator(siv, session->aead(), session->c2s(), packet, offset_of(packet, *auth), auth->value);
-    if (!o) return refuse(true, true, "authenticator: " + o.error().what);
+    if (!o) return nak("authenticator: " + o.error().what);
     auto inner = ntp::split_extensions(o->plaintext, ntp::ExtensionRules::Nts);
     if (!inner) return refuse(true, false, "encrypted fields: " + std::string(ntp::to_string(inner.error())));
     for (auto e : inner->fields) {

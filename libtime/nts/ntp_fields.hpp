@@ -75,6 +75,7 @@ struct RequestRefusal {
     bool nts = false;  // the request is an NTS request (else: plain NTP, or not ours to judge)
     bool nak = false;  // answer with an NTS NAK (a cookie or authenticator that does not open)
     std::string what;
+    std::vector<std::byte> uid;  // with nak: the request's UID, which the NAK carries
 };
 
 // Checks an NTS request. Not NTS at all (no UID, cookie or authenticator): refusal with nts

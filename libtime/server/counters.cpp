@@ -7,7 +7,7 @@ constexpr std::array<std::string_view, kCounterCount> kNames = {
     "received",       "answered",      "interleaved",       "kod_rate",      "kod_deny",
     "kod_rstr",       "dropped_malformed", "dropped_mode6", "dropped_mode7", "dropped_mode",
     "dropped_denied", "dropped_rate",  "send_errors",       "tx_timestamps",
-    "wakeups",
+    "wakeups",        "nts",           "nts_nak",           "dropped_nts",
 };
 }  // namespace
 

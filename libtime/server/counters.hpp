@@ -39,6 +39,9 @@ enum class Counter : std::uint8_t {
     tx_timestamps,      // kernel transmit timestamps read back (interleaved mode)
     wakeups,            // times a worker woke and read at least one datagram (received/wakeups:
                         // requests per wake-up, what --coalesce raises)
+    nts,                // NTS responses sent (RFC 8915): answered includes them
+    nts_nak,            // NTS NAKs sent: a cookie or authenticator that did not open
+    dropped_nts,        // NTS requests malformed (not worth a NAK), silently
     kCount
 };
 inline constexpr std::size_t kCounterCount = static_cast<std::size_t>(Counter::kCount);
@@ -56,6 +59,11 @@ public:
     void bump(Counter c, std::uint64_t n = 1) noexcept {
         auto& v = values_[static_cast<std::size_t>(c)];
         v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+    // Takes back a bump: a response the responder counted that a later step (NTS) did not send.
+    void undo(Counter c) noexcept {
+        auto& v = values_[static_cast<std::size_t>(c)];
+        v.store(v.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
     }
     std::uint64_t get(Counter c) const noexcept {
         return values_[static_cast<std::size_t>(c)].load(std::memory_order_relaxed);

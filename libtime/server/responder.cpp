@@ -13,6 +13,7 @@ constexpr std::uint32_t kiss_refid(Kiss k) {
     case Kiss::Rate: return 0x52415445;  // RATE
     case Kiss::Deny: return 0x44454E59;  // DENY
     case Kiss::Rstr: return 0x52535452;  // RSTR
+    case Kiss::Ntsn: return 0x4E54534E;  // NTSN
     case Kiss::Other: break;
     }
     return 0;

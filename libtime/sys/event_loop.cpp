@@ -149,7 +149,9 @@ std::int64_t monotonic_ns() {
 
 struct PollState final : HandleState {
     std::function<void(FdEvents)> on_event;
-    bool want = false;  // started by the user
+    bool want = false;      // started by the user
+    bool writable = false;  // also wake when writable
+    int events() const { return UV_READABLE | (writable ? UV_WRITABLE : 0); }
 };
 
 struct SignalState final : HandleState {
@@ -292,10 +294,11 @@ void poll_event(uv_poll_t* h, int status, int events) {
         e.error = true;
     } else {
         e.readable = (events & UV_READABLE) != 0;
+        e.writable = (events & UV_WRITABLE) != 0;
     }
     guarded(h->loop, [s, e] { s->on_event(e); });  // may stop or destroy the watcher
     if (status < 0 && s->owner_alive && s->want && !uv_is_closing(s->handle()))
-        uv_poll_start(&s->h.poll, UV_READABLE, poll_event);
+        uv_poll_start(&s->h.poll, s->events(), poll_event);
 }
 
 }  // namespace
@@ -319,11 +322,19 @@ Result<void> FdWatcher::start() {
     auto* s = state_of<PollState>(state_);
     if (s->closed)
         return fail("event loop is gone", EX_SOFTWARE);
-    int rc = uv_poll_start(&s->h.poll, UV_READABLE, poll_event);
+    int rc = uv_poll_start(&s->h.poll, s->events(), poll_event);
     if (rc < 0)
         return uv_error("uv_poll_start", rc);
     s->want = true;
     return {};
+}
+
+Result<void> FdWatcher::watch_writable(bool on) {
+    auto* s = state_of<PollState>(state_);
+    if (s->writable == on) return {};
+    s->writable = on;
+    if (!s->want || s->closed) return {};
+    return start();
 }
 
 void FdWatcher::stop() {

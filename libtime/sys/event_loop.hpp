@@ -86,6 +86,7 @@ private:
 
 struct FdEvents {
     bool readable = false;
+    bool writable = false;  // only while watch_writable(true)
     bool error = false;  // POLLERR: a socket's error queue (tx timestamps) or a pending error
 };
 
@@ -99,6 +100,8 @@ public:
     static Result<FdWatcher> create(EventLoop& loop, int fd, std::function<void(FdEvents)> on_event);
     Result<void> start();
     void stop();
+    // Also call back when fd is writable (a stream with output the kernel did not take yet).
+    Result<void> watch_writable(bool on);
 
 private:
     explicit FdWatcher(detail::HandlePtr s) : state_(std::move(s)) {}

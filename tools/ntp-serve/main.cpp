@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +20,8 @@
 #include "libtime/base/host_port.hpp"
 #include "libtime/stream/json_lines.hpp"
 #include "libtime/base/log.hpp"
+#include "libtime/base/crypto.hpp"
+#include "libtime/nts/key_file.hpp"
 #include "libtime/stream/sample_table.hpp"
 #include "libtime/stream/codec.hpp"
 #include "libtime/stream/records.hpp"
@@ -88,6 +91,11 @@ int main(int argc, char* argv[]) {
     if (!policy) log::fatalx(policy.error().exit_code, "%s", policy.error().what.c_str());
     shared.policy = std::make_shared<const AccessPolicy>(std::move(*policy));
     if (opt.upstream) shared.upstream.emplace(UpstreamConfig{opt.stale_after_ns, opt.correct});
+    if (opt.nts_keys) {
+        auto keys = nts::load_cookie_key_file(*opt.nts_keys);
+        if (!keys) log::fatalx(keys.error().exit_code, "%s: %s", opt.nts_keys->c_str(), keys.error().what.c_str());
+        shared.nts_keys = std::make_shared<const nts::CookieKeys>(std::move(*keys));
+    }
 
     SystemClock clock;
     std::unique_ptr<UpstreamFeed> feed;
@@ -237,6 +245,30 @@ int main(int argc, char* argv[]) {
         log::warnx("neither --stratum nor --upstream: every answer says unsynchronised (leap 3, stratum 0)");
     }
 
+    // nts-ke rotates the key file (or an operator replaces it): the workers take the new keys
+    // within a second. A file that cannot be read leaves the keys in memory.
+    std::optional<Timer> nts_reload;
+    std::string nts_seen = opt.nts_keys ? nts::format_cookie_keys(*shared.nts_keys) : "";
+    if (opt.nts_keys) {
+        auto t = Timer::create(*loop, [&] {
+            auto keys = nts::load_cookie_key_file(*opt.nts_keys);
+            if (!keys) {
+                log::warnx("%s: %s (keeping the keys in memory)", opt.nts_keys->c_str(), keys.error().what.c_str());
+                return;
+            }
+            auto text = nts::format_cookie_keys(*keys);
+            if (text == nts_seen) return;
+            crypto::secure_zero(std::as_writable_bytes(std::span(nts_seen)));
+            nts_seen = std::move(text);
+            auto k = std::make_shared<const nts::CookieKeys>(std::move(*keys));
+            publish([&] { shared.nts_keys = k; });
+            log::info("%s: reloaded, %zu keys", opt.nts_keys->c_str(), k->keys.size());
+        });
+        if (!t) log::fatalx(t.error().exit_code, "timer: %s", t.error().what.c_str());
+        t->start(std::chrono::seconds(1), std::chrono::seconds(1));
+        nts_reload.emplace(std::move(*t));
+    }
+
     std::optional<Timer> stats;
     if (opt.stats_interval_ns) {
         auto t = Timer::create(*loop, [&] {
@@ -256,6 +288,7 @@ int main(int argc, char* argv[]) {
 
     shared.stop.store(true, std::memory_order_release);
     for (auto& t : threads) t.join();
+    crypto::secure_zero(std::as_writable_bytes(std::span(nts_seen)));
     log::warnx("exiting: %s", to_line(total(workers)).c_str());
     return exit_status;
 }

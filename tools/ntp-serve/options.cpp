@@ -33,6 +33,8 @@ void usage(std::FILE* to) {
                  "      --acl-file FILE        more allow/deny/restrict rules, re-read on SIGHUP\n"
                  "      --deny-kod on|off      KoD DENY to refused clients, or silence (on)\n"
                  "      --interleaved on|off   RFC 9769 interleaved mode (on)\n"
+                 "      --nts-keys FILE        answer NTS requests (RFC 8915) with the cookie keys\n"
+                 "                             nts-ke writes in FILE; a new file is read within 1 s\n"
                  "  -w, --workers N            threads, each with its own sockets (1)\n"
                  "      --coalesce DURATION    when busy, read requests this often rather than\n"
                  "                             waking for each one; 0 or off: never (250us)\n"
@@ -46,7 +48,7 @@ void usage(std::FILE* to) {
 }
 
 enum LongOnly {
-    kStaleAfter = 256, kNoCorrect, kAllow, kDeny, kRestrict, kAclFile, kDenyKod, kInterleaved, kStatsInterval, kCoalesce, kUser,
+    kStaleAfter = 256, kNoCorrect, kAllow, kDeny, kRestrict, kAclFile, kDenyKod, kInterleaved, kStatsInterval, kCoalesce, kUser, kNtsKeys,
 };
 
 }  // namespace
@@ -65,6 +67,7 @@ Options parse_options(int argc, char* argv[]) {
         {"deny", required_argument, nullptr, kDeny},
         {"restrict", required_argument, nullptr, kRestrict},
         {"acl-file", required_argument, nullptr, kAclFile},
+        {"nts-keys", required_argument, nullptr, kNtsKeys},
         {"deny-kod", required_argument, nullptr, kDenyKod},
         {"interleaved", required_argument, nullptr, kInterleaved},
         {"workers", required_argument, nullptr, 'w'},
@@ -97,6 +100,7 @@ Options parse_options(int argc, char* argv[]) {
         case kDeny: opt.rules.push_back(std::string("deny ") + optarg); break;
         case kRestrict: opt.rules.push_back(std::string("restrict ") + optarg); break;
         case kAclFile: opt.acl_file = optarg; break;
+        case kNtsKeys: opt.nts_keys = optarg; break;
         case kDenyKod: opt.deny_kod = on_off_option("--deny-kod", optarg); break;
         case kInterleaved: opt.interleaved = on_off_option("--interleaved", optarg); break;
         case 'w': opt.workers = static_cast<unsigned>(int_option("--workers", optarg, 1, 64)); break;

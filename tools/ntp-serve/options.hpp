@@ -21,6 +21,7 @@ struct Options {
     RateLimitConfig rate_limit{.enabled = false};
     std::vector<std::string> rules;         // "allow X" / "deny X" / "restrict X", in order
     std::optional<std::string> acl_file;
+    std::optional<std::string> nts_keys;    // --nts-keys: NTS cookie key file (nts-ke --keys)
     bool deny_kod = true;
     bool interleaved = true;
     unsigned workers = 1;

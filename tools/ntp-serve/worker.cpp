@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "libtime/base/log.hpp"
+#include "libtime/nts/ntp_fields.hpp"
 #include "libtime/server/send_delay.hpp"
 #include "libtime/sys/clock.hpp"
 #include "libtime/server/wakeup_moderation.hpp"
@@ -82,6 +83,7 @@ struct Worker::Impl {
         seen_generation = shared.generation.load(std::memory_order_relaxed);
         if (shared.policy) responder.set_policy(shared.policy);
         upstream = shared.upstream;
+        nts_keys = shared.nts_keys;
     }
 
     ntp::ServerState state_now(UnixNanos now) const {
@@ -127,6 +129,7 @@ struct Worker::Impl {
                         group_read + built_after + send_delay.until_departure(i - start, n_tx, end - start);
                     ntp::Outcome o =
                         responder.handle(data, r.peer.bytes(), r.rx_time, departs, mono, state, out[n_tx]);
+                    if (o.length != 0 && nts_keys) apply_nts(data, o, out[n_tx]);
                     if (o.length == 0) {
                         if (o.drop == ntp::Drop::Malformed && log::verbosity() >= 1)
                             bad_log.warnx("%s: malformed request (%zu octets)", r.peer.to_string().c_str(), r.length);
@@ -143,6 +146,52 @@ struct Worker::Impl {
             if (*got < kBatch) return;
         }
         wake.drained = false;
+    }
+
+    // NTS (RFC 8915) on a response the responder decided to send (access and rate limits come
+    // first, so a refused client costs no crypto): a plain request stays plain; an NTS request
+    // gets its UID and authenticator with fresh cookies, a NAK when its cookie or authenticator
+    // does not open, and nothing when it is malformed. Kisses (RATE, DENY, RSTR) stay plain.
+    void apply_nts(std::span<const std::byte> request, ntp::Outcome& o, std::span<std::byte> reply) {
+        if (!o.reply || (*o.reply != ntp::Reply::Basic && *o.reply != ntp::Reply::Interleaved)) return;
+        auto q = nts::read_client_request(siv, *nts_keys, request);
+        auto unsend = [&] {
+            counters_.undo(Counter::answered);
+            if (*o.reply == ntp::Reply::Interleaved) counters_.undo(Counter::interleaved);
+            o.length = 0;
+            o.tx_timestamp = false;
+        };
+        if (!q) {
+            if (!q.error().nts) return;
+            if (!q.error().nak) {
+                unsend();
+                counters_.bump(Counter::dropped_nts);
+                if (log::verbosity() >= 2) bad_log.warnx("NTS request dropped: %s", q.error().what.c_str());
+                return;
+            }
+            auto req = ntp::accept_request(request);  // it was accepted once: cannot fail
+            if (!req) return unsend();
+            ntp::write_kiss(*req, ntp::Kiss::Ntsn, 0, reply.first<ntp::kHeaderSize>());
+            auto n = nts::write_nak(q.error().uid, reply);
+            if (!n) return unsend();
+            counters_.undo(Counter::answered);
+            if (*o.reply == ntp::Reply::Interleaved) counters_.undo(Counter::interleaved);
+            o.length = *n;
+            o.tx_timestamp = false;
+            counters_.bump(Counter::nts_nak);
+            if (log::verbosity() >= 2) bad_log.warnx("NTS NAK: %s", q.error().what.c_str());
+            return;
+        }
+        cookies.clear();
+        for (int i = 0; i < q->cookies_wanted; ++i) cookies.push_back(nts::seal_cookie(siv, nts_keys->current(), q->keys));
+        auto n = nts::write_server_response(siv, *q, cookies, reply, request.size());
+        if (!n) {
+            unsend();
+            counters_.bump(Counter::dropped_nts);
+            return;
+        }
+        o.length = *n;
+        counters_.bump(Counter::nts);
     }
 
     void send(Sock& s, std::size_t n, std::int64_t correction_ns) {
@@ -211,11 +260,14 @@ struct Worker::Impl {
     SendDelay send_delay;
     ServerCounters& counters_;
     std::optional<UpstreamReference> upstream;
+    std::shared_ptr<const nts::CookieKeys> nts_keys;
+    nts::Siv siv;
+    std::vector<nts::Cookie> cookies;
     std::uint64_t seen_generation = ~std::uint64_t{0};
     std::vector<Sock> socks;
     std::vector<std::byte> rx_storage;
     std::array<RxSlot, kBatch> rx{};
-    std::array<std::array<std::byte, ntp::kHeaderSize>, kBatch> out{};
+    std::array<std::array<std::byte, kRxBuffer>, kBatch> out{};  // NTS responses are as long as requests
     std::array<TxSlot, kBatch> tx{};
     std::array<ntp::Outcome, kBatch> outcomes{};
     std::array<TxTimestamp, kBatch> tx_stamps{};

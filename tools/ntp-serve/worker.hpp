@@ -16,6 +16,7 @@
 #include "libtime/server/counters.hpp"
 #include "libtime/sys/socket.hpp"
 #include "libtime/server/upstream_reference.hpp"
+#include "libtime/nts/cookie.hpp"
 
 namespace timepipe::serve {
 
@@ -26,6 +27,7 @@ struct Shared {
     std::mutex mu;
     std::shared_ptr<const AccessPolicy> policy;  // under mu
     std::optional<UpstreamReference> upstream;        // under mu; nullopt: no --upstream
+    std::shared_ptr<const nts::CookieKeys> nts_keys;  // under mu; null: no --nts-keys
 };
 
 struct WorkerConfig {

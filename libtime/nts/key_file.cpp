@@ -1,4 +1,4 @@
-#include "tools/nts-ke/keys.hpp"
+#include "libtime/nts/key_file.hpp"
 
 #include <ctime>
 #include <span>
@@ -8,12 +8,9 @@
 #include "libtime/sys/file.hpp"
 #include "libtime/sys/keyfile.hpp"
 
-namespace nts_ke {
+namespace timepipe::nts {
 
-using namespace timepipe;
-using namespace timepipe::nts;
-
-Result<CookieKeys> load_keys(const std::string& path) {
+Result<CookieKeys> load_cookie_key_file(const std::string& path) {
     auto text = read_private_file(path.c_str(), kMaxKeyFileSize);
     if (!text) return Unexpected<Error>{text.error()};
     auto keys = parse_cookie_keys(*text);
@@ -22,9 +19,9 @@ Result<CookieKeys> load_keys(const std::string& path) {
     return keys;
 }
 
-Result<CookieKeys> rotate_keys(const std::string& path, std::size_t keep_old) {
+Result<CookieKeys> rotate_cookie_key_file(const std::string& path, std::size_t keep_old) {
     CookieKeys keys;
-    auto old = load_keys(path);
+    auto old = load_cookie_key_file(path);
     if (old) keys = std::move(*old);
     else if (old.error().exit_code != EX_NOINPUT) return old;
     rotate_cookie_keys(keys, static_cast<std::int64_t>(std::time(nullptr)), keep_old);
@@ -35,4 +32,4 @@ Result<CookieKeys> rotate_keys(const std::string& path, std::size_t keep_old) {
     return keys;
 }
 
-}  // namespace nts_ke
+}  // namespace timepipe::nts
