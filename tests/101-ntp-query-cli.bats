@@ -138,8 +138,9 @@ wait_lines() {
 import json, sys
 r = json.loads(sys.stdin.read())
 want = ["v", "type", "source", "time", "offset", "delay", "dispersion", "stratum", "leap", "refid", "poll",
-        "root_delay", "root_dispersion", "jitter", "reach", "precision", "version", "interleaved"]
+        "root_delay", "root_dispersion", "jitter", "reach", "precision", "version", "interleaved", "auth"]
 assert list(r) == want, list(r)
+assert r["auth"] == "none", r          # plain NTP: anyone on the path could have written it
 assert r["v"] == 1 and r["type"] == "sample" and r["source"] == "ntp://127.0.0.1:'"$port"'", r
 assert r["stratum"] == 3 and r["leap"] == 0 and r["version"] == 4 and r["interleaved"] is False, r
 assert r["reach"] == 0o17, r          # 4 tries, 4 answers

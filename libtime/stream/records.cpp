@@ -169,6 +169,7 @@ Record to_record(const Sample& s) {
     if (s.kod) r["kod"] = *s.kod;
     if (s.verified) r["verified"] = *s.verified;
     if (s.conflict) r["conflict"] = *s.conflict;
+    if (s.auth) r["auth"] = *s.auth;
     return r;
 }
 
@@ -267,6 +268,7 @@ Result<Sample> from_record<Sample>(const Record& record) {
     f.text("kod", s.kod, true);
     f.boolean("verified", s.verified);
     f.boolean("conflict", s.conflict);
+    f.text("auth", s.auth, true);
     if (auto ok = f.result(); !ok) return Unexpected<Error>{ok.error()};
     if (s.conflict.value_or(false) && s.verified.value_or(false))
         return fail("sample: \"verified\": true for a sample in a conflict", EX_DATAERR);

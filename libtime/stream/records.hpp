@@ -54,6 +54,9 @@ struct Sample {
     // RoughtimeConflict). A reader treats a sample whose "verified" is false as not good.
     std::optional<bool> verified;
     std::optional<bool> conflict;
+    // How the answer was authenticated: "nts" (RFC 8915), "roughtime" (the server's signature),
+    // "none" (plain NTP: anyone on the path could have written it).
+    std::optional<std::string> auth;
 
     friend bool operator==(const Sample&, const Sample&) = default;
 };

@@ -31,7 +31,7 @@ void usage(std::FILE* to) {
     std::fprintf(to,
                  "usage: %s [-46fhVv] [-n count] [-o text|json|cbor] [-t timeout] [-x seconds]\n"
                  "       [--interleaved] [--iburst] [--minpoll N] [--maxpoll N] [--max-sources N]\n"
-                 "       [--ntp-version N] server ...\n"
+                 "       [--ntp-version N] [--nts [--ca-file FILE] [--nts-port N]] server ...\n"
                  "  -4, -6                use IPv4 / IPv6 addresses only\n"
                  "  -n, --count COUNT     one-shot: exchanges per server (default 4);\n"
                  "                        --follow: stop after COUNT records in all\n"
@@ -46,18 +46,26 @@ void usage(std::FILE* to) {
                  "      --iburst          --follow: a burst of 8 requests 2 s apart at start\n"
                  "      --max-sources N   addresses used per server name (default 4)\n"
                  "      --ntp-version N   NTP version of the requests, 1-4 (default 4)\n"
+                 "      --nts             Network Time Security (RFC 8915): each server is an\n"
+                 "                        NTS-KE server, which names the NTP server to ask\n"
+                 "      --ca-file FILE    --nts: trust the CAs in FILE instead of the system's\n"
+                 "      --nts-port N      --nts: the NTS-KE port (default 4460); a server's own\n"
+                 "                        :PORT is the NTP port when the key exchange names none\n"
                  "  -v, --verbose         more messages on standard error\n"
                  "  -h, --help            this help\n"
                  "  -V, --version         print the version\n",
                  std::string(log::program()).c_str());
 }
 
-enum LongOnly { kInterleaved = 256, kIburst, kMinpoll, kMaxpoll, kMaxSources, kNtpVersion };
+enum LongOnly { kInterleaved = 256, kIburst, kMinpoll, kMaxpoll, kMaxSources, kNtpVersion, kNts, kCaFile, kNtsPort };
 
 struct Options {
     QueryOptions query;
     OutputFormat output = OutputFormat::cbor;
     bool count_given = false;
+    bool nts = false;
+    nts::KeClientOptions ke;
+    std::uint16_t nts_port = nts::kNtsKePort;
 };
 
 Options parse_options(int argc, char* argv[]) {
@@ -67,6 +75,8 @@ Options parse_options(int argc, char* argv[]) {
         {"count", required_argument, nullptr, 'n'},      {"follow", no_argument, nullptr, 'f'},
         {"duration", required_argument, nullptr, 'x'},   {"timeout", required_argument, nullptr, 't'},
         {"output", required_argument, nullptr, 'o'},     {"interleaved", no_argument, nullptr, kInterleaved},
+        {"nts", no_argument, nullptr, kNts}, {"ca-file", required_argument, nullptr, kCaFile},
+        {"nts-port", required_argument, nullptr, kNtsPort},
         {"iburst", no_argument, nullptr, kIburst},       {"minpoll", required_argument, nullptr, kMinpoll},
         {"maxpoll", required_argument, nullptr, kMaxpoll}, {"max-sources", required_argument, nullptr, kMaxSources},
         {"ntp-version", required_argument, nullptr, kNtpVersion}, {"verbose", no_argument, nullptr, 'v'},
@@ -92,6 +102,9 @@ Options parse_options(int argc, char* argv[]) {
             else log::fatalx(EX_USAGE, "%s", f.error().what.c_str());
             break;
         case kInterleaved: opt.query.client.interleaved = true; break;
+        case kNts: opt.nts = true; break;
+        case kCaFile: opt.ke.ca_file = optarg; break;
+        case kNtsPort: opt.nts_port = static_cast<std::uint16_t>(int_option("--nts-port", optarg, 1, 65535)); break;
         case kIburst: opt.query.poll.iburst = true; break;
         case kMinpoll:
             opt.query.poll.minpoll = static_cast<int>(int_option("--minpoll", optarg, ntp::kPollExponentMin, ntp::kPollExponentMax));
@@ -140,8 +153,32 @@ int main(int argc, char* argv[]) {
         auto hp = parse_host_port(argv[i]);
         if (!hp) log::fatalx(EX_USAGE, "%s: %s", argv[i], hp.error().what.c_str());
         if (hp->port == 0) log::fatalx(EX_USAGE, "%s: port 0", argv[i]);
-        servers.push_back(Server{argv[i], *hp, {}});
+        servers.push_back(Server{argv[i], *hp, {}, nullptr});
         pending.emplace_back();
+        if (opt.nts) {
+            // The key exchange first: it names the NTP server (and its port) to resolve.
+            auto a = std::make_shared<NtsAssociation>();
+            a->ke_server = HostPort{hp->host, opt.nts_port};
+            a->ke = opt.ke;
+            a->ke.family = opt.query.family;
+            a->ke.timeout = std::max(opt.query.timeout, std::chrono::nanoseconds(std::chrono::seconds(2)));
+            auto ke = nts::nts_key_exchange(a->ke_server, a->ke);
+            if (!ke) {
+                log::warnx("%s: NTS-KE: %s", argv[i], ke.error().what.c_str());
+                if (status == 0) status = ke.error().exit_code;
+                servers.pop_back();
+                pending.pop_back();
+                continue;
+            }
+            a->key_exchanges = 1;
+            log::info("%s: NTS-KE: %s, NTP server %s port %u, %zu cookies", argv[i],
+                      std::string(nts::aead_name(ke->aead)).c_str(), ke->ntp_host.c_str(),
+                      ke->response.port ? *ke->response.port : hp->port.value_or(123), ke->response.cookies.size());
+            hp = HostPort{ke->ntp_host, ke->response.port ? ke->response.port : hp->port};
+            servers.back().host = *hp;
+            a->session.emplace(ke->keys, std::move(ke->response.cookies));
+            servers.back().nts = std::move(a);
+        }
         if (opt.query.follow && !parse_address(hp->host)) continue;  // resolved in the loop
         auto p = PendingResolution::start(*hp, 123, opt.query.family);
         if (!p) log::fatalx(p.error().exit_code, "%s: %s", argv[i], p.error().what.c_str());

@@ -64,6 +64,7 @@ private:
     void on_measurement(const ntp::Measurement& m);
     void on_kiss(const ntp::Rejection& r);
     void on_unsynchronised(const ntp::Rejection& r);
+    bool nts_ready();
     void on_bad(ntp::Reject reason);
     void on_loss(const char* why);
     void reach_changed(ntp::PollStatus before);
@@ -204,12 +205,14 @@ public:
 
     const QueryOptions& options() const { return options_; }
     const SystemClock& clock() const { return clock_; }
+    nts::Siv& siv() { return siv_; }
     log::RateLimited& noise() { return noise_; }
 
 private:
     QueryOptions options_;
     const std::function<void(const Sample&)>& emit_;
     SystemClock clock_;
+    nts::Siv siv_;
     log::RateLimited noise_;
     EventLoop* loop_ = nullptr;
     std::vector<std::unique_ptr<Name>> names_;  // before sources_: a source points to its name
@@ -287,11 +290,39 @@ void Source::on_poll() {
     }
 }
 
+// --nts: keys and a cookie for the next request, running NTS-KE again when the jar is empty
+// (at start, after a NAK, after losing answers). Blocks the loop for the exchange (-t at most).
+bool Source::nts_ready() {
+    NtsAssociation& a = *name_->server().nts;
+    if (a.session && !a.session->empty()) return true;
+    ++a.key_exchanges;
+    auto ke = nts::nts_key_exchange(a.ke_server, a.ke);
+    if (!ke) {
+        a.session.reset();
+        fail(Failure::Local, "NTS-KE: " + ke.error().what, ke.error().exit_code);
+        log::warnx("%s: NTS-KE: %s", subject_.c_str(), ke.error().what.c_str());
+        return false;
+    }
+    if (a.key_exchanges > 1) log::info("%s: new NTS-KE: %zu cookies", subject_.c_str(), ke->response.cookies.size());
+    a.session.emplace(ke->keys, std::move(ke->response.cookies));
+    return true;
+}
+
 void Source::send() {
     ntp::Header h = client_.next_request();
-    std::array<std::byte, ntp::kHeaderSize> buf{};
-    auto n = ntp::serialize(h, {}, std::nullopt, buf);
+    std::array<std::byte, 1280> buf{};
+    auto n = ntp::serialize(h, {}, std::nullopt, std::span(buf).first<ntp::kHeaderSize>());
     if (!n) log::fatalx(EX_SOFTWARE, "cannot build a request: %s", std::string(ntp::to_string(n.error())).c_str());
+    if (name_ && name_->server().nts) {
+        if (!nts_ready()) {
+            ++result_.sent;
+            client_.on_timeout();
+            return on_loss("no NTS keys");
+        }
+        auto m = name_->server().nts->session->write_request(s_.siv(), buf);
+        if (!m) log::fatalx(m.error().exit_code, "cannot build an NTS request: %s", m.error().what.c_str());
+        n = *m;
+    }
     tx_id_ = peer_->next_tx_id();
     const UnixNanos t1 = s_.clock().now();  // refined by the kernel's TX stamp when it comes
     auto sent = peer_->send(std::span<const std::byte>(buf.data(), *n));
@@ -315,6 +346,21 @@ void Source::on_error(const Error& e) {
 }
 
 void Source::on_datagram(std::span<const std::byte> data, UnixNanos t4) {
+    if (name_ && name_->server().nts && client_.outstanding()) {
+        auto& session = name_->server().nts->session;
+        std::string why;
+        auto v = session ? session->read_response(s_.siv(), data, &why) : nts::ResponseVerdict::invalid;
+        if (v == nts::ResponseVerdict::invalid) {
+            log::debug("%s: ignored a datagram: NTS: %s", subject_.c_str(), why.c_str());
+            return;  // not an authentic answer: keep waiting for one
+        }
+        if (v == nts::ResponseVerdict::nak) {
+            log::warnx("%s: NTS NAK: the server refused our cookie; NTS-KE again", subject_.c_str());
+            timeout_timer_->stop();
+            client_.on_timeout();
+            return on_loss("NTS NAK");
+        }
+    }
     auto m = client_.on_reply(data, t4);
     if (m) {
         timeout_timer_->stop();
@@ -349,6 +395,7 @@ Sample Source::to_record(const ntp::Measurement& m) const {
     s.precision = m.header.precision;
     s.version = m.header.version;
     s.interleaved = m.interleaved;
+    s.auth = name_ && name_->server().nts ? "nts" : "none";
     return s;
 }
 

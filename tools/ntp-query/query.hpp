@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "libtime/ntp/client.hpp"
+#include "libtime/nts/client_session.hpp"
+#include "libtime/nts/ke_client.hpp"
 #include "libtime/ntp/poll.hpp"
 #include "libtime/base/host_port.hpp"
 #include "libtime/base/socket_address.hpp"
@@ -31,6 +33,15 @@ struct QueryOptions {
     std::size_t max_sources = 4;  // addresses used per server name
 };
 
+// An NTS association (--nts): where its keys come from, and the keys and cookies it has.
+// Shared by the sources of one server (usually one: the NTP server the key exchange names).
+struct NtsAssociation {
+    timepipe::HostPort ke_server;           // the NTS-KE server as given
+    timepipe::nts::KeClientOptions ke;
+    std::optional<timepipe::nts::ClientSession> session;  // none until a key exchange works
+    int key_exchanges = 0;
+};
+
 // A server as given on the command line.
 struct Server {
     std::string name;         // "pool.ntp.org", "192.0.2.1:123": the subject of its messages
@@ -38,6 +49,7 @@ struct Server {
     // Resolved before the run (one-shot; numeric hosts). Empty with --follow: resolved in the
     // loop, retried until it resolves, and again when one of its sources stops answering.
     std::vector<timepipe::SocketAddress> addresses;
+    std::shared_ptr<NtsAssociation> nts;  // --nts; `host` is then the NTP server its KE named
 };
 
 // What became of one source.

@@ -142,6 +142,8 @@ TEST(StreamRecords, EachKeyCheckedAndNamed) {
     EXPECT_EQ(with("version", 8), "sample: \"version\": 8 is not in 1..7");
     EXPECT_EQ(with("interleaved", 1), "sample: \"interleaved\": not a boolean");
     EXPECT_EQ(with("kod", ""), "sample: \"kod\": empty");
+    EXPECT_EQ(with("auth", ""), "sample: \"auth\": empty");
+    EXPECT_EQ(with("auth", 1), "sample: \"auth\": not a text string");
 }
 
 TEST(StreamRecords, VerifiedAndConflictKeys) {
@@ -268,6 +270,7 @@ TEST(StreamRecords, RandomRoundTrip) {
         if (rng() % 2) s.version = static_cast<int>(pick(1, 7));
         if (rng() % 2) s.interleaved = rng() % 2 == 1;
         if (rng() % 2) s.kod = "DENY";
+        if (rng() % 2) s.auth = rng() % 2 ? "nts" : "none";
         auto back = through_cbor<Sample>(to_record(s));
         ASSERT_TRUE(back) << back.error().what;
         ASSERT_EQ(*back, s) << to_record(s).dump();
