@@ -51,8 +51,8 @@ built_binaries() {
 @test "systemd units verify against the built binaries" {
   local u copy out list rc=0
   list=$(units) || return 1
-  # the sockets beside the copies: verify looks a unit's Requires= up in its directory
-  for u in "$UNITS_DIR"/*.socket; do [ -f "$u" ] && unit_copy "$u" > /dev/null; done
+  # every unit beside the copies: verify looks a unit's Requires= up in its directory
+  for u in "$UNITS_DIR"/*.socket "$UNITS_DIR"/*.service; do [ -f "$u" ] && unit_copy "$u" > /dev/null; done
   for u in $list; do
     copy=$(unit_copy "$u")
     built_binaries "$copy" || { rc=1; continue; }
