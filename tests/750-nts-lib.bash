@@ -24,8 +24,7 @@ make_test_pki() {
 
 # Wait until a TCP port on loopback accepts connections (up to ~20 s).
 wait_tcp_listening() {  # wait_tcp_listening PORT
-  local i
-  for i in $(seq 200); do
+  for _ in $(seq 200); do
     ss -Hnlt "sport = :$1" | grep -q . && return 0
     sleep 0.1
   done
