@@ -278,10 +278,10 @@ std::string shown_key(std::string_view key) {
 }
 
 // The keys of a sample (man/time-stream.5), and those the Roughtime table shows besides.
-constexpr std::array<std::string_view, 19> kSampleKeys = {
+constexpr std::array<std::string_view, 20> kSampleKeys = {
     "v",      "type",  "source",     "time",       "offset",          "delay",  "dispersion",
     "stratum", "leap", "refid",      "poll",       "root_delay",      "root_dispersion",
-    "jitter", "reach", "precision",  "version",    "interleaved",     "kod",
+    "jitter", "reach", "precision",  "version",    "interleaved",     "kod",    "auth",
 };
 constexpr std::array<std::string_view, 2> kRoughtimeKeys = {"roughtime_version", "verified"};
 
