@@ -110,3 +110,14 @@ counters_of() {
 
 # counter NAME LINE: the value of NAME=... in a counters line.
 counter() { local v=${2##*" $1="}; echo "${v%% *}"; }
+
+# wait_authenticated: the chronyd of CHRONY_DIR says "Authenticated : Yes" within ~20 s; shows
+# its NTS state and log if not.
+wait_authenticated() {
+  for _ in $(seq 100); do
+    chronyc_client ntpdata 2>/dev/null | grep -q '^Authenticated *: Yes' && return 0
+    sleep 0.2
+  done
+  chronyc_client authdata >&2; chronyc_client ntpdata >&2; cat "$CHRONY_DIR/log" >&2
+  return 1
+}

@@ -18,16 +18,6 @@ setup() {
 
 teardown() { kill_tracked; }
 
-# wait_authenticated: chronyc ntpdata says "Authenticated : Yes" within ~20 s.
-wait_authenticated() {
-  for _ in $(seq 100); do
-    chronyc_client ntpdata 2>/dev/null | grep -q '^Authenticated *: Yes' && return 0
-    sleep 0.2
-  done
-  chronyc_client authdata >&2; chronyc_client ntpdata >&2; cat "$CHRONY_DIR/log" >&2
-  return 1
-}
-
 @test "chronyd: NTS-KE with nts-ke, authenticated NTP with ntp-serve (8 cookies of 104 octets)" {
   local ke port
   ke=$(free_port); port=$(free_port)

@@ -44,12 +44,7 @@ exec_start() {
   track_pid $!
   wait_udp_bound "$port"
   start_chronyd_nts_client 127.0.0.1 "$ke" "$PKI"
-  local ok=0
-  for _ in $(seq 100); do
-    chronyc_client ntpdata 2>/dev/null | grep -q '^Authenticated *: Yes' && { ok=1; break; }
-    sleep 0.2
-  done
-  [ "$ok" -eq 1 ] || { cat "$BATS_TEST_TMPDIR"/*.err; chronyc_client authdata; false; }
+  wait_authenticated || { cat "$BATS_TEST_TMPDIR"/*.err; false; }
 }
 
 @test "scripts/timepipe-nts-server: --help, missing certificate EX_USAGE; the composition serves chronyd" {
@@ -71,12 +66,7 @@ exec_start() {
   wait_udp_bound "$port"
   [ "$(stat -c %a "$BATS_TEST_TMPDIR/nts")" = 700 ]
   start_chronyd_nts_client 127.0.0.1 "$ke" "$PKI"
-  local ok=0
-  for _ in $(seq 100); do
-    chronyc_client ntpdata 2>/dev/null | grep -q '^Authenticated *: Yes' && { ok=1; break; }
-    sleep 0.2
-  done
-  [ "$ok" -eq 1 ]
+  wait_authenticated
   kill -TERM "$pid"
   wait "$pid" || true
   ! pgrep -f "nts-keys $BATS_TEST_TMPDIR/nts/keys" > /dev/null   # both tools ended with it
