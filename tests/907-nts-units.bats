@@ -34,13 +34,14 @@ exec_start() {
   local cmd
   cmd=$(exec_start "$UNITS/nts-ke.service" "$creds" "$state")
   [[ "$cmd" == *"--keys $state/timepipe-nts/cookie-keys --rotate 168h \$NTS_KE_OPTS" ]]
-  # systemd splits $VAR at whitespace, as the shell does unquoted
-  eval "${cmd//\$NTS_KE_OPTS/$NTS_KE_OPTS}" 2> "$BATS_TEST_TMPDIR/ke.err" &
+  # systemd splits $VAR at whitespace, as the shell does unquoted. exec: the tracked pid must be
+  # the tool's, or teardown kills only a subshell and the tool, holding Bats' output open, lives on
+  eval "exec ${cmd//\$NTS_KE_OPTS/$NTS_KE_OPTS}" 2> "$BATS_TEST_TMPDIR/ke.err" &
   track_pid $!
   wait_tcp_listening "$ke"
   [ "$(stat -c %a "$state/timepipe-nts/cookie-keys")" = 600 ]
   cmd=$(exec_start "$UNITS/ntp-serve-nts.service" "$creds" "$state")
-  eval "${cmd//\$NTP_SERVE_OPTS/$NTP_SERVE_OPTS}" 2> "$BATS_TEST_TMPDIR/serve.err" &
+  eval "exec ${cmd//\$NTP_SERVE_OPTS/$NTP_SERVE_OPTS}" 2> "$BATS_TEST_TMPDIR/serve.err" &
   track_pid $!
   wait_udp_bound "$port"
   start_chronyd_nts_client 127.0.0.1 "$ke" "$PKI"
