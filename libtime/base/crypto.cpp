@@ -116,4 +116,20 @@ void random_bytes(std::span<std::byte> out) {
     randombytes_buf(out.data(), out.size());
 }
 
+RandomPool::~RandomPool() { secure_zero(buffer_); }
+
+void RandomPool::fill(std::span<std::byte> out) {
+    if (out.size() > buffer_.size() / 4) {  // large requests gain nothing from the pool
+        random_bytes(out);
+        return;
+    }
+    if (buffer_.size() - used_ < out.size()) {
+        random_bytes(buffer_);
+        used_ = 0;
+    }
+    std::copy_n(buffer_.begin() + static_cast<std::ptrdiff_t>(used_), out.size(), out.begin());
+    std::fill_n(buffer_.begin() + static_cast<std::ptrdiff_t>(used_), out.size(), std::byte{0});  // used once
+    used_ += out.size();
+}
+
 }  // namespace timepipe::crypto

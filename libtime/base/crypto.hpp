@@ -109,4 +109,20 @@ private:
 // Cryptographically secure random bytes (randombytes_buf).
 void random_bytes(std::span<std::byte> out);
 
+// Random bytes for a hot path: random_bytes drawn 4 KiB at a time, so a server making a nonce
+// per response makes one getrandom(2) call per 256 of them instead of one each. One per thread;
+// not to be carried across fork() (the child would repeat the parent's bytes).
+class RandomPool {
+public:
+    RandomPool() = default;
+    ~RandomPool();
+    RandomPool(const RandomPool&) = delete;
+    RandomPool& operator=(const RandomPool&) = delete;
+    void fill(std::span<std::byte> out);
+
+private:
+    std::array<std::byte, 4096> buffer_{};
+    std::size_t used_ = buffer_.size();
+};
+
 }  // namespace timepipe::crypto

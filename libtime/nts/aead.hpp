@@ -7,10 +7,10 @@
 //   auto n = siv.seal(AeadAlgorithm::aes_siv_cmac_256, key, nonce, ad, plain, sealed);  // SIV ‖ C
 //   auto m = siv.open(AeadAlgorithm::aes_siv_cmac_256, key, nonce, ad, sealed, plain);  // or error
 //
-// OpenSSL before 3.5 refuses an empty plaintext (its SIV final step fails when no plaintext was
-// processed: openssl#17268, #26580), and an NTS request has one. For that case only, the SIV is
-// computed here as RFC 5297 §2.4 defines it, S2V over OpenSSL's CMAC: there is no ciphertext,
-// the output is the 16-byte SIV. Unit tests check both paths against RFC 5297 and Wycheproof.
+// Built here from OpenSSL's AES-CBC (for CMAC) and AES-CTR, with contexts made once per Siv:
+// OpenSSL's own AES-SIV sets up new contexts at every key change (several microseconds per NTS
+// message), and before 3.5 refuses an empty plaintext (openssl#17268), which an NTS request has.
+// Unit tests check it against RFC 5297, Wycheproof and OpenSSL's AES-SIV.
 #pragma once
 
 #include <cstddef>
@@ -70,6 +70,9 @@ public:
         const std::span<const std::byte> h[] = {ad, nonce};
         return open(a, key, h, sealed, out);
     }
+
+    // A fresh random nonce, from a pool refilled 4 KiB at a time (crypto::RandomPool).
+    void random_nonce(std::span<std::byte> out);
 
 private:
     struct Contexts;

@@ -138,7 +138,7 @@ std::vector<std::byte> seal_cookie(Siv& siv, const CookieKey& key, const Session
     auto kid = id_bytes(key.id);
     std::copy(kid.begin(), kid.end(), cookie.begin());
     auto nonce = std::span(cookie).subspan(kKeyIdSize, kCookieNonceSize);
-    crypto::random_bytes(nonce);
+    siv.random_nonce(nonce);
     auto sealed = siv.seal(AeadAlgorithm::aes_siv_cmac_256, key.key.span(), nonce, kid,
                            std::span(plain).first(plain_size), std::span(cookie).subspan(kKeyIdSize + kCookieNonceSize));
     crypto::secure_zero(plain);

@@ -54,7 +54,7 @@ Result<std::size_t> put_authenticator(Siv& siv, AeadAlgorithm a, std::span<const
     put16(out, at + 4, kNonceSize);
     put16(out, at + 6, ciphertext);
     auto nonce = out.subspan(at + 8, kNonceSize);
-    crypto::random_bytes(nonce);
+    siv.random_nonce(nonce);
     auto sealed = siv.seal(a, key, nonce, out.first(at), plaintext, out.subspan(at + 8 + padded(kNonceSize), ciphertext));
     if (!sealed) return Unexpected<Error>{sealed.error()};
     return at + len;
@@ -224,16 +224,17 @@ Result<std::size_t> write_server_response(Siv& siv, const ClientRequest& req, st
                                           std::span<std::byte> out, std::size_t request_size) {
     std::size_t at = put_field(out, kHeaderSize, kFieldUniqueIdentifier, req.uid);
     if (!at) return fail("packet buffer too small", EX_SOFTWARE);
-    std::vector<std::byte> plain(cookies.size() * (ntp::kFieldHeaderSize + ntp::kMaxFieldSize));
+    // The cookie fields to encrypt, on the stack: this runs once per response. 8 of our largest
+    // cookies (AES-SIV-CMAC-512 keys: 168 octets) take 1376 octets.
+    std::array<std::byte, 2048> plain;
     std::size_t p = 0;
     for (const auto& c : cookies) {
         p = put_field(plain, p, kFieldCookie, c);
-        if (!p) return fail("cookie too long", EX_SOFTWARE);
+        if (!p) return fail("cookies too long", EX_SOFTWARE);
     }
-    plain.resize(p);
     const std::size_t min_auth = request_size > at ? request_size - at : 0;
-    auto end = put_authenticator(siv, req.keys.aead(), req.keys.s2c(), plain, out, at, min_auth);
-    crypto::secure_zero(plain);
+    auto end = put_authenticator(siv, req.keys.aead(), req.keys.s2c(), std::span(plain).first(p), out, at, min_auth);
+    crypto::secure_zero(std::span(plain).first(p));
     if (!end) return end;
     if (*end > request_size) return fail("response of " + std::to_string(*end) + " octets would exceed the request's " +
                                          std::to_string(request_size), EX_SOFTWARE);
