@@ -60,6 +60,8 @@ LOADGEN_SRCS := $(sort $(wildcard bench/loadgen/*.cpp)) $(LOADCORE_SRCS)
 LOADGEN_BIN  := $(BUILD)/bin-bench/ntp-loadgen
 RT_LOADGEN_SRCS := $(sort $(wildcard bench/roughtime-loadgen/*.cpp)) $(LOADCORE_SRCS)
 RT_LOADGEN_BIN  := $(BUILD)/bin-bench/roughtime-loadgen
+KE_LOADGEN_SRCS := bench/nts-ke-loadgen/main.cpp $(LOADCORE_SRCS)
+KE_LOADGEN_BIN  := $(BUILD)/bin-bench/nts-ke-loadgen
 FLOOR_SRCS := $(sort $(wildcard bench/ntp-floor/*.cpp))
 FLOOR_BIN  := $(BUILD)/bin-bench/ntp-floor
 
@@ -67,7 +69,7 @@ FLOOR_BIN  := $(BUILD)/bin-bench/ntp-floor
 all: $(LIB) $(TOOL_BINS)
 tools: $(TOOL_BINS)
 unit: $(UNIT_BIN)
-loadgen: $(LOADGEN_BIN) $(RT_LOADGEN_BIN) $(FLOOR_BIN)
+loadgen: $(LOADGEN_BIN) $(RT_LOADGEN_BIN) $(KE_LOADGEN_BIN) $(FLOOR_BIN)
 
 # deps: what make check needs (packages, and the test peers fetched into a cache, never
 # installed); deps-build: only what building needs (make demo).
@@ -137,6 +139,10 @@ $(RT_LOADGEN_BIN): $(RT_LOADGEN_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
+$(KE_LOADGEN_BIN): $(KE_LOADGEN_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
 # --- tests ---------------------------------------------------------------------------------
 # check: plain build, sanitized build, unit + Bats suites on both, fuzz smoke runs, lints.
 # tests/run prints the closing "N passed, N failed" line CI reads.
@@ -181,9 +187,10 @@ $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
 	clang++ -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LIBS)
 
 # --- benchmarks (not tests) ----------------------------------------------------------------
-bench: deps all $(BENCH_BIN) $(LOADGEN_BIN) $(RT_LOADGEN_BIN) $(FLOOR_BIN)
+bench: deps all $(BENCH_BIN) $(LOADGEN_BIN) $(RT_LOADGEN_BIN) $(KE_LOADGEN_BIN) $(FLOOR_BIN)
 	$(BENCH_BIN)
 	TIMEPIPE_BUILD=$(abspath $(BUILD)) bench/ntp-serve-vs-chronyd
+	TIMEPIPE_BUILD=$(abspath $(BUILD)) bench/nts-vs-chronyd
 	TIMEPIPE_BUILD=$(abspath $(BUILD)) bench/roughtime-serve-bench
 
 # --- demo ------------------------------------------------------------------------------------

@@ -1,26 +1,9 @@
 # Helpers for tests/75x-nts-*.bats: a test CA and server certificates made with openssl(1), a
 # chronyd NTS server on loopback (chronyd -x: it never touches the clock), TCP readiness.
 
-# make_test_pki DIR: DIR/ca.crt (the CA to trust), DIR/server.crt and DIR/server.key for
-# localhost, 127.0.0.1 and ::1 (EC P-256, 30 days), DIR/other-ca.crt (a CA that signed nothing).
-make_test_pki() {
-  local d=$1
-  mkdir -p "$d"
-  (
-    cd "$d" || exit 1
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt \
-      -days 30 -subj "/CN=timepipe test CA" 2>/dev/null
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other-ca.key \
-      -out other-ca.crt -days 30 -subj "/CN=timepipe other CA" 2>/dev/null
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr \
-      -subj "/CN=localhost" 2>/dev/null
-    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n' > san.ext
-    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt \
-      -days 30 -extfile san.ext 2>/dev/null
-    chmod 0644 server.key  # chronyd reads it after dropping nothing (-u root); tests only
-  )
-  [ -s "$d/server.crt" ] && [ -s "$d/ca.crt" ]
-}
+# make_test_pki DIR: tests/make-test-pki (the CA, a server certificate for localhost, 127.0.0.1
+# and ::1, and a CA that signed nothing).
+make_test_pki() { "$BATS_TEST_DIRNAME/make-test-pki" "$1"; }
 
 # Wait until a TCP port on loopback accepts connections (up to ~20 s).
 wait_tcp_listening() {  # wait_tcp_listening PORT

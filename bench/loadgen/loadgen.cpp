@@ -1,11 +1,13 @@
-// NTP on the shared load engine: requests are 48-octet client packets whose transmit timestamp
-// names the slot (loadgen.hpp); replies are matched by their origin timestamp.
+// NTP on the shared load engine: requests are client packets whose transmit timestamp names the
+// slot (loadgen.hpp), 48 octets or, with NTS, followed by its fields; replies are matched by
+// their origin timestamp and, with NTS, authenticated.
 #include "bench/loadgen/loadgen.hpp"
 
 #include <array>
 #include <optional>
 #include <vector>
 
+#include "libtime/base/crypto.hpp"
 #include "libtime/base/log.hpp"
 #include "libtime/ntp/packet.hpp"
 #include "libtime/ntp/timestamp.hpp"
@@ -20,14 +22,35 @@ constexpr std::uint64_t kLowMask = 0xFFFFF;  // low 20 bits of the fraction: slo
 class NtpLoad final : public LoadEngine {
 public:
     NtpLoad(const Config& cfg, std::vector<UdpSocket> sockets, Stats& stats)
-        : LoadEngine(cfg, cfg.server, std::move(sockets), stats), stats_(stats), slots_(cfg.concurrency) {}
+        : LoadEngine(cfg, cfg.server, std::move(sockets), stats), stats_(stats), slots_(cfg.concurrency),
+          nts_(cfg.nts) {
+        if (nts_) {
+            crypto::random_bytes(run_id_);
+            for (std::size_t i = 0; i < slots_.size(); ++i)
+                slots_[i].cookie = nts_->cookies[i % nts_->cookies.size()];
+        }
+    }
 
 private:
+    // Room for the header and NTS's fields: UID, one cookie, the authenticator.
+    static constexpr std::size_t kPacketRoom = 1024;
+
     struct Slot {
-        std::array<std::byte, ntp::kHeaderSize> packet{};
+        std::array<std::byte, kPacketRoom> packet{};
+        std::size_t length = 0;
         std::uint64_t transmit = 0;  // raw NTP timestamp of the request in flight
         std::uint8_t generation = 0;
+        std::array<std::byte, nts::kUniqueIdSize> uid{};  // NTS: of the request in flight
+        nts::Cookie cookie;                               // NTS: spent by the next request
     };
+
+    // NTS: the UID is the run's random part, then the request's transmit timestamp (unique per
+    // slot and generation).
+    void write_uid(Slot& s) {
+        std::copy(run_id_.begin(), run_id_.end(), s.uid.begin());
+        for (int b = 0; b < 8; ++b)
+            s.uid[run_id_.size() + static_cast<std::size_t>(b)] = static_cast<std::byte>(s.transmit >> (56 - 8 * b));
+    }
 
     std::span<const std::byte> refresh(std::uint32_t i) override {
         Slot& s = slots_[i];
@@ -41,7 +64,15 @@ private:
         auto n = ntp::serialize(h, {}, std::nullopt, s.packet);
         if (!n || *n != ntp::kHeaderSize)
             log::fatalx(EX_SOFTWARE, "cannot serialise a client request");
-        return s.packet;
+        s.length = *n;
+        if (nts_) {
+            write_uid(s);
+            auto m = nts::write_client_request(siv_, nts_->keys, s.uid, s.cookie, 0, s.packet);
+            if (!m)
+                log::fatalx(EX_SOFTWARE, "cannot write an NTS request: %s", m.error().what.c_str());
+            s.length = *m;
+        }
+        return std::span<const std::byte>(s.packet).first(s.length);
     }
 
     Match match(const RxSlot& rx) override {
@@ -57,7 +88,20 @@ private:
     }
 
     // `reply_` is the header match() just parsed for this reply.
-    bool answered(std::uint32_t, const RxSlot& rx) override {
+    bool answered(std::uint32_t i, const RxSlot& rx) override {
+        if (nts_) {
+            Slot& s = slots_[i];
+            if (nts::is_nts_nak(rx.data(), s.uid)) {
+                ++stats_.nts_nak;
+                return false;
+            }
+            auto cookies = nts::read_server_response(siv_, nts_->keys, s.uid, rx.data());
+            if (!cookies) {
+                ++stats_.nts_invalid;
+                return false;
+            }
+            s.cookie = std::move(cookies->front());
+        }
         if (ntp::is_kiss_of_death(reply_)) {
             ++stats_.kod;
             return false;
@@ -75,6 +119,9 @@ private:
     std::vector<Slot> slots_;
     SystemClock clock_;
     ntp::Header reply_;
+    std::optional<NtsSetup> nts_;
+    nts::Siv siv_;
+    std::array<std::byte, nts::kUniqueIdSize - 8> run_id_{};
 };
 
 }  // namespace

@@ -12,6 +12,12 @@
 // that socket. A request unanswered after `timeout_ns` counts as lost (closed loop: and is sent
 // again with a new timestamp); its reply, should it come later, counts as late.
 //
+// NTS (RFC 8915): with `nts` set, each request also carries a Unique Identifier (slot, generation
+// and a per-run random part), one cookie and the authenticator sealed with the C2S key, and asks
+// for no extra cookie: a client's steady state, spending one cookie and getting one back. A reply
+// is valid only when it authenticates with S2C and echoes the UID; its new cookie is the slot's
+// next. The slots start from the key exchange's cookies, round robin.
+//
 // Transmit-timestamp lag: the sockets ask for kernel receive timestamps, and for every valid
 // (non-KoD) reply with one, tx_lag = kernel receive time of the reply − the reply's transmit
 // timestamp (T3). On loopback client and server share one clock and the reply is stamped on
@@ -22,20 +28,31 @@
 
 #include <csignal>
 #include <cstdint>
+#include <optional>
+#include <vector>
 
 #include "bench/loadcore/engine.hpp"
 #include "libtime/base/error.hpp"
 #include "libtime/base/socket_address.hpp"
+#include "libtime/nts/cookie.hpp"
+#include "libtime/nts/ntp_fields.hpp"
 
 namespace timepipe::bench {
 
 inline constexpr unsigned kMaxSpreadSockets = 254;  // 127.0.0.1 .. 127.0.0.254
+
+// What an NTS key exchange gave the load generator (nts_key_exchange, before the load).
+struct NtsSetup {
+    nts::SessionKeys keys;
+    std::vector<nts::Cookie> cookies;  // at least one
+};
 
 struct Config : LoadShape {
     SocketAddress server;
     unsigned sockets = 4;
     // Bind socket i to 127.0.0.(i+1), so an IPv4 loopback server sees `sockets` clients, not one.
     bool spread_sources = false;
+    std::optional<NtsSetup> nts;
 };
 
 struct Stats : LoadCounters {
@@ -44,6 +61,8 @@ struct Stats : LoadCounters {
     // carried a kernel receive timestamp. Negative lags are counted, then recorded as 0.
     LatencyHistogram tx_lag;
     std::uint64_t tx_lag_negative = 0;
+    std::uint64_t nts_nak = 0;      // NTS: an NTS NAK with our UID (completes the exchange, not valid)
+    std::uint64_t nts_invalid = 0;  // NTS: a reply to a request in flight that did not authenticate
 };
 
 // Runs until the duration passes, `requests` exchanges (valid + KoD) complete, or `stop`

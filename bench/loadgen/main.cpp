@@ -2,7 +2,8 @@
 // default, open loop (Poisson arrivals at a fixed rate) with -r.
 //
 //   ntp-loadgen [-c CONCURRENCY] [-d DURATION] [-n REQUESTS] [-s SOCKETS] [-t TIMEOUT]
-//               [-r RATE [--seed N]] [-S] [-o text|json] [--json] [-v] HOST:PORT
+//               [-r RATE [--seed N]] [-S] [--nts [--ca-file FILE]] [-o text|json] [--json] [-v]
+//               HOST:PORT
 //
 // Prints one summary line (text) or one JSON object, including this process's own CPU time
 // (on a small machine the load generator competes with the server it measures) and the lag of
@@ -18,7 +19,10 @@
 #include "bench/loadcore/options.hpp"
 #include "bench/loadgen/loadgen.hpp"
 #include "libtime/base/cli_options.hpp"
+#include "libtime/base/host_port.hpp"
 #include "libtime/base/log.hpp"
+#include "libtime/nts/ke_client.hpp"
+#include "libtime/sys/resolve.hpp"
 #include "libtime/sys/signal.hpp"
 
 #ifndef TIMEPIPE_VERSION
@@ -32,7 +36,8 @@ namespace {
 void usage(std::FILE* out) {
     std::fputs(
         "usage: ntp-loadgen [-c CONCURRENCY] [-d DURATION] [-n REQUESTS] [-s SOCKETS] [-t TIMEOUT]\n"
-        "                   [-r RATE [--seed N]] [-S] [-o text|json] [--json] [-v] HOST:PORT\n"
+        "                   [-r RATE [--seed N]] [-S] [--nts [--ca-file FILE]] [-o text|json]\n"
+        "                   [--json] [-v] HOST:PORT\n"
         "Sends NTPv4 client requests to HOST:PORT and reports responses per second, latency,\n"
         "losses, its own CPU time and the transmit-timestamp lag (kernel receive time of each reply\n"
         "minus its transmit timestamp; loopback only). Closed loop by default: CONCURRENCY requests\n"
@@ -52,12 +57,18 @@ void usage(std::FILE* out) {
         "      --seed N          seed of the -r schedule, 0 to 2^64-1 (default 1: runs repeat)\n"
         "  -S, --spread          socket i sends from 127.0.0.(i+1): the server sees SOCKETS clients\n"
         "                        (an IPv4 loopback server only; at most 254 sockets)\n"
+        "      --nts             NTS (RFC 8915): HOST:PORT is the NTS-KE server (default port\n"
+        "                        4460); one key exchange first, then every request carries a\n"
+        "                        cookie and an authenticator and asks for one new cookie, and\n"
+        "                        only authenticated replies are valid\n"
+        "      --ca-file FILE    --nts: trust the CAs in FILE instead of the system's\n"
         "  -o, --output FORMAT   text (default) or json: one object on one line\n"
         "      --json            same as -o json\n"
         "  -v, --verbose         more messages on stderr\n"
         "  -h, --help            print this help\n"
         "  -V, --version         print the version\n"
-        "Exit status: 0, 64 bad usage, 68 host does not resolve, 69 no valid reply, 71 socket error.\n",
+        "Exit status: 0, 64 bad usage, 68 host does not resolve, 69 no valid reply, 71 socket error,\n"
+        "76 the NTS key exchange failed.\n",
         out);
 }
 
@@ -68,7 +79,9 @@ int main(int argc, char* argv[]) {
     bench::Config cfg;
     bool json = false;
 
-    enum { kSeed = bench::kOptJson + 1 };
+    bool nts = false;
+    nts::KeClientOptions ke;
+    enum { kSeed = bench::kOptJson + 1, kNts, kCaFile };
     static const option long_options[] = {
         {"concurrency", required_argument, nullptr, 'c'},
         {"duration", required_argument, nullptr, 'd'},
@@ -80,6 +93,8 @@ int main(int argc, char* argv[]) {
         {"output", required_argument, nullptr, 'o'},
         {"json", no_argument, nullptr, bench::kOptJson},
         {"seed", required_argument, nullptr, kSeed},
+        {"nts", no_argument, nullptr, kNts},
+        {"ca-file", required_argument, nullptr, kCaFile},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
         {"version", no_argument, nullptr, 'V'},
@@ -100,6 +115,12 @@ int main(int argc, char* argv[]) {
             if (auto n = bench::parse_count(optarg, 0, UINT64_MAX)) cfg.seed = *n;
             else log::fatalx(EX_USAGE, "--seed: \"%s\" is not a number from 0 to 18446744073709551615", optarg);
             break;
+        case kNts:
+            nts = true;
+            break;
+        case kCaFile:
+            ke.ca_file = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -116,8 +137,29 @@ int main(int argc, char* argv[]) {
     if (cfg.sockets > cfg.concurrency)
         cfg.sockets = cfg.concurrency;  // an idle socket measures nothing
 
+    if (!ke.ca_file.empty() && !nts)
+        log::fatalx(EX_USAGE, "--ca-file: only with --nts");
     const char* target = argv[optind];
-    cfg.server = bench::resolve_target_or_die(target, 123);
+    if (nts) {
+        // The key exchange names the NTP server and port (its Server and Port records).
+        auto hp = parse_host_port(target);
+        if (!hp)
+            log::fatalx(EX_USAGE, "%s: %s", target, hp.error().what.c_str());
+        if (!hp->port)
+            hp->port = nts::kNtsKePort;
+        auto r = nts::nts_key_exchange(*hp, ke);
+        if (!r)
+            log::fatalx(r.error().exit_code, "%s", r.error().what.c_str());
+        if (r->response.cookies.empty())
+            log::fatalx(EX_PROTOCOL, "%s: the key exchange gave no cookie", target);
+        cfg.nts = bench::NtsSetup{r->keys, r->response.cookies};
+        std::string ntp = to_string(HostPort{r->ntp_host, r->ntp_port});
+        log::info("%s: NTS-KE gave %zu cookies, %s, NTP at %s", target, r->response.cookies.size(),
+                  std::string(nts::aead_name(r->aead)).c_str(), ntp.c_str());
+        cfg.server = bench::resolve_target_or_die(ntp.c_str(), r->ntp_port);
+    } else {
+        cfg.server = bench::resolve_target_or_die(target, 123);
+    }
     if (cfg.spread_sources) {
         if (!cfg.server.is_v4() || !cfg.server.is_loopback())
             log::fatalx(EX_USAGE, "%s: -S needs an IPv4 loopback server", target);
@@ -159,11 +201,13 @@ int main(int argc, char* argv[]) {
                     "\"latency_p99_us\":%.1f,\"send_lag_p50_us\":%.2f,\"send_lag_p99_us\":%.2f,"
                     "\"tx_lag_p50_us\":%.2f,\"tx_lag_p99_us\":%.2f,"
                     "\"tx_lag_samples\":%" PRIu64 ",\"tx_lag_negative\":%" PRIu64 ",\"cpu_user_s\":%.3f,"
-                    "\"cpu_sys_s\":%.3f,\"cpu_s\":%.3f,\"cpu_us_per_response\":%.3f,\"spin_s\":%.3f}\n",
+                    "\"cpu_sys_s\":%.3f,\"cpu_s\":%.3f,\"cpu_us_per_response\":%.3f,\"spin_s\":%.3f,"
+                    "\"nts\":%s,\"nts_nak\":%" PRIu64 ",\"nts_invalid\":%" PRIu64 "}\n",
                     server.c_str(), cfg.concurrency, cfg.sockets, cfg.rate, cfg.seed, st.elapsed_s, st.scheduled,
                     st.skipped, st.sent, st.received, st.valid, st.kod, st.lost, st.late, st.invalid, st.refused,
                     st.outstanding, rate, p50, p99, send50, send99, lag50, lag99, st.tx_lag.count(),
-                    st.tx_lag_negative, st.cpu_user_s, st.cpu_sys_s, cpu, cpu_us_per, st.spin_s);
+                    st.tx_lag_negative, st.cpu_user_s, st.cpu_sys_s, cpu, cpu_us_per, st.spin_s,
+                    nts ? "true" : "false", st.nts_nak, st.nts_invalid);
     } else {
         std::string open_loop;
         if (cfg.rate > 0) {
@@ -177,6 +221,8 @@ int main(int argc, char* argv[]) {
                     st.received, st.valid, rate, st.kod, st.lost, st.late, st.invalid, st.skipped);
         if (cfg.rate > 0)
             std::printf(" of %" PRIu64 " scheduled", st.scheduled);
+        if (nts)
+            std::printf(", NTS NAK %" PRIu64 ", unauthenticated %" PRIu64, st.nts_nak, st.nts_invalid);
         std::printf("; latency p50 %.1f us, p99 %.1f us;", p50, p99);
         if (cfg.rate > 0)
             std::printf(" send lag p50 %.1f us, p99 %.1f us;", send50, send99);
