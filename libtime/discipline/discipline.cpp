@@ -42,12 +42,19 @@ bool usable(const Sample& s) {
     if (s.kod || s.leap == 3 || s.stratum >= 15) return false;  // we would serve 16
     if (s.verified && !*s.verified) return false;
     if (s.stratum == 0 && (starts_with(s.source, "ntp://") || starts_with(s.source, "nts://"))) return false;
-    if (!finite(s.offset) || !finite(s.delay) || !finite(s.dispersion)) return false;
-    if (s.delay < 0 || s.dispersion < 0) return false;
-    if (s.root_delay && !(finite(*s.root_delay) && *s.root_delay >= 0)) return false;
-    if (s.root_dispersion && !(finite(*s.root_dispersion) && *s.root_dispersion >= 0)) return false;
+    if (!finite(s.offset)) return false;
+    // Delays and dispersions within MAXDISP (RFC 5905: 16 s): beyond, a source is useless, and
+    // enormous finite values overflow the filter's and the root distance's sums (fuzz_discipline).
+    auto sane = [](double x) { return finite(x) && x >= 0 && x <= ntp::kMaxDispersion; };
+    if (!sane(s.delay) || !sane(s.dispersion)) return false;
+    if (s.root_delay && !sane(*s.root_delay)) return false;
+    if (s.root_dispersion && !sane(*s.root_dispersion)) return false;
     return true;
 }
+
+// A Roughtime bound's delay or radius: finite, not negative, at most a day (a wider bound says
+// nothing, and sums of enormous ones would overflow).
+bool sane_bound_part(double x) { return finite(x) && x >= 0 && x <= 86400; }
 
 // How long a source's newest sample stays usable: 8 of its poll intervals, at least 16 s.
 double stale_after(const Sample& s) {
@@ -172,8 +179,8 @@ Output Discipline::on_sample(const Sample& s) {
 
     if (starts_with(s.source, "roughtime://")) {
         bool good = s.verified && *s.verified && !(s.conflict && *s.conflict) && !bad_roughtime_.count(s.source) &&
-                    finite(s.offset) && finite(s.delay) && s.delay >= 0 && finite(s.dispersion) &&
-                    s.dispersion >= 0 && (!s.root_dispersion || finite(*s.root_dispersion));
+                    finite(s.offset) && sane_bound_part(s.delay) && sane_bound_part(s.dispersion) &&
+                    (!s.root_dispersion || sane_bound_part(*s.root_dispersion));
         if (good) {
             double half = s.root_dispersion.value_or(0) + s.dispersion + s.delay / 2;
             bounds_[s.source] = Bound{t, s.offset, std::max(0.0, half), loop_.correction_at(t)};

@@ -343,5 +343,54 @@ TEST(Discipline, ManySourceNamesStayBounded) {
     EXPECT_LE(d.source_count(), 64u);
 }
 
+// Found by fuzz_discipline: finite but enormous delays and dispersions summed past the largest
+// double, and the tracking record (or a Roughtime bound's refusal) carried an infinity that no
+// reader accepts. Such samples are not usable: every record written still reads back.
+TEST(Discipline, EnormousDelaysAndDispersionsAreNotUsable) {
+    auto reads_back = [](const Output& out) {
+        for (const auto& r : out.records) {
+            auto type = record_type(r);
+            bool ok = type == Adjust::kType     ? bool(from_record<Adjust>(r))
+                      : type == Tracking::kType ? bool(from_record<Tracking>(r))
+                                                : bool(from_record<Refusal>(r));
+            EXPECT_TRUE(ok) << r.dump();
+        }
+    };
+    for (int field = 0; field < 4; ++field) {
+        Discipline d(DisciplineConfig{});
+        for (int i = 0; i < 12; ++i) {
+            Sample s = ntp("192.0.2.1", kT0 + i * 16 * kSec, 0.001, 1e308);
+            s.dispersion = field == 1 ? 1e308 : 1e-6;
+            s.root_delay = field == 2 ? 1e308 : 0.001;
+            s.root_dispersion = field == 3 ? 1.7e308 : 0.001;
+            if (field != 0) s.delay = 0.0002;
+            if (field == 2) s.delay = 1e308;
+            reads_back(d.on_sample(s));
+        }
+    }
+    {  // the fuzzer's case: a second sample of a selected source with a delay of 3.9e233 s
+        DisciplineConfig cfg;
+        cfg.min_sources = 3;
+        Discipline d(cfg);
+        reads_back(d.on_sample(ntp("192.0.2.1", kT0 + 1, 0.0)));
+        reads_back(d.on_sample(ntp("192.0.2.2", kT0 + 2, 0.0)));
+        reads_back(d.on_sample(ntp("192.0.2.3", kT0 + 3, 10.0)));
+        reads_back(d.on_sample(ntp("192.0.2.1", kT0 + 64 * kSec + 1, 0.001)));
+        reads_back(d.on_sample(ntp("192.0.2.2", kT0 + 64 * kSec + 2, 0.001, 3.9028487727174215e+233)));
+    }
+    for (double offset : {1e200, -1e300, 1.7e308}) {
+        Discipline d(DisciplineConfig{});
+        for (int i = 0; i < 12; ++i)
+            reads_back(d.on_sample(ntp("192.0.2.1", kT0 + i * 16 * kSec, i % 2 ? offset : -offset)));
+    }
+    Discipline d(DisciplineConfig{});
+    for (int i = 0; i < 4; ++i) {
+        Sample r = roughtime(kT0 + i * kSec, 0.001, 1.7e308);
+        r.dispersion = 1.7e308;
+        reads_back(d.on_sample(r));
+        reads_back(d.on_sample(ntp("192.0.2.1", kT0 + i * kSec + 1, 0.001)));
+    }
+}
+
 }  // namespace
 }  // namespace timepipe::discipline
