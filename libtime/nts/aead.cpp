@@ -79,118 +79,140 @@ std::string_view aead_name(AeadAlgorithm a) {
 }
 
 // SIV (RFC 5297 §2.6, §2.7) built here from OpenSSL's AES in CBC mode (for CMAC, RFC 4493) and
-// CTR mode. OpenSSL's own "AES-SIV" cipher would do, but it fetches a CMAC implementation and
-// allocates contexts at every key change (ossl_siv128_init), and NTS changes keys at every
-// message: that cost several microseconds per message. Here every context is made once, per
-// Siv, and a new key costs an AES key schedule. Unit tests check this against RFC 5297's
-// vectors, Wycheproof's, and OpenSSL's SIV on random inputs.
+// ECB mode (for CTR's keystream). OpenSSL's own "AES-SIV" cipher would do, but it fetches a CMAC
+// implementation and allocates contexts at every key change (ossl_siv128_init), and NTS changes
+// keys at every message: that cost several microseconds per message. Here every context is made
+// once per Siv, and each context call goes through OpenSSL's parameter handling, so the calls
+// are few: one per CMAC, one per keystream. A server alternates between its cookie key and each
+// client's keys, so the last two keys of each algorithm stay set up (subkeys, CMAC of zero).
+// Unit tests check this against RFC 5297's vectors, Wycheproof's, and OpenSSL's AES-SIV.
 struct Siv::Contexts {
+    // One key set up: K1 in a CBC context for CMAC, K2 in an ECB context for CTR.
+    struct Keyed {
+        EVP_CIPHER_CTX* cbc = EVP_CIPHER_CTX_new();
+        EVP_CIPHER_CTX* ecb = EVP_CIPHER_CTX_new();
+        std::array<std::byte, kMaxAeadKeySize> key{};
+        std::size_t key_size = 0;  // 0: none yet
+        bool ecb_keyed = false;    // K2 is set only when a message has a plaintext
+        Block sub1{}, sub2{};      // CMAC subkeys (RFC 4493 §2.3)
+        Block chain{};             // the CBC context's chaining value: the last block it output
+        Block d0{};                // CMAC(K1, zero block): S2V's first step, the same every time
+        std::uint64_t used = 0;
+
+        ~Keyed() {
+            EVP_CIPHER_CTX_free(ecb);
+            EVP_CIPHER_CTX_free(cbc);
+            OPENSSL_cleanse(key.data(), key.size());
+            for (Block* b : {&sub1, &sub2, &chain, &d0}) OPENSSL_cleanse(b->data(), b->size());
+        }
+    };
+
     EVP_CIPHER* cbc[2] = {EVP_CIPHER_fetch(nullptr, "AES-128-CBC", nullptr),
                           EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr)};
-    EVP_CIPHER* ctr[2] = {EVP_CIPHER_fetch(nullptr, "AES-128-CTR", nullptr),
-                          EVP_CIPHER_fetch(nullptr, "AES-256-CTR", nullptr)};
-    EVP_CIPHER_CTX* mac_ctx[2] = {EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_new()};
-    EVP_CIPHER_CTX* ctr_ctx[2] = {EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_new()};
+    EVP_CIPHER* ecb[2] = {EVP_CIPHER_fetch(nullptr, "AES-128-ECB", nullptr),
+                          EVP_CIPHER_fetch(nullptr, "AES-256-ECB", nullptr)};
+    Keyed keyed[2][2];  // [algorithm][slot]
+    std::uint64_t uses = 0;
     bool ready = false;
-    // The CMAC key now in `mac` and its subkeys (RFC 4493 §2.3); `chain`, the context's CBC
-    // chaining value: the last block it output.
-    EVP_CIPHER_CTX* mac = nullptr;
-    Block sub1{}, sub2{}, chain{};
+    std::vector<unsigned char> in, out;  // a CMAC's blocks or a keystream's counters, and the output
     crypto::RandomPool nonces;
-    std::vector<unsigned char> scratch;  // CBC's output, which CMAC discards
-    std::vector<unsigned char> last_string;  // S2V's T = P xorend D
 
     Contexts() {
         ready = true;
-        for (std::size_t i = 0; i < 2; ++i) {
-            // The cipher is given once, here: a later init with only a key keeps the context.
-            ready = ready && cbc[i] && ctr[i] && mac_ctx[i] && ctr_ctx[i] &&
-                    EVP_EncryptInit_ex2(mac_ctx[i], cbc[i], nullptr, nullptr, nullptr) == 1 &&
-                    EVP_CIPHER_CTX_set_padding(mac_ctx[i], 0) == 1 &&
-                    EVP_EncryptInit_ex2(ctr_ctx[i], ctr[i], nullptr, nullptr, nullptr) == 1;
-        }
+        for (std::size_t i = 0; i < 2; ++i)
+            for (auto& k : keyed[i])
+                // The cipher is given once, here: a later init with only a key keeps the context.
+                ready = ready && cbc[i] && ecb[i] && k.cbc && k.ecb &&
+                        EVP_EncryptInit_ex2(k.cbc, cbc[i], nullptr, nullptr, nullptr) == 1 &&
+                        EVP_CIPHER_CTX_set_padding(k.cbc, 0) == 1 &&
+                        EVP_EncryptInit_ex2(k.ecb, ecb[i], nullptr, nullptr, nullptr) == 1 &&
+                        EVP_CIPHER_CTX_set_padding(k.ecb, 0) == 1;
     }
     ~Contexts() {
         for (std::size_t i = 0; i < 2; ++i) {
-            EVP_CIPHER_CTX_free(ctr_ctx[i]);
-            EVP_CIPHER_CTX_free(mac_ctx[i]);
-            EVP_CIPHER_free(ctr[i]);
+            EVP_CIPHER_free(ecb[i]);
             EVP_CIPHER_free(cbc[i]);
         }
-        OPENSSL_cleanse(sub1.data(), sub1.size());
-        OPENSSL_cleanse(sub2.data(), sub2.size());
-        OPENSSL_cleanse(chain.data(), chain.size());
-        if (!scratch.empty()) OPENSSL_cleanse(scratch.data(), scratch.size());
-        if (!last_string.empty()) OPENSSL_cleanse(last_string.data(), last_string.size());
+        if (!in.empty()) OPENSSL_cleanse(in.data(), in.size());
+        if (!out.empty()) OPENSSL_cleanse(out.data(), out.size());
     }
     Contexts(const Contexts&) = delete;
     Contexts& operator=(const Contexts&) = delete;
 
-    // CBC-encrypts `data` (whole blocks) onward from `chain`, which it then updates.
-    bool cbc_update(const unsigned char* data, std::size_t n) {
+    // Encrypts in[0..n) (whole blocks) with `c` into out; grows the buffers as needed.
+    bool update(EVP_CIPHER_CTX* c, std::size_t n) {
+        if (out.size() < n) out.resize(n);
         int len = 0;
-        if (scratch.size() < 1024) scratch.resize(1024);
-        while (n > 0) {
-            std::size_t chunk = std::min<std::size_t>(n, scratch.size());
-            if (EVP_EncryptUpdate(mac, scratch.data(), &len, data, static_cast<int>(chunk)) != 1 ||
-                static_cast<std::size_t>(len) != chunk)
-                return false;
-            data += chunk;
-            n -= chunk;
-            if (n == 0) std::memcpy(chain.data(), scratch.data() + chunk - 16, 16);
-        }
-        return true;
-    }
-    // CBC-encrypts `block` as the first of a new message (IV zero) without resetting the
-    // context, which costs more than the rest of a short CMAC: xoring the chaining value in
-    // cancels it, AES(chain ^ (chain ^ block)) = AES(block).
-    bool cbc_first(Block block) {
-        xor_into(block, chain.data());
-        return cbc_update(block.data(), 16);
+        return EVP_EncryptUpdate(c, out.data(), &len, in.data(), static_cast<int>(n)) == 1 &&
+               static_cast<std::size_t>(len) == n;
     }
 
-    // Sets the CMAC key and derives its subkeys: L = AES(K, 0), K1 = dbl(L), K2 = dbl(K1).
-    bool cmac_key(AeadAlgorithm a, std::span<const std::byte> k) {
-        mac = mac_ctx[index_of(a)];
-        if (EVP_EncryptInit_ex2(mac, nullptr, u8(k), kZero.data(), nullptr) != 1) return false;
-        chain = kZero;
-        if (!cbc_first(kZero)) return false;
-        sub1 = dbl(chain);
-        sub2 = dbl(sub1);
-        return true;
-    }
-    // CMAC (RFC 4493 §2.4) of `data` under the key of the last cmac_key.
-    bool cmac(std::span<const unsigned char> data, Block& out) {
+    // CMAC (RFC 4493 §2.4) of `data` under k's K1, in one CBC call that goes on from k.chain:
+    // xoring the chaining value into the first block cancels it, AES(chain ^ (chain ^ b)) =
+    // AES(0 ^ b), so no re-initialisation (costlier than a short CMAC) is needed.
+    bool cmac(Keyed& k, std::span<const unsigned char> data, Block& mac) {
         const std::size_t n = data.size();
         const bool complete = n > 0 && n % 16 == 0;
-        const std::size_t head = complete ? n - 16 : n - n % 16;  // the blocks before the last
-        Block last{};
-        std::memcpy(last.data(), data.data() + head, n - head);
+        const std::size_t blocks = complete ? n / 16 : n / 16 + 1;
+        if (in.size() < blocks * 16) in.resize(blocks * 16);
+        std::memcpy(in.data(), data.data(), n);
+        const std::size_t last = (blocks - 1) * 16;
         if (complete) {
-            xor_into(last, sub1.data());
+            for (std::size_t i = 0; i < 16; ++i) in[last + i] ^= k.sub1[i];
         } else {
-            last[n - head] = 0x80;  // padding 10*
-            xor_into(last, sub2.data());
+            std::memset(in.data() + n, 0, blocks * 16 - n);
+            in[n] = 0x80;  // padding 10*
+            for (std::size_t i = 0; i < 16; ++i) in[last + i] ^= k.sub2[i];
         }
-        if (head > 0) {
-            Block first{};
-            std::memcpy(first.data(), data.data(), 16);
-            if (!cbc_first(first) || !cbc_update(data.data() + 16, head - 16) || !cbc_update(last.data(), 16))
-                return false;
-        } else if (!cbc_first(last)) {
-            return false;
-        }
-        out = chain;
+        for (std::size_t i = 0; i < 16; ++i) in[i] ^= k.chain[i];
+        if (!update(k.cbc, blocks * 16)) return false;
+        std::memcpy(k.chain.data(), out.data() + last, 16);
+        mac = k.chain;
         return true;
     }
 
-    // S2V (RFC 5297 §2.4) of the headers and then the plaintext, under K1.
-    Result<Block> s2v(AeadAlgorithm a, std::span<const std::byte> k1, Siv::Headers headers,
-                      std::span<const std::byte> plaintext) {
-        Block d{}, m{};
-        if (!cmac_key(a, k1) || !cmac(kZero, d)) return openssl_error("AES-CMAC");
-        for (auto s : headers) {
-            if (!cmac({u8(s), s.size()}, m)) return openssl_error("AES-CMAC");
+    // The slot holding `key` for algorithm a, set up if it is not: the least recently used
+    // slot gets K1, its subkeys and CMAC(K1, 0).
+    Keyed* keyed_for(AeadAlgorithm a, std::span<const std::byte> key) {
+        auto& slots = keyed[index_of(a)];
+        Keyed* k = nullptr;
+        for (auto& s : slots)
+            if (s.key_size == key.size() && CRYPTO_memcmp(s.key.data(), key.data(), key.size()) == 0) k = &s;
+        if (!k) {
+            k = slots[0].used <= slots[1].used ? &slots[0] : &slots[1];
+            const std::size_t half = key.size() / 2;
+            k->key_size = 0;
+            k->ecb_keyed = false;
+            k->chain = kZero;
+            Block l{};
+            if (EVP_EncryptInit_ex2(k->cbc, nullptr, u8(key.first(half)), kZero.data(), nullptr) != 1 ||
+                !cmac_raw_zero(*k, l))
+                return nullptr;
+            k->sub1 = dbl(l);
+            k->sub2 = dbl(k->sub1);
+            OPENSSL_cleanse(l.data(), l.size());
+            if (!cmac(*k, kZero, k->d0)) return nullptr;
+            std::copy(key.begin(), key.end(), k->key.begin());
+            k->key_size = key.size();
+        }
+        k->used = ++uses;
+        return k;
+    }
+    // L = AES(K1, 0): one CBC block from a fresh IV of zero.
+    bool cmac_raw_zero(Keyed& k, Block& l) {
+        if (in.size() < 16) in.resize(16);
+        std::memset(in.data(), 0, 16);
+        if (!update(k.cbc, 16)) return false;
+        std::memcpy(l.data(), out.data(), 16);
+        k.chain = l;
+        return true;
+    }
+
+    // S2V (RFC 5297 §2.4) of the headers and then the plaintext, under k's K1.
+    Result<Block> s2v(Keyed& k, Siv::Headers headers, std::span<const std::byte> plaintext) {
+        Block d = k.d0, m{};
+        for (auto h : headers) {
+            if (!cmac(k, {u8(h), h.size()}, m)) return openssl_error("AES-CMAC");
             d = dbl(d);
             xor_into(d, m.data());
         }
@@ -199,32 +221,49 @@ struct Siv::Contexts {
         if (n >= 16) {  // T = P xorend D
             last_string.assign(u8(plaintext), u8(plaintext) + n);  // no allocation once grown
             for (std::size_t i = 0; i < 16; ++i) last_string[n - 16 + i] ^= d[i];
-            bool ok = cmac(last_string, v);
+            bool ok = cmac(k, last_string, v);
             OPENSSL_cleanse(last_string.data(), n);
             if (!ok) return openssl_error("AES-CMAC");
         } else {  // T = dbl(D) xor pad(P)
             Block t = dbl(d);
             for (std::size_t i = 0; i < n; ++i) t[i] ^= static_cast<unsigned char>(plaintext[i]);
             t[n] ^= 0x80;
-            bool ok = cmac(t, v);
+            bool ok = cmac(k, t, v);
             OPENSSL_cleanse(t.data(), t.size());
             if (!ok) return openssl_error("AES-CMAC");
         }
         return v;
     }
+    std::vector<unsigned char> last_string;  // S2V's T = P xorend D
 
-    // CTR(K2, Q, in) with Q = V with bits 31 and 63 (from the right) cleared (RFC 5297 §2.5).
-    bool ctr_crypt(AeadAlgorithm a, std::span<const std::byte> k2, const unsigned char* v, const unsigned char* in,
-                   std::size_t n, unsigned char* out) {
+    // CTR(K2, Q, src) into dst, Q = V with bits 31 and 63 (from the right) cleared (RFC 5297
+    // §2.5): the counter blocks Q, Q+1, ... (a 128-bit big-endian count) encrypted in one ECB
+    // call, then xored in.
+    bool ctr_crypt(Keyed& k, std::span<const std::byte> k2, const unsigned char* v, const unsigned char* src,
+                   std::size_t n, unsigned char* dst) {
         if (n == 0) return true;
-        Block q{};
-        std::memcpy(q.data(), v, 16);
-        q[8] &= 0x7f;
-        q[12] &= 0x7f;
-        EVP_CIPHER_CTX* c = ctr_ctx[index_of(a)];
-        int len = 0;
-        return EVP_EncryptInit_ex2(c, nullptr, u8(k2), q.data(), nullptr) == 1 &&
-               EVP_EncryptUpdate(c, out, &len, in, static_cast<int>(n)) == 1 && static_cast<std::size_t>(len) == n;
+        if (!k.ecb_keyed) {
+            if (EVP_EncryptInit_ex2(k.ecb, nullptr, u8(k2), nullptr, nullptr) != 1) return false;
+            k.ecb_keyed = true;
+        }
+        std::uint64_t hi = 0, lo = 0;
+        for (int i = 0; i < 8; ++i) {
+            hi = hi << 8 | v[i];
+            lo = lo << 8 | v[i + 8];
+        }
+        lo &= ~(std::uint64_t{1} << 63 | std::uint64_t{1} << 31);
+        const std::size_t blocks = (n + 15) / 16;
+        if (in.size() < blocks * 16) in.resize(blocks * 16);
+        for (std::size_t b = 0; b < blocks; ++b) {
+            for (int i = 0; i < 8; ++i) {
+                in[b * 16 + static_cast<std::size_t>(i)] = static_cast<unsigned char>(hi >> (56 - 8 * i));
+                in[b * 16 + 8 + static_cast<std::size_t>(i)] = static_cast<unsigned char>(lo >> (56 - 8 * i));
+            }
+            if (++lo == 0) ++hi;
+        }
+        if (!update(k.ecb, blocks * 16)) return false;
+        for (std::size_t i = 0; i < n; ++i) dst[i] = src[i] ^ out[i];
+        return true;
     }
 };
 
@@ -240,10 +279,12 @@ Result<std::size_t> Siv::seal(AeadAlgorithm a, std::span<const std::byte> key, H
     if (key.size() != aead_key_size(a)) return fail("AES-SIV: key of " + std::to_string(key.size()) + " octets", EX_SOFTWARE);
     const std::size_t total = kSivTagSize + plaintext.size();
     if (out.size() < total) return fail("AES-SIV: output buffer too small", EX_SOFTWARE);
-    const std::size_t half = key.size() / 2;  // K1 (S2V) ‖ K2 (CTR)
-    auto v = ctx_->s2v(a, key.first(half), headers, plaintext);
+    Contexts::Keyed* k = ctx_->keyed_for(a, key);
+    if (!k) return openssl_error("AES-SIV key setup");
+    auto v = ctx_->s2v(*k, headers, plaintext);
     if (!v) return Unexpected<Error>{v.error()};
-    if (!ctx_->ctr_crypt(a, key.subspan(half), v->data(), u8(plaintext), plaintext.size(), u8(out.subspan(kSivTagSize))))
+    if (!ctx_->ctr_crypt(*k, key.subspan(key.size() / 2), v->data(), u8(plaintext), plaintext.size(),
+                         u8(out.subspan(kSivTagSize))))
         return openssl_error("AES-CTR");
     std::memcpy(out.data(), v->data(), kSivTagSize);
     return total;
@@ -256,10 +297,11 @@ Result<std::size_t> Siv::open(AeadAlgorithm a, std::span<const std::byte> key, H
     if (sealed.size() < kSivTagSize) return auth_failed();
     const std::size_t plain = sealed.size() - kSivTagSize;
     if (out.size() < plain) return fail("AES-SIV: output buffer too small", EX_SOFTWARE);
-    const std::size_t half = key.size() / 2;
-    if (!ctx_->ctr_crypt(a, key.subspan(half), u8(sealed), u8(sealed.subspan(kSivTagSize)), plain, u8(out)))
+    Contexts::Keyed* k = ctx_->keyed_for(a, key);
+    if (!k) return openssl_error("AES-SIV key setup");
+    if (!ctx_->ctr_crypt(*k, key.subspan(key.size() / 2), u8(sealed), u8(sealed.subspan(kSivTagSize)), plain, u8(out)))
         return openssl_error("AES-CTR");
-    auto v = ctx_->s2v(a, key.first(half), headers, out.first(plain));
+    auto v = ctx_->s2v(*k, headers, out.first(plain));
     if (!v) return Unexpected<Error>{v.error()};
     if (CRYPTO_memcmp(v->data(), sealed.data(), kSivTagSize) != 0) {
         OPENSSL_cleanse(out.data(), plain);

@@ -138,6 +138,34 @@ TEST(Aead, AgreesWithOpensslSivOnRandomInputs) {
     }
 }
 
+// A Siv keeps its last two keys per algorithm set up: keys reused, alternated and evicted in any
+// order give what a fresh Siv gives, sealing and opening.
+TEST(Aead, KeysKeptSetUpGiveTheSameResultsAsFreshOnes) {
+    Siv kept;
+    std::mt19937 rng(7);
+    std::vector<Bytes> keys;
+    for (int i = 0; i < 3; ++i) {
+        Bytes k(32);
+        for (auto& x : k) x = std::byte(rng() & 0xFF);
+        keys.push_back(k);
+    }
+    Bytes nonce(16, std::byte{1}), ad(40, std::byte{2});
+    for (int step = 0; step < 60; ++step) {
+        const std::size_t which = static_cast<std::size_t>((step * step + step / 3) % 3);
+        const Bytes& key = keys[which];
+        Bytes plain(static_cast<std::size_t>(step % 40), std::byte(step));
+        Bytes a(kSivTagSize + plain.size()), b(a.size());
+        ASSERT_TRUE(kept.seal(AeadAlgorithm::aes_siv_cmac_256, key, nonce, ad, plain, a));
+        Siv fresh;
+        ASSERT_TRUE(fresh.seal(AeadAlgorithm::aes_siv_cmac_256, key, nonce, ad, plain, b));
+        EXPECT_EQ(a, b) << "step " << step;
+        Bytes back(plain.size());
+        EXPECT_TRUE(kept.open(AeadAlgorithm::aes_siv_cmac_256, key, nonce, ad, a, back)) << "step " << step;
+        EXPECT_FALSE(kept.open(AeadAlgorithm::aes_siv_cmac_256, keys[(which + 1) % 3], nonce,
+                               ad, a, back));
+    }
+}
+
 // NTS-shaped headers (associated data, then nonce): round trips at length 0 and above, both key
 // sizes; a flipped bit in any input is refused.
 TEST(Aead, NtsShapedRoundTripAndTamperingForBothKeySizes) {
