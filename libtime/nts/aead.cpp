@@ -34,28 +34,53 @@ Unexpected<Error> auth_failed() {
     return fail("authentication failed", EX_DATAERR);
 }
 
+// Big-endian 64-bit loads and stores (memcpy: no alignment assumed).
+std::uint64_t load_be64(const unsigned char* p) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    return __builtin_bswap64(v);
+}
+void store_be64(unsigned char* p, std::uint64_t v) {
+    v = __builtin_bswap64(v);
+    std::memcpy(p, &v, 8);
+}
+
 // RFC 5297 §2.3: multiplication by x in GF(2^128), on the block as two big-endian halves.
 Block dbl(const Block& b) {
-    std::uint64_t hi = 0, lo = 0;
-    for (int i = 0; i < 8; ++i) {
-        hi = hi << 8 | b[static_cast<std::size_t>(i)];
-        lo = lo << 8 | b[static_cast<std::size_t>(i) + 8];
-    }
+    std::uint64_t hi = load_be64(b.data()), lo = load_be64(b.data() + 8);
     const std::uint64_t carry = hi >> 63;
     hi = hi << 1 | lo >> 63;
     lo = lo << 1 ^ (0x87 & (0 - carry));
     Block out;
-    for (int i = 7; i >= 0; --i) {
-        out[static_cast<std::size_t>(i)] = static_cast<unsigned char>(hi);
-        out[static_cast<std::size_t>(i) + 8] = static_cast<unsigned char>(lo);
-        hi >>= 8;
-        lo >>= 8;
-    }
+    store_be64(out.data(), hi);
+    store_be64(out.data() + 8, lo);
     return out;
 }
 
-void xor_into(Block& a, const unsigned char* b) {
-    for (std::size_t i = 0; i < a.size(); ++i) a[i] ^= b[i];
+// dst[0..n) ^= src[0..n), a word at a time.
+void xor_bytes(unsigned char* dst, const unsigned char* src, std::size_t n) {
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t a, b;
+        std::memcpy(&a, dst + i, 8);
+        std::memcpy(&b, src + i, 8);
+        a ^= b;
+        std::memcpy(dst + i, &a, 8);
+    }
+    for (; i < n; ++i) dst[i] ^= src[i];
+}
+void xor_into(Block& a, const unsigned char* b) { xor_bytes(a.data(), b, a.size()); }
+
+// Equal keys, in time that does not depend on where they differ.
+bool same_key(const std::byte* a, const std::byte* b, std::size_t n) {
+    std::uint64_t diff = 0;
+    for (std::size_t i = 0; i < n; i += 8) {
+        std::uint64_t x, y;
+        std::memcpy(&x, a + i, 8);
+        std::memcpy(&y, b + i, 8);
+        diff |= x ^ y;
+    }
+    return diff == 0;
 }
 
 std::size_t index_of(AeadAlgorithm a) { return a == AeadAlgorithm::aes_siv_cmac_256 ? 0 : 1; }
@@ -158,13 +183,13 @@ struct Siv::Contexts {
         std::memcpy(in.data(), data.data(), n);
         const std::size_t last = (blocks - 1) * 16;
         if (complete) {
-            for (std::size_t i = 0; i < 16; ++i) in[last + i] ^= k.sub1[i];
+            xor_bytes(in.data() + last, k.sub1.data(), 16);
         } else {
             std::memset(in.data() + n, 0, blocks * 16 - n);
             in[n] = 0x80;  // padding 10*
-            for (std::size_t i = 0; i < 16; ++i) in[last + i] ^= k.sub2[i];
+            xor_bytes(in.data() + last, k.sub2.data(), 16);
         }
-        for (std::size_t i = 0; i < 16; ++i) in[i] ^= k.chain[i];
+        xor_bytes(in.data(), k.chain.data(), 16);
         if (!update(k.cbc, blocks * 16)) return false;
         std::memcpy(k.chain.data(), out.data() + last, 16);
         mac = k.chain;
@@ -177,7 +202,7 @@ struct Siv::Contexts {
         auto& slots = keyed[index_of(a)];
         Keyed* k = nullptr;
         for (auto& s : slots)
-            if (s.key_size == key.size() && CRYPTO_memcmp(s.key.data(), key.data(), key.size()) == 0) k = &s;
+            if (s.key_size == key.size() && same_key(s.key.data(), key.data(), key.size())) k = &s;
         if (!k) {
             k = slots[0].used <= slots[1].used ? &slots[0] : &slots[1];
             const std::size_t half = key.size() / 2;
@@ -246,23 +271,18 @@ struct Siv::Contexts {
             if (EVP_EncryptInit_ex2(k.ecb, nullptr, u8(k2), nullptr, nullptr) != 1) return false;
             k.ecb_keyed = true;
         }
-        std::uint64_t hi = 0, lo = 0;
-        for (int i = 0; i < 8; ++i) {
-            hi = hi << 8 | v[i];
-            lo = lo << 8 | v[i + 8];
-        }
+        std::uint64_t hi = load_be64(v), lo = load_be64(v + 8);
         lo &= ~(std::uint64_t{1} << 63 | std::uint64_t{1} << 31);
         const std::size_t blocks = (n + 15) / 16;
         if (in.size() < blocks * 16) in.resize(blocks * 16);
         for (std::size_t b = 0; b < blocks; ++b) {
-            for (int i = 0; i < 8; ++i) {
-                in[b * 16 + static_cast<std::size_t>(i)] = static_cast<unsigned char>(hi >> (56 - 8 * i));
-                in[b * 16 + 8 + static_cast<std::size_t>(i)] = static_cast<unsigned char>(lo >> (56 - 8 * i));
-            }
+            store_be64(in.data() + b * 16, hi);
+            store_be64(in.data() + b * 16 + 8, lo);
             if (++lo == 0) ++hi;
         }
         if (!update(k.ecb, blocks * 16)) return false;
-        for (std::size_t i = 0; i < n; ++i) dst[i] = src[i] ^ out[i];
+        if (dst != src) std::memmove(dst, src, n);
+        xor_bytes(dst, out.data(), n);
         return true;
     }
 };
