@@ -180,7 +180,7 @@ struct Siv::Contexts {
         const bool complete = n > 0 && n % 16 == 0;
         const std::size_t blocks = complete ? n / 16 : n / 16 + 1;
         if (in.size() < blocks * 16) in.resize(blocks * 16);
-        std::memcpy(in.data(), data.data(), n);
+        if (n > 0) std::memcpy(in.data(), data.data(), n);  // an empty header's data() may be null
         const std::size_t last = (blocks - 1) * 16;
         if (complete) {
             xor_bytes(in.data() + last, k.sub1.data(), 16);
