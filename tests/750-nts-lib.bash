@@ -5,6 +5,15 @@
 # and ::1, and a CA that signed nothing).
 make_test_pki() { "$BATS_TEST_DIRNAME/make-test-pki" "$1"; }
 
+# nts_setup: what an NTS server test needs (nts-ke, ntp-serve, openssl) and a fresh PKI in $PKI.
+nts_setup() {
+  require_cmd nts-ke
+  require_cmd ntp-serve
+  require_cmd openssl
+  PKI=$BATS_TEST_TMPDIR/pki
+  make_test_pki "$PKI"
+}
+
 # Wait until a TCP port on loopback accepts connections (up to ~20 s).
 wait_tcp_listening() {  # wait_tcp_listening PORT
   for _ in $(seq 200); do

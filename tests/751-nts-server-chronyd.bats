@@ -8,11 +8,7 @@ load common
 load 750-nts-lib
 
 setup() {
-  require_cmd nts-ke
-  require_cmd ntp-serve
-  require_cmd openssl
-  PKI=$BATS_TEST_TMPDIR/pki
-  make_test_pki "$PKI"
+  nts_setup
   KEYS=$BATS_TEST_TMPDIR/nts-keys
 }
 

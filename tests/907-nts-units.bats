@@ -9,11 +9,7 @@ load 750-nts-lib
 UNITS=$BATS_TEST_DIRNAME/../contrib/systemd
 
 setup() {
-  require_cmd nts-ke
-  require_cmd ntp-serve
-  require_cmd openssl
-  PKI=$BATS_TEST_TMPDIR/pki
-  make_test_pki "$PKI"
+  nts_setup
 }
 
 teardown() { kill_tracked; }

@@ -14,11 +14,7 @@ setup() {
   for b in "$LOADGEN" "$KE_LOADGEN"; do
     [ -x "$b" ] || { echo "missing $b (built by make loadgen)" >&2; return 1; }
   done
-  require_cmd nts-ke
-  require_cmd ntp-serve
-  require_cmd openssl
-  PKI=$BATS_TEST_TMPDIR/pki
-  make_test_pki "$PKI"
+  nts_setup
 }
 
 teardown() { kill_tracked; }

@@ -21,7 +21,6 @@
 #include "bench/loadcore/engine.hpp"
 #include "bench/loadcore/options.hpp"
 #include "libtime/base/cli_options.hpp"
-#include "libtime/base/duration.hpp"
 #include "libtime/base/host_port.hpp"
 #include "libtime/base/log.hpp"
 #include "libtime/nts/ke_client.hpp"
@@ -60,15 +59,16 @@ void usage(std::FILE* out) {
 int main(int argc, char* argv[]) {
     log::set_program(argv[0]);
     unsigned threads = 2;
-    std::int64_t duration_ns = 5 * kNanosPerSecond;
+    bench::LoadShape shape;  // only its duration is used
+    unsigned sockets_unused = 0;
     bool json = false;
     nts::KeClientOptions ke;
 
-    enum { kJson = bench::kOptJson, kCaFile };
+    enum { kCaFile = bench::kOptJson + 1 };
     static const option long_options[] = {
         {"concurrency", required_argument, nullptr, 'c'}, {"duration", required_argument, nullptr, 'd'},
         {"ca-file", required_argument, nullptr, kCaFile},  {"output", required_argument, nullptr, 'o'},
-        {"json", no_argument, nullptr, kJson},             {"help", no_argument, nullptr, 'h'},
+        {"json", no_argument, nullptr, bench::kOptJson},             {"help", no_argument, nullptr, 'h'},
         {"version", no_argument, nullptr, 'V'},            {nullptr, 0, nullptr, 0},
     };
     opterr = 0;
@@ -79,22 +79,11 @@ int main(int argc, char* argv[]) {
             if (auto n = bench::parse_count(optarg, 1, kMaxThreads)) threads = static_cast<unsigned>(*n);
             else log::fatalx(EX_USAGE, "-c: \"%s\" is not a count from 1 to %u", optarg, kMaxThreads);
             break;
-        case 'd': {
-            auto d = parse_duration(optarg);
-            if (!d || d->count() <= 0 || d->count() > 600 * kNanosPerSecond)
-                log::fatalx(EX_USAGE, "-d: \"%s\" is not a duration up to 600s", optarg);
-            duration_ns = d->count();
-            break;
-        }
         case kCaFile: ke.ca_file = optarg; break;
-        case 'o':
-            if (std::string_view(optarg) == "json") json = true;
-            else if (std::string_view(optarg) != "text") log::fatalx(EX_USAGE, "-o: \"%s\" is neither text nor json", optarg);
-            break;
-        case kJson: json = true; break;
         case 'h': usage(stdout); return 0;
         case 'V': std::printf("nts-ke-loadgen %s\n", TIMEPIPE_VERSION); return 0;
-        default: getopt_failure(c, argv);
+        default:  // -d, -o, --json as the other load generators take them
+            if (!bench::take_common_option(c, optarg, shape, sockets_unused, json)) getopt_failure(c, argv);
         }
     }
     if (optind != argc - 1)
@@ -110,7 +99,7 @@ int main(int argc, char* argv[]) {
     std::atomic<bool> have_error{false};
     std::string first_error;
     const auto start = std::chrono::steady_clock::now();
-    const auto end = start + std::chrono::nanoseconds(duration_ns);
+    const auto end = start + std::chrono::nanoseconds(shape.duration_ns);
     bench::CpuTime cpu0 = bench::process_cpu_time();
     std::vector<std::thread> workers;
     for (unsigned t = 0; t < threads; ++t)

@@ -49,6 +49,17 @@ std::vector<std::string> types(const Output& out) {
     return t;
 }
 
+// Every record the engine wrote reads back with from_record (what a reader downstream does).
+void expect_read_back(const std::vector<Record>& records) {
+    for (const auto& r : records) {
+        auto type = record_type(r);
+        bool ok = type == Adjust::kType     ? bool(from_record<Adjust>(r))
+                  : type == Tracking::kType ? bool(from_record<Tracking>(r))
+                                            : bool(from_record<Refusal>(r));
+        EXPECT_TRUE(ok) << r.dump();
+    }
+}
+
 Adjust last_adjust(const Output& out) {
     EXPECT_FALSE(out.records.empty());
     EXPECT_EQ(record_type(out.records.back()), Adjust::kType);
@@ -238,14 +249,7 @@ TEST(Discipline, EveryRecordWrittenReadsBack) {
     sim::Scenario sc;
     sc.duration = 4000;
     sc.servers = 3;
-    auto f = sim::run(sc, {});
-    for (const auto& r : f.records) {
-        auto type = record_type(r);
-        bool ok = type == Adjust::kType ? bool(from_record<Adjust>(r))
-                  : type == Tracking::kType ? bool(from_record<Tracking>(r))
-                                            : bool(from_record<Refusal>(r));
-        EXPECT_TRUE(ok) << r.dump();
-    }
+    expect_read_back(sim::run(sc, {}).records);
 }
 
 TEST(Discipline, RoughtimeBoundWidensWithAge) {
@@ -347,15 +351,7 @@ TEST(Discipline, ManySourceNamesStayBounded) {
 // double, and the tracking record (or a Roughtime bound's refusal) carried an infinity that no
 // reader accepts. Such samples are not usable: every record written still reads back.
 TEST(Discipline, EnormousDelaysAndDispersionsAreNotUsable) {
-    auto reads_back = [](const Output& out) {
-        for (const auto& r : out.records) {
-            auto type = record_type(r);
-            bool ok = type == Adjust::kType     ? bool(from_record<Adjust>(r))
-                      : type == Tracking::kType ? bool(from_record<Tracking>(r))
-                                                : bool(from_record<Refusal>(r));
-            EXPECT_TRUE(ok) << r.dump();
-        }
-    };
+    auto reads_back = [](const Output& out) { expect_read_back(out.records); };
     for (int field = 0; field < 4; ++field) {
         Discipline d(DisciplineConfig{});
         for (int i = 0; i < 12; ++i) {
