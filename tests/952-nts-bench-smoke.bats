@@ -35,6 +35,7 @@ json_field() {  # json_field JSON KEY
   [ "$(json_field "$out" nts_invalid)" -eq 0 ]
   [ "$(json_field "$out" nts_nak)" -eq 0 ]
   [ "$(json_field "$out" invalid)" -eq 0 ]
+  [ "$(json_field "$out" dropped_here)" -eq 0 ]   # closed loop: nothing dropped at our own sockets
   # each request spent a cookie and got one back: ntp-serve answered them all with NTS
   local line
   line=$(counters_of "$SERVE_PID" "$BATS_TEST_TMPDIR/ntp-serve.err")
@@ -103,6 +104,9 @@ json_field() {  # json_field JSON KEY
   echo "$output"
   [ "$status" -eq 0 ]
   grep -Eq '^ntp-serve +[0-9]+ +[0-9.]+ +[0-9.]+% +0 +0 ' <<< "$output"   # none lost or unauthenticated
+  # each run says where losses happened: the server's socket or the load generator's
+  grep -Eq '^  ntp-serve .* lost 0 \(dropped at server 0, at load generator 0\)' <<< "$output"
+  grep -Eq 'server drops +loadgen drops$' <<< "$output"
   grep -Eq '^chronyd +[0-9]+ +[0-9.]+ +[0-9.]+% ' <<< "$output"
   grep -Eq '^ratio ntp-serve / chronyd +[0-9.]+ +goal <= 0.70, none lost +(PASS|MISS)' <<< "$output"
   grep -Eq '^nts-ke +[0-9]+ +[0-9]+ +[0-9]+ +0$' <<< "$output"

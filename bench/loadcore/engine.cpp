@@ -137,6 +137,8 @@ void LoadEngine::run(const volatile std::sig_atomic_t& stop) {
     stats_.cpu_user_s = cpu1.user - cpu0.user;
     stats_.cpu_sys_s = cpu1.sys - cpu0.sys;
     stats_.spin_s = static_cast<double>(spin_ns_) / 1e9;
+    for (auto& s : socks_)
+        if (auto d = s.socket.receive_drops()) stats_.dropped_here += *d;
     stats_.outstanding = static_cast<std::uint64_t>(
         std::count_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.in_flight; }));
 }

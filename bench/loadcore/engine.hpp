@@ -57,6 +57,9 @@ struct LoadCounters {
     // because `concurrency` requests were already outstanding.
     std::uint64_t scheduled = 0;
     std::uint64_t skipped = 0;
+    // Replies the kernel dropped at this process's own sockets (full receive buffers): the
+    // part of `lost` that is the load generator's, not the server's.
+    std::uint64_t dropped_here = 0;
     double elapsed_s = 0;
     double cpu_user_s = 0;          // this process, over the run
     double cpu_sys_s = 0;

@@ -129,7 +129,10 @@ private:
 Result<Stats> run_load(const Config& cfg, const volatile std::sig_atomic_t& stop) {
     std::vector<UdpSocket> socks;
     // Kernel receive timestamps for the tx_lag figure (loadgen.hpp).
-    SocketOptions opts{.reuse_port = false, .rx_timestamps = true, .tx_timestamps = false, .pktinfo = false};
+    // A large receive buffer: replies arriving while this process is busy sealing requests
+    // wait instead of being dropped (the kernel caps it at net.core.rmem_max).
+    SocketOptions opts{.reuse_port = false, .rx_timestamps = true, .tx_timestamps = false, .pktinfo = false,
+                       .receive_buffer = 4 << 20};
     for (unsigned i = 0; i < cfg.sockets; ++i) {
         auto s = cfg.spread_sources
                      ? UdpSocket::bind(SocketAddress::v4({std::byte{127}, {}, {}, static_cast<std::byte>(i + 1)}, 0), opts)

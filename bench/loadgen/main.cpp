@@ -197,7 +197,7 @@ int main(int argc, char* argv[]) {
                     ",\"elapsed_s\":%.6f,\"scheduled\":%" PRIu64 ",\"skipped\":%" PRIu64
                     ",\"sent\":%" PRIu64 ",\"received\":%" PRIu64 ",\"valid\":%" PRIu64 ",\"kod\":%" PRIu64
                     ",\"lost\":%" PRIu64 ",\"late\":%" PRIu64 ",\"invalid\":%" PRIu64 ",\"refused\":%" PRIu64
-                    ",\"outstanding\":%" PRIu64 ",\"responses_per_s\":%.1f,\"latency_p50_us\":%.1f,"
+                    ",\"outstanding\":%" PRIu64 ",\"dropped_here\":%" PRIu64 ",\"responses_per_s\":%.1f,\"latency_p50_us\":%.1f,"
                     "\"latency_p99_us\":%.1f,\"send_lag_p50_us\":%.2f,\"send_lag_p99_us\":%.2f,"
                     "\"tx_lag_p50_us\":%.2f,\"tx_lag_p99_us\":%.2f,"
                     "\"tx_lag_samples\":%" PRIu64 ",\"tx_lag_negative\":%" PRIu64 ",\"cpu_user_s\":%.3f,"
@@ -205,7 +205,7 @@ int main(int argc, char* argv[]) {
                     "\"nts\":%s,\"nts_nak\":%" PRIu64 ",\"nts_invalid\":%" PRIu64 "}\n",
                     server.c_str(), cfg.concurrency, cfg.sockets, cfg.rate, cfg.seed, st.elapsed_s, st.scheduled,
                     st.skipped, st.sent, st.received, st.valid, st.kod, st.lost, st.late, st.invalid, st.refused,
-                    st.outstanding, rate, p50, p99, send50, send99, lag50, lag99, st.tx_lag.count(),
+                    st.outstanding, st.dropped_here, rate, p50, p99, send50, send99, lag50, lag99, st.tx_lag.count(),
                     st.tx_lag_negative, st.cpu_user_s, st.cpu_sys_s, cpu, cpu_us_per, st.spin_s,
                     nts ? "true" : "false", st.nts_nak, st.nts_invalid);
     } else {
@@ -221,6 +221,8 @@ int main(int argc, char* argv[]) {
                     st.received, st.valid, rate, st.kod, st.lost, st.late, st.invalid, st.skipped);
         if (cfg.rate > 0)
             std::printf(" of %" PRIu64 " scheduled", st.scheduled);
+        if (st.dropped_here > 0)
+            std::printf(", dropped at our sockets %" PRIu64, st.dropped_here);
         if (nts)
             std::printf(", NTS NAK %" PRIu64 ", unauthenticated %" PRIu64, st.nts_nak, st.nts_invalid);
         std::printf("; latency p50 %.1f us, p99 %.1f us;", p50, p99);

@@ -10,6 +10,7 @@
 
 #include <linux/errqueue.h>
 #include <linux/filter.h>
+#include <linux/sock_diag.h>
 #include <linux/net_tstamp.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -338,6 +339,16 @@ Result<int> UdpSocket::receive_buffer_size() const {
     if (::getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, &len) < 0)
         return os_error("SO_RCVBUF", errno);
     return size;
+}
+
+Result<std::uint64_t> UdpSocket::receive_drops() const {
+    std::array<std::uint32_t, SK_MEMINFO_VARS> info{};
+    socklen_t len = sizeof info;
+    if (::getsockopt(fd_, SOL_SOCKET, SO_MEMINFO, info.data(), &len) < 0)
+        return os_error("SO_MEMINFO", errno);
+    if (len < (SK_MEMINFO_DROPS + 1) * sizeof info[0])
+        return fail("SO_MEMINFO: no drop count from this kernel", EX_UNAVAILABLE);
+    return info[SK_MEMINFO_DROPS];
 }
 
 Result<void> UdpSocket::connect(const SocketAddress& peer) {

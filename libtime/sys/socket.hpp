@@ -111,6 +111,9 @@ public:
     // The receive buffer the kernel granted (SO_RCVBUF as getsockopt reports it: socket(7)
     // doubles the size asked for, capped by net.core.rmem_max).
     Result<int> receive_buffer_size() const;
+    // Datagrams the kernel dropped on their way into this socket since it was made (a full
+    // receive buffer, mostly): SO_MEMINFO's SK_MEMINFO_DROPS, the drops column of /proc/net/udp.
+    Result<std::uint64_t> receive_drops() const;
 
     // Only datagrams from `peer` are received afterwards, and ICMP errors become
     // Error{"connection refused", EX_UNAVAILABLE} on the next receive.

@@ -318,6 +318,32 @@ TEST(UdpSocket, ReceiveBufferOption) {
     EXPECT_NE(*dflt, *got);
 }
 
+// A socket nobody reads, with the smallest buffer the kernel grants, overflows: the drops the
+// load generator subtracts from its losses are counted from zero, one per datagram dropped.
+TEST(UdpSocket, ReceiveDropsCountsWhatAFullBufferRefused) {
+    UdpSocket full = must(UdpSocket::bind(SocketAddress::loopback(AddressFamily::v4, 0), SocketOptions{.receive_buffer = 1}));
+    UdpSocket client = must(UdpSocket::client(AddressFamily::v4));
+    auto before = full.receive_drops();
+    ASSERT_TRUE(before.has_value()) << before.error().what;
+    EXPECT_EQ(*before, 0u);
+    constexpr int kSent = 200;
+    for (int i = 0; i < kSent; ++i) ASSERT_TRUE(client.send_to(payload(0), full.local_address()).has_value());
+    std::size_t kept = 0;
+    RxSlot slot;
+    std::array<std::byte, 64> buf{};
+    slot.buffer = buf;
+    for (;;) {
+        auto got = full.receive(slot);
+        ASSERT_TRUE(got.has_value()) << got.error().what;
+        if (!*got) break;
+        ++kept;
+    }
+    auto after = full.receive_drops();
+    ASSERT_TRUE(after.has_value()) << after.error().what;
+    EXPECT_GT(*after, 0u);
+    EXPECT_EQ(*after + kept, static_cast<std::uint64_t>(kSent));
+}
+
 TEST(UdpSocket, WaitAnyReportsWhichIsReady) {
     UdpSocket a = must(UdpSocket::bind(SocketAddress::loopback(AddressFamily::v4, 0)));
     UdpSocket b = must(UdpSocket::bind(SocketAddress::loopback(AddressFamily::v4, 0)));
