@@ -10,6 +10,12 @@ namespace {
 constexpr std::size_t kMaxCoarse = 1 << 16;   // bounds memory when the stream runs far ahead
 constexpr double kMaxCoarseOffset = 1e9;       // s: keeps pulse + offset within int64 ns
 
+// |a - b| without overflow: sample times from the stream may be anything an int64 holds.
+std::uint64_t distance(std::int64_t a, std::int64_t b) {
+    return a >= b ? static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b)
+                  : static_cast<std::uint64_t>(b) - static_cast<std::uint64_t>(a);
+}
+
 std::string seconds_text(double s) {
     char buf[48];
     std::snprintf(buf, sizeof buf, "%.3g s", s);
@@ -70,7 +76,7 @@ std::vector<PpsOutcome> PpsPairer::advance(UnixNanos now) {
     while (!pulses_.empty()) {
         UnixNanos p = pulses_.front();
         bool after = !coarse_.empty() && coarse_.back().time >= p;
-        bool waited = now >= p && now - p >= config_.max_age;
+        bool waited = now >= p && distance(now, p) >= static_cast<std::uint64_t>(config_.max_age);
         if (!after && !waited) break;
         out.push_back(decide(p));
         pulses_.pop_front();
@@ -88,7 +94,8 @@ std::vector<PpsOutcome> PpsPairer::finish() {
 void PpsPairer::prune() {
     // Coarse seconds too old for the oldest pulse still to decide are no use to any later one.
     UnixNanos oldest = pulses_.empty() ? 0 : pulses_.front();
-    while (!coarse_.empty() && coarse_.front().time < oldest && oldest - coarse_.front().time > config_.max_age)
+    while (!coarse_.empty() && coarse_.front().time < oldest &&
+           distance(oldest, coarse_.front().time) > static_cast<std::uint64_t>(config_.max_age))
         coarse_.pop_front();
 }
 
@@ -99,8 +106,7 @@ PpsOutcome PpsPairer::decide(UnixNanos p) {
     const CoarseSecond* best = nullptr;
     std::uint64_t best_age = 0;
     for (const auto& c : coarse_) {
-        std::uint64_t age = c.time >= p ? static_cast<std::uint64_t>(c.time) - static_cast<std::uint64_t>(p)
-                                        : static_cast<std::uint64_t>(p) - static_cast<std::uint64_t>(c.time);
+        std::uint64_t age = distance(c.time, p);
         if (age > static_cast<std::uint64_t>(config_.max_age)) continue;
         if (!best || age < best_age) {
             best = &c;
