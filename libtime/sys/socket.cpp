@@ -80,9 +80,10 @@ bool is_again(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 
 // Fills the control data of one datagram to send: an IP_PKTINFO / IPV6_PKTINFO so it leaves
 // from `source` (when given, of the socket's family and not the wildcard), and a
-// SO_TIMESTAMPING asking for its software transmit stamp (`stamp`). Nothing: no control data.
+// SO_TIMESTAMPING asking for its software transmit stamp (`stamp`), and its hardware one too
+// (`hardware`). Nothing: no control data.
 void put_control(msghdr& m, ControlBuffer& control, AddressFamily socket_family,
-                 const std::optional<SocketAddress>* source, bool stamp) {
+                 const std::optional<SocketAddress>* source, bool stamp, bool hardware) {
     // An IPv4 source on an IPv6 socket is a dual-stack socket's IPv4 peer: IP_PKTINFO works
     // there too (ip_cmsg_send). An IPv6 source on an IPv4 socket cannot be.
     bool with_source = source != nullptr && *source && !(*source)->is_unspecified() &&
@@ -117,6 +118,8 @@ void put_control(msghdr& m, ControlBuffer& control, AddressFamily socket_family,
         // Per message, only the "record" flags count; reporting (SOFTWARE, OPT_ID, TSONLY)
         // comes from the socket's own SO_TIMESTAMPING.
         std::uint32_t flags = SOF_TIMESTAMPING_TX_SOFTWARE;
+        if (hardware)
+            flags |= SOF_TIMESTAMPING_TX_HARDWARE;
         c->cmsg_level = SOL_SOCKET;
         c->cmsg_type = SO_TIMESTAMPING;
         c->cmsg_len = cmsg_len(sizeof flags);
@@ -218,6 +221,7 @@ UdpSocket::UdpSocket(UdpSocket&& other) noexcept
       rx_ts_(other.rx_ts_),
       tx_ts_(other.tx_ts_),
       tx_on_request_(other.tx_on_request_),
+      hw_ts_(other.hw_ts_),
       pktinfo_(other.pktinfo_),
       local_known_(other.local_known_),
       wildcard_(other.wildcard_),
@@ -232,6 +236,7 @@ UdpSocket& UdpSocket::operator=(UdpSocket&& other) noexcept {
         rx_ts_ = other.rx_ts_;
         tx_ts_ = other.tx_ts_;
         tx_on_request_ = other.tx_on_request_;
+        hw_ts_ = other.hw_ts_;
         pktinfo_ = other.pktinfo_;
         local_known_ = other.local_known_;
         wildcard_ = other.wildcard_;
@@ -285,10 +290,22 @@ Result<void> UdpSocket::configure(const SocketOptions& options) {
         if (!options.tx_timestamps_on_request)
             flags |= SOF_TIMESTAMPING_TX_SOFTWARE;
     }
+    if (options.hardware_timestamps && flags != 0) {
+        flags |= SOF_TIMESTAMPING_RAW_HARDWARE;
+        if (options.rx_timestamps)
+            flags |= SOF_TIMESTAMPING_RX_HARDWARE;
+        if (options.tx_timestamps) {
+            // Without OPT_TX_SWHW a datagram the NIC stamps gets no software stamp.
+            flags |= SOF_TIMESTAMPING_OPT_TX_SWHW;
+            if (!options.tx_timestamps_on_request)
+                flags |= SOF_TIMESTAMPING_TX_HARDWARE;
+        }
+    }
     if (flags == 0)
         return {};
     int rc = setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags);
     if (rc == 0) {
+        hw_ts_ = options.hardware_timestamps;
         rx_ts_ = options.rx_timestamps ? RxTimestamping::timestamping : RxTimestamping::none;
         tx_ts_ = options.tx_timestamps;
         tx_on_request_ = options.tx_timestamps && options.tx_timestamps_on_request;
@@ -408,6 +425,7 @@ Result<std::size_t> UdpSocket::receive_batch(std::span<RxSlot> slots) {
             s.ifindex = 0;
             s.rx_time = fallback;
             s.kernel_time = false;
+            s.hw_rx_time = 0;
             for (cmsghdr* c = cmsg_first(&m); c != nullptr; c = cmsg_next(&m, c)) {
                 if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPING) {
                     auto ts = cmsg_read<scm_timestamping>(c);
@@ -415,6 +433,8 @@ Result<std::size_t> UdpSocket::receive_batch(std::span<RxSlot> slots) {
                         s.rx_time = to_unix_nanos(ts.ts[0]);
                         s.kernel_time = true;
                     }
+                    if (ts.ts[2].tv_sec != 0 || ts.ts[2].tv_nsec != 0)  // [2] = raw hardware
+                        s.hw_rx_time = to_unix_nanos(ts.ts[2]);
                 } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPNS) {
                     s.rx_time = to_unix_nanos(cmsg_read<timespec>(c));
                     s.kernel_time = true;
@@ -467,7 +487,7 @@ Result<std::size_t> UdpSocket::send_batch(std::span<const TxSlot> slots) {
             m.msg_iov = &iov[i];
             m.msg_iovlen = 1;
             put_control(m, control[i], family_, wildcard_ ? &s.source : nullptr,
-                        tx_on_request_ && s.want_tx_timestamp);
+                        tx_on_request_ && s.want_tx_timestamp, hw_ts_);
         }
         int sent = ::sendmmsg(fd_, msgs.data(), static_cast<unsigned>(n), 0);
         if (sent < 0) {
@@ -527,12 +547,15 @@ Result<std::size_t> UdpSocket::read_tx_timestamps(std::span<TxTimestamp> slots) 
         for (std::size_t i = 0; i < static_cast<std::size_t>(got); ++i) {
             msghdr& m = msgs[i].msg_hdr;
             std::optional<UnixNanos> when;
+            std::optional<UnixNanos> hw_when;
             std::optional<std::uint32_t> id;
             for (cmsghdr* c = cmsg_first(&m); c != nullptr; c = cmsg_next(&m, c)) {
                 if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPING) {
                     auto ts = cmsg_read<scm_timestamping>(c);
                     if (ts.ts[0].tv_sec != 0 || ts.ts[0].tv_nsec != 0)
                         when = to_unix_nanos(ts.ts[0]);
+                    if (hw_ts_ && (ts.ts[2].tv_sec != 0 || ts.ts[2].tv_nsec != 0))
+                        hw_when = to_unix_nanos(ts.ts[2]);
                 } else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
                            (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
                     auto ee = cmsg_read<sock_extended_err>(c);
@@ -542,8 +565,8 @@ Result<std::size_t> UdpSocket::read_tx_timestamps(std::span<TxTimestamp> slots) 
                         id = ee.ee_data;
                 }
             }
-            if (when && id)
-                slots[out++] = TxTimestamp{*id, *when};
+            if ((when || hw_when) && id)
+                slots[out++] = TxTimestamp{*id, when.value_or(0), hw_when.value_or(0)};
         }
         if (static_cast<std::size_t>(got) < n)
             break;

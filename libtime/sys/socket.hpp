@@ -55,6 +55,13 @@ struct SocketOptions {
     // it and sends from it without any control message.
     bool pktinfo = true;
     int receive_buffer = 0;      // SO_RCVBUF in bytes (capped by net.core.rmem_max); 0: default
+    // Also ask for the NIC's stamps (SOF_TIMESTAMPING_{RX,TX}_HARDWARE | RAW_HARDWARE, and
+    // OPT_TX_SWHW so the software TX stamp still comes): RxSlot::hw_rx_time and
+    // TxTimestamp::hw_tx_time. They arrive only if the interface offers them and someone
+    // enabled them on it (SIOCSHWTSTAMP, as ptp4l or chronyd's hwtimestamp do); this socket
+    // never changes the interface. With it, read_tx_timestamps() may return an entry with only
+    // hw_tx_time set (tx_time 0): the two stamps of one datagram come as separate entries.
+    bool hardware_timestamps = false;
 };
 
 struct RxSlot {
@@ -66,6 +73,7 @@ struct RxSlot {
     std::uint32_t ifindex = 0;     // interface it arrived on (wildcard binds), 0 if unknown
     UnixNanos rx_time = 0;         // CLOCK_REALTIME
     bool kernel_time = false;      // true: the kernel's stamp; false: a clock read after recv
+    UnixNanos hw_rx_time = 0;      // SocketOptions::hardware_timestamps: the NIC's stamp; 0: none
 
     std::span<const std::byte> data() const { return buffer.first(length); }
 };
@@ -83,6 +91,7 @@ struct TxSlot {
 struct TxTimestamp {
     std::uint32_t id = 0;   // the datagram's number, see next_tx_id()
     UnixNanos tx_time = 0;  // CLOCK_REALTIME, software stamp taken as the packet left the stack
+    UnixNanos hw_tx_time = 0;  // SocketOptions::hardware_timestamps: the NIC's stamp; 0: none
 };
 
 // What the kernel granted; options may be refused on older kernels.
@@ -108,6 +117,7 @@ public:
     SocketAddress local_address() const { return local_; }
     RxTimestamping rx_timestamping() const { return rx_ts_; }
     bool tx_timestamping() const { return tx_ts_; }
+    bool hardware_timestamping() const { return hw_ts_; }  // SocketOptions::hardware_timestamps granted
     // The receive buffer the kernel granted (SO_RCVBUF as getsockopt reports it: socket(7)
     // doubles the size asked for, capped by net.core.rmem_max).
     Result<int> receive_buffer_size() const;
@@ -153,6 +163,7 @@ private:
     RxTimestamping rx_ts_ = RxTimestamping::none;
     bool tx_ts_ = false;
     bool tx_on_request_ = false;
+    bool hw_ts_ = false;
     bool pktinfo_ = false;       // IP_PKTINFO is on: RxSlot::local from the kernel
     bool local_known_ = false;   // bound to one address: RxSlot::local is local_
     bool wildcard_ = false;      // bound to the wildcard: TxSlot::source is used

@@ -468,3 +468,40 @@ TEST(UdpSocket, SteerBySourceAddressIgnoresThePort) {
         }
     }
 }
+
+// hardware_timestamps on loopback, which has no NIC clock: the socket takes the flags, the
+// software stamps still come for both directions, and no hardware stamp is invented.
+TEST_P(Loopback, HardwareTimestampsOptionKeepsSoftwareStamps) {
+    AddressFamily f = GetParam();
+    UdpSocket server = must(UdpSocket::bind(SocketAddress::loopback(f, 0)));
+    UdpSocket client = must(UdpSocket::client(f, {.tx_timestamps = true, .hardware_timestamps = true}));
+    EXPECT_TRUE(client.hardware_timestamping());
+    EXPECT_FALSE(server.hardware_timestamping());
+    UdpSocket listener = must(UdpSocket::bind(SocketAddress::loopback(f, 0), {.hardware_timestamps = true}));
+    wait_for_rx_stamps(listener, client);
+    std::array<TxTimestamp, 64> old{};
+    while (client.read_tx_timestamps(old).value_or(0) != 0) {
+    }
+    RxBatch drain(8);
+    while (listener.receive_batch(drain.slots).value_or(0) != 0) {
+    }
+
+    const std::uint32_t id = client.next_tx_id();
+    UnixNanos before = SystemClock().now();
+    ASSERT_TRUE(client.send_to(payload(7), listener.local_address()).has_value());
+    UnixNanos after = SystemClock().now();
+    RxBatch rx(1);
+    ASSERT_EQ(receive_all(listener, rx, 1), 1u);
+    EXPECT_TRUE(rx.slots[0].kernel_time);
+    EXPECT_EQ(rx.slots[0].hw_rx_time, 0);
+    std::array<TxTimestamp, 4> ts{};
+    auto ready = wait_readable(client.fd(), 1s);
+    ASSERT_TRUE(ready.has_value() && *ready);
+    auto n = client.read_tx_timestamps(ts);
+    ASSERT_TRUE(n.has_value()) << n.error().what;
+    ASSERT_EQ(*n, 1u);
+    EXPECT_EQ(ts[0].id, id);
+    EXPECT_GE(ts[0].tx_time, before);
+    EXPECT_LE(ts[0].tx_time, after);
+    EXPECT_EQ(ts[0].hw_tx_time, 0);
+}
