@@ -1,0 +1,147 @@
+#!/usr/bin/env bats
+# scripts/timepipe-stratum1 composes a stratum-1 server: gps-reader | pps-capture | discipline,
+# its adjust records to clockadj (--dry-run here: the clock is never touched) and its tracking
+# records to ntp-serve. The receiver is tests/helpers/nmea-gen on a pty, sending the current
+# time once a second; the pulse a simulated PPS device fed through a FIFO at each whole second.
+# A plain NTP client (Debian's python, none of our code) then sees stratum 1 and refid GPS or PPS.
+load common
+
+STRATUM1=$BATS_TEST_DIRNAME/../scripts/timepipe-stratum1
+NMEA_GEN=$BATS_TEST_DIRNAME/helpers/nmea-gen
+
+teardown() {
+  [ -z "${UNIT_SESSION:-}" ] || kill -- -"$UNIT_SESSION" 2>/dev/null || true
+  kill_tracked
+}
+
+setup() {
+  for t in gps-reader pps-capture discipline ntp-serve clockadj; do require_cmd "$t"; done
+  export TIMEPIPE_BIN=$TIMEPIPE_BUILD/bin
+}
+
+# start_receiver: nmea-gen on a pty at $BATS_TEST_TMPDIR/gps0, one epoch a second for 60 s.
+start_receiver() {
+  "$NMEA_GEN" --pty "$BATS_TEST_TMPDIR/gps0" --count 60 --interval 1 > "$BATS_TEST_TMPDIR/nmea.log" 2>&1 &
+  track_pid $!
+  local i
+  for i in $(seq 50); do [ -e "$BATS_TEST_TMPDIR/gps0" ] && return 0; sleep 0.1; done
+  echo "nmea-gen made no pty" >&2; return 1
+}
+
+# start_pulses FIFO: one simulated PPS_FETCH line at each whole second of the local clock, the
+# assert edge 20 us after it (a receiver's pulse, as the clock sees it).
+start_pulses() {
+  mkfifo "$1"
+  /usr/bin/python3 - "$1" <<'PY' &
+import sys, time
+with open(sys.argv[1], "w", buffering=1) as f:
+    seq = 1
+    while True:
+        now = time.time()
+        second = int(now) + 1
+        time.sleep(second - now)
+        f.write("%d %d.000020000 0 0.0\n" % (seq, second))
+        seq += 1
+PY
+  track_pid $!
+}
+
+# wait_answer PORT FIELDS...: the fields of a plain NTP answer, once the server is synchronised
+# (stratum 1 to 15: an unsynchronised ntp-serve answers stratum 0, leap 3), waiting up to 30 s for the pipeline to lock and the discipline to follow.
+wait_answer() {
+  local port=$1 i line; shift
+  for i in $(seq 60); do
+    line=$(ntp_answer_fields "$port" 2)
+    if [ "$line" != "no answer" ] && [ "$line" -ge 1 ] && [ "$line" -lt 16 ]; then ntp_answer_fields "$port" "$@"; return 0; fi
+    sleep 0.5
+  done
+  echo "no synchronised answer from port $port (last: $line)" >&2
+  return 1
+}
+
+@test "timepipe-stratum1 --no-pps: NMEA time served at stratum 1, refid GPS; clockadj only dry-runs" {
+  local port
+  port=$(free_port)
+  start_receiver
+  "$STRATUM1" -g "$BATS_TEST_TMPDIR/gps0" --no-pps --dry-run -o json -l "127.0.0.1:$port" \
+    > "$BATS_TEST_TMPDIR/applied.jsonl" 2> "$BATS_TEST_TMPDIR/stratum1.err" &
+  track_pid $!
+  run wait_answer "$port" 1 2 3
+  cat "$BATS_TEST_TMPDIR/stratum1.err"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$output" = "0 1 71.80.83.0" ]   # leap none, stratum 1, "GPS"
+  # clockadj was handed the discipline's corrections and applied none of them
+  grep -q '"type":"applied"' "$BATS_TEST_TMPDIR/applied.jsonl"
+  ! grep -q '"dry_run":false' "$BATS_TEST_TMPDIR/applied.jsonl"
+  grep -q 'synchronised to gps://gps0' "$BATS_TEST_TMPDIR/stratum1.err"
+}
+
+@test "timepipe-stratum1 with a pulse: PPS samples paired with the receiver's seconds, refid PPS" {
+  local port
+  port=$(free_port)
+  start_receiver
+  start_pulses "$BATS_TEST_TMPDIR/pps"
+  "$STRATUM1" -g "$BATS_TEST_TMPDIR/gps0" -p "sim:$BATS_TEST_TMPDIR/pps" --dry-run -o json \
+    -l "127.0.0.1:$port" > "$BATS_TEST_TMPDIR/applied.jsonl" 2> "$BATS_TEST_TMPDIR/stratum1.err" &
+  track_pid $!
+  run wait_answer "$port" 1 2 3
+  cat "$BATS_TEST_TMPDIR/stratum1.err"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$output" = "0 1 80.80.83.0" ]   # stratum 1, "PPS"
+  grep -q 'synchronised to pps://' "$BATS_TEST_TMPDIR/stratum1.err"
+}
+
+# PID 1 here is not systemd, so the units cannot be started: the test runs their ExecStart lines
+# as systemd would ($$ turned into $, /usr/local paths into the build, the FIFOs of clockadj.socket
+# and ntp-serve-upstream.socket made here, /dev/gps0 the receiver's pty, /dev/gpspps0 a simulated
+# PPS device), with a `clockadj --dry-run` reading the adjust FIFO as clockadj.service does.
+@test "timepipe-stratum1.service and ntp-serve-stratum1.service, run as systemd would: stratum 1, refid PPS" {
+  local units=$BATS_TEST_DIRNAME/../contrib/systemd port cmd serve
+  port=$(free_port)
+  start_receiver
+  start_pulses "$BATS_TEST_TMPDIR/pps"
+  mkfifo "$BATS_TEST_TMPDIR/adjust" "$BATS_TEST_TMPDIR/upstream"
+  mkdir "$BATS_TEST_TMPDIR/state"
+  grep -q '^ListenFIFO=/run/timepipe/upstream$' "$units/ntp-serve-upstream.socket"
+  grep -q '^ListenFIFO=/run/timepipe/adjust$' "$units/clockadj.socket"
+  clockadj --dry-run -o json "$BATS_TEST_TMPDIR/adjust" > "$BATS_TEST_TMPDIR/applied" 2>&1 3>&- &
+  track_pid $!
+  serve=$(sed -n 's/^ExecStart=//p' "$units/ntp-serve-stratum1.service" |
+          sed -e "s#/usr/local/s\\?bin/#$TIMEPIPE_BUILD/bin/#g" -e "s#/run/timepipe/upstream#$BATS_TEST_TMPDIR/upstream#g")
+  [[ "$serve" == "$TIMEPIPE_BUILD/bin/ntp-serve --upstream $BATS_TEST_TMPDIR/upstream \$NTP_SERVE_OPTS" ]]
+  NTP_SERVE_OPTS="--listen 127.0.0.1:$port"
+  eval "exec ${serve}" 2> "$BATS_TEST_TMPDIR/serve.err" 3>&- &
+  track_pid $!
+  cmd=$(sed -n 's/^ExecStart=//p' "$units/timepipe-stratum1.service" | sed -e 's/\$\$/$/g' \
+        -e "s#/usr/local/s\\?bin/#$TIMEPIPE_BUILD/bin/#g" -e "s#/run/timepipe/#$BATS_TEST_TMPDIR/#g" \
+        -e "s#/dev/gps0#$BATS_TEST_TMPDIR/gps0#g" -e "s#/dev/gpspps0#sim:$BATS_TEST_TMPDIR/pps#g")
+  [[ "$cmd" == "/bin/sh -c '"*"'" ]]
+  cmd=${cmd#/bin/sh -c \'}; cmd=${cmd%\'}
+  # its own session, so that teardown ends the whole pipeline (3>&-: not bats' output either)
+  GPS_OPTS="" PPS_OPTS="" DISCIPLINE_OPTS="" STATE_DIRECTORY=$BATS_TEST_TMPDIR/state \
+    setsid /bin/sh -c "$cmd" 2> "$BATS_TEST_TMPDIR/unit.err" 3>&- &
+  UNIT_SESSION=$!
+  run wait_answer "$port" 1 2 3
+  cat "$BATS_TEST_TMPDIR/unit.err" "$BATS_TEST_TMPDIR/serve.err"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$output" = "0 1 80.80.83.0" ]   # stratum 1, "PPS"
+  grep -q '"type":"applied".*"dry_run":true' "$BATS_TEST_TMPDIR/applied"
+}
+
+@test "timepipe-stratum1: no receiver is a usage error; a missing tool is named" {
+  run "$STRATUM1" --no-pps
+  [ "$status" -eq 64 ]
+  [ "$output" = "timepipe-stratum1: no receiver given (-g /dev/gps0)" ]
+  run "$STRATUM1" -g /dev/null --bogus
+  [ "$status" -eq 64 ]
+  [[ "$output" == "timepipe-stratum1: --bogus: unknown argument"* ]]
+  TIMEPIPE_BIN=$BATS_TEST_TMPDIR/nowhere run "$STRATUM1" -g /dev/null
+  [ "$status" -eq 69 ]
+  [ "$output" = "timepipe-stratum1: gps-reader: not found" ]
+  run "$STRATUM1" --help
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"gps-reader | pps-capture | discipline"* ]]
+}
