@@ -87,7 +87,9 @@ Result<std::vector<PhcReading>> decode_sys_offset(PhcMethod method, std::span<co
         if (!after) return Unexpected<Error>{after.error()};
         if (*after < *before)
             return fail(at + ": reading " + std::to_string(i) + ": system clock went back " +
-                        std::to_string(*before - *after) + " ns");
+                        // unsigned: the two may be as far apart as int64 allows
+                        std::to_string(static_cast<std::uint64_t>(*before) - static_cast<std::uint64_t>(*after)) +
+                        " ns");
         out.push_back({*before, *phc, *after});
     }
     return out;

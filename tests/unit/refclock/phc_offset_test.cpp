@@ -143,6 +143,14 @@ TEST(RefclockPhcOffset, StrictDecoding) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().what, "ptp_sys_offset_extended: reading 0: system clock went back 1000000000 ns");
 
+    // As far back as int64 allows (fuzz_hwts_decode found the message overflowing).
+    auto far = extended_vector();
+    put_time(far, 16, 9'000'000'000, 0);
+    put_time(far, 16 + 32, -9'000'000'000, 0);
+    r = decode_sys_offset(PhcMethod::extended, far);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().what, "ptp_sys_offset_extended: reading 0: system clock went back 18000000000000000000 ns");
+
     EXPECT_FALSE(choose_reading(PhcMethod::basic, {}));
 }
 
