@@ -142,7 +142,11 @@ GpsEpoch GpsReceiver::close(const Open& e) {
 
     UnixNanos local = e.first_byte;
     if (config_.replay) {
-        replay_clock_ = replay_clock_ ? *replay_clock_ + kNanosPerSecond : utc;
+        // After 23:59:60 the stamp stands still for one epoch, as a kernel clock repeats a
+        // second when it inserts one: 00:00:00 then names the time its stamp says.
+        if (!replay_clock_) replay_clock_ = utc;
+        else if (!replay_hold_) *replay_clock_ += kNanosPerSecond;
+        replay_hold_ = leap;
         local = *replay_clock_;
     }
     f.time = local;
@@ -166,21 +170,28 @@ GpsEpoch GpsReceiver::close(const Open& e) {
         ++counters_["future"];
         return reject(std::move(out), seconds_text("", nanos_to_seconds(utc - local), " s ahead of the local clock"));
     }
-    if (prev_count_) {
-        std::int64_t expected = *prev_count_ * kNanosPerSecond + prev_nanos_ + (local - prev_local_);
-        std::int64_t off = count * kNanosPerSecond + e.tod.nanos - expected;
-        if (std::llabs(off) > static_cast<std::int64_t>(config_.max_jump * 1e9)) {
+    // The jump check runs on Unix time against the local clock. A leap second is not checked
+    // (Unix time has no room for it), and the epoch after it may be a second either way: the
+    // local clock may have repeated a second or not (yet).
+    if (!leap && prev_unix_) {
+        std::int64_t off = utc - (*prev_unix_ + (local - prev_local_));
+        std::int64_t slack = static_cast<std::int64_t>(config_.max_jump * 1e9) + (after_leap_ ? kNanosPerSecond : 0);
+        if (std::llabs(off) > slack) {
             prev_count_ = count;
-            prev_nanos_ = e.tod.nanos;
+            prev_unix_ = utc;
             prev_local_ = local;
+            after_leap_ = false;
             ++counters_["jumps"];
             return reject(std::move(out), seconds_text("jump of ", nanos_to_seconds(off), " s from the last valid second"));
         }
     }
     lock_ = prev_count_ && count == *prev_count_ + 1 && lock_ > 0 ? lock_ + 1 : 1;
     prev_count_ = count;
-    prev_nanos_ = e.tod.nanos;
-    prev_local_ = local;
+    after_leap_ = leap;
+    if (!leap) {
+        prev_unix_ = utc;
+        prev_local_ = local;
+    }
     f.valid = true;
     f.lock = lock_;
     ++counters_["valid"];

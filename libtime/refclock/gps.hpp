@@ -34,13 +34,29 @@ struct GpsConfig {
     double max_ahead = 86400;    // s: a time further ahead of the local clock is refused
     double max_jump = 0.5;       // s: a valid epoch off the last one's timeline by more is refused
     // A recording (a regular file) has no receive times: each epoch is stamped one second after
-    // the one before, the first dated epoch with the time it names.
+    // the one before, the first dated epoch with the time it names (the epoch after 23:59:60
+    // with the same stamp as the leap second, as a kernel repeats a second).
     bool replay = false;
 };
 
 struct GpsEpoch {
     GpsFix fix;
     std::optional<Sample> sample;  // valid, locked, not a leap second
+};
+
+// The sentences of the epoch still open (outside GpsReceiver: clang cannot default-construct a
+// nested struct with member initialisers inside std::optional before the class is complete).
+struct GpsOpenEpoch {
+    NmeaTime tod;
+    UnixNanos first_byte = 0;
+    std::string talker;
+    std::optional<NmeaDate> date;
+    bool said_valid = false;
+    std::optional<std::string> said_invalid;  // why
+    std::optional<int> quality, satellites;
+    std::optional<char> status;
+    std::optional<std::string> mode;
+    std::optional<double> hdop, latitude, longitude, altitude;
 };
 
 class GpsReceiver {
@@ -59,18 +75,7 @@ public:
     UnixNanos last_time() const { return last_time_; }
 
 private:
-    struct Open {
-        NmeaTime tod;
-        UnixNanos first_byte = 0;
-        std::string talker;
-        std::optional<NmeaDate> date;
-        bool said_valid = false;
-        std::optional<std::string> said_invalid;  // why
-        std::optional<int> quality, satellites;
-        std::optional<char> status;
-        std::optional<std::string> mode;
-        std::optional<double> hdop, latitude, longitude, altitude;
-    };
+    using Open = GpsOpenEpoch;
     GpsEpoch close(const Open& e);
     GpsEpoch reject(GpsEpoch out, std::string why);
 
@@ -82,14 +87,17 @@ private:
     // no date (GGA alone).
     std::optional<NmeaDate> last_date_;
     NmeaTime last_tod_;
-    // The timeline of the last valid epoch: its UTC in seconds counted through leap seconds
-    // (a 23:59:60 counts), its nanoseconds and local time; the consecutive valid seconds.
+    // The last valid epoch: its UTC in seconds counted through leap seconds (a 23:59:60
+    // counts: the lock), and, for the jump check, its Unix time and local time (leap seconds
+    // left out); whether it was 23:59:60; the consecutive valid seconds.
     std::optional<std::int64_t> prev_count_;
-    std::int64_t prev_nanos_ = 0;
+    std::optional<UnixNanos> prev_unix_;
     UnixNanos prev_local_ = 0;
+    bool after_leap_ = false;
     std::int64_t leaps_seen_ = 0;
     int lock_ = 0;
     std::optional<UnixNanos> replay_clock_;
+    bool replay_hold_ = false;
 };
 
 // The dispersion of a sample from the fix's HDOP: 10 ms x HDOP (HDOP taken as 1 when below 1),

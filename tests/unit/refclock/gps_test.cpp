@@ -246,25 +246,40 @@ TEST(GpsReceiver, JumpRefusedThenRelock) {
 TEST(GpsReceiver, LeapSecondKeepsLockWritesNoSample) {
     auto c = config();
     c.lock = 1;
-    GpsReceiver rx(c);
-    Feed r;
     UnixNanos t = (days_from_civil(2026, 12, 31) * 86400 + 86398) * kS;  // 23:59:58
-    r.feed(rx, at(t), t);
-    r.feed(rx, at(t + kS), t + kS);  // 23:59:59
     Second leap = at(t + kS);
     leap.s = 60;
-    r.feed(rx, leap, t + 2 * kS);  // the kernel repeats 23:59:59, or reads 00:00:00 with the offset below
-    r.feed(rx, at(t + 2 * kS), t + 3 * kS);  // 00:00:00 (local clock one second behind after the insert)
+    // The local clock inserts the second as Linux does (23:59:59 twice), or not at all (then it
+    // is a second ahead from 00:00:00 on, and the samples say so).
+    for (bool inserts : {true, false}) {
+        GpsReceiver rx(c);
+        Feed r;
+        r.feed(rx, at(t), t);
+        r.feed(rx, at(t + kS), t + kS);        // 23:59:59
+        r.feed(rx, leap, inserts ? t + kS : t + 2 * kS);
+        r.feed(rx, at(t + 2 * kS), t + (inserts ? 2 : 3) * kS);  // 00:00:00
+        r.feed(rx, at(t + 3 * kS), t + (inserts ? 3 : 4) * kS);
+        r.finish(rx);
+        ASSERT_EQ(r.epochs.size(), 5u);
+        EXPECT_EQ(*r.epochs[2].fix.utc, "2026-12-31T23:59:60.000Z");
+        EXPECT_EQ(r.epochs[2].fix.leap_second, true);
+        EXPECT_TRUE(r.epochs[2].fix.valid);
+        EXPECT_FALSE(r.epochs[2].sample);
+        for (std::size_t i : {3u, 4u}) {
+            EXPECT_TRUE(r.epochs[i].fix.valid) << inserts << " " << r.epochs[i].fix.reason.value_or("");
+            EXPECT_EQ(*r.epochs[i].fix.lock, static_cast<int>(i) + 1);
+            ASSERT_TRUE(r.epochs[i].sample);
+            EXPECT_NEAR(r.epochs[i].sample->offset, inserts ? 0.0 : -1.0, 1e-9);
+        }
+        EXPECT_EQ(*r.epochs[3].fix.utc, "2027-01-01T00:00:00.000Z");
+    }
+    GpsReceiver rx(c);
+    Feed r;
+    r.feed(rx, at(t), t);
+    r.feed(rx, at(t + kS), t + kS);
+    r.feed(rx, at(t + 3 * kS), t + 2 * kS);  // 00:00:01 right after 23:59:59, no leap second: a jump
     r.finish(rx);
-    ASSERT_EQ(r.epochs.size(), 4u);
-    EXPECT_EQ(*r.epochs[2].fix.utc, "2026-12-31T23:59:60.000Z");
-    EXPECT_EQ(r.epochs[2].fix.leap_second, true);
-    EXPECT_TRUE(r.epochs[2].fix.valid);
-    EXPECT_FALSE(r.epochs[2].sample);
-    EXPECT_TRUE(r.epochs[3].fix.valid) << r.epochs[3].fix.reason.value_or("");
-    EXPECT_EQ(*r.epochs[3].fix.lock, 4);
-    ASSERT_TRUE(r.epochs[3].sample);
-    EXPECT_EQ(*r.epochs[3].fix.utc, "2027-01-01T00:00:00.000Z");
+    EXPECT_EQ(*r.epochs[2].fix.reason, "jump of +1.000 s from the last valid second");
     // second 60 anywhere but 23:59 is refused
     GpsReceiver rx2(c);
     Feed r2;
@@ -296,4 +311,26 @@ TEST(GpsDispersion, FromHdop) {
     EXPECT_DOUBLE_EQ(gps_dispersion(0.5), 0.010);
     EXPECT_DOUBLE_EQ(gps_dispersion(2.0), 0.020);
     EXPECT_DOUBLE_EQ(gps_dispersion(500.0), 1.0);
+}
+
+TEST(GpsReceiver, ReplayStampStandsStillOverALeapSecond) {
+    auto c = config();
+    c.replay = true;
+    c.lock = 1;
+    GpsReceiver rx(c);
+    Feed r;
+    UnixNanos t = (days_from_civil(2026, 12, 31) * 86400 + 86399) * kS;  // 23:59:59
+    r.feed(rx, at(t), 0);
+    Second leap = at(t);
+    leap.s = 60;
+    r.feed(rx, leap, 0);
+    r.feed(rx, at(t + kS), 0);  // 00:00:00
+    r.feed(rx, at(t + 2 * kS), 0);
+    r.finish(rx);
+    ASSERT_EQ(r.epochs.size(), 4u);
+    std::vector<UnixNanos> stamps;
+    for (const auto& e : r.epochs) stamps.push_back(e.fix.time);
+    EXPECT_EQ(stamps, (std::vector<UnixNanos>{t, t + kS, t + kS, t + 2 * kS}));
+    EXPECT_NEAR(r.epochs[2].sample->offset, 0, 1e-9);
+    EXPECT_NEAR(r.epochs[3].sample->offset, 0, 1e-9);
 }
