@@ -65,7 +65,9 @@ std::optional<NmeaDate> parse_date(const char* s) {
     char tail = 0;
     if (std::sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || y < 1980 || m < 1 || m > 12 || d < 1 || d > 31)
         return std::nullopt;
-    return NmeaDate{y, m, d};
+    NmeaDate date{y, m, d};
+    if (civil_from_days(days_from_civil(y, m, d)) != date) return std::nullopt;  // 2021-02-30
+    return date;
 }
 
 // __DATE__ is "Dec  5 2026".
