@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "libtime/base/cli_options.hpp"
@@ -85,10 +86,12 @@ class CoarseInput {
 public:
     explicit CoarseInput(bool enabled) : open_(enabled) {}
 
-    // Everything stdin has now, into `pairer`.
-    void drain(PpsPairer& pairer, Counters& n, RecordWriter& w) {
+    bool open() const { return open_; }
+
+    // Everything stdin has now (waiting up to `wait_ms` for the first of it), into `pairer`.
+    void drain(PpsPairer& pairer, Counters& n, RecordWriter& w, int wait_ms = 0) {
         while (open_) {
-            auto got = read_within(0, buf_, 0);
+            auto got = read_within(0, buf_, std::exchange(wait_ms, 0));
             if (!got) fatal(w, got.error().exit_code, "stdin: " + got.error().what);
             if (!*got) break;
             if (**got == 0) {
@@ -126,6 +129,9 @@ private:
     StreamDecoder dec_;
     std::vector<std::byte> buf_ = std::vector<std::byte>(64 * 1024);
 };
+
+// How long a pulse waits on stdin for its second before the next fetch (well under a period).
+constexpr std::chrono::nanoseconds kCoarseWait = std::chrono::milliseconds(500);
 
 enum { kSecondFromClock = 256, kOffset, kMaxDistance, kMaxAge };
 
@@ -266,6 +272,15 @@ int main(int argc, char* argv[]) {
         pairer.add_pulse(t);
         coarse.drain(pairer, n, w);   // a second named while the pulse was fetched
         emit(pairer.advance(simulated ? latest : std::max(latest, clock.now())));
+        // The pulse's second is usually named a little after it: wait for it on stdin, but not
+        // for long, since a fetch after the next edge would wait for the one after that.
+        const std::int64_t until = monotonic_now() + kCoarseWait.count();
+        while (pairer.pending() > 0 && coarse.open() && !stop_requested()) {
+            const std::int64_t left = until - monotonic_now();
+            if (left <= 0) break;
+            coarse.drain(pairer, n, w, static_cast<int>((left + 999'999) / 1'000'000));
+            emit(pairer.advance(simulated ? latest : std::max(latest, clock.now())));
+        }
     }
     if (!(count && n.samples >= static_cast<std::uint64_t>(*count))) {
         if ((*dev)->ended()) coarse.drain(pairer, n, w);
