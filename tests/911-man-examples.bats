@@ -8,7 +8,7 @@ load common
 setup() {
   require_cmd mandoc
   require_cmd col
-  for t in ntp-query ntp-serve timecat roughtime-query roughtime-serve discipline clocksim clockadj hwts-probe pps-capture; do require_cmd "$t"; done
+  for t in ntp-query ntp-serve timecat roughtime-query roughtime-serve discipline clocksim clockadj hwts-probe pps-capture gps-reader; do require_cmd "$t"; done
 }
 
 examples() {  # examples PAGE: run its examples; every one must pass
@@ -22,6 +22,7 @@ examples() {  # examples PAGE: run its examples; every one must pass
 @test "clockadj(8) EXAMPLES run" { examples clockadj.8; }
 @test "clocksim(1) EXAMPLES run" { examples clocksim.1; }
 @test "discipline(1) EXAMPLES run" { examples discipline.1; }
+@test "gps-reader(1) EXAMPLES run" { examples gps-reader.1; }
 @test "hwts-probe(1) EXAMPLES run" { examples hwts-probe.1; }
 @test "ntp-query(1) EXAMPLES run" { examples ntp-query.1; }
 @test "ntp-serve(8) EXAMPLES run" { examples ntp-serve.8; }

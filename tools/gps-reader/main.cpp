@@ -50,7 +50,8 @@ void usage(std::FILE* to) {
                  "  --offset S              the receiver's fixed delay, subtracted (0)\n"
                  "  --max-ahead S           refuse times further ahead of the local clock (24h)\n"
                  "  --max-jump S            refuse a second off the last one's timeline (0.5)\n"
-                 "  --not-before DATE       earlier dates are week rollovers (build date)\n"
+                 "  --not-before DATE       earlier dates are week rollovers (build date -\n"
+                 "                          512 weeks)\n"
                  "  --replay                stamp epochs one second apart (a file: always)\n"
                  "  -v, --verbose           describe bad sentences and refusals on stderr\n"
                  "  -h, --help              this help\n"
@@ -96,7 +97,9 @@ int main(int argc, char* argv[]) {
     long count = 0;
     std::optional<std::chrono::nanoseconds> run_for;
     bool replay = false;
-    NmeaDate not_before = build_date();
+    // Half a rollover period before the build date: a receiver 1024 weeks behind is caught for
+    // 512 weeks (9.8 years) after the build, and captures up to 9.8 years old replay as they are.
+    NmeaDate not_before = civil_from_days(days_from_civil(build_date().year, build_date().month, build_date().day) - 512 * 7);
     GpsConfig config;
 
     static const option long_options[] = {
