@@ -82,3 +82,14 @@ wait_catches_term() {
   echo "process $1 never caught SIGTERM" >&2
   return 1
 }
+
+# wait_path PATH: up to ~20 s for PATH to appear.
+wait_path() {
+  local i
+  for i in $(seq 200); do
+    [ -e "$1" ] && return 0
+    sleep 0.1
+  done
+  echo "$1 did not appear" >&2
+  return 1
+}
