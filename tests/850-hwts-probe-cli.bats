@@ -36,6 +36,12 @@ setup() {
   [ "$stderr" = "hwts-probe: --phc: not with a server, -i or --hardware" ]
   run --separate-stderr hwts-probe --phc /dev/ptp0 --readings 26
   [ "$status" -eq 64 ]
+  run --separate-stderr hwts-probe --phc-offset -37 127.0.0.1
+  [ "$status" -eq 64 ]
+  [ "$stderr" = "hwts-probe: --phc-offset: only with --phc" ]
+  run --separate-stderr hwts-probe --phc /dev/ptp0 --phc-offset soon
+  [ "$status" -eq 64 ]
+  [[ "$stderr" == "hwts-probe: --phc-offset: "* ]]
   run --separate-stderr hwts-probe -o xml -i lo
   [ "$status" -eq 64 ]
   run --separate-stderr hwts-probe 127.0.0.1 extra

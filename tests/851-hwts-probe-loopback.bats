@@ -113,8 +113,19 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 fcntl.ioctl(s.fileno(), 0x8946, ifr)                            # SIOCETHTOOL
 cmd, sof, phc, tx = struct.unpack_from("=IIiI", buf, 0)
 rx, = struct.unpack_from("=I", buf, 28)
-print(json.dumps({"interface": sys.argv[1], "capabilities": names(sof, SOF), "phc_index": phc,
-                  "tx_types": names(tx, TX), "rx_filters": names(rx, RX)}, separators=(",", ":")))
+out = {"interface": sys.argv[1], "capabilities": names(sof, SOF), "phc_index": phc,
+       "tx_types": names(tx, TX), "rx_filters": names(rx, RX)}
+cfg = array.array("B", bytes(12))                               # struct hwtstamp_config
+ifr = struct.pack("16sP", sys.argv[1].encode(), cfg.buffer_info()[0]).ljust(40, b"\0")
+try:
+    fcntl.ioctl(s.fileno(), 0x89b1, ifr)                        # SIOCGHWTSTAMP
+    flags, txt, rxf = struct.unpack("=iii", cfg)
+    out["enabled_tx_type"] = TX[txt] if txt < len(TX) else str(txt)
+    out["enabled_rx_filter"] = RX[rxf] if rxf < len(RX) else str(rxf)
+except OSError as e:
+    import errno
+    assert e.errno in (errno.EOPNOTSUPP, errno.EINVAL), e           # no hardware stamps to enable
+print(json.dumps(out, separators=(",", ":")))
 PY
 }
 

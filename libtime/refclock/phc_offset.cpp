@@ -135,6 +135,22 @@ Result<PhcMeasurement> measure_phc(const PhcQuery& query, int samples) {
     return fail("no PTP_SYS_OFFSET method is offered by this clock", EX_UNAVAILABLE);
 }
 
+Sample phc_sample(const PhcMeasurement& m, const std::string& source, std::int64_t correction_ns, int poll) {
+    Sample s;
+    s.source = source;
+    s.time = m.time;
+    // Both terms are int64 ns: their sum is taken in long double, exact to well below 1 ns
+    // for any offset a clock could have.
+    s.offset = static_cast<double>((static_cast<long double>(m.offset_ns) + correction_ns) / 1e9L);
+    s.delay = nanos_to_seconds(m.delay_ns);
+    s.dispersion = s.delay / 2;  // the reading lies somewhere in its window
+    s.stratum = 0;
+    s.leap = 0;
+    s.refid = "PHC";
+    s.poll = poll;
+    return s;
+}
+
 std::vector<std::byte> encode_sys_offset(PhcMethod method, std::span<const PhcReading> readings) {
     std::vector<std::byte> out(struct_size(method));
     if (method == PhcMethod::precise) {

@@ -28,6 +28,7 @@
 
 #include "libtime/base/error.hpp"
 #include "libtime/base/unix_time.hpp"
+#include "libtime/stream/records.hpp"
 
 namespace timepipe::refclock {
 
@@ -72,6 +73,12 @@ using PhcQuery = std::function<Result<std::vector<std::byte>>(PhcMethod method, 
 
 // precise, else extended, else basic, each asked for `samples` readings (1..25).
 Result<PhcMeasurement> measure_phc(const PhcQuery& query, int samples);
+
+// The sample record of one measurement, as chrony's refclock PHC would add it: source
+// "phc://ptp0", time the system clock at the reading, offset the PHC minus the system clock
+// plus `correction_ns` (-37 s for a PHC kept in TAI, as chrony's `offset` option), delay the
+// window and half of it as dispersion, stratum 0, refid "PHC", leap 0, poll `poll`.
+Sample phc_sample(const PhcMeasurement& m, const std::string& source, std::int64_t correction_ns, int poll = 0);
 
 // For tests and fuzzing: the bytes decode_sys_offset reads for these readings (basic takes
 // each sys_after as the next reading's sys_before).

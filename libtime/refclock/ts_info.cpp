@@ -71,6 +71,28 @@ std::vector<std::byte> encode_ts_info(const TsInfo& info) {
     return out;
 }
 
+Result<HwtstampConfig> decode_hwtstamp_config(std::span<const std::byte> raw) {
+    if (raw.size() != kHwtstampConfigSize)
+        return fail("hwtstamp_config: " + std::to_string(raw.size()) + " bytes, expected " +
+                    std::to_string(kHwtstampConfigSize));
+    return HwtstampConfig{u32_at(raw, 0), u32_at(raw, 4), u32_at(raw, 8)};
+}
+
+std::vector<std::byte> encode_hwtstamp_config(const HwtstampConfig& config) {
+    std::vector<std::byte> out(kHwtstampConfigSize);
+    put_u32(out, 0, config.flags);
+    put_u32(out, 4, config.tx_type);
+    put_u32(out, 8, config.rx_filter);
+    return out;
+}
+
+std::string tx_type_name(std::uint32_t tx_type) {
+    return tx_type < kTxTypeNames.size() ? std::string(kTxTypeNames[tx_type]) : std::to_string(tx_type);
+}
+std::string rx_filter_name(std::uint32_t rx_filter) {
+    return rx_filter < kRxFilterNames.size() ? std::string(kRxFilterNames[rx_filter]) : std::to_string(rx_filter);
+}
+
 std::vector<std::string> timestamping_names(std::uint32_t so_timestamping) {
     return names(so_timestamping, kTimestampingNames);
 }

@@ -51,6 +51,22 @@ Result<TsInfo> decode_ts_info(std::span<const std::byte> raw);
 // The inverse, for tests and fuzzing: the bytes decode_ts_info reads.
 std::vector<std::byte> encode_ts_info(const TsInfo& info);
 
+// struct hwtstamp_config (SIOCGHWTSTAMP, libtime/sys/ethtool.hpp): s32 flags, s32 tx_type,
+// s32 rx_filter, host byte order. What is enabled now, as values (not bit masks).
+inline constexpr std::size_t kHwtstampConfigSize = 12;
+struct HwtstampConfig {
+    std::uint32_t flags = 0;
+    std::uint32_t tx_type = 0;    // HWTSTAMP_TX_*: 0 off, 1 on, ...
+    std::uint32_t rx_filter = 0;  // HWTSTAMP_FILTER_*: 0 none, 1 all, ...
+    friend bool operator==(const HwtstampConfig&, const HwtstampConfig&) = default;
+};
+// Exactly kHwtstampConfigSize bytes; otherwise EX_DATAERR.
+Result<HwtstampConfig> decode_hwtstamp_config(std::span<const std::byte> raw);
+std::vector<std::byte> encode_hwtstamp_config(const HwtstampConfig& config);
+// The name of one value ("off", "ptpv2-event"), or its number when it has none.
+std::string tx_type_name(std::uint32_t tx_type);
+std::string rx_filter_name(std::uint32_t rx_filter);
+
 // The names ethtool -T prints, lowest bit first; an unnamed bit is "bit-N".
 std::vector<std::string> timestamping_names(std::uint32_t so_timestamping);
 std::vector<std::string> tx_type_names(std::uint32_t tx_types);

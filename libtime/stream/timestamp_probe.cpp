@@ -130,6 +130,8 @@ Record to_record(const TimestampCapabilities& c) {
     r["phc_index"] = c.phc_index;
     r["tx_types"] = c.tx_types;
     r["rx_filters"] = c.rx_filters;
+    if (c.enabled_tx_type) r["enabled_tx_type"] = *c.enabled_tx_type;
+    if (c.enabled_rx_filter) r["enabled_rx_filter"] = *c.enabled_rx_filter;
     return r;
 }
 
@@ -162,6 +164,8 @@ Result<TimestampCapabilities> from_record<TimestampCapabilities>(const Record& r
     f.integer("phc_index", c.phc_index, -1, kInt64Max);
     f.names("tx_types", c.tx_types);
     f.names("rx_filters", c.rx_filters);
+    f.text("enabled_tx_type", c.enabled_tx_type, true);
+    f.text("enabled_rx_filter", c.enabled_rx_filter, true);
     if (auto ok = f.result(); !ok) return Unexpected<Error>{ok.error()};
     return c;
 }

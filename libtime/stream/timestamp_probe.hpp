@@ -32,6 +32,9 @@ struct TimestampCapabilities {
     std::int64_t phc_index = -1;      // /dev/ptpN; -1: none
     std::vector<std::string> tx_types;      // "off", "on", ...
     std::vector<std::string> rx_filters;    // "none", "all", ...
+    // What is enabled now (SIOCGHWTSTAMP), when the driver says: "off"/"on"/..., "none"/"all"/...
+    std::optional<std::string> enabled_tx_type;
+    std::optional<std::string> enabled_rx_filter;
 
     friend bool operator==(const TimestampCapabilities&, const TimestampCapabilities&) = default;
 };

@@ -1,7 +1,9 @@
 // hwts-probe: what timestamping an interface offers (ETHTOOL_GET_TS_INFO), which kernel and
 // hardware stamps NTP requests to a server really get, and a PTP hardware clock against the
 // system clock as sample records. See man/hwts-probe.1.
+#include <algorithm>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <getopt.h>
 #include <optional>
@@ -41,7 +43,7 @@ void usage(std::FILE* to) {
                  "usage: %s [-hVv] [-o text|json|cbor] [-i INTERFACE] [-c COUNT] [-t TIMEOUT]\n"
                  "        [--interval D] [--hardware] [SERVER[:PORT]]\n"
                  "       %s [-hVv] [-o text|json|cbor] --phc DEVICE [-c COUNT] [--interval D]\n"
-                 "        [--readings N]\n"
+                 "        [--readings N] [--phc-offset S]\n"
                  "  -i, --interface IF   show what IF can timestamp (ETHTOOL_GET_TS_INFO)\n"
                  "  SERVER               send NTP requests and show which stamps come back\n"
                  "  -c, --count N        requests, or PHC samples (4; 0 with --phc: until stopped)\n"
@@ -50,6 +52,7 @@ void usage(std::FILE* to) {
                  "  --hardware           ask for the NIC's stamps too\n"
                  "  --phc DEVICE         sample records of a PTP hardware clock (/dev/ptp0)\n"
                  "  --readings N         PHC readings per sample, 1-25 (10)\n"
+                 "  --phc-offset S       add S to every PHC offset (-37 for a PHC in TAI)\n"
                  "  -o, --output FORMAT  text, JSON lines or CBOR (default: text on a terminal,\n"
                  "                       CBOR otherwise)\n"
                  "  -v, --verbose        more messages on standard error\n"
@@ -79,7 +82,9 @@ std::string capabilities_text(const TimestampCapabilities& c) {
            "  capabilities  " + joined(c.capabilities) + "\n" +
            "  PHC           " + phc + "\n" +
            "  tx types      " + joined(c.tx_types) + "\n" +
-           "  rx filters    " + joined(c.rx_filters) + "\n";
+           "  rx filters    " + joined(c.rx_filters) + "\n" +
+           "  enabled       " + (c.enabled_tx_type ? "tx " + *c.enabled_tx_type + ", rx " + c.enabled_rx_filter.value_or("?") : "-") +
+           "\n";
 }
 
 std::string probe_text(const TimestampProbe& p, bool first) {
@@ -113,10 +118,25 @@ void show_interface(RecordWriter& w, const std::string& name) {
     }
     auto info = refclock::decode_ts_info(*raw);
     if (!info) log::fatalx(EX_SOFTWARE, "%s: %s", name.c_str(), info.error().what.c_str());
-    TimestampCapabilities c{.source = "if://" + name, .time = SystemClock().now(), .interface = name,
-                            .capabilities = refclock::timestamping_names(info->so_timestamping),
-                            .phc_index = info->phc_index, .tx_types = refclock::tx_type_names(info->tx_types),
-                            .rx_filters = refclock::rx_filter_names(info->rx_filters)};
+    TimestampCapabilities c;
+    c.source = "if://" + name;
+    c.time = SystemClock().now();
+    c.interface = name;
+    c.capabilities = refclock::timestamping_names(info->so_timestamping);
+    c.phc_index = info->phc_index;
+    c.tx_types = refclock::tx_type_names(info->tx_types);
+    c.rx_filters = refclock::rx_filter_names(info->rx_filters);
+    // What is enabled now; a driver without hardware stamps does not say (EX_UNAVAILABLE).
+    if (auto raw_config = sys::read_hwtstamp_config(name)) {
+        auto config = refclock::decode_hwtstamp_config(*raw_config);
+        if (!config) log::fatalx(EX_SOFTWARE, "%s: %s", name.c_str(), config.error().what.c_str());
+        c.enabled_tx_type = refclock::tx_type_name(config->tx_type);
+        c.enabled_rx_filter = refclock::rx_filter_name(config->rx_filter);
+    } else if (raw_config.error().exit_code != EX_UNAVAILABLE) {
+        log::warnx("%s: %s", name.c_str(), raw_config.error().what.c_str());
+    } else {
+        log::debug("%s: %s", name.c_str(), raw_config.error().what.c_str());
+    }
     w.write(to_record(c), capabilities_text(c));
     w.flush();
 }
@@ -127,7 +147,12 @@ std::string phc_source(const std::string& path) {
     return "phc://" + (slash == std::string::npos ? path : path.substr(slash + 1));
 }
 
-int run_phc(RecordWriter& w, const std::string& path, int count, std::chrono::nanoseconds interval, int readings) {
+int run_phc(RecordWriter& w, const std::string& path, int count, std::chrono::nanoseconds interval, int readings,
+            std::chrono::nanoseconds correction) {
+    // The poll field says how often samples come: log2 of the interval, as chrony's poll.
+    const int poll = interval.count() <= 0
+                         ? -30
+                         : std::clamp(static_cast<int>(std::floor(std::log2(nanos_to_seconds(interval.count())))), -30, 30);
     auto dev = sys::PhcDevice::open(path);
     if (!dev) log::fatalx(dev.error().exit_code, "%s: %s", path.c_str(), dev.error().what.c_str());
     refclock::PhcQuery query = [&](refclock::PhcMethod how, int n) {
@@ -152,21 +177,13 @@ int run_phc(RecordWriter& w, const std::string& path, int count, std::chrono::na
             log::info("%s: PTP_SYS_OFFSET %s, %d readings", path.c_str(), std::string(to_string(m->method)).c_str(),
                       m->readings);
         }
-        Sample s;
-        s.source = phc_source(path);
-        s.time = m->time;
-        s.offset = nanos_to_seconds(m->offset_ns);
-        s.delay = nanos_to_seconds(m->delay_ns);
-        s.dispersion = s.delay / 2;  // the reading lies somewhere in its window
-        s.stratum = 0;
-        s.refid = "PHC";
-        w.write(to_record(s), SystemClock().now());
+        w.write(to_record(refclock::phc_sample(*m, phc_source(path), correction.count(), poll)), SystemClock().now());
         w.flush();
     }
     return 0;
 }
 
-enum { kInterval = 256, kHardware, kPhc, kReadings };
+enum { kInterval = 256, kHardware, kPhc, kReadings, kPhcOffset };
 
 }  // namespace
 
@@ -178,6 +195,7 @@ int main(int argc, char* argv[]) {
     std::optional<std::chrono::nanoseconds> interval;
     std::optional<std::string> phc;
     int readings = 10;
+    std::chrono::nanoseconds phc_offset{0};
 
     static const option long_options[] = {
         {"output", required_argument, nullptr, 'o'},
@@ -188,6 +206,7 @@ int main(int argc, char* argv[]) {
         {"hardware", no_argument, nullptr, kHardware},
         {"phc", required_argument, nullptr, kPhc},
         {"readings", required_argument, nullptr, kReadings},
+        {"phc-offset", required_argument, nullptr, kPhcOffset},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
         {"version", no_argument, nullptr, 'V'},
@@ -207,6 +226,7 @@ int main(int argc, char* argv[]) {
         case kInterval: interval = duration_or_zero_option("--interval", optarg); break;
         case kHardware: probe.hardware = true; break;
         case kPhc: phc = optarg; break;
+        case kPhcOffset: phc_offset = signed_duration_option("--phc-offset", optarg); break;
         case kReadings: readings = static_cast<int>(int_option("--readings", optarg, 1, refclock::kPtpMaxSamples)); break;
         case 'v': log::set_verbosity(log::verbosity() + 1); break;
         case 'h': usage(stdout); return 0;
@@ -218,11 +238,13 @@ int main(int argc, char* argv[]) {
     if (optind < argc) log::fatalx(EX_USAGE, "%s: unexpected argument (see -h)", argv[optind]);
     if (phc && (server || probe.interface || probe.hardware))
         log::fatalx(EX_USAGE, "--phc: not with a server, -i or --hardware");
+    if (!phc && phc_offset.count() != 0) log::fatalx(EX_USAGE, "--phc-offset: only with --phc");
     if (!phc && !server && !probe.interface) log::fatalx(EX_USAGE, "nothing to do: give a SERVER, -i or --phc (see -h)");
     if (auto ok = catch_stop_signals(); !ok) log::fatalx(ok.error().exit_code, "%s", ok.error().what.c_str());
     RecordWriter w(output);
 
-    if (phc) return run_phc(w, *phc, count.value_or(4), interval.value_or(std::chrono::seconds(1)), readings);
+    if (phc)
+        return run_phc(w, *phc, count.value_or(4), interval.value_or(std::chrono::seconds(1)), readings, phc_offset);
     if (count && *count == 0) log::fatalx(EX_USAGE, "-c: 0 is only for --phc");
 
     if (probe.interface) show_interface(w, *probe.interface);

@@ -249,3 +249,25 @@ TEST(RefclockPhcOffset, RandomReadingsRoundTrip) {
         }
     }
 }
+
+TEST(RefclockPhcOffset, SampleAsChronysRefclockPhc) {
+    PhcMeasurement m{.method = PhcMethod::extended, .time = kSys + 10'500, .offset_ns = kTai + 200,
+                     .delay_ns = 1'000, .readings = 3};
+    Sample s = phc_sample(m, "phc://ptp0", -kTai, 0);
+    EXPECT_EQ(s.source, "phc://ptp0");
+    EXPECT_EQ(s.time, kSys + 10'500);
+    EXPECT_DOUBLE_EQ(s.offset, 200e-9);  // TAI's 37 s taken off, as chrony's offset -37
+    EXPECT_DOUBLE_EQ(s.delay, 1e-6);
+    EXPECT_DOUBLE_EQ(s.dispersion, 0.5e-6);
+    EXPECT_EQ(s.stratum, 0);
+    EXPECT_EQ(s.leap, 0);
+    EXPECT_EQ(s.refid, "PHC");
+    // A valid record: what discipline(1) reads.
+    auto back = from_record<Sample>(to_record(s));
+    ASSERT_TRUE(back) << back.error().what;
+    EXPECT_EQ(*back, s);
+    // A PHC at its 1970 epoch against a 2023 system clock: still the exact nanoseconds.
+    PhcMeasurement epoch{.method = PhcMethod::precise, .time = kSys, .offset_ns = -kSys + 123, .delay_ns = 0,
+                         .readings = 1};
+    EXPECT_DOUBLE_EQ(phc_sample(epoch, "phc://ptp1", kSys, 0).offset, 123e-9);
+}

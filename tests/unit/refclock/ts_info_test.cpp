@@ -100,3 +100,22 @@ TEST(RefclockTsInfo, RoundTripRandom) {
         EXPECT_EQ(*out, in);
     }
 }
+
+// struct hwtstamp_config as an igb driver answers SIOCGHWTSTAMP after ptp4l enabled it:
+// flags 0, HWTSTAMP_TX_ON, HWTSTAMP_FILTER_ALL.
+TEST(RefclockTsInfo, HwtstampConfigVector) {
+    auto c = decode_hwtstamp_config(hex("00000000 01000000 01000000"));
+    ASSERT_TRUE(c) << c.error().what;
+    EXPECT_EQ(*c, (HwtstampConfig{0, 1, 1}));
+    EXPECT_EQ(tx_type_name(c->tx_type), "on");
+    EXPECT_EQ(rx_filter_name(c->rx_filter), "all");
+    EXPECT_EQ(rx_filter_name(12), "ptpv2-event");
+    EXPECT_EQ(tx_type_name(0), "off");
+    EXPECT_EQ(tx_type_name(7), "7");
+    EXPECT_EQ(rx_filter_name(99), "99");
+    auto short_one = decode_hwtstamp_config(hex("00000000 01000000"));
+    ASSERT_FALSE(short_one);
+    EXPECT_EQ(short_one.error().what, "hwtstamp_config: 8 bytes, expected 12");
+    HwtstampConfig in{3, 2, 15};
+    EXPECT_EQ(*decode_hwtstamp_config(encode_hwtstamp_config(in)), in);
+}

@@ -125,9 +125,11 @@ TEST(StreamTimestampProbe, StrictChecks) {
 }
 
 TEST(StreamTimestampCapabilities, RoundTripAndChecks) {
-    TimestampCapabilities c{.source = "if://lo", .time = kT, .interface = "lo",
-                            .capabilities = {"software-transmit", "software-receive", "software-system-clock"},
-                            .phc_index = -1, .tx_types = {}, .rx_filters = {}};
+    TimestampCapabilities c;
+    c.source = "if://lo";
+    c.time = kT;
+    c.interface = "lo";
+    c.capabilities = {"software-transmit", "software-receive", "software-system-clock"};
     Record r = to_record(c);
     EXPECT_EQ(r.dump(), "{\"v\":1,\"type\":\"timestamp_capabilities\",\"source\":\"if://lo\",\"time\":"
                         "1700000000000000000,\"interface\":\"lo\",\"capabilities\":[\"software-transmit\","
@@ -148,4 +150,15 @@ TEST(StreamTimestampCapabilities, RoundTripAndChecks) {
     EXPECT_EQ(err("rx_filters", Record::array({1})),
               "timestamp_capabilities: \"rx_filters\": an item is not a non-empty text string");
     EXPECT_EQ(err("interface", ""), "timestamp_capabilities: \"interface\": empty");
+    EXPECT_EQ(err("enabled_tx_type", ""), "timestamp_capabilities: \"enabled_tx_type\": empty");
+    EXPECT_EQ(err("enabled_rx_filter", 1), "timestamp_capabilities: \"enabled_rx_filter\": not a text string");
+
+    // A NIC with hardware stamps enabled says what is on.
+    c.enabled_tx_type = "on";
+    c.enabled_rx_filter = "all";
+    Record with = to_record(c);
+    EXPECT_EQ(with["enabled_tx_type"], "on");
+    auto back2 = through_cbor<TimestampCapabilities>(with);
+    ASSERT_TRUE(back2) << back2.error().what;
+    EXPECT_EQ(*back2, c);
 }

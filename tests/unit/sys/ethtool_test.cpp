@@ -30,3 +30,12 @@ TEST(SysEthtool, Errors) {
     EXPECT_EQ(r.error().exit_code, EX_USAGE);
     EXPECT_EQ(sys::read_ts_info("").error().exit_code, EX_USAGE);
 }
+
+// lo has no hardware stamps to enable: SIOCGHWTSTAMP is "not offered", never an OS error.
+TEST(SysEthtool, LoopbackHasNoHwtstampConfig) {
+    auto r = sys::read_hwtstamp_config("lo");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().exit_code, EX_UNAVAILABLE);
+    EXPECT_EQ(r.error().what.rfind("SIOCGHWTSTAMP: ", 0), 0u) << r.error().what;
+    EXPECT_EQ(sys::read_hwtstamp_config("nosuch-if0").error().exit_code, EX_NOINPUT);
+}
