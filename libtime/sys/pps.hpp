@@ -64,15 +64,16 @@ public:
     // PPS_GETPARAMS, then PPS_SETPARAMS only when the mode must change (setting needs
     // CAP_SYS_TIME: EX_NOPERM). Checks the capabilities first.
     virtual Result<void> enable(PpsEdge edge) = 0;
-    // PPS_FETCH: waits up to `timeout` for the next edge; nullopt when none came (ETIMEDOUT) or
-    // a signal interrupted the wait. End of a simulated device: EX_NOINPUT... see pps_sim.hpp.
+    // PPS_FETCH: waits up to `timeout` for the next edge (Linux: the next event after the call;
+    // a timeout under one kernel tick returns the latest edges at once) and returns the latest
+    // edges; nullopt when none came (ETIMEDOUT) or a signal interrupted the wait.
     virtual Result<std::optional<PpsFetch>> fetch(std::chrono::nanoseconds timeout) = 0;
     // True once a simulated device has no more edges; a real one never ends.
     virtual bool ended() const { return false; }
 };
 
-// Opens a /dev/ppsN read-write (O_RDWR, as PPS_SETPARAMS requires) or read-only when that is
-// refused. Errors carry strerror's text: EX_NOINPUT when missing, EX_NOPERM when not ours,
+// Opens a /dev/ppsN read-write (RFC 2783 asks for write access to set parameters; Linux checks
+// CAP_SYS_TIME instead), or read-only when that is refused. Errors carry strerror's text: EX_NOINPUT when missing, EX_NOPERM when not ours,
 // EX_UNAVAILABLE when it is no PPS device (PPS_GETCAP fails: "not a PPS device: ...").
 Result<std::unique_ptr<PpsDevice>> open_pps_device(const std::string& path);
 
