@@ -1,5 +1,6 @@
 // The decoders of what the kernel hands hwts-probe (libtime/refclock/ts_info and phc_offset):
-// struct ethtool_ts_info and the three ptp_sys_offset structs, as a driver could fill them.
+// struct ethtool_ts_info, hwtstamp_config and the three ptp_sys_offset structs, as a driver
+// could fill them.
 // The first byte picks the struct; the rest, cut or zero-padded to its size, is its bytes.
 // Properties: no crash; what decodes re-encodes to bytes that decode to the same value; the
 // reading chosen has the narrowest window and an offset that is PHC minus its midpoint.
@@ -34,6 +35,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto bytes = std::as_bytes(std::span(data + 1, size - 1));
     switch (data[0] % 4) {
     case 0: {
+        if (data[0] & 8) {  // struct hwtstamp_config
+            auto config = decode_hwtstamp_config(sized(bytes, kHwtstampConfigSize));
+            check(config.has_value());
+            check(*decode_hwtstamp_config(encode_hwtstamp_config(*config)) == *config);
+            tx_type_name(config->tx_type);
+            rx_filter_name(config->rx_filter);
+            return 0;
+        }
         auto raw = sized(bytes, kTsInfoSize);
         // Make the cmd right half the time, so the fields are reached.
         if (data[0] & 4) std::copy_n(encode_ts_info(TsInfo{}).begin(), 4, raw.begin());
