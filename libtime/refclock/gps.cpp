@@ -8,6 +8,8 @@
 namespace timepipe::refclock {
 namespace {
 
+constexpr std::int64_t kLatestSecond = 7'258'118'400;  // 2200-01-01
+
 bool before(const NmeaTime& a, const NmeaTime& b) {
     return std::tie(a.hour, a.minute, a.second, a.nanos) < std::tie(b.hour, b.minute, b.second, b.nanos);
 }
@@ -127,10 +129,15 @@ GpsEpoch GpsReceiver::close(const Open& e) {
     // A leap second counts as 23:59:59 plus one: the next day's 00:00:00 in Unix time.
     std::int64_t sec = days * 86400 + e.tod.hour * 3600 + e.tod.minute * 60 + std::min(e.tod.second, 59);
     int weeks = 0;
-    while (sec * kNanosPerSecond < config_.not_before && weeks < 1024 * 64) {
+    while (sec < config_.not_before / kNanosPerSecond && weeks < 1024 * 64) {
         sec += kRolloverSeconds;
         days += 1024 * 7;
         weeks += 1024;
+    }
+    // Nanoseconds since 1970 in 64 bits end in 2262; no receiver is right about a date past 2200.
+    if (sec >= kLatestSecond || sec < config_.not_before / kNanosPerSecond) {
+        f.time = config_.replay ? replay_clock_.value_or(0) : e.first_byte;
+        return reject(std::move(out), "date " + iso8601_utc(*date, e.tod).substr(0, 10) + " out of range");
     }
     f.utc = iso8601_utc(civil_from_days(days), e.tod);
     if (weeks) {

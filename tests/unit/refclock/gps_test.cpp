@@ -334,3 +334,17 @@ TEST(GpsReceiver, ReplayStampStandsStillOverALeapSecond) {
     EXPECT_NEAR(r.epochs[2].sample->offset, 0, 1e-9);
     EXPECT_NEAR(r.epochs[3].sample->offset, 0, 1e-9);
 }
+
+TEST(GpsReceiver, DatesPast2200Refused) {
+    // fuzz_nmea found it: year 2603 overflowed nanoseconds since 1970
+    auto c = config();
+    c.lock = 1;
+    GpsReceiver rx(c);
+    rx.on_sentence(epoch(at(kT0))[0], kT0);
+    rx.on_sentence(sentence("GPZDA,120000.00,01,03,2603,00,00"), kT0);
+    auto e = rx.finish();
+    ASSERT_EQ(e.size(), 1u);
+    EXPECT_FALSE(e[0].fix.valid);
+    EXPECT_EQ(*e[0].fix.reason, "date 2603-03-01 out of range");
+    EXPECT_FALSE(e[0].fix.utc);
+}
