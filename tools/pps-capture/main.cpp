@@ -275,7 +275,7 @@ int main(int argc, char* argv[]) {
         // The pulse's second is usually named a little after it: wait for it on stdin, but not
         // for long, since a fetch after the next edge would wait for the one after that.
         const std::int64_t until = monotonic_now() + kCoarseWait.count();
-        while (pairer.pending() > 0 && coarse.open() && !stop_requested()) {
+        while (pairer.pending() > 0 && coarse.open() && !done()) {
             const std::int64_t left = until - monotonic_now();
             if (left <= 0) break;
             coarse.drain(pairer, n, w, static_cast<int>((left + 999'999) / 1'000'000));
