@@ -159,3 +159,22 @@ print(json.dumps(r, separators=(",", ":")))' "$output")
   echo "ethtool:    $theirs"
   [ "$mine" = "$theirs" ]
 }
+
+@test "hwts-probe: SIGTERM during a long --interval ends it at once, status 0, the probes made written" {
+  local p; p=$(free_port)
+  start_serve 127.0.0.1 "$p"
+  hwts-probe -c 3 --interval 1h -o json "127.0.0.1:$p" > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
+  local pid=$!
+  track_pid $pid
+  local i
+  for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.1; done
+  [ -s "$BATS_TEST_TMPDIR/out" ]
+  kill -TERM "$pid"
+  timeout 20 tail --pid="$pid" -f /dev/null   # a hang guard, not a timing assertion
+  local rc=0
+  wait "$pid" || rc=$?
+  [ "$rc" -eq 0 ]
+  [ ! -s "$BATS_TEST_TMPDIR/err" ]
+  run check_probes 1 < "$BATS_TEST_TMPDIR/out"
+  [ "$output" = ok ]
+}

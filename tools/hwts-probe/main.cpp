@@ -141,6 +141,17 @@ void show_interface(RecordWriter& w, const std::string& name) {
     w.flush();
 }
 
+// Sleeps `d`, in slices, so SIGINT or SIGTERM end a long --interval at once (sleep_for itself
+// resumes after a signal).
+void pause_for(std::chrono::nanoseconds d) {
+    const auto until = std::chrono::steady_clock::now() + d;
+    while (!stop_requested()) {
+        auto left = until - std::chrono::steady_clock::now();
+        if (left <= std::chrono::nanoseconds::zero()) return;
+        std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(left, std::chrono::milliseconds(100)));
+    }
+}
+
 // "/dev/ptp0" -> "phc://ptp0"
 std::string phc_source(const std::string& path) {
     auto slash = path.rfind('/');
@@ -165,7 +176,7 @@ int run_phc(RecordWriter& w, const std::string& path, int count, std::chrono::na
     };
     std::optional<refclock::PhcMethod> said;
     for (int i = 0; (count == 0 || i < count) && !stop_requested(); ++i) {
-        if (i > 0) std::this_thread::sleep_for(interval);  // a signal ends it at the loop's test
+        if (i > 0) pause_for(interval);
         if (stop_requested()) break;
         auto m = refclock::measure_phc(query, readings);
         if (!m) {
@@ -265,7 +276,8 @@ int main(int argc, char* argv[]) {
     if (probe.hardware && !prober->hardware_granted()) log::warnx("--hardware: the socket refused hardware stamps");
     int answered = 0;
     for (int i = 0; i < probe.count && !stop_requested(); ++i) {
-        if (i > 0) std::this_thread::sleep_for(probe.interval);
+        if (i > 0) pause_for(probe.interval);
+        if (stop_requested()) break;
         auto p = prober->probe(i);
         if (!p) {
             w.flush();
