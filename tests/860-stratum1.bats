@@ -20,7 +20,10 @@ setup() {
 }
 
 # start_receiver: nmea-gen on a pty at $BATS_TEST_TMPDIR/gps0, one epoch a second for 60 s.
+# Started 50 ms into a second, each epoch names the second it is sent in, as a receiver's does
+# (started late in a second it would name the one before, and every pulse would pair with it).
 start_receiver() {
+  /usr/bin/python3 -c 'import time; time.sleep(1.05 - time.time() % 1)'
   "$NMEA_GEN" --pty "$BATS_TEST_TMPDIR/gps0" --count 60 --interval 1 > "$BATS_TEST_TMPDIR/nmea.log" 2>&1 &
   track_pid $!
   local i
@@ -71,6 +74,12 @@ wait_answer() {
   echo "$output"
   [ "$status" -eq 0 ]
   [ "$output" = "0 1 71.80.83.0" ]   # leap none, stratum 1, "GPS"
+  # the time served is the receiver's: NMEA arrives 50 ms into its second, so the served clock
+  # is about 50 ms behind this one, not a second off
+  local ms
+  ms=$(ntp_answer_fields "$port" 6)
+  echo "served offset ${ms} ms"
+  [ "${ms#-}" -le 500 ]
   # clockadj was handed the discipline's corrections and applied none of them
   grep -q '"type":"applied"' "$BATS_TEST_TMPDIR/applied.jsonl"
   ! grep -q '"dry_run":false' "$BATS_TEST_TMPDIR/applied.jsonl"
@@ -91,6 +100,11 @@ wait_answer() {
   [ "$status" -eq 0 ]
   [ "$output" = "0 1 80.80.83.0" ]   # stratum 1, "PPS"
   grep -q 'synchronised to pps://' "$BATS_TEST_TMPDIR/stratum1.err"
+  # each pulse comes 20 us after this clock's second: the time served is this clock's, to the ms
+  local ms
+  ms=$(ntp_answer_fields "$port" 6)
+  echo "served offset ${ms} ms"
+  [ "${ms#-}" -le 5 ]
 }
 
 # PID 1 here is not systemd, so the units cannot be started: the test runs their ExecStart lines
@@ -128,6 +142,10 @@ wait_answer() {
   echo "$output"
   [ "$status" -eq 0 ]
   [ "$output" = "0 1 80.80.83.0" ]   # stratum 1, "PPS"
+  local ms
+  ms=$(ntp_answer_fields "$port" 6)
+  echo "served offset ${ms} ms"
+  [ "${ms#-}" -le 5 ]
   grep -q '"type":"applied".*"dry_run":true' "$BATS_TEST_TMPDIR/applied"
 }
 
