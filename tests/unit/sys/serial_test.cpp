@@ -51,7 +51,7 @@ TEST(SerialInput, BytesArriveStamped) {
         ASSERT_TRUE(r) << r.error().what;
         ASSERT_TRUE(*r);
         EXPECT_GT((*r)->arrived, 1'600'000'000LL * kNanosPerSecond);
-        got.append(reinterpret_cast<const char*>(buf.data()), (*r)->bytes);
+        got.append(static_cast<const char*>(static_cast<const void*>(buf.data())), (*r)->bytes);
     }
     EXPECT_EQ(got, line);  // raw: CR LF untouched, nothing echoed or translated
 }
