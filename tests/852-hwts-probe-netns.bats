@@ -31,14 +31,22 @@ setup() {
   ip -n "$NS_S" link set lo up
   ip -n "$NS_C" link set "$IF_C" up
   ip -n "$NS_S" link set "$IF_S" up
-  # IPv6 sends nothing over the link until its link-local addresses pass duplicate address
-  # detection (a request sent before that is silently held back): wait for it, up to 10 s.
+}
+
+# IPv6 is not ready on a new link until each end has its link-local address and that address
+# passed duplicate address detection; a request sent before is silently lost (seen here: no
+# TX stamp, no reply). Waits for both, up to 10 s.
+wait_ipv6_ready() {
   local i
   for i in $(seq 100); do
-    [ -z "$(ip -n "$NS_C" -6 addr show tentative)$(ip -n "$NS_S" -6 addr show tentative)" ] && return 0
+    if [ -n "$(ip -n "$NS_C" -6 addr show dev "$IF_C" scope link -tentative)" ] &&
+       [ -n "$(ip -n "$NS_S" -6 addr show dev "$IF_S" scope link -tentative)" ] &&
+       [ -z "$(ip -n "$NS_C" -6 addr show tentative)$(ip -n "$NS_S" -6 addr show tentative)" ]; then
+      return 0
+    fi
     sleep 0.1
   done
-  echo "IPv6 addresses still tentative after 10 s" >&2
+  echo "IPv6 not ready on the veth pair after 10 s" >&2
   return 1
 }
 
@@ -93,6 +101,7 @@ print("ok")
 }
 
 @test "hwts-probe over a veth pair between two namespaces, IPv6: software stamps" {
+  wait_ipv6_ready
   serve_in_ns "[fd54:7000:77::2]"
   run --separate-stderr ip netns exec "$NS_C" "$TIMEPIPE_BUILD/bin/hwts-probe" -i "$IF_C" -c 3 --interval 10ms -o json "[fd54:7000:77::2]"
   [ "$status" -eq 0 ]
