@@ -153,11 +153,23 @@ print(json.dumps(r, separators=(",", ":")))' "$output")
   fi
   run --separate-stderr hwts-probe -i lo -o text
   [ "$status" -eq 0 ]
-  mine=$(sed -n 's/^  capabilities  //p' <<< "$output")
-  theirs=$(ethtool -T lo | awk '/^Capabilities:/ {on = 1; next} /^[A-Z]/ {on = 0} on && $1 != "" {printf "%s%s", sep, $1; sep = " "}')
+  # Both as "capabilities | PHC | tx types | rx filters", names space-separated, "-" for none.
+  mine=$(awk '/^  capabilities / {c = substr($0, 17)} /^  PHC / {p = $2} /^  tx types / {t = substr($0, 17)}
+              /^  rx filters / {r = substr($0, 17)} END {sub("/dev/ptp", "", p); print c " | " p " | " t " | " r}' <<< "$output")
+  theirs=$(ethtool -T lo | awk '
+    /^Capabilities:/ {s = "c"; next}
+    /^PTP Hardware Clock:/ {p = $4; s = ""; next}
+    /^Hardware Transmit Timestamp Modes:/ {s = "t"; if ($5 == "none") t = "-"; next}
+    /^Hardware Receive Filter Modes:/ {s = "r"; if ($5 == "none") r = "-"; next}
+    /^[^ \t]/ {s = ""; next}
+    s == "c" && NF {c = c (c == "" ? "" : " ") $1}
+    s == "t" && NF {t = t (t == "" ? "" : " ") $1}
+    s == "r" && NF {r = r (r == "" ? "" : " ") $1}
+    END {print (c == "" ? "-" : c) " | " p " | " (t == "" ? "-" : t) " | " (r == "" ? "-" : r)}')
   echo "hwts-probe: $mine"
   echo "ethtool:    $theirs"
   [ "$mine" = "$theirs" ]
+  [ "$mine" = "software-transmit software-receive software-system-clock | none | - | -" ]
 }
 
 @test "hwts-probe: SIGTERM during a long --interval ends it at once, status 0, the probes made written" {
