@@ -65,6 +65,20 @@ PY
   [ "$status" -eq 0 ]
   [ "$(printf '%s\n' "$output" | wc -l)" -eq 1 ]
   [[ "$output" == *'"type":"stats"'*'"source":"gps://tty"'* ]]
+  # SIGTERM: a clean end, status 0, the stats written (the speed change says it is running)
+  local i st=0
+  stty -F "$d/tty" 4800
+  gps-reader --device "$d/tty" -o json >"$d/term" &
+  local term=$!
+  track_pid "$term"
+  for i in $(seq 100); do
+    stty -F "$d/tty" 2>/dev/null | grep -q 'speed 9600 baud' && break
+    sleep 0.1
+  done
+  kill -TERM "$term"
+  wait "$term" || st=$?
+  [ "$st" -eq 0 ]
+  grep -q '"type":"stats"' "$d/term"
   # a generator that writes 3 epochs and goes: gps-reader reads them and ends on its own
   "$NMEA_GEN" --pty "$d/tty2" --wait-for "$d/go2" --interval 0.05 --count 3 --hold 0.5 &
   track_pid $!

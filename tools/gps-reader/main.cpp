@@ -153,9 +153,10 @@ int main(int argc, char* argv[]) {
     }
     if (optind < argc) log::fatalx(EX_USAGE, "%s: unexpected argument (see -h)", argv[optind]);
 
+    // Signals first: once the device is set up (its speed visible), SIGTERM is a clean end.
+    if (auto ok = catch_stop_signals(); !ok) log::fatalx(ok.error().exit_code, "%s", ok.error().what.c_str());
     auto in = SerialInput::open(device, speed);
     if (!in) log::fatalx(in.error().exit_code, "%s: %s", device.c_str(), in.error().what.c_str());
-    if (auto ok = catch_stop_signals(); !ok) log::fatalx(ok.error().exit_code, "%s", ok.error().what.c_str());
 
     const std::string name = device_name(device);
     config.source = "gps://" + name;
