@@ -96,7 +96,7 @@ PY
     name=$(basename "$f" .nmea)
     d=$BATS_TEST_TMPDIR/$name
     mkdir -p "$d"
-    gpsd_run "$d" --replay "$f" --interval 0.1
+    gpsd_run "$d" --replay "$f" --interval 0.06 --hold 0.2
     kill_tracked
     cp "$DATA/$name.truth" "$d/truth"
     cmp "$d/nmea" "$f"
