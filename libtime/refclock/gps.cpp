@@ -39,9 +39,17 @@ std::vector<GpsEpoch> GpsReceiver::on_sentence(const Sentence& s, UnixNanos firs
         }
         return out;
     }
+    const std::string key = s.talker + s.type;
     if (open_ && open_->tod != *s.time) {
-        out.push_back(close(*open_));
-        open_.reset();
+        // The epoch ended without the sentence that ended the last one: its last is the end now.
+        cycle_end_ = open_->last_key;
+        out.push_back(close_open());
+    }
+    if (!open_ && closed_tod_ == *s.time) {
+        // A sentence of an epoch already written: the cycle ends later than learned.
+        ++counters_["late_sentences"];
+        cycle_end_ = key;
+        return out;
     }
     if (!open_) {
         open_.emplace();
@@ -76,13 +84,23 @@ std::vector<GpsEpoch> GpsReceiver::on_sentence(const Sentence& s, UnixNanos firs
         e.latitude = s.latitude;
         e.longitude = s.longitude;
     }
+    e.last_key = key;
+    // The receiver's last sentence of a second, learned from the epochs before: the epoch is
+    // complete, write it now rather than when the next second's first sentence comes.
+    if (cycle_end_ == key) out.push_back(close_open());
     return out;
+}
+
+GpsEpoch GpsReceiver::close_open() {
+    closed_tod_ = open_->tod;
+    GpsEpoch e = close(*open_);
+    open_.reset();
+    return e;
 }
 
 std::vector<GpsEpoch> GpsReceiver::finish() {
     std::vector<GpsEpoch> out;
-    if (open_) out.push_back(close(*open_));
-    open_.reset();
+    if (open_) out.push_back(close_open());
     return out;
 }
 

@@ -1,7 +1,9 @@
 // A GPS receiver's NMEA as a time source, pure: sentences (libtime/refclock/nmea.hpp) stamped
 // with their local receive time in, one gps_fix record per epoch and a sample record per epoch
-// that passes every check out. An epoch is the sentences naming one time of day; it closes when
-// a sentence names another time (or at finish()). The rules are in man/gps-reader.1.
+// that passes every check out. An epoch is the sentences naming one time of day; it closes after
+// the sentence that ended the epoch before (learned), or when a sentence names another time, or
+// at finish(). A sentence naming the time of an epoch already closed is counted and dropped.
+// The rules are in man/gps-reader.1.
 //
 //   GpsReceiver rx(config);
 //   for (auto& e : rx.on_sentence(sentence, first_byte_time)) { write(e.fix); if (e.sample) write(*e.sample); }
@@ -57,6 +59,7 @@ struct GpsOpenEpoch {
     std::optional<char> status;
     std::optional<std::string> mode;
     std::optional<double> hdop, latitude, longitude, altitude;
+    std::string last_key;  // talker and type of its last sentence: "GPZDA"
 };
 
 class GpsReceiver {
@@ -77,10 +80,15 @@ public:
 private:
     using Open = GpsOpenEpoch;
     GpsEpoch close(const Open& e);
+    GpsEpoch close_open();  // close() the open epoch, remember its time of day
     GpsEpoch reject(GpsEpoch out, std::string why);
 
     GpsConfig config_;
     std::optional<Open> open_;
+    // The sentence that ends a receiver's second ("GPZDA"), learned from the last epoch that
+    // ended by the next one's start; the time of day of the epoch written last.
+    std::optional<std::string> cycle_end_;
+    std::optional<NmeaTime> closed_tod_;
     std::map<std::string, std::uint64_t> counters_;
     UnixNanos last_time_ = 0;
     // The date the receiver named last and its time of day, to date epochs whose sentences carry

@@ -348,3 +348,41 @@ TEST(GpsReceiver, DatesPast2200Refused) {
     EXPECT_EQ(*e[0].fix.reason, "date 2603-03-01 out of range");
     EXPECT_FALSE(e[0].fix.utc);
 }
+
+TEST(GpsReceiver, EpochWrittenAfterTheLearnedLastSentence) {
+    auto c = config();
+    c.lock = 1;
+    GpsReceiver rx(c);
+    auto zda = [](int s) {
+        char body[64];
+        std::snprintf(body, sizeof body, "GPZDA,1200%02d.00,01,03,2026,00,00", s);
+        return sentence(body);
+    };
+    // Second 0 ends with ZDA, written when second 1 starts; from then on right after the ZDA.
+    auto e0 = epoch(at(kT0));
+    EXPECT_TRUE(rx.on_sentence(e0[0], kT0).empty());
+    EXPECT_TRUE(rx.on_sentence(e0[1], kT0).empty());
+    EXPECT_TRUE(rx.on_sentence(zda(0), kT0).empty());
+    auto e1 = epoch(at(kT0 + kS));
+    EXPECT_EQ(rx.on_sentence(e1[0], kT0 + kS).size(), 1u);  // second 0, now
+    EXPECT_TRUE(rx.on_sentence(e1[1], kT0 + kS).empty());
+    auto done = rx.on_sentence(zda(1), kT0 + kS);
+    ASSERT_EQ(done.size(), 1u);  // second 1 as soon as its ZDA came
+    EXPECT_EQ(*done[0].fix.utc, "2026-03-01T12:00:01.000Z");
+    EXPECT_TRUE(done[0].sample);
+    // Second 2's ZDA lost: written at second 3's start, after its RMC from then on; second 3's
+    // ZDA comes after the epoch was written: counted, dropped, and the ZDA is the end again.
+    auto e2 = epoch(at(kT0 + 2 * kS));
+    rx.on_sentence(e2[0], kT0 + 2 * kS);
+    EXPECT_TRUE(rx.on_sentence(e2[1], kT0 + 2 * kS).empty());
+    auto e3 = epoch(at(kT0 + 3 * kS));
+    EXPECT_EQ(rx.on_sentence(e3[0], kT0 + 3 * kS).size(), 1u);
+    EXPECT_EQ(rx.on_sentence(e3[1], kT0 + 3 * kS).size(), 1u);  // RMC: the end learned from second 2
+    EXPECT_TRUE(rx.on_sentence(zda(3), kT0 + 3 * kS).empty());
+    EXPECT_EQ(rx.counters().at("late_sentences"), 1u);
+    auto e4 = epoch(at(kT0 + 4 * kS));
+    EXPECT_TRUE(rx.on_sentence(e4[0], kT0 + 4 * kS).empty());
+    EXPECT_TRUE(rx.on_sentence(e4[1], kT0 + 4 * kS).empty());
+    EXPECT_EQ(rx.on_sentence(zda(4), kT0 + 4 * kS).size(), 1u);
+    EXPECT_TRUE(rx.finish().empty());
+}
