@@ -3,79 +3,10 @@
 #include <cmath>
 #include <limits>
 
+#include "libtime/stream/record_fields.hpp"
+
 namespace timepipe {
 namespace {
-
-// Reads the known keys of a gps_fix record, keeping the first fault ("gps_fix: \"hdop\": negative").
-class Checker {
-public:
-    explicit Checker(const Record& r) : r_(r) {}
-
-    const Record* find(const char* key, bool required) {
-        if (err_) return nullptr;
-        auto it = r_.find(key);
-        if (it == r_.end()) {
-            if (required) fail_with(std::string("missing \"") + key + "\"");
-            return nullptr;
-        }
-        return &*it;
-    }
-    template <class Int>
-    void integer(const char* key, Int& out, std::int64_t lo, std::int64_t hi, bool required = true) {
-        const Record* v = find(key, required);
-        if (!v) return;
-        if (!v->is_number_integer()) return bad(key, "not an integer");
-        if (v->is_number_unsigned() && v->get<std::uint64_t>() > static_cast<std::uint64_t>(hi))
-            return bad(key, "out of range");
-        auto i = v->get<std::int64_t>();
-        if (i < lo || i > hi) return bad(key, std::to_string(i) + " is not in " + std::to_string(lo) + ".." + std::to_string(hi));
-        out = static_cast<Int>(i);
-    }
-    template <class Int>
-    void integer(const char* key, std::optional<Int>& out, std::int64_t lo, std::int64_t hi) {
-        if (!find(key, false)) return;
-        integer(key, out.emplace(), lo, hi);
-    }
-    void number(const char* key, std::optional<double>& out, double lo, double hi) {
-        const Record* v = find(key, false);
-        if (!v) return;
-        if (!v->is_number()) return bad(key, "not a number");
-        double d = v->get<double>();
-        if (!std::isfinite(d) || d < lo || d > hi) return bad(key, "out of range");
-        out = d;
-    }
-    void text(const char* key, std::string& out, bool required = true) {
-        const Record* v = find(key, required);
-        if (!v) return;
-        if (!v->is_string()) return bad(key, "not a text string");
-        if (v->get_ref<const std::string&>().empty()) return bad(key, "empty");
-        out = v->get<std::string>();
-    }
-    void text(const char* key, std::optional<std::string>& out) {
-        if (!find(key, false)) return;
-        text(key, out.emplace());
-    }
-    void boolean(const char* key, bool& out, bool required = true) {
-        const Record* v = find(key, required);
-        if (!v) return;
-        if (!v->is_boolean()) return bad(key, "not a boolean");
-        out = v->get<bool>();
-    }
-    void boolean(const char* key, std::optional<bool>& out) {
-        if (!find(key, false)) return;
-        boolean(key, out.emplace());
-    }
-
-    void fail_with(const std::string& why) {
-        if (!err_) err_ = Error{"gps_fix: " + why, EX_DATAERR};
-    }
-    void bad(const char* key, const std::string& why) { fail_with("\"" + std::string(key) + "\": " + why); }
-    const std::optional<Error>& error() const { return err_; }
-
-private:
-    const Record& r_;
-    std::optional<Error> err_;
-};
 
 // "YYYY-MM-DDTHH:MM:SS.mmmZ", seconds up to 60.
 bool utc_text(const std::string& s) {
@@ -92,11 +23,7 @@ bool utc_text(const std::string& s) {
 }  // namespace
 
 Record to_record(const GpsFix& f) {
-    Record r = Record::object();
-    r["v"] = kStreamVersion;
-    r["type"] = GpsFix::kType;
-    r["source"] = f.source;
-    r["time"] = f.time;
+    Record r = record_header(GpsFix::kType, f.source, f.time);
     r["talker"] = f.talker;
     r["valid"] = f.valid;
     if (f.utc) r["utc"] = *f.utc;
@@ -118,29 +45,27 @@ Record to_record(const GpsFix& f) {
 template <>
 Result<GpsFix> from_record<GpsFix>(const Record& record) {
     GpsFix f;
-    Checker c(record);
-    if (record_type(record) != GpsFix::kType)
-        c.fail_with("not a gps_fix record (type \"" + std::string(record_type(record)) + "\")");
-    constexpr double kInf = std::numeric_limits<double>::infinity();
-    constexpr auto kMin = std::numeric_limits<std::int64_t>::min(), kMax = std::numeric_limits<std::int64_t>::max();
-    c.text("source", f.source);
-    c.integer("time", f.time, kMin, kMax);
-    c.text("talker", f.talker);
+    RecordFields c(record, GpsFix::kType);
+    c.expect_type();
+    constexpr double kInf = RecordFields::kInf;
+    c.text("source", f.source, true);
+    c.integer("time", f.time, RecordFields::kInt64Min, RecordFields::kInt64Max);
+    c.text("talker", f.talker, true);
     c.boolean("valid", f.valid);
-    c.text("utc", f.utc);
+    c.text("utc", f.utc, true);
     c.boolean("leap_second", f.leap_second);
     c.integer("rollover_weeks", f.rollover_weeks, 1024, 1024 * 64);
     c.integer("lock", f.lock, 0, std::numeric_limits<int>::max());
     c.integer("quality", f.quality, 0, 8);
-    c.text("status", f.status);
-    c.text("mode", f.mode);
+    c.text("status", f.status, true);
+    c.text("mode", f.mode, true);
     c.integer("satellites", f.satellites, 0, 99);
-    c.number("hdop", f.hdop, 0, kInf);
-    c.number("latitude", f.latitude, -90, 90);
-    c.number("longitude", f.longitude, -180, 180);
-    c.number("altitude", f.altitude, -kInf, kInf);
-    c.text("reason", f.reason);
-    if (c.error()) return Unexpected<Error>{*c.error()};
+    c.number("hdop", f.hdop, 0);
+    c.bounded("latitude", f.latitude, -90, 90);
+    c.bounded("longitude", f.longitude, -180, 180);
+    c.number("altitude", f.altitude, -kInf);
+    c.text("reason", f.reason, true);
+    if (auto ok = c.result(); !ok) return Unexpected<Error>{ok.error()};
     if (f.talker.size() != 2) return fail("gps_fix: \"talker\": not two characters", EX_DATAERR);
     if (f.utc && !utc_text(*f.utc)) return fail("gps_fix: \"utc\": not YYYY-MM-DDTHH:MM:SS.mmmZ", EX_DATAERR);
     if (f.status && *f.status != "A" && *f.status != "V") return fail("gps_fix: \"status\": not A or V", EX_DATAERR);

@@ -5,153 +5,18 @@
 #include <limits>
 #include <utility>
 
+#include "libtime/stream/record_fields.hpp"
+
 namespace timepipe {
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
-// Reads the known keys of one record; remembers the first fault so from_record reads like a
-// list of fields.
-class Fields {
-    static constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
-
-public:
-    Fields(const Record& r, std::string_view type) : r_(r), type_(type) {}
-
-    template <class Int>
-    void integer(const char* key, Int& out, std::int64_t lo, std::int64_t hi) {
-        if (const Record* v = find(key, true)) read_int(key, *v, out, lo, hi);
-    }
-    template <class Int>
-    void integer(const char* key, std::optional<Int>& out, std::int64_t lo, std::int64_t hi) {
-        if (const Record* v = find(key, false)) read_int(key, *v, out.emplace(), lo, hi);
-    }
-    void number(const char* key, double& out, double lo = -kInf) {
-        if (const Record* v = find(key, true)) read_number(key, *v, out, lo);
-    }
-    void number(const char* key, std::optional<double>& out, double lo = -kInf) {
-        if (const Record* v = find(key, false)) read_number(key, *v, out.emplace(), lo);
-    }
-    // A number in [lo, hi]: the fields a clock applies (adjust, applied) have hard limits.
-    void bounded(const char* key, std::optional<double>& out, double lo, double hi) {
-        if (const Record* v = find(key, false)) read_bounded(key, *v, out.emplace(), lo, hi);
-    }
-    void text(const char* key, std::string& out, bool nonempty) {
-        if (const Record* v = find(key, true)) read_text(key, *v, out, nonempty);
-    }
-    void text(const char* key, std::optional<std::string>& out, bool nonempty) {
-        if (const Record* v = find(key, false)) read_text(key, *v, out.emplace(), nonempty);
-    }
-    void boolean(const char* key, bool& out) {
-        const Record* v = find(key, true);
-        if (!v) return;
-        if (!v->is_boolean()) return bad(key, "not a boolean");
-        out = v->get<bool>();
-    }
-    void boolean(const char* key, std::optional<bool>& out) {
-        const Record* v = find(key, false);
-        if (!v) return;
-        if (!v->is_boolean()) return bad(key, "not a boolean");
-        out = v->get<bool>();
-    }
-    void counters(const char* key, std::map<std::string, std::uint64_t>& out) {
-        const Record* v = find(key, true);
-        if (!v) return;
-        if (!v->is_object()) return bad(key, "not a map");
-        for (const auto& item : v->items()) {
-            if (!item.value().is_number_unsigned() &&
-                !(item.value().is_number_integer() && item.value().get<std::int64_t>() >= 0))
-                return bad(key, "counter \"" + item.key() + "\" is not an unsigned integer");
-            out[item.key()] = item.value().get<std::uint64_t>();
-        }
-    }
-
-    Result<void> result() const {
-        if (err_) return Unexpected<Error>{*err_};
-        return {};
-    }
-
-    // Refuses a record of another type before any field is read.
-    void expect_type() {
-        auto t = record_type(r_);
-        if (t != type_) fail_with("not a " + std::string(type_) + " record (type \"" + std::string(t) + "\")");
-    }
-
-private:
-    const Record* find(const char* key, bool required) {
-        if (err_) return nullptr;
-        auto it = r_.find(key);
-        if (it == r_.end()) {
-            if (required) fail_with("missing \"" + std::string(key) + "\"");
-            return nullptr;
-        }
-        return &*it;
-    }
-    void fail_with(std::string why) {
-        if (!err_) err_ = Error{std::string(type_) + ": " + why, EX_DATAERR};
-    }
-    void bad(const char* key, const std::string& why) {
-        fail_with("\"" + std::string(key) + "\": " + why);
-    }
-
-    template <class Int>
-    void read_int(const char* key, const Record& v, Int& out, std::int64_t lo, std::int64_t hi) {
-        if (!v.is_number_integer()) return bad(key, "not an integer");
-        std::string range = std::to_string(lo) + ".." + std::to_string(hi);
-        std::int64_t i;
-        if (v.is_number_unsigned()) {
-            auto u = v.get<std::uint64_t>();
-            if (u > static_cast<std::uint64_t>(kMax)) return bad(key, std::to_string(u) + " is not in " + range);
-            i = static_cast<std::int64_t>(u);
-        } else {
-            i = v.get<std::int64_t>();
-        }
-        if (i < lo || i > hi) return bad(key, std::to_string(i) + " is not in " + range);
-        out = static_cast<Int>(i);
-    }
-    void read_number(const char* key, const Record& v, double& out, double lo) {
-        if (!v.is_number()) return bad(key, "not a number");
-        double d = v.get<double>();
-        if (!std::isfinite(d)) return bad(key, "not a finite number");
-        if (d < lo) return bad(key, "negative");
-        out = d;
-    }
-    void read_bounded(const char* key, const Record& v, double& out, double lo, double hi) {
-        read_number(key, v, out, -kInf);
-        if (err_) return;
-        if (out < lo || out > hi) {
-            char why[96];
-            std::snprintf(why, sizeof why, "%.9g is not in %g..%g", out, lo, hi);
-            bad(key, why);
-        }
-    }
-    void read_text(const char* key, const Record& v, std::string& out, bool nonempty) {
-        if (!v.is_string()) return bad(key, "not a text string");
-        if (nonempty && v.get_ref<const std::string&>().empty()) return bad(key, "empty");
-        out = v.get<std::string>();
-    }
-
-    const Record& r_;
-    std::string_view type_;
-    std::optional<Error> err_;
-};
-
-constexpr std::int64_t kInt64Min = std::numeric_limits<std::int64_t>::min();
-constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
-
-Record header(std::string_view type, const std::string& source, UnixNanos time) {
-    Record r = Record::object();
-    r["v"] = kStreamVersion;
-    r["type"] = type;
-    r["source"] = source;
-    r["time"] = time;
-    return r;
-}
+constexpr std::int64_t kInt64Min = RecordFields::kInt64Min;
+constexpr std::int64_t kInt64Max = RecordFields::kInt64Max;
 
 }  // namespace
 
 Record to_record(const Sample& s) {
-    Record r = header(Sample::kType, s.source, s.time);
+    Record r = record_header(Sample::kType, s.source, s.time);
     r["offset"] = s.offset;
     r["delay"] = s.delay;
     r["dispersion"] = s.dispersion;
@@ -174,7 +39,7 @@ Record to_record(const Sample& s) {
 }
 
 Record to_record(const Stats& s) {
-    Record r = header(Stats::kType, s.source, s.time);
+    Record r = record_header(Stats::kType, s.source, s.time);
     Record counters = Record::object();
     for (const auto& [name, n] : s.counters) counters[name] = n;
     r["counters"] = std::move(counters);
@@ -182,7 +47,7 @@ Record to_record(const Stats& s) {
 }
 
 Record to_record(const RoughtimeConflict& c) {
-    Record r = header(RoughtimeConflict::kType, c.source, c.time);
+    Record r = record_header(RoughtimeConflict::kType, c.source, c.time);
     r["later_source"] = c.later_source;
     r["earlier_midpoint"] = c.earlier_midpoint;
     r["earlier_radius"] = c.earlier_radius;
@@ -195,7 +60,7 @@ Record to_record(const RoughtimeConflict& c) {
 }
 
 Record to_record(const Adjust& a) {
-    Record r = header(Adjust::kType, a.source, a.time);
+    Record r = record_header(Adjust::kType, a.source, a.time);
     if (a.frequency) r["frequency"] = *a.frequency;
     if (a.slew) r["slew"] = *a.slew;
     if (a.slew_duration) r["slew_duration"] = *a.slew_duration;
@@ -207,7 +72,7 @@ Record to_record(const Adjust& a) {
 }
 
 Record to_record(const Tracking& t) {
-    Record r = header(Tracking::kType, t.source, t.time);
+    Record r = record_header(Tracking::kType, t.source, t.time);
     r["stratum"] = t.stratum;
     r["refid"] = t.refid;
     r["root_delay"] = t.root_delay;
@@ -224,7 +89,7 @@ Record to_record(const Tracking& t) {
 }
 
 Record to_record(const Refusal& f) {
-    Record r = header(Refusal::kType, f.source, f.time);
+    Record r = record_header(Refusal::kType, f.source, f.time);
     r["reason"] = f.reason;
     if (f.offset) r["offset"] = *f.offset;
     if (f.lower_bound) r["lower_bound"] = *f.lower_bound;
@@ -233,7 +98,7 @@ Record to_record(const Refusal& f) {
 }
 
 Record to_record(const Applied& a) {
-    Record r = header(Applied::kType, a.source, a.time);
+    Record r = record_header(Applied::kType, a.source, a.time);
     r["dry_run"] = a.dry_run;
     if (a.frequency) r["frequency"] = *a.frequency;
     if (a.slew) r["slew"] = *a.slew;
@@ -247,7 +112,7 @@ Record to_record(const Applied& a) {
 template <>
 Result<Sample> from_record<Sample>(const Record& record) {
     Sample s;
-    Fields f(record, Sample::kType);
+    RecordFields f(record, Sample::kType);
     f.expect_type();
     f.text("source", s.source, true);
     f.integer("time", s.time, kInt64Min, kInt64Max);
@@ -278,7 +143,7 @@ Result<Sample> from_record<Sample>(const Record& record) {
 template <>
 Result<Stats> from_record<Stats>(const Record& record) {
     Stats s;
-    Fields f(record, Stats::kType);
+    RecordFields f(record, Stats::kType);
     f.expect_type();
     f.text("source", s.source, true);
     f.integer("time", s.time, kInt64Min, kInt64Max);
@@ -290,7 +155,7 @@ Result<Stats> from_record<Stats>(const Record& record) {
 template <>
 Result<RoughtimeConflict> from_record<RoughtimeConflict>(const Record& record) {
     RoughtimeConflict c;
-    Fields f(record, RoughtimeConflict::kType);
+    RecordFields f(record, RoughtimeConflict::kType);
     f.expect_type();
     f.text("source", c.source, true);
     f.integer("time", c.time, kInt64Min, kInt64Max);
@@ -312,7 +177,7 @@ Result<RoughtimeConflict> from_record<RoughtimeConflict>(const Record& record) {
 template <>
 Result<Adjust> from_record<Adjust>(const Record& record) {
     Adjust a;
-    Fields f(record, Adjust::kType);
+    RecordFields f(record, Adjust::kType);
     f.expect_type();
     f.text("source", a.source, true);
     f.integer("time", a.time, kInt64Min, kInt64Max);
@@ -335,7 +200,7 @@ Result<Adjust> from_record<Adjust>(const Record& record) {
 template <>
 Result<Tracking> from_record<Tracking>(const Record& record) {
     Tracking t;
-    Fields f(record, Tracking::kType);
+    RecordFields f(record, Tracking::kType);
     f.expect_type();
     f.text("source", t.source, true);
     f.integer("time", t.time, kInt64Min, kInt64Max);
@@ -360,7 +225,7 @@ Result<Tracking> from_record<Tracking>(const Record& record) {
 template <>
 Result<Refusal> from_record<Refusal>(const Record& record) {
     Refusal r;
-    Fields f(record, Refusal::kType);
+    RecordFields f(record, Refusal::kType);
     f.expect_type();
     f.text("source", r.source, true);
     f.integer("time", r.time, kInt64Min, kInt64Max);
@@ -377,7 +242,7 @@ Result<Refusal> from_record<Refusal>(const Record& record) {
 template <>
 Result<Applied> from_record<Applied>(const Record& record) {
     Applied a;
-    Fields f(record, Applied::kType);
+    RecordFields f(record, Applied::kType);
     f.expect_type();
     f.text("source", a.source, true);
     f.integer("time", a.time, kInt64Min, kInt64Max);

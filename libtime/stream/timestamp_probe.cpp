@@ -4,92 +4,13 @@
 #include <limits>
 #include <utility>
 
+#include "libtime/stream/record_fields.hpp"
+
 namespace timepipe {
 namespace {
 
-constexpr std::int64_t kInt64Min = std::numeric_limits<std::int64_t>::min();
-constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
-
-// Reads the known keys of one record, keeping the first fault (records.cpp's pattern).
-class Reader {
-public:
-    Reader(const Record& r, std::string_view type) : r_(r), type_(type) {
-        if (record_type(r) != type)
-            fail_with("not a " + std::string(type) + " record (type \"" + std::string(record_type(r)) + "\")");
-    }
-
-    void text(const char* key, std::string& out, bool nonempty) {
-        if (const Record* v = find(key, true)) read_text(key, *v, out, nonempty);
-    }
-    void text(const char* key, std::optional<std::string>& out, bool nonempty) {
-        if (const Record* v = find(key, false)) read_text(key, *v, out.emplace(), nonempty);
-    }
-    void integer(const char* key, std::int64_t& out, std::int64_t lo, std::int64_t hi) {
-        if (const Record* v = find(key, true)) read_int(key, *v, out, lo, hi);
-    }
-    void integer(const char* key, std::optional<std::int64_t>& out) {
-        if (const Record* v = find(key, false)) read_int(key, *v, out.emplace(), kInt64Min, kInt64Max);
-    }
-    void number(const char* key, std::optional<double>& out) {
-        const Record* v = find(key, false);
-        if (!v) return;
-        if (!v->is_number()) return bad(key, "not a number");
-        double d = v->get<double>();
-        if (!std::isfinite(d)) return bad(key, "not a finite number");
-        out = d;
-    }
-    void names(const char* key, std::vector<std::string>& out) {
-        const Record* v = find(key, true);
-        if (!v) return;
-        if (!v->is_array()) return bad(key, "not an array");
-        for (const auto& item : *v) {
-            if (!item.is_string() || item.get_ref<const std::string&>().empty())
-                return bad(key, "an item is not a non-empty text string");
-            out.push_back(item.get<std::string>());
-        }
-    }
-
-    void bad(const std::string& key, const std::string& why) { fail_with("\"" + key + "\": " + why); }
-    Result<void> result() const {
-        if (err_) return Unexpected<Error>{*err_};
-        return {};
-    }
-
-private:
-    const Record* find(const char* key, bool required) {
-        if (err_) return nullptr;
-        auto it = r_.find(key);
-        if (it == r_.end()) {
-            if (required) fail_with("missing \"" + std::string(key) + "\"");
-            return nullptr;
-        }
-        return &*it;
-    }
-    void fail_with(std::string why) {
-        if (!err_) err_ = Error{std::string(type_) + ": " + why, EX_DATAERR};
-    }
-    void read_text(const char* key, const Record& v, std::string& out, bool nonempty) {
-        if (!v.is_string()) return bad(key, "not a text string");
-        if (nonempty && v.get_ref<const std::string&>().empty()) return bad(key, "empty");
-        out = v.get<std::string>();
-    }
-    void read_int(const char* key, const Record& v, std::int64_t& out, std::int64_t lo, std::int64_t hi) {
-        if (!v.is_number_integer()) return bad(key, "not an integer");
-        std::string range = std::to_string(lo) + ".." + std::to_string(hi);
-        if (v.is_number_unsigned()) {
-            auto u = v.get<std::uint64_t>();
-            if (u > static_cast<std::uint64_t>(kInt64Max)) return bad(key, std::to_string(u) + " is not in " + range);
-            out = static_cast<std::int64_t>(u);
-        } else {
-            out = v.get<std::int64_t>();
-        }
-        if (out < lo || out > hi) return bad(key, std::to_string(out) + " is not in " + range);
-    }
-
-    const Record& r_;
-    std::string_view type_;
-    std::optional<Error> err_;
-};
+constexpr std::int64_t kInt64Min = RecordFields::kInt64Min;
+constexpr std::int64_t kInt64Max = RecordFields::kInt64Max;
 
 // later - earlier in s; the subtraction in unsigned so any two int64 stamps are defined.
 double seconds_between(std::int64_t later, std::int64_t earlier) {
@@ -104,14 +25,6 @@ std::optional<double> difference(const std::optional<UnixNanos>& later, const st
     return seconds_between(*later, *earlier);
 }
 
-Record header(std::string_view type, const std::string& source, UnixNanos time) {
-    Record r = Record::object();
-    r["v"] = kStreamVersion;
-    r["type"] = type;
-    r["source"] = source;
-    r["time"] = time;
-    return r;
-}
 
 }  // namespace
 
@@ -124,7 +37,7 @@ void fill_differences(TimestampProbe& p) {
 }
 
 Record to_record(const TimestampCapabilities& c) {
-    Record r = header(TimestampCapabilities::kType, c.source, c.time);
+    Record r = record_header(TimestampCapabilities::kType, c.source, c.time);
     r["interface"] = c.interface;
     r["capabilities"] = c.capabilities;
     r["phc_index"] = c.phc_index;
@@ -136,7 +49,7 @@ Record to_record(const TimestampCapabilities& c) {
 }
 
 Record to_record(const TimestampProbe& p) {
-    Record r = header(TimestampProbe::kType, p.source, p.time);
+    Record r = record_header(TimestampProbe::kType, p.source, p.time);
     r["seq"] = p.seq;
     if (p.interface) r["interface"] = *p.interface;
     r["user_tx"] = p.user_tx;
@@ -156,7 +69,8 @@ Record to_record(const TimestampProbe& p) {
 template <>
 Result<TimestampCapabilities> from_record<TimestampCapabilities>(const Record& record) {
     TimestampCapabilities c;
-    Reader f(record, TimestampCapabilities::kType);
+    RecordFields f(record, TimestampCapabilities::kType);
+    f.expect_type();
     f.text("source", c.source, true);
     f.integer("time", c.time, kInt64Min, kInt64Max);
     f.text("interface", c.interface, true);
@@ -173,17 +87,18 @@ Result<TimestampCapabilities> from_record<TimestampCapabilities>(const Record& r
 template <>
 Result<TimestampProbe> from_record<TimestampProbe>(const Record& record) {
     TimestampProbe p;
-    Reader f(record, TimestampProbe::kType);
+    RecordFields f(record, TimestampProbe::kType);
+    f.expect_type();
     f.text("source", p.source, true);
     f.integer("time", p.time, kInt64Min, kInt64Max);
     f.integer("seq", p.seq, 0, kInt64Max);
     f.text("interface", p.interface, true);
     f.integer("user_tx", p.user_tx, kInt64Min, kInt64Max);
-    f.integer("software_tx", p.software_tx);
-    f.integer("hardware_tx", p.hardware_tx);
-    f.integer("software_rx", p.software_rx);
-    f.integer("hardware_rx", p.hardware_rx);
-    f.integer("user_rx", p.user_rx);
+    f.integer("software_tx", p.software_tx, kInt64Min, kInt64Max);
+    f.integer("hardware_tx", p.hardware_tx, kInt64Min, kInt64Max);
+    f.integer("software_rx", p.software_rx, kInt64Min, kInt64Max);
+    f.integer("hardware_rx", p.hardware_rx, kInt64Min, kInt64Max);
+    f.integer("user_rx", p.user_rx, kInt64Min, kInt64Max);
     f.number("tx_delay", p.tx_delay);
     f.number("rx_delay", p.rx_delay);
     f.number("round_trip", p.round_trip);

@@ -59,11 +59,11 @@ TEST(GpsFixRecord, StrictChecks) {
         return error_of(c);
     };
     EXPECT_EQ(with("type", "sample"), "gps_fix: not a gps_fix record (type \"sample\")");
-    EXPECT_EQ(with("latitude", 91.0), "gps_fix: \"latitude\": out of range");
+    EXPECT_EQ(with("latitude", 91.0), "gps_fix: \"latitude\": 91 is not in -90..90");
     EXPECT_EQ(with("longitude", "east"), "gps_fix: \"longitude\": not a number");
     EXPECT_EQ(with("satellites", 100), "gps_fix: \"satellites\": 100 is not in 0..99");
     EXPECT_EQ(with("quality", 9), "gps_fix: \"quality\": 9 is not in 0..8");
-    EXPECT_EQ(with("hdop", -1.0), "gps_fix: \"hdop\": out of range");
+    EXPECT_EQ(with("hdop", -1.0), "gps_fix: \"hdop\": negative");
     EXPECT_EQ(with("talker", "GPS"), "gps_fix: \"talker\": not two characters");
     EXPECT_EQ(with("utc", "2026-03-01 12:00:00"), "gps_fix: \"utc\": not YYYY-MM-DDTHH:MM:SS.mmmZ");
     EXPECT_EQ(with("utc", "2026-13-01T12:00:00.000Z"), "gps_fix: \"utc\": not YYYY-MM-DDTHH:MM:SS.mmmZ");
