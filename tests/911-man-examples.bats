@@ -8,7 +8,7 @@ load common
 setup() {
   require_cmd mandoc
   require_cmd col
-  for t in ntp-query ntp-serve timecat roughtime-query roughtime-serve discipline clocksim clockadj hwts-probe pps-capture gps-reader; do require_cmd "$t"; done
+  for t in ntp-query ntp-serve timecat roughtime-query roughtime-serve discipline clocksim clockadj hwts-probe pps-capture gps-reader shm-export shm-import; do require_cmd "$t"; done
 }
 
 examples() {  # examples PAGE: run its examples; every one must pass
@@ -29,6 +29,8 @@ examples() {  # examples PAGE: run its examples; every one must pass
 @test "pps-capture(1) EXAMPLES run" { examples pps-capture.1; }
 @test "roughtime-query(1) EXAMPLES run" { examples roughtime-query.1; }
 @test "roughtime-serve(8) EXAMPLES run" { examples roughtime-serve.8; }
+@test "shm-export(1) EXAMPLES run" { examples shm-export.1; }
+@test "shm-import(1) EXAMPLES run" { examples shm-import.1; }
 @test "time-stream(5) EXAMPLES run" { examples time-stream.5; }
 @test "timecat(1) EXAMPLES run" { examples timecat.1; }
 @test "timepipe(7) EXAMPLES run" { examples timepipe.7; }
