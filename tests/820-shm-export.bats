@@ -98,6 +98,20 @@ setup() {
   [[ "$output" =~ TSHM\ .*\[\ *-100us\] ]]
 }
 
+@test "gps-reader | shm-export 0: chronyd selects the receiver's time, 50 ms behind its clock" {
+  require_cmd chronyc
+  require_cmd gps-reader
+  ipc_ns_start
+  start_chronyd_refclock "refclock SHM 0 poll 0 dpoll -2 refid GPS"
+  nmea_live 40 | gps-reader -o cbor --not-before 2020-01-01 | nsenter -t "$IPC_NS" --ipc shm-export 0 &
+  track_pid $!
+  run wait_selected GPS
+  echo "$output"
+  [ "$status" -eq 0 ]
+  # the sentences arrive 50 ms into each second they name: the local clock looks 50 ms ahead
+  [[ "$output" =~ GPS\ .*\[\ *\+5[0-9]ms\] ]]
+}
+
 @test "chronyd (refclock SOCK) selects the source shm-export --sock feeds" {
   require_cmd chronyc
   ipc_ns_start

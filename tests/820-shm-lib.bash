@@ -125,3 +125,24 @@ PY
   cat "$BATS_TEST_TMPDIR/gpsd.log" >&2
   return 1
 }
+
+# nmea_live SECONDS: NMEA (GGA, RMC, ZDA with a fix, correct checksums) on stdout naming each
+# current second 50 ms after it begins, for SECONDS seconds: a receiver's serial time, live.
+nmea_live() {
+  /usr/bin/python3 - "$1" <<'PY'
+import sys, time
+def nmea(body):
+    c = 0
+    for ch in body.encode():
+        c ^= ch
+    return "$%s*%02X\r\n" % (body, c)
+for i in range(int(sys.argv[1])):
+    time.sleep(1 - (time.time() % 1) + 0.05)
+    t = time.gmtime(int(time.time()))
+    hms = time.strftime("%H%M%S.00", t)
+    sys.stdout.write(nmea("GPGGA,%s,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,," % hms)
+        + nmea("GPRMC,%s,A,4807.038,N,01131.000,E,0.0,0.0,%s,,,A" % (hms, time.strftime("%d%m%y", t)))
+        + nmea("GPZDA,%s,%02d,%02d,%04d,00,00" % (hms, t.tm_mday, t.tm_mon, t.tm_year)))
+    sys.stdout.flush()
+PY
+}
