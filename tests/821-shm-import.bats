@@ -112,3 +112,27 @@ PY
   echo "$output"
   [ "$status" -eq 0 ]
 }
+
+@test "--clear consumes the sample as chronyd does; a looking reader leaves it; SIGTERM ends with 0" {
+  ipc_ns_start
+  live_samples 1 0 0.001 | in_ns shm-export 6
+  # looking (the default) twice: the sample is still there for the second reader
+  run --separate-stderr in_ns shm-import -o json -n 1 -x 5s 6
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"offset":0.001,'* ]]
+  run --separate-stderr in_ns shm-import -o json -n 1 -x 5s --clear 6
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"offset":0.001,'* ]]
+  # consumed: the next reader finds nothing and writes nothing
+  run --separate-stderr in_ns shm-import -o json -i 50ms -x 500ms 6
+  [ "$status" -eq 0 ]
+  [ -z "$output" ]
+  nsenter -t "$IPC_NS" --ipc shm-import -o json 6 > "$BATS_TEST_TMPDIR/out" &
+  local pid=$!
+  track_pid $pid
+  sleep 0.3
+  kill -TERM $pid
+  local st=0
+  wait $pid || st=$?
+  [ "$st" -eq 0 ]
+}
