@@ -136,3 +136,43 @@ PY
   wait $pid || st=$?
   [ "$st" -eq 0 ]
 }
+
+# shm_write_raw UNIT MODE COUNT CLOCK_S CLOCK_US RECV_S RECV_US LEAP PREC VALID CLOCK_NS RECV_NS: a
+# struct shmTime laid out by hand (Python's struct, x86-64: ints, 8-byte time_t) into the
+# segment, through libc's shmget/shmat, with no code of ours.
+shm_write_raw() {
+  in_ns /usr/bin/python3 - "$@" <<'PY'
+import ctypes, struct, sys
+a = [int(x) for x in sys.argv[1:]]
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+shmid = libc.shmget(0x4e545030 + a[0], 96, 0o1000 | 0o666)
+assert shmid >= 0, ctypes.get_errno()
+p = libc.shmat(shmid, None, 0)
+mode, count, cs, cus, rs, rus, leap, prec, valid, cns, rns = a[1:]
+data = struct.pack("<iiqi4xqiiiiiII32x4x", mode, count, cs, cus, rs, rus, leap, prec, 0, valid, cns, rns)
+assert len(data) == 96
+ctypes.memmove(p, data, 96)
+PY
+}
+
+@test "a segment laid out by hand: read to the nanosecond; fields out of range said on stderr, never a sample" {
+  ipc_ns_start
+  shm_write_raw 7 1 2 1700000000 123456 1699999999 999999 1 -19 1 123456789 999999999
+  run --separate-stderr in_ns shm-import -o json -n 1 -x 5s 7
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"source":"shm://7","time":1699999999999999999,"offset":0.12345679,'*'"leap":1,"refid":"SHM",'*'"precision":-19}' ]]
+  # nanoseconds that disagree with the microseconds are not taken (chrony's rule)
+  shm_write_raw 7 1 4 1700000000 5 1700000000 0 0 -19 1 777 0
+  run --separate-stderr in_ns shm-import -o json -n 1 -x 5s 7
+  [[ "$output" == *'"time":1700000000000000000,"offset":5e-06,'* ]]
+  shm_write_raw 7 5 6 1700000000 0 1700000000 0 0 -19 1 0 0
+  run --separate-stderr in_ns shm-import -o json -i 100ms -x 1s 7
+  [ "$status" -eq 0 ]
+  [ -z "$output" ]
+  [ "$(printf '%s\n' "$stderr" | head -1)" = "shm-import: unit 7: mode: 5 is not 0 or 1" ]
+  shm_write_raw 7 1 8 1700000000 1000000 1700000000 0 0 -19 1 0 0
+  run --separate-stderr in_ns shm-import -o json -i 100ms -x 1s 7
+  [ -z "$output" ]
+  [ "$(printf '%s\n' "$stderr" | head -1)" = "shm-import: unit 7: clockTimeStampUSec: 1000000 is not 0-999999" ]
+}
