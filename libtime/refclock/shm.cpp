@@ -114,6 +114,9 @@ Result<ShmSample> decode_shm(const ShmTime& t) {
     if (!clock) return Unexpected<Error>{clock.error()};
     auto receive = instant("receiveTimeStamp", t.receiveTimeStampSec, t.receiveTimeStampUSec, t.receiveTimeStampNSec);
     if (!receive) return Unexpected<Error>{receive.error()};
+    std::int64_t difference = 0;  // offset() must not overflow
+    if (__builtin_sub_overflow(*clock, *receive, &difference))
+        return fail("clockTimeStamp: too far from receiveTimeStamp");
     if (t.leap < 0 || t.leap > 3) return fail("leap: " + std::to_string(t.leap) + " is not 0-3");
     if (t.precision < -128 || t.precision > 127)
         return fail("precision: " + std::to_string(t.precision) + " is not -128..127");

@@ -98,7 +98,7 @@ private:
 };
 
 // Checks and converts a copy already taken (mode, valid, microsecond and nanosecond ranges,
-// leap 0-3). Errors name the field: "clockTimeStampUSec: 1000000 is not 0-999999" (EX_DATAERR).
+// clock minus receive within int64 nanoseconds, leap 0-3). Errors name the field: "clockTimeStampUSec: 1000000 is not 0-999999" (EX_DATAERR).
 Result<ShmSample> decode_shm(const ShmTime& copy);
 
 // Arbitrary bytes (a dump, a fuzzer's input) as a segment: at most sizeof(ShmTime) of them are

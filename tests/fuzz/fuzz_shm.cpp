@@ -2,6 +2,7 @@
 // crashes; the reader agrees with decode_shm (fresh exactly when it decodes, with the same
 // sample; not valid when valid is 0; bad with a reason otherwise); and a decoded sample written
 // back with the mode-1 protocol decodes to itself.
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -35,6 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     check(got == ShmRead::fresh && reader.sample() == *decoded);
+    check(std::isfinite(decoded->offset()));  // never an overflow (UBSan would abort)
     check(reader.read(seg) == ShmRead::stale);
     ShmTime again{};
     write_shm(again, *decoded);

@@ -72,6 +72,9 @@ const char* unusable(const Sample& s) {
     if (s.kod) return "a Kiss-o'-Death";
     if (s.verified == false) return "not verified";
     if (!std::isfinite(s.offset) || std::fabs(s.offset) > 1e9) return "offset out of range";
+    std::int64_t clock = 0;  // the reference time must fit in int64 nanoseconds too
+    if (__builtin_add_overflow(s.time, static_cast<std::int64_t>(std::llround(s.offset * 1e9)), &clock))
+        return "time + offset out of range";
     return nullptr;
 }
 

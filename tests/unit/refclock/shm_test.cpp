@@ -142,6 +142,11 @@ TEST(ShmRead, BadFieldsNamed) {
     EXPECT_EQ(r.read(seg), ShmRead::bad);
     EXPECT_EQ(r.why(), "leap: 4 is not 0-3");
     seg.leap = 0;
+    seg.clockTimeStampSec = 8'000'000'000;
+    seg.receiveTimeStampSec = -8'000'000'000;
+    EXPECT_EQ(r.read(seg), ShmRead::bad);
+    EXPECT_EQ(r.why(), "clockTimeStamp: too far from receiveTimeStamp");
+    seg.clockTimeStampSec = 1'700'000'000;
     seg.receiveTimeStampSec = static_cast<std::time_t>(1) << 40;
     EXPECT_EQ(r.read(seg), ShmRead::bad);
     EXPECT_EQ(r.why(), "receiveTimeStampSec: 1099511627776 is out of range");
@@ -168,8 +173,9 @@ TEST(ShmDecode, RandomSamplesRoundTrip) {
     std::mt19937_64 rng(test::test_seed("ShmDecode"));
     std::uniform_int_distribution<std::int64_t> t(-4'000'000'000'000'000'000, 8'000'000'000'000'000'000);
     for (int i = 0; i < 10000; ++i) {
-        const ShmSample s{t(rng), t(rng), static_cast<int>(rng() % 4), -static_cast<int>(rng() % 64),
-                          static_cast<int>(rng() % 100)};
+        const auto clock = t(rng);
+        const ShmSample s{clock, clock - t(rng) / 1'000'000'000, static_cast<int>(rng() % 4),
+                          -static_cast<int>(rng() % 64), static_cast<int>(rng() % 100)};
         ShmTime seg{};
         write_shm(seg, s);
         auto back = decode_shm(seg);
