@@ -39,7 +39,9 @@ gpsd_run() {
   local gen=$!
   track_pid "$gen"
   wait_file "$dir/tty"
-  gpsd -N -n -b -F "$dir/gpsd.sock" -S "$port" -P "$dir/gpsd.pid" "$dir/tty" 2>"$dir/gpsd.err" &
+  # In a private IPC namespace: gpsd creates ntpd's SHM segments (NTP0-NTP7) when it starts, and
+  # the machine's own segments, a time daemon's, are never to be touched (unshare execs gpsd).
+  unshare --ipc gpsd -N -n -b -F "$dir/gpsd.sock" -S "$port" -P "$dir/gpsd.pid" "$dir/tty" 2>"$dir/gpsd.err" &
   track_pid $!
   wait_tcp_bound "$port"
   gpspipe -w "127.0.0.1:$port" >"$dir/gpsd.json" 2>"$dir/gpspipe.err" &
