@@ -40,9 +40,17 @@ OPT      := $(if $(SAN),-O1,-O2)
 # Sanitizer reports need line tables only; full debug info is for the plain build.
 DEBUG    := $(if $(SAN),-g1,-g)
 CXXFLAGS ?= $(OPT) $(DEBUG)
-ALL_CXXFLAGS = -std=c++20 $(WARN) $(CXXFLAGS) $(SANFLAGS) -I. $(PKG_CFLAGS) $(PCH_FLAGS) -MMD -MP
+ALL_CXXFLAGS = -std=c++20 $(WARN) $(CXXFLAGS) $(SANFLAGS) -I. -isystem $(LLHTTP_INC) $(PKG_CFLAGS) $(PCH_FLAGS) -MMD -MP
 ALL_LDFLAGS  := $(LDFLAGS) $(SANFLAGS)
-LIBS = $(PKG_LIBS) -lpthread
+LIBS = $(PKG_LIBS) -lwslay -lpthread
+
+# HTTP/1.1 is parsed by llhttp, compiled from the C sources Debian's node-llhttp ships (it has
+# no library package); WebSocket framing is Debian's libwslay (no .pc file: -lwslay above).
+LLHTTP_SRC := /usr/share/llhttp
+LLHTTP_INC := /usr/share/include/llhttp
+LLHTTP_OBJS := $(addprefix $(BUILD)/obj/llhttp/,api.o http.o llhttp.o)
+# The C compiler of the tree's C++ compiler (g++ -> gcc, clang++ -> clang, ccache kept).
+TREE_CC = $(subst clang++,clang,$(subst g++,gcc,$(CXX)))
 
 LIB_SRCS  := $(sort $(wildcard libtime/*/*.cpp))
 LIB_OBJS  := $(LIB_SRCS:%.cpp=$(BUILD)/obj/%.o)
@@ -107,10 +115,16 @@ $(UNIT_PCH_BIN): $(UNIT_PCH)
 ifneq ($(SAN),)
 ifneq ($(findstring clang,$(CXX)),)
 $(BUILD)/obj/libtime/%.o: SANFLAGS = $(SAN_ON) -fsanitize=fuzzer-no-link
+$(BUILD)/obj/llhttp/%.o: SANFLAGS = $(SAN_ON) -fsanitize=fuzzer-no-link
 endif
 endif
 
-$(LIB): $(LIB_OBJS)
+# Third-party C: its own warnings are not ours to fix (no -Werror), the tree's sanitizers apply.
+$(BUILD)/obj/llhttp/%.o: $(LLHTTP_SRC)/%.c
+	@mkdir -p $(dir $@)
+	$(TREE_CC) -std=c99 -O2 -g1 $(SANFLAGS) -I$(LLHTTP_INC) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJS) $(LLHTTP_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar qcs $@ $^   # q, not r: wings may hold files of one name (ntp/client, roughtime/client)
 
@@ -169,7 +183,7 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.cpp=$(FUZZ_BUILD)/%)
 # -fno-sanitize-recover=all: a UBSan finding aborts the run (and tests/run fails any log that
 # holds a sanitizer report, whatever the exit status).
 FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_FLAGS = -std=c++20 -O1 -gline-tables-only -fsanitize=fuzzer-no-link $(FUZZ_SAN) -I. $(PKG_CFLAGS) -MMD -MP
+FUZZ_FLAGS = -std=c++20 -O1 -gline-tables-only -fsanitize=fuzzer-no-link $(FUZZ_SAN) -I. -isystem $(LLHTTP_INC) $(PKG_CFLAGS) -MMD -MP
 FUZZ_LIB   := build-san/libtime.a
 
 .PHONY: fuzz-targets
