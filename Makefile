@@ -50,7 +50,7 @@ LLHTTP_SRC := /usr/share/llhttp
 LLHTTP_INC := /usr/share/include/llhttp
 LLHTTP_OBJS := $(addprefix $(BUILD)/obj/llhttp/,api.o http.o llhttp.o)
 # The C compiler of the tree's C++ compiler (g++ -> gcc, clang++ -> clang, ccache kept).
-TREE_CC = $(subst clang++,clang,$(subst g++,gcc,$(CXX)))
+TREE_CC = $(subst g++,gcc,$(subst clang++,clang,$(CXX)))
 
 LIB_SRCS  := $(sort $(wildcard libtime/*/*.cpp))
 LIB_OBJS  := $(LIB_SRCS:%.cpp=$(BUILD)/obj/%.o)
