@@ -70,6 +70,8 @@ RT_LOADGEN_SRCS := $(sort $(wildcard bench/roughtime-loadgen/*.cpp)) $(LOADCORE_
 RT_LOADGEN_BIN  := $(BUILD)/bin-bench/roughtime-loadgen
 KE_LOADGEN_SRCS := bench/nts-ke-loadgen/main.cpp $(LOADCORE_SRCS)
 KE_LOADGEN_BIN  := $(BUILD)/bin-bench/nts-ke-loadgen
+WEBNTP_LOADGEN_SRCS := $(sort $(wildcard bench/webntp-loadgen/*.cpp))
+WEBNTP_LOADGEN_BIN  := $(if $(WEBNTP_LOADGEN_SRCS),$(BUILD)/bin-bench/webntp-loadgen)
 FLOOR_SRCS := $(sort $(wildcard bench/ntp-floor/*.cpp))
 FLOOR_BIN  := $(BUILD)/bin-bench/ntp-floor
 
@@ -77,7 +79,7 @@ FLOOR_BIN  := $(BUILD)/bin-bench/ntp-floor
 all: $(LIB) $(TOOL_BINS)
 tools: $(TOOL_BINS)
 unit: $(UNIT_BIN)
-loadgen: $(LOADGEN_BIN) $(RT_LOADGEN_BIN) $(KE_LOADGEN_BIN) $(FLOOR_BIN)
+loadgen: $(LOADGEN_BIN) $(RT_LOADGEN_BIN) $(KE_LOADGEN_BIN) $(FLOOR_BIN) $(WEBNTP_LOADGEN_BIN)
 
 # deps: what make check needs (packages, and the test peers fetched into a cache, never
 # installed); deps-build: only what building needs (make demo).
@@ -157,6 +159,12 @@ $(KE_LOADGEN_BIN): $(KE_LOADGEN_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
+ifneq ($(WEBNTP_LOADGEN_SRCS),)
+$(WEBNTP_LOADGEN_BIN): $(WEBNTP_LOADGEN_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+endif
+
 # --- tests ---------------------------------------------------------------------------------
 # check: plain build, sanitized build, unit + Bats suites on both, fuzz smoke runs, lints.
 # tests/run prints the closing "N passed, N failed" line CI reads.
@@ -202,7 +210,7 @@ $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
 	clang++ -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LIBS)
 
 # --- benchmarks (not tests) ----------------------------------------------------------------
-bench: deps all $(BENCH_BIN) $(LOADGEN_BIN) $(RT_LOADGEN_BIN) $(KE_LOADGEN_BIN) $(FLOOR_BIN)
+bench: deps all $(BENCH_BIN) $(LOADGEN_BIN) $(RT_LOADGEN_BIN) $(KE_LOADGEN_BIN) $(FLOOR_BIN) $(WEBNTP_LOADGEN_BIN)
 	$(BENCH_BIN)
 	TIMEPIPE_BUILD=$(abspath $(BUILD)) bench/ntp-serve-vs-chronyd
 	TIMEPIPE_BUILD=$(abspath $(BUILD)) bench/nts-vs-chronyd
