@@ -14,6 +14,10 @@
 #     answer, then "closed CODE REASON" when the server closes, or "refused: why".
 # raw_exchange PORT HEX [TIMEOUT]: sends the bytes HEX on one TCP connection, prints what comes
 #     back (Python repr, latin-1) and "eof" when the server closed, "open" if it still holds it.
+# ws_raw PORT KIND: a WebSocket upgrade by hand, then one hostile frame (masked, as from a
+#     client): KIND "2gb" declares a 2 GiB text frame and sends 16 bytes of it; "badutf8" a text
+#     frame of bytes that are not UTF-8; "binary-number" a binary frame "1.5". Prints the
+#     server's answer frames as "text JSON" or "close CODE REASON", then "eof" or "open".
 # JSON_RE IT [LEAP NEXT STEP]: an ERE for the whole JSON line answering client timestamp IT
 #     (its exact bytes) from 127.0.0.1:$WS_PORT; the leap fields default to a current list's
 #     (36, 1483228800.000000, 1); st and time are any 6-decimal numbers (compare them yourself).
@@ -121,4 +125,45 @@ JSON_RE() {
   local it=${1//./\\.} next=${3:-1483228800.000000}
   printf '^\\{"id":"127\\.0\\.0\\.1:%s","it":%s,"st":([0-9]+\\.[0-9]{6}),"time":([0-9]+\\.[0-9]{6}),"leap":%s,"next":%s,"step":%s\\}$' \
     "$WS_PORT" "$it" "${2:-36}" "${next//./\\.}" "${4:-1}"
+}
+
+ws_raw() {
+  /usr/bin/python3 - "$@" <<'PY'
+import base64, os, socket, struct, sys, time
+port, kind = int(sys.argv[1]), sys.argv[2]
+s = socket.create_connection(("127.0.0.1", port)); s.settimeout(3)
+key = base64.b64encode(os.urandom(16)).decode()
+s.sendall(("GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (port, key)).encode())
+buf = b""
+while b"\r\n\r\n" not in buf: buf += s.recv(4096)
+head, buf = buf.split(b"\r\n\r\n", 1)
+assert head.startswith(b"HTTP/1.1 101"), head
+mask = os.urandom(4)
+def masked(p): return bytes(b ^ mask[i % 4] for i, b in enumerate(p))
+if kind == "2gb":
+    frame = bytes([0x81, 0xFF]) + struct.pack("!Q", 2**31) + mask + masked(b"0" * 16)
+elif kind == "badutf8":
+    p = b"1.5\xff\xfe"; frame = bytes([0x81, 0x80 | len(p)]) + mask + masked(p)
+else:
+    p = b"1.5"; frame = bytes([0x82, 0x80 | len(p)]) + mask + masked(p)
+try: s.sendall(frame)
+except OSError: pass
+state = "open"
+end = time.monotonic() + 3
+try:
+    while time.monotonic() < end:
+        b = s.recv(65536)
+        if not b: state = "eof"; break
+        buf += b
+except socket.timeout: pass
+except ConnectionResetError: state = "eof"
+while len(buf) >= 2:
+    op, n = buf[0] & 0x0F, buf[1] & 0x7F; o = 2
+    if n == 126: n = struct.unpack("!H", buf[2:4])[0]; o = 4
+    p = buf[o:o + n]; buf = buf[o + n:]
+    if op == 8: print("close", struct.unpack("!H", p[:2])[0], p[2:].decode())
+    else: print("text" if op == 1 else "op%d" % op, p.decode())
+print(state)
+PY
 }
