@@ -186,9 +186,10 @@ assert 0 < o["latency_p50_us"] <= o["latency_p99_us"], o
   echo "$output"
   [ "$status" -eq 0 ]
   grep -Eq '^webntp-serve http +[0-9]+ +[0-9.]+ +[0-9]+ +[0-9.]+% +0 +0 ' <<< "$output"       # none invalid
-  grep -Eq '^nginx http +[0-9]+ +[0-9.]+ +[0-9]+ +[0-9.]+% +0 +0 ' <<< "$output"
+  grep -Eq '^nginx file http +[0-9]+ +[0-9.]+ +[0-9]+ +[0-9.]+% +0 +0 ' <<< "$output"
+  grep -Eq '^nginx return http +[0-9]+ +[0-9.]+ +[0-9]+ +[0-9.]+% +0 +0 ' <<< "$output"
   grep -Eq '^webntp-serve websocket +[0-9]+ +[0-9.]+ +[0-9]+ +[0-9.]+% +0 +0 ' <<< "$output"
-  grep -Eq '^HTTP keep-alive +webntp-serve/nginx CPU per response +[0-9.]+ +goal <= 1.50, all valid +(PASS|MISS)' <<< "$output"
+  grep -Eq '^HTTP keep-alive +webntp-serve/nginx file CPU per resp +[0-9.]+ +goal <= 1.50, all valid +(PASS|MISS)' <<< "$output"
   grep -Eq '^WebSocket +webntp-serve message/HTTP response +[0-9.]+ +goal <= 1.00, all valid +(PASS|MISS)' <<< "$output"
 }
 
@@ -201,7 +202,8 @@ assert 0 < o["latency_p50_us"] <= o["latency_p99_us"], o
   TIMEPIPE_BUILD=$fake run "$BENCH" --quick
   echo "$output"
   [ "$status" -eq 1 ]
-  grep -Eq '^nginx http +[0-9]+ +[0-9.]+ +[0-9]+ +[0-9.]+% +0 +0 ' <<< "$output"
+  grep -Eq '^nginx file http +[0-9]+ +[0-9.]+ +[0-9]+ +[0-9.]+% +0 +0 ' <<< "$output"
+  grep -Eq '^nginx return http +[0-9]+ +[0-9.]+ +[0-9]+ +[0-9.]+% +0 +0 ' <<< "$output"
   [ "${lines[-1]}" = "webntp-vs-nginx: $fake/bin/webntp-serve: not built: nginx measured alone, nothing compared (make builds webntp-serve)" ]
   for a in "-d x" "-d 0" "-r 0" "-c 0" "-c 2000" "--bogus" "-a"; do
     run "$BENCH" $a
