@@ -151,7 +151,7 @@ public:
         if (!ctx_) return;
         // A close frame (1000) before the socket goes, so the server sees an orderly end.
         if (!io_error_.size() && wslay_event_queue_close(ctx_, WSLAY_CODE_NORMAL_CLOSURE, nullptr, 0) == 0)
-            wslay_event_send(ctx_);
+            send_queued();
         wslay_event_context_free(ctx_);
     }
     bool ready() const { return ctx_ != nullptr; }
@@ -161,14 +161,14 @@ public:
         io_error_.clear();
         wslay_event_msg msg{WSLAY_TEXT_FRAME, reinterpret_cast<const std::uint8_t*>(ts.data()), ts.size()};
         if (wslay_event_queue_msg(ctx_, &msg) != 0) return fail("the WebSocket connection is closing");
-        if (wslay_event_send(ctx_) != 0) return fail(io_error_.empty() ? "WebSocket send failed" : io_error_);
+        if (!send_queued()) return fail(io_error_.empty() ? "WebSocket send failed" : io_error_);
         while (!got_reply_) {
             if (wslay_event_recv(ctx_) != 0)
                 return fail(io_error_.empty() ? "bad WebSocket frame from the server" : io_error_);
             if (wslay_event_get_close_received(ctx_))
                 return fail("the server closed the WebSocket (status " + std::to_string(wslay_event_get_status_code_received(ctx_)) + ")");
         }
-        if (wslay_event_want_write(ctx_) && wslay_event_send(ctx_) != 0) return fail("WebSocket send failed");  // a pong
+        if (wslay_event_want_write(ctx_) && !send_queued()) return fail("WebSocket send failed");  // a pong
         if (reply_opcode_ != WSLAY_TEXT_FRAME) return Exchange{false, "reply not in a text frame"};
         return judge_body(reply_, ts, options_.check_echo);
     }
@@ -193,13 +193,18 @@ private:
         }
         return static_cast<ssize_t>(*n);
     }
-    ssize_t on_send(wslay_event_context_ptr ctx, const std::uint8_t* data, std::size_t len) {
-        if (auto s = client_.send_all(std::as_bytes(std::span(data, len)), options_.timeout); !s) {
-            io_error_ = s.error().what;
-            wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-            return -1;
-        }
+    // wslay hands a frame's header and payload over separately: gather them and send the frame
+    // in one write, as a browser does (two would be two segments, the second held by Nagle).
+    ssize_t on_send(wslay_event_context_ptr, const std::uint8_t* data, std::size_t len) {
+        out_.append(reinterpret_cast<const char*>(data), len);
         return static_cast<ssize_t>(len);
+    }
+    bool send_queued() {
+        if (wslay_event_send(ctx_) != 0) return false;
+        auto s = client_.send_all(bytes_of(out_), options_.timeout);
+        out_.clear();
+        if (!s) io_error_ = s.error().what;
+        return static_cast<bool>(s);
     }
     void on_message(const wslay_event_on_msg_recv_arg& arg) {
         if (arg.opcode != WSLAY_TEXT_FRAME && arg.opcode != WSLAY_BINARY_FRAME) return;  // ping, pong, close
@@ -217,6 +222,7 @@ private:
     std::string reply_;
     std::uint8_t reply_opcode_ = 0;
     std::string io_error_;
+    std::string out_;  // the frames wslay produced, not yet written
 };
 
 // RFC 6455 §4.1: the key, and §4.2.2: the accept value the server must send back.
