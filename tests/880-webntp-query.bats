@@ -249,3 +249,28 @@ print("%x %.3f" % (magic, offset))' "$sock" "$BATS_TEST_TMPDIR/sock.ready" > "$B
   [ "$magic" = 534f434b ]
   near "${off#-}" 2.5 0.05
 }
+
+@test "a keep-alive connection the server closed between samples is reopened once" {
+  local port
+  port=$(free_port)
+  # HTTP/1.1 without "Connection: close", yet every connection ends after one answer (as a
+  # server's idle timeout does): the next sample finds it closed and must reconnect.
+  /usr/bin/python3 -c '
+import http.server, sys, time
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        now = time.time() + 2.5
+        body = (b"{\"id\":\"x\",\"it\":0,\"st\":%.6f,\"time\":%.6f,\"leap\":37,\"next\":1483228800.000000,\"step\":1}" % (now, now))
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.wfile.write(body); self.close_connection = True
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$port" &
+  track_pid $!
+  for i in $(seq 50); do ss -Hnlt "sport = :$port" | grep -q . && break; sleep 0.1; done
+  run --separate-stderr webntp-query -v -p 3 -o json "http://127.0.0.1:$port/"
+  echo "$output $stderr"
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"sample 3:"* ]]
+  near "$(field "$output" offset)" 2.5 0.05
+}

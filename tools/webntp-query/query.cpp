@@ -170,6 +170,7 @@ Result<UrlResult> query_url(const http::WebUrl& url, const QueryOptions& opt) {
     for (int i = 0; i < opt.samples; ++i) {
         if (i > 0) random_wait();
         const auto deadline = Clock::now() + opt.timeout;
+        const bool reused = conn.has_value();
         if (!conn) {
             auto c = Connection::open(url, tls_ctx, deadline);
             if (!c) return Unexpected<Error>{c.error()};
@@ -191,6 +192,13 @@ Result<UrlResult> query_url(const http::WebUrl& url, const QueryOptions& opt) {
         bool reopen = false;
         if (!url.websocket()) {
             auto r = http_exchange(*conn, url, deadline, reopen);
+            if (!r && reused) {
+                // The server may have closed the idle keep-alive connection: once on a new one.
+                auto c = Connection::open(url, tls_ctx, deadline);
+                if (!c) return Unexpected<Error>{c.error()};
+                conn.emplace(std::move(*c));
+                r = http_exchange(*conn, url, deadline, reopen);
+            }
             if (!r) return Unexpected<Error>{r.error()};
             a = std::move(*r);
         } else {
