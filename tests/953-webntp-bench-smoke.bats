@@ -21,8 +21,7 @@ json_field() {  # json_field JSON KEY
 
 # wait_tcp PORT: something accepts on 127.0.0.1:PORT (up to ~10 s).
 wait_tcp() {
-  local i
-  for i in $(seq 100); do
+  for _ in $(seq 100); do
     ss -Hnlt "sport = :$1" | grep -q . && return 0
     sleep 0.1
   done
@@ -167,6 +166,7 @@ assert 0 < o["latency_p50_us"] <= o["latency_p99_us"], o
               "-n 0 127.0.0.1:80" "-t 1us 127.0.0.1:80" "-o cbor 127.0.0.1:80" "--path x 127.0.0.1:80" \
               "--path /a?b 127.0.0.1:80" "--bogus 127.0.0.1:80" "-s 2 127.0.0.1:80" "-c" "127.0.0.1" \
               "127.0.0.1:0" "127.0.0.1:99999" "127.0.0.1:80 extra"; do
+    # shellcheck disable=SC2086  # the words of one case
     run "$LOADGEN" $args
     echo "args: $args -> $status: $output"
     [ "$status" -eq 64 ]
@@ -206,6 +206,7 @@ assert 0 < o["latency_p50_us"] <= o["latency_p99_us"], o
   grep -Eq '^nginx return http +[0-9]+ +[0-9.]+ +[0-9]+ +[0-9.]+% +0 +0 ' <<< "$output"
   [ "${lines[-1]}" = "webntp-vs-nginx: $fake/bin/webntp-serve: not built: nginx measured alone, nothing compared (make builds webntp-serve)" ]
   for a in "-d x" "-d 0" "-r 0" "-c 0" "-c 2000" "--bogus" "-a"; do
+    # shellcheck disable=SC2086  # the words of one case
     run "$BENCH" $a
     echo "$a -> $status: $output"
     [ "$status" -eq 64 ]
