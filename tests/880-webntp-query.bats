@@ -274,3 +274,23 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_foreve
   [[ "$stderr" == *"sample 3:"* ]]
   near "$(field "$output" offset)" 2.5 0.05
 }
+
+@test "-o text is ntp-query's table; | discipline steps by the offset" {
+  start_peer http 2.5 ""
+  run --separate-stderr webntp-query -p 1 -o text "http://127.0.0.1:$PORT/"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  # a remote longer than its column gets a line of its own, as in ntpq -pw
+  [ "${lines[2]}" = "*http://127.0.0.1:$PORT/" ]
+  [[ "${lines[3]}" =~ HTTP\ +2\ .*\ \+2(49[0-9]|50[0-9])ms\  ]]
+  run --separate-stderr sh -c "webntp-query -p 1 -o cbor http://127.0.0.1:$PORT/ | discipline -o json"
+  echo "$output $stderr"
+  [ "$status" -eq 0 ]
+  /usr/bin/python3 -c '
+import json, sys
+recs = [json.loads(l) for l in sys.argv[1].splitlines()]
+adj = [r for r in recs if r["type"] == "adjust"]
+assert adj, recs
+assert abs(adj[0]["step"] - 2.5) < 0.03, adj[0]
+assert adj[0]["source"].startswith("http://127.0.0.1:"), adj[0]' "$output"
+}
