@@ -30,6 +30,16 @@ std::int64_t wall_now() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// The receive time as the send time plus the monotonic interval: a step of the wall clock during
+// the exchange (another tool's doing) must not turn into a delay.
+struct Stopwatch {
+    std::int64_t wall = wall_now();
+    Clock::time_point mono = Clock::now();
+    std::int64_t now() const {
+        return wall + std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - mono).count();
+    }
+};
+
 // A byte stream to the server, in plaintext or through TLS.
 class Connection {
 public:
@@ -121,7 +131,8 @@ Result<http::WebNtpReply> reply_of(std::string_view body, const char* what) {
 // One GET on `conn` (reopened when the server closed it).
 Result<Answer> http_exchange(Connection& conn, const http::WebUrl& url, Clock::time_point deadline, bool& reopen) {
     Answer a;
-    a.t_send = wall_now();
+    const Stopwatch sw;
+    a.t_send = sw.wall;
     if (auto s = conn.send(http::get_request(url, http::format_timestamp(a.t_send)), deadline); !s)
         return Unexpected<Error>{s.error()};
     http::HttpResponseParser p;
@@ -130,7 +141,7 @@ Result<Answer> http_exchange(Connection& conn, const http::WebUrl& url, Clock::t
         auto bytes = conn.receive(deadline);
         if (!bytes) return Unexpected<Error>{bytes.error()};
         // The first byte of the answer: what go-webntp takes as the receive time.
-        if (first) a.t_recv = wall_now();
+        if (first) a.t_recv = sw.now();
         first = false;
         if (bytes->empty()) {
             if (auto f = p.finish(); !f) return Unexpected<Error>{f.error()};
@@ -202,7 +213,8 @@ Result<UrlResult> query_url(const http::WebUrl& url, const QueryOptions& opt) {
             if (!r) return Unexpected<Error>{r.error()};
             a = std::move(*r);
         } else {
-            a.t_send = wall_now();
+            const Stopwatch sw;
+            a.t_send = sw.wall;
             auto out = ws->message(http::format_timestamp(a.t_send));
             if (!out) return Unexpected<Error>{out.error()};
             if (auto s = conn->send(*out, deadline); !s) return Unexpected<Error>{s.error()};
@@ -216,7 +228,7 @@ Result<UrlResult> query_url(const http::WebUrl& url, const QueryOptions& opt) {
                     if (auto s = conn->send(reply, deadline); !s) return Unexpected<Error>{s.error()};
                 auto bytes = conn->receive(deadline);
                 if (!bytes) return Unexpected<Error>{bytes.error()};
-                if (first) a.t_recv = wall_now();
+                if (first) a.t_recv = sw.now();
                 first = false;
                 if (bytes->empty()) return fail("WebSocket closed by the server", EX_PROTOCOL);
                 if (auto f = ws->feed(*bytes); !f) return Unexpected<Error>{f.error()};
