@@ -87,6 +87,12 @@ field() { /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sy
 # near A B TOL: |A - B| <= TOL
 near() { /usr/bin/python3 -c 'import sys; a,b,t=map(float,sys.argv[1:]); sys.exit(0 if abs(a-b)<=t else 1)' "$1" "$2" "$3"; }
 
+# offset_ok JSON EXPECTED: the record's offset within half its delay (+ 2 ms) of EXPECTED: each
+# sample's error is at most half its round trip, so is the average's; a loaded machine widens it.
+offset_ok() {
+  /usr/bin/python3 -c 'import json,sys; r=json.loads(sys.argv[1]); e=float(sys.argv[2]); d=abs(r["offset"]-e); print("offset error %.6f s, bound %.6f s" % (d, r["delay"]/2+0.002)); sys.exit(0 if d <= r["delay"]/2+0.002 else 1)' "$1" "$2"
+}
+
 @test "webntp-query -h, -V, bad options and URLs are one line, EX_USAGE" {
   run --separate-stderr webntp-query -h
   [ "$status" -eq 0 ]
@@ -129,8 +135,9 @@ near() { /usr/bin/python3 -c 'import sys; a,b,t=map(float,sys.argv[1:]); sys.exi
   # loopback jitter may drop one more of the quick ones, never keep the slow one
   [[ "$stderr" =~ \(([123])\ of\ 4\ samples\ kept\) ]]
   [[ "$stderr" =~ sample\ 3:\ offset\ \+2\.(7|8|9) ]]
-  near "$(field "$output" offset)" 2.5 0.03
-  near "$(field "$output" delay)" 0 0.05
+  offset_ok "$output" 2.5
+  # averaged in, the 0.6 s one would make the mean delay at least 0.15 s
+  near "$(field "$output" delay)" 0 0.1
 }
 
 @test "several URLs: the one with the lowest delay wins" {
@@ -140,7 +147,7 @@ near() { /usr/bin/python3 -c 'import sys; a,b,t=map(float,sys.argv[1:]); sys.exi
   echo "$output $stderr"
   [ "$status" -eq 0 ]
   [ "$(field "$output" source)" = "http://127.0.0.1:$fast/" ]
-  near "$(field "$output" offset)" 2.5 0.03
+  offset_ok "$output" 2.5
 }
 
 @test "no URL answers: exit 69 and no record (go-webntp exits 0 with a zero offset)" {
@@ -190,7 +197,7 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$po
   echo "$output $stderr"
   [ "$status" -eq 0 ]
   [ "$(field "$output" auth)" = tls ]
-  near "$(field "$output" offset)" 2.5 0.05
+  offset_ok "$output" 2.5
   run --separate-stderr webntp-query -p 1 -o json --ca-file "$BATS_TEST_TMPDIR/pki/other-ca.crt" "https://localhost:$PORT/"
   [ "$status" -eq 69 ]
   [ -z "$output" ]
@@ -207,7 +214,8 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$po
   echo "$output $stderr"
   [ "$status" -eq 0 ]
   [[ "$stderr" =~ \(([12])\ of\ 3\ samples\ kept\) ]]
-  near "$(field "$output" offset)" 2.5 0.03
+  offset_ok "$output" 2.5
+  near "$(field "$output" delay)" 0 0.1
   [ "$(field "$output" refid)" = WS ]
   [ "$(field "$output" auth)" = none ]
 }
@@ -218,7 +226,7 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$po
   echo "$output $stderr"
   [ "$status" -eq 0 ]
   [ "$(field "$output" auth)" = tls ]
-  near "$(field "$output" offset)" 2.5 0.05
+  offset_ok "$output" 2.5
   run --separate-stderr webntp-query -p 1 --ca-file "$BATS_TEST_TMPDIR/pki/other-ca.crt" "wss://localhost:$PORT/"
   [ "$status" -eq 69 ]
   [[ "$stderr" == *"certificate"* ]]
@@ -247,7 +255,7 @@ print("%x %.3f" % (magic, offset))' "$sock" "$BATS_TEST_TMPDIR/sock.ready" > "$B
   cat "$BATS_TEST_TMPDIR/sock.out"
   read -r magic off < "$BATS_TEST_TMPDIR/sock.out"
   [ "$magic" = 534f434b ]
-  near "${off#-}" 2.5 0.05
+  near "${off#-}" 2.5 0.1
 }
 
 @test "a keep-alive connection the server closed between samples is reopened once" {
@@ -272,7 +280,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_foreve
   echo "$output $stderr"
   [ "$status" -eq 0 ]
   [[ "$stderr" == *"sample 3:"* ]]
-  near "$(field "$output" offset)" 2.5 0.05
+  offset_ok "$output" 2.5
 }
 
 @test "-o text is ntp-query's table; | discipline steps by the offset" {
@@ -282,7 +290,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_foreve
   [ "$status" -eq 0 ]
   # a remote longer than its column gets a line of its own, as in ntpq -pw
   [ "${lines[2]}" = "*http://127.0.0.1:$PORT/" ]
-  [[ "${lines[3]}" =~ HTTP\ +2\ .*\ \+2(49[0-9]|50[0-9])ms\  ]]
+  [[ "${lines[3]}" =~ HTTP\ +2\ .*\ \+2(4[0-9][0-9]|5[0-9][0-9])ms\  ]]
   run --separate-stderr sh -c "webntp-query -p 1 -o cbor http://127.0.0.1:$PORT/ | discipline -o json"
   echo "$output $stderr"
   [ "$status" -eq 0 ]
@@ -291,6 +299,6 @@ import json, sys
 recs = [json.loads(l) for l in sys.argv[1].splitlines()]
 adj = [r for r in recs if r["type"] == "adjust"]
 assert adj, recs
-assert abs(adj[0]["step"] - 2.5) < 0.03, adj[0]
+assert abs(adj[0]["step"] - 2.5) < 0.1, adj[0]
 assert adj[0]["source"].startswith("http://127.0.0.1:"), adj[0]' "$output"
 }

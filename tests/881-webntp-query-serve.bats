@@ -24,6 +24,12 @@ PY
 field() { /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 near() { /usr/bin/python3 -c 'import sys; a,b,t=map(float,sys.argv[1:]); sys.exit(0 if abs(a-b)<=t else 1)' "$1" "$2" "$3"; }
 
+# offset_ok JSON EXPECTED: the record's offset within half its delay (+ 2 ms) of EXPECTED: each
+# sample's error is at most half its round trip, so is the average's; a loaded machine widens it.
+offset_ok() {
+  /usr/bin/python3 -c 'import json,sys; r=json.loads(sys.argv[1]); e=float(sys.argv[2]); d=abs(r["offset"]-e); print("offset error %.6f s, bound %.6f s" % (d, r["delay"]/2+0.002)); sys.exit(0 if d <= r["delay"]/2+0.002 else 1)' "$1" "$2"
+}
+
 # serve_ahead [webntp-serve options]: webntp-serve serving local clock + 3 s.
 serve_ahead() {
   sample 3.0 > "$BATS_TEST_TMPDIR/up.cbor"
@@ -38,7 +44,7 @@ serve_ahead() {
     run --separate-stderr webntp-query -p 2 -o json "$url"
     echo "$url: $output $stderr"
     [ "$status" -eq 0 ]
-    near "$(field "$output" offset)" 3.0 0.05
+    offset_ok "$output" 3.0
     [ "$(field "$output" auth)" = none ]
     [ "$(field "$output" source)" = "$url" ]
   done
@@ -51,7 +57,7 @@ serve_ahead() {
     run --separate-stderr webntp-query -p 2 -o json --ca-file "$BATS_TEST_TMPDIR/pki/ca.crt" "$url"
     echo "$url: $output $stderr"
     [ "$status" -eq 0 ]
-    near "$(field "$output" offset)" 3.0 0.05
+    offset_ok "$output" 3.0
     [ "$(field "$output" auth)" = tls ]
     run --separate-stderr webntp-query -p 1 -o json --ca-file "$BATS_TEST_TMPDIR/pki/other-ca.crt" "$url"
     [ "$status" -eq 69 ]
