@@ -215,6 +215,7 @@ bench: deps all $(BENCH_BIN) $(LOADGEN_BIN) $(RT_LOADGEN_BIN) $(KE_LOADGEN_BIN) 
 	TIMEPIPE_BUILD=$(abspath $(BUILD)) bench/ntp-serve-vs-chronyd
 	TIMEPIPE_BUILD=$(abspath $(BUILD)) bench/nts-vs-chronyd
 	TIMEPIPE_BUILD=$(abspath $(BUILD)) bench/roughtime-serve-bench
+	TIMEPIPE_BUILD=$(abspath $(BUILD)) bench/webntp-vs-nginx
 
 # --- demo ------------------------------------------------------------------------------------
 demo: deps-build
