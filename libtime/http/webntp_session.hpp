@@ -19,7 +19,7 @@
 // (no Origin header, or its host equal to Host, case-insensitively) unless allow_cross_origin;
 // refused: 403. Subprotocol webntp.shogo82148.com echoed when offered, accepted without it.
 // Each text or binary message is one bare timestamp, answered with one text frame of the JSON.
-// Closes: message over 1024 bytes 1009 (wslay, from the frame header, before any payload);
+// Closes: message over 1024 bytes 1009 (wslay, from the declared length, nothing buffered);
 // text that is not UTF-8 1007; not a timestamp 1007; too fast 1008; protocol error 1002.
 #pragma once
 
