@@ -22,6 +22,10 @@ setup() {
   run curl -sS --cacert "$PKI/ca.crt" -I "https://localhost:$WS_PORT/.well-known/time"
   [[ "$output" == $'HTTP/1.1 204 No Content\r'* ]]
   [[ "$output" =~ X-HTTPSTIME:\ [0-9]+\.[0-9]{6} ]]
+  # a TLS 1.2 client offering no ALPN is served too (HTTPS needs neither)
+  run curl -sS --cacert "$PKI/ca.crt" --tlsv1.2 --tls-max 1.2 --no-alpn "https://127.0.0.1:$WS_PORT/?4"
+  [ "$status" -eq 0 ]
+  [[ "$output" =~ $(JSON_RE 4.000000) ]]
   run curl -sS --cacert "$PKI/other-ca.crt" "https://127.0.0.1:$WS_PORT/?1"
   [ "$status" -ne 0 ]
   run curl -sS -m 3 "http://127.0.0.1:$WS_PORT/?1"

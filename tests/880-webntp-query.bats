@@ -20,7 +20,10 @@ ctx = None
 if len(sys.argv) > 6:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(sys.argv[5], sys.argv[6])
-    ctx.set_alpn_protocols(["http/1.1"])
+    if len(sys.argv) > 7 and sys.argv[7] == "tls12":
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2   # an older server: TLS 1.2, no ALPN
+    else:
+        ctx.set_alpn_protocols(["http/1.1"])
 count = 0
 lock = threading.Lock()
 def answer(host, it):
@@ -61,13 +64,14 @@ else:
 PY
 }
 
-# start_peer MODE OFFSET DELAYS [tls]: sets PORT.
+# start_peer MODE OFFSET DELAYS [tls|tls12]: sets PORT. tls12: TLS 1.2 at most, no ALPN.
 start_peer() {
   PORT=$(free_port)
   local tls=()
-  if [ "${4:-}" = tls ]; then
+  if [ "${4:-}" = tls ] || [ "${4:-}" = tls12 ]; then
     [ -f "$BATS_TEST_TMPDIR/pki/ca.crt" ] || "$TESTS_DIR/make-test-pki" "$BATS_TEST_TMPDIR/pki"
     tls=("$BATS_TEST_TMPDIR/pki/server.crt" "$BATS_TEST_TMPDIR/pki/server.key")
+    [ "$4" = tls ] || tls+=(tls12)
   fi
   local ready="$BATS_TEST_TMPDIR/ready.$PORT"
   /usr/bin/python3 "$BATS_TEST_TMPDIR/peer.py" "$1" "$PORT" "$2" "$3" "${tls[@]}" > "$ready" &
@@ -204,6 +208,18 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$po
   [[ "$stderr" == *"certificate"* ]]
   # the system's CAs do not know the test CA either
   run --separate-stderr webntp-query -p 1 -o json "https://localhost:$PORT/"
+  [ "$status" -eq 69 ]
+  [[ "$stderr" == *"certificate"* ]]
+}
+
+@test "https to a server of TLS 1.2 without ALPN: verified as any other (HTTPS needs neither 1.3 nor ALPN)" {
+  start_peer http 2.5 "" tls12
+  run --separate-stderr webntp-query -p 1 -o json --ca-file "$BATS_TEST_TMPDIR/pki/ca.crt" "https://localhost:$PORT/"
+  echo "$output $stderr"
+  [ "$status" -eq 0 ]
+  [ "$(field "$output" auth)" = tls ]
+  offset_ok "$output" 2.5
+  run --separate-stderr webntp-query -p 1 -o json --ca-file "$BATS_TEST_TMPDIR/pki/other-ca.crt" "https://localhost:$PORT/"
   [ "$status" -eq 69 ]
   [[ "$stderr" == *"certificate"* ]]
 }

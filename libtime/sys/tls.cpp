@@ -39,7 +39,8 @@ std::vector<unsigned char> alpn_wire(const std::string& p) {
 // Server: accept the connection only with the configured protocol among the client's offers.
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
                 void* arg) {
-    const auto* want = static_cast<const std::string*>(arg);
+    const auto* config = static_cast<const TlsConfig*>(arg);
+    const std::string* want = &config->alpn;
     for (unsigned int i = 0; i < inlen;) {
         unsigned int len = in[i];
         if (i + 1 + len > inlen) break;
@@ -50,7 +51,8 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
         }
         i += 1 + len;
     }
-    return SSL_TLSEXT_ERR_ALERT_FATAL;  // no_application_protocol
+    // no_application_protocol, unless ALPN is optional: then the handshake goes on without one
+    return config->alpn_optional ? SSL_TLSEXT_ERR_NOACK : SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
 Result<SSL_CTX*> new_context(bool server, const TlsConfig& c) {
@@ -61,7 +63,8 @@ Result<SSL_CTX*> new_context(bool server, const TlsConfig& c) {
         SSL_CTX_free(ctx);
         return e;
     };
-    if (SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1) return bail("TLS 1.3", EX_SOFTWARE);
+    if (SSL_CTX_set_min_proto_version(ctx, c.allow_tls12 ? TLS1_2_VERSION : TLS1_3_VERSION) != 1)
+        return bail("TLS minimum version", EX_SOFTWARE);
     if (!c.groups.empty() && SSL_CTX_set1_groups_list(ctx, c.groups.c_str()) != 1)
         return bail("--groups \"" + c.groups + "\"", EX_USAGE);
     if (server) {
@@ -120,14 +123,14 @@ Result<TlsContext> TlsContext::server(const TlsConfig& c) {
     auto ctx = new_context(true, c);
     if (!ctx) return Unexpected<Error>{ctx.error()};
     TlsContext t(*ctx, c);
-    SSL_CTX_set_alpn_select_cb(t.ctx_, select_alpn, &t.config_->alpn);
+    SSL_CTX_set_alpn_select_cb(t.ctx_, select_alpn, t.config_.get());
     return t;
 }
 
 Result<void> TlsContext::reload() {
     auto ctx = new_context(true, *config_);
     if (!ctx) return Unexpected<Error>{ctx.error()};
-    SSL_CTX_set_alpn_select_cb(*ctx, select_alpn, &config_->alpn);
+    SSL_CTX_set_alpn_select_cb(*ctx, select_alpn, config_.get());
     SSL_CTX_free(ctx_);  // sessions still running hold their own reference
     ctx_ = *ctx;
     return {};
@@ -136,7 +139,7 @@ Result<void> TlsContext::reload() {
 Result<TlsSession> TlsSession::client(const TlsContext& ctx, const std::string& host) {
     SSL* ssl = SSL_new(ctx.get());
     if (!ssl) return ssl_fail("TLS session", EX_SOFTWARE);
-    TlsSession s(ssl);
+    TlsSession s(ssl, !ctx.config().alpn_optional);
     SSL_set_bio(ssl, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
     SSL_set_connect_state(ssl);
     if (parse_address(host)) {
@@ -153,18 +156,19 @@ Result<TlsSession> TlsSession::client(const TlsContext& ctx, const std::string& 
 Result<TlsSession> TlsSession::server(const TlsContext& ctx) {
     SSL* ssl = SSL_new(ctx.get());
     if (!ssl) return ssl_fail("TLS session", EX_SOFTWARE);
-    TlsSession s(ssl);
+    TlsSession s(ssl, !ctx.config().alpn_optional);
     SSL_set_bio(ssl, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
     SSL_set_accept_state(ssl);
     return s;
 }
 
-TlsSession::TlsSession(TlsSession&& o) noexcept : ssl_(std::exchange(o.ssl_, nullptr)) {}
+TlsSession::TlsSession(TlsSession&& o) noexcept : ssl_(std::exchange(o.ssl_, nullptr)), alpn_required_(o.alpn_required_) {}
 
 TlsSession& TlsSession::operator=(TlsSession&& o) noexcept {
     if (this != &o) {
         SSL_free(ssl_);
         ssl_ = std::exchange(o.ssl_, nullptr);
+        alpn_required_ = o.alpn_required_;
     }
     return *this;
 }
@@ -202,7 +206,7 @@ Result<bool> TlsSession::handshake() {
     const unsigned char* p = nullptr;
     unsigned int len = 0;
     SSL_get0_alpn_selected(ssl_, &p, &len);
-    if (len == 0) return fail("TLS handshake: no application protocol (ALPN) negotiated", EX_PROTOCOL);
+    if (len == 0 && alpn_required_) return fail("TLS handshake: no application protocol (ALPN) negotiated", EX_PROTOCOL);
     return true;
 }
 

@@ -33,6 +33,11 @@ struct TlsConfig {
     std::string ca_file;   // client: trusted CAs in PEM; empty: the system's store
     std::string cert_file; // server: certificate chain (PEM)
     std::string key_file;  // server: private key (PEM)
+    // HTTPS (webntp-serve, webntp-query): a peer that offers or selects no ALPN, or none of
+    // ours, is accepted, and TLS 1.2 too. NTS-KE leaves both false: RFC 8915 §3 requires
+    // TLS 1.3 and ALPN "ntske/1".
+    bool alpn_optional = false;
+    bool allow_tls12 = false;
 };
 
 class TlsContext {
@@ -80,7 +85,8 @@ public:
     // Ciphertext for the peer (everything pending).
     std::vector<std::byte> take_output();
 
-    // Advances the handshake: true once complete (ALPN checked), false while it needs more input.
+    // Advances the handshake: true once complete (ALPN checked unless the context's config says
+    // alpn_optional), false while it needs more input.
     Result<bool> handshake();
     // Plaintext: bytes read (0: none yet); nullopt at the peer's close_notify or end.
     Result<std::optional<std::size_t>> read(std::span<std::byte> into);
@@ -93,8 +99,9 @@ public:
     TlsInfo info() const;
 
 private:
-    explicit TlsSession(SSL* ssl) : ssl_(ssl) {}
+    TlsSession(SSL* ssl, bool alpn_required) : ssl_(ssl), alpn_required_(alpn_required) {}
     SSL* ssl_ = nullptr;
+    bool alpn_required_ = true;
 };
 
 }  // namespace timepipe

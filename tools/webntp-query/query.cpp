@@ -170,7 +170,8 @@ void random_wait() {
 Result<UrlResult> query_url(const http::WebUrl& url, const QueryOptions& opt) {
     std::optional<TlsContext> tls_ctx;
     if (url.tls()) {
-        auto c = TlsContext::client({.alpn = "http/1.1", .groups = "", .ca_file = opt.ca_file, .cert_file = "", .key_file = ""});
+        auto c = TlsContext::client({.alpn = "http/1.1", .groups = "", .ca_file = opt.ca_file, .cert_file = "", .key_file = "",
+                                     .alpn_optional = true, .allow_tls12 = true});
         if (!c) return Unexpected<Error>{c.error()};
         tls_ctx.emplace(std::move(*c));
     }

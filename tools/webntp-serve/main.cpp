@@ -141,6 +141,8 @@ int main(int argc, char* argv[]) {
     std::optional<TlsContext> tls_ctx;
     if (!tls.cert_file.empty()) {
         tls.alpn = "http/1.1";  // offered by curl and browsers; a client offering none is served too
+        tls.alpn_optional = true;
+        tls.allow_tls12 = true;
         auto t = TlsContext::server(tls);
         if (!t) log::fatalx(t.error().exit_code, "%s", t.error().what.c_str());
         tls_ctx.emplace(std::move(*t));

@@ -13,8 +13,6 @@ namespace {
 constexpr std::chrono::milliseconds kHousekeeping{250};
 constexpr std::size_t kMaxPending = 256 * 1024;  // unsent output: a client that never reads goes
 constexpr std::int64_t kTlsHandshakeNs = 10 * kNanosPerSecond;
-// sys/tls requires a negotiated ALPN; HTTP clients may offer none (Python's ssl does not).
-constexpr std::string_view kNoAlpn = "no application protocol (ALPN) negotiated";
 }  // namespace
 
 std::string Counters::line() const {
@@ -138,7 +136,7 @@ void Server::on_conn(std::uint64_t id, FdEvents e) {
                 c.tls->feed(in);
                 if (!c.handshake_done) {
                     auto h = c.tls->handshake();
-                    if (!h && h.error().what.find(kNoAlpn) == std::string::npos) {
+                    if (!h) {
                         ++counters_.tls_failures;
                         flush(id, c);  // the alert
                         return drop(id, "TLS: " + h.error().what);
