@@ -51,6 +51,14 @@ bool on_off_option(const char* opt, const char* arg) {
     log::fatalx(EX_USAGE, "%s: \"%s\" is not on or off", opt, arg);
 }
 
+int file_mode_option(const char* opt, const char* arg) {
+    char* end = nullptr;
+    const long m = std::strtol(arg, &end, 8);
+    if (end == arg || *end != '\0' || m < 0 || m > 0777)
+        log::fatalx(EX_USAGE, "%s: \"%s\" is not an octal mode from 0 to 0777", opt, arg);
+    return static_cast<int>(m);
+}
+
 void getopt_failure(int c, char* const argv[]) {
     const char* name = optind > 0 ? argv[optind - 1] : "?";
     if (c == ':') log::fatalx(EX_USAGE, "%s: missing value (see -h)", name);

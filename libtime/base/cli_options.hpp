@@ -23,6 +23,7 @@ std::chrono::nanoseconds duration_option(const char* opt, const char* arg);  // 
 std::chrono::nanoseconds duration_or_zero_option(const char* opt, const char* arg);  // or exactly "0"
 std::chrono::nanoseconds signed_duration_option(const char* opt, const char* arg);  // [+-]duration, or 0
 bool on_off_option(const char* opt, const char* arg);
+int file_mode_option(const char* opt, const char* arg);  // octal permissions, 0 to 0777
 // What getopt_long returned when it failed: ':' (an option without its value) or anything
 // else (an option it does not know), as one line naming the option; reads getopt's optind
 // and optopt.

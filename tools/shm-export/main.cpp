@@ -59,14 +59,6 @@ struct Options {
     std::uint64_t count = 0;  // 0: no limit
 };
 
-int parse_mode(const char* arg) {
-    char* end = nullptr;
-    const long m = std::strtol(arg, &end, 8);
-    if (end == arg || *end != '\0' || m < 0 || m > 0777)
-        log::fatalx(EX_USAGE, "--mode: \"%s\" is not an octal mode from 0 to 0777", arg);
-    return static_cast<int>(m);
-}
-
 // A sample a reference clock may pass on, or why not.
 const char* unusable(const Sample& s) {
     if (s.kod) return "a Kiss-o'-Death";
@@ -128,7 +120,7 @@ int main(int argc, char* argv[]) {
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":m:p:s:n:vhV", long_options, nullptr)) != -1) {
         switch (c) {
-        case 'm': opt.mode = parse_mode(optarg); break;
+        case 'm': opt.mode = file_mode_option("--mode", optarg); break;
         case 'p': opt.precision = static_cast<int>(int_option("--precision", optarg, -128, 127)); break;
         case 's': opt.source = optarg; break;
         case 'n': opt.count = static_cast<std::uint64_t>(int_option("--count", optarg, 1, 1L << 62)); break;

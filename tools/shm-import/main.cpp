@@ -51,14 +51,6 @@ void usage(std::FILE* to) {
 
 enum { kClear = 256 };
 
-int parse_mode(const char* arg) {
-    char* end = nullptr;
-    const long m = std::strtol(arg, &end, 8);
-    if (end == arg || *end != '\0' || m < 0 || m > 0777)
-        log::fatalx(EX_USAGE, "--mode: \"%s\" is not an octal mode from 0 to 0777", arg);
-    return static_cast<int>(m);
-}
-
 // gpsd puts a receiver's serial time in unit 0 and its PPS in unit 1 (2 and 3 when not root).
 std::string default_refid(int unit) { return unit == 0 ? "GPS" : unit == 1 ? "PPS" : "SHM"; }
 
@@ -118,7 +110,7 @@ int main(int argc, char* argv[]) {
                 log::fatalx(EX_USAGE, "--refid: \"%s\" is not 1-4 characters", optarg);
             refid = optarg;
             break;
-        case 'm': mode = parse_mode(optarg); break;
+        case 'm': mode = file_mode_option("--mode", optarg); break;
         case kClear: clear = true; break;
         case 'v': log::set_verbosity(log::verbosity() + 1); break;
         case 'h': usage(stdout); return 0;
