@@ -97,6 +97,25 @@ Record to_record(const Refusal& f) {
     return r;
 }
 
+Record to_record(const ToolStatus& s) {
+    Record r = record_header(ToolStatus::kType, s.source, s.time);
+    r["pid"] = s.pid;
+    r["started"] = s.started;
+    r["version"] = s.version;
+    if (s.instance) r["instance"] = *s.instance;
+    return r;
+}
+
+Record to_record(const SourceState& s) {
+    Record r = record_header(SourceState::kType, s.source, s.time);
+    r["state"] = s.state;
+    if (s.offset) r["offset"] = *s.offset;
+    if (s.delay) r["delay"] = *s.delay;
+    if (s.jitter) r["jitter"] = *s.jitter;
+    if (s.reason) r["reason"] = *s.reason;
+    return r;
+}
+
 Record to_record(const Applied& a) {
     Record r = record_header(Applied::kType, a.source, a.time);
     r["dry_run"] = a.dry_run;
@@ -255,6 +274,39 @@ Result<Applied> from_record<Applied>(const Record& record) {
     f.boolean("interference", a.interference);
     if (auto ok = f.result(); !ok) return Unexpected<Error>{ok.error()};
     return a;
+}
+
+template <>
+Result<ToolStatus> from_record<ToolStatus>(const Record& record) {
+    ToolStatus s;
+    RecordFields f(record, ToolStatus::kType);
+    f.expect_type();
+    f.text("source", s.source, true);
+    f.integer("time", s.time, kInt64Min, kInt64Max);
+    f.integer("pid", s.pid, 1, kInt64Max);
+    f.integer("started", s.started, kInt64Min, kInt64Max);
+    f.text("version", s.version, true);
+    f.text("instance", s.instance, true);
+    if (auto ok = f.result(); !ok) return Unexpected<Error>{ok.error()};
+    return s;
+}
+
+template <>
+Result<SourceState> from_record<SourceState>(const Record& record) {
+    SourceState s;
+    RecordFields f(record, SourceState::kType);
+    f.expect_type();
+    f.text("source", s.source, true);
+    f.integer("time", s.time, kInt64Min, kInt64Max);
+    f.text("state", s.state, true);
+    f.number("offset", s.offset);
+    f.number("delay", s.delay, 0);
+    f.number("jitter", s.jitter, 0);
+    f.text("reason", s.reason, true);
+    if (auto ok = f.result(); !ok) return Unexpected<Error>{ok.error()};
+    if (s.state.size() != 1 || SourceState::kStates.find(s.state[0]) == std::string_view::npos)
+        return fail("source_state: \"state\": \"" + s.state + "\" is not one of * + - x ~ ?", EX_DATAERR);
+    return s;
 }
 
 }  // namespace timepipe

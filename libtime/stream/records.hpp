@@ -180,6 +180,40 @@ struct Applied {
     friend bool operator==(const Applied&, const Applied&) = default;
 };
 
+// Who answers a status socket (--status-socket): the first record of every status snapshot,
+// naming the tool and its process, so a reader tells a restart from a long run.
+struct ToolStatus {
+    static constexpr std::string_view kType = "status";
+
+    std::string source;           // the tool: "ntp-serve", "discipline", ...
+    UnixNanos time = 0;           // when the snapshot was taken (the tool's clock)
+    std::int64_t pid = 0;         // > 0
+    UnixNanos started = 0;        // when the process started
+    std::string version;          // timepipe's version, e.g. "0.1"
+    std::optional<std::string> instance;   // what --status-socket was given, for telling two apart
+
+    friend bool operator==(const ToolStatus&, const ToolStatus&) = default;
+};
+
+// discipline's view of one source after its last sample, as `chronyc sources` marks it.
+struct SourceState {
+    static constexpr std::string_view kType = "source_state";
+    // The marks: '*' the system peer, '+' combined with it, '-' a truechimer not combined,
+    // 'x' a falseticker, '~' too variable (jitter beyond its own bound), '?' not usable
+    // (unreachable, unsynchronised, too far, proven wrong, no filtered sample yet).
+    static constexpr std::string_view kStates = "*+-x~?";
+
+    std::string source;           // as in the samples
+    UnixNanos time = 0;           // the source's newest sample
+    std::string state;            // one of kStates
+    std::optional<double> offset;   // s, the clock filter's choice
+    std::optional<double> delay;    // s
+    std::optional<double> jitter;   // s, >= 0
+    std::optional<std::string> reason;  // why '?' or 'x', one line
+
+    friend bool operator==(const SourceState&, const SourceState&) = default;
+};
+
 // Records with "v": 1, the type, then the fields in the order above; optional ones only if set.
 Record to_record(const Sample& s);
 Record to_record(const Stats& s);
@@ -188,6 +222,8 @@ Record to_record(const Adjust& a);
 Record to_record(const Tracking& t);
 Record to_record(const Refusal& r);
 Record to_record(const Applied& a);
+Record to_record(const ToolStatus& s);
+Record to_record(const SourceState& s);
 
 // Checks "type", every known key's CBOR type and range; unknown keys are ignored. Errors name
 // the type and key at fault, e.g. "sample: \"offset\": not a number" (EX_DATAERR). Float fields
@@ -208,5 +244,9 @@ template <>
 Result<Refusal> from_record<Refusal>(const Record& record);
 template <>
 Result<Applied> from_record<Applied>(const Record& record);
+template <>
+Result<ToolStatus> from_record<ToolStatus>(const Record& record);
+template <>
+Result<SourceState> from_record<SourceState>(const Record& record);
 
 }  // namespace timepipe
