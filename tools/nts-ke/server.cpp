@@ -31,12 +31,23 @@ constexpr std::int64_t kKeyCheckNs = 1'000'000'000;  // look at the key file at 
 struct Counters {
     std::uint64_t connections = 0, handshakes = 0, responses = 0, errors_sent = 0, tls_failures = 0,
                   timeouts = 0, refused = 0, cookies = 0, key_reloads = 0;
+    // Error records sent by kind (RFC 8915 §4.1.3), and --rotate's rotations of the key file.
+    std::uint64_t error_bad_request = 0, error_unrecognized_critical = 0, error_internal = 0,
+                  key_rotations = 0, key_rotation_failures = 0;
     std::string line() const {
         return "connections=" + std::to_string(connections) + " handshakes=" + std::to_string(handshakes) +
                " responses=" + std::to_string(responses) + " errors_sent=" + std::to_string(errors_sent) +
                " tls_failures=" + std::to_string(tls_failures) + " timeouts=" + std::to_string(timeouts) +
                " refused=" + std::to_string(refused) + " cookies=" + std::to_string(cookies) +
-               " key_reloads=" + std::to_string(key_reloads);
+               " key_reloads=" + std::to_string(key_reloads) + " key_rotations=" + std::to_string(key_rotations);
+    }
+    std::map<std::string, std::uint64_t> map() const {
+        return {{"connections", connections}, {"handshakes", handshakes}, {"responses", responses},
+                {"errors_sent", errors_sent}, {"tls_failures", tls_failures}, {"timeouts", timeouts},
+                {"refused", refused}, {"cookies", cookies}, {"key_reloads", key_reloads},
+                {"error_bad_request", error_bad_request}, {"error_unrecognized_critical", error_unrecognized_critical},
+                {"error_internal", error_internal}, {"key_rotations", key_rotations},
+                {"key_rotation_failures", key_rotation_failures}};
     }
 };
 
@@ -185,14 +196,14 @@ private:
             if (**n == 0) return true;
             c.reader.feed(std::span(plain).first(**n));
             auto m = c.reader.message();
-            if (!m) return respond(id, c, encode_error(KeErrorCode::bad_request), m.error().what);
+            if (!m) return respond(id, c, counted_error(KeErrorCode::bad_request), m.error().what);
             if (*m) return answer(id, c, **m);
         }
     }
 
     bool answer(std::uint64_t id, Conn& c, const std::vector<KeRecord>& records) {
         auto req = decode_request(records);
-        if (!req) return respond(id, c, encode_error(req.error().code), req.error().what);
+        if (!req) return respond(id, c, counted_error(req.error().code), req.error().what);
         static constexpr AeadAlgorithm kSupported[] = {AeadAlgorithm::aes_siv_cmac_256, AeadAlgorithm::aes_siv_cmac_512};
         auto choice = choose(*req, kSupported);
         KeResponse resp;
@@ -202,14 +213,14 @@ private:
             const std::size_t n = aead_key_size(*choice.aead);
             auto c2s = c.tls.export_key(kExporterLabel, exporter_context(*choice.aead, false), n);
             auto s2c = c.tls.export_key(kExporterLabel, exporter_context(*choice.aead, true), n);
-            if (!c2s || !s2c) return respond(id, c, encode_error(KeErrorCode::internal_server_error), "key export failed");
+            if (!c2s || !s2c) return respond(id, c, counted_error(KeErrorCode::internal_server_error), "key export failed");
             SessionKeys session(*choice.aead, *c2s, *s2c);
             crypto::secure_zero(*c2s);
             crypto::secure_zero(*s2c);
             refresh_keys();
             for (int i = 0; i < kCookiesPerHandshake; ++i) {
                 auto cookie = seal_cookie(siv_, keys_.current(), session);
-                if (cookie.empty()) return respond(id, c, encode_error(KeErrorCode::internal_server_error), "cookie");
+                if (cookie.empty()) return respond(id, c, counted_error(KeErrorCode::internal_server_error), "cookie");
                 resp.cookies.push_back(std::move(cookie));
             }
             counters_.cookies += resp.cookies.size();
@@ -228,6 +239,13 @@ private:
         }
         ++counters_.responses;
         return respond(id, c, bytes, {});
+    }
+
+    std::vector<std::byte> counted_error(KeErrorCode code) {
+        ++(code == KeErrorCode::bad_request                    ? counters_.error_bad_request
+           : code == KeErrorCode::unrecognized_critical_record ? counters_.error_unrecognized_critical
+                                                               : counters_.error_internal);
+        return encode_error(code);
     }
 
     // Writes a response (or Error), then close_notify; the connection closes once it is sent.
@@ -262,6 +280,7 @@ private:
     }
 
     void housekeeping() {
+        if (opt_.publish_counters) opt_.publish_counters(counters_.map());  // --status-socket
         const std::int64_t now = monotonic_now();
         for (auto it = conns_.begin(); it != conns_.end();) {
             if (now >= it->second->deadline) {
@@ -296,9 +315,11 @@ private:
     void rotate() {
         auto k = rotate_cookie_key_file(opt_.keys_file, opt_.keep);
         if (!k) {
+            ++counters_.key_rotation_failures;
             log::warnx("%s: rotation failed: %s", opt_.keys_file.c_str(), k.error().what.c_str());
             return;
         }
+        ++counters_.key_rotations;
         keys_ = std::move(*k);
         keys_checked_ = monotonic_now();
         log::info("%s: rotated, current key %08x", opt_.keys_file.c_str(), keys_.current().id);

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +26,8 @@ struct ServeOptions {
     std::size_t max_connections = 256;
     std::optional<std::chrono::nanoseconds> rotate;              // rotate the key file this often
     std::size_t keep = 2;
+    // Called with the counters every 200 ms, from the loop's thread (nts-ke --status-socket).
+    std::function<void(std::map<std::string, std::uint64_t>)> publish_counters;
 };
 
 // Runs until SIGTERM/SIGINT (exit 0). SIGHUP reloads certificate and key, SIGUSR1 logs counters.

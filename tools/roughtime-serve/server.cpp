@@ -37,28 +37,46 @@ constexpr std::int64_t kTcpIdle = 10 * kNanosPerSecond;
 constexpr auto kHousekeeping = std::chrono::seconds(1);
 }  // namespace
 
+namespace {
+template <class F>
+void each_counter(const Counters& c, F&& add) {
+    add("received", c.received);
+    add("answered", c.answered);
+    add("dropped_short", c.dropped_short);
+    add("dropped_malformed", c.dropped_malformed);
+    add("dropped_version", c.dropped_version);
+    add("dropped_srv", c.dropped_srv);
+    add("dropped_too_large", c.dropped_too_large);
+    add("dropped_oversized", c.dropped_oversized);
+    add("dropped_unsynchronised", c.dropped_unsynchronised);
+    add("send_errors", c.send_errors);
+    add("tcp_connections", c.tcp_connections);
+    add("tcp_refused", c.tcp_refused);
+    add("batches", c.batches);
+    add("online_keys", c.online_keys);
+    add("signatures", c.signatures);
+    add("answered_rfc", c.answered_rfc);
+    add("answered_draft12", c.answered_draft12);
+    add("answered_draft11", c.answered_draft11);
+    add("answered_draft08", c.answered_draft08);
+    add("answered_google", c.answered_google);
+}
+}  // namespace
+
+std::map<std::string, std::uint64_t> Counters::map() const {
+    std::map<std::string, std::uint64_t> m;
+    each_counter(*this, [&](const char* name, std::uint64_t v) { m[name] = v; });
+    return m;
+}
+
 std::string Counters::line() const {
     std::string s;
-    auto add = [&](const char* name, std::uint64_t v) {
+    each_counter(*this, [&](const char* name, std::uint64_t v) {
         if (!s.empty()) s += ' ';
         s += name;
         s += '=';
         s += std::to_string(v);
-    };
-    add("received", received);
-    add("answered", answered);
-    add("dropped_short", dropped_short);
-    add("dropped_malformed", dropped_malformed);
-    add("dropped_version", dropped_version);
-    add("dropped_srv", dropped_srv);
-    add("dropped_too_large", dropped_too_large);
-    add("dropped_oversized", dropped_oversized);
-    add("dropped_unsynchronised", dropped_unsynchronised);
-    add("send_errors", send_errors);
-    add("tcp_connections", tcp_connections);
-    add("tcp_refused", tcp_refused);
-    add("batches", batches);
-    add("online_keys", online_keys);
+    });
     return s;
 }
 
@@ -328,13 +346,14 @@ struct Server::Impl {
         if (!schedule.usable(window, t.served)) rotate(t.served);
         auto replies = responder->respond(requests, t.served, t.radius_ns);
         ++counters.batches;
+        count_signatures(replies);
         for (std::size_t r = 0; r < replies.size(); ++r) {
             const roughtime::Reply& rep = replies[r];
             const Origin& o = origin[request_slot[r]];
             if (rep.dropped) count_drop(*rep.dropped, request_slot[r]);
             if (!o.tcp) continue;
             if (!rep.dropped) {
-                send_tcp(o.conn, rep.bytes);
+                send_tcp(o.conn, rep);
             } else if (auto it = conns.find(o.conn); it != conns.end() && !it->second->ending) {
                 it->second->ending = std::string(roughtime::to_string(*rep.dropped));  // ended below
                 if (it->second->watcher) it->second->watcher->stop();
@@ -365,12 +384,35 @@ struct Server::Impl {
                           std::string(roughtime::to_string(why)).c_str(), rx[slot].length);
     }
 
-    void send_tcp(std::uint64_t id, std::span<const std::byte> bytes) {
+    // The responder signs once per version present in a batch (responses dropped as too large
+    // after signing aside: they carry no version to count by).
+    void count_signatures(std::span<const roughtime::Reply> replies) {
+        std::array<roughtime::Version, 5> seen{};
+        std::size_t n = 0;
+        for (const auto& r : replies) {
+            if (r.dropped || std::find(seen.begin(), seen.begin() + n, r.version) != seen.begin() + n) continue;
+            if (n < seen.size()) seen[n++] = r.version;
+        }
+        counters.signatures += n;
+    }
+
+    void count_answered(roughtime::Version v) {
+        ++counters.answered;
+        switch (v) {
+        case roughtime::Version::Rfc: ++counters.answered_rfc; break;
+        case roughtime::Version::Draft12: ++counters.answered_draft12; break;
+        case roughtime::Version::Draft11: ++counters.answered_draft11; break;
+        case roughtime::Version::Draft08: ++counters.answered_draft08; break;
+        case roughtime::Version::Google: ++counters.answered_google; break;
+        }
+    }
+
+    void send_tcp(std::uint64_t id, const roughtime::Reply& rep) {
         auto it = conns.find(id);
         if (it == conns.end()) return;  // gone before its answer
-        auto w = it->second->stream.write_some(bytes);
-        if (w && w->bytes == bytes.size()) {
-            ++counters.answered;
+        auto w = it->second->stream.write_some(rep.bytes);
+        if (w && w->bytes == rep.bytes.size()) {
+            count_answered(rep.version);
             return;
         }
         ++counters.send_errors;
@@ -379,16 +421,18 @@ struct Server::Impl {
 
     void send_udp(std::size_t s, std::span<const roughtime::Reply> replies) {
         tx.clear();
+        tx_versions.clear();
         for (std::size_t r = 0; r < replies.size(); ++r) {
             const std::size_t k = request_slot[r];
             if (replies[r].dropped || origin[k].tcp || origin[k].socket != s) continue;
             tx.push_back(TxSlot{.data = replies[r].bytes, .peer = rx[k].peer, .source = rx[k].local});
+            tx_versions.push_back(replies[r].version);
         }
         std::size_t done = 0;
         while (done < tx.size()) {
             auto sent = udp[s].send_batch(std::span<const TxSlot>(tx).subspan(done));
             const std::size_t k = sent ? *sent : 0;
-            counters.answered += k;
+            for (std::size_t i = done; i < done + k; ++i) count_answered(tx_versions[i]);
             done += k;
             if (!sent || k == 0) {  // this one cannot go (or the buffer is full): skip it
                 ++counters.send_errors;
@@ -419,6 +463,7 @@ struct Server::Impl {
     std::vector<std::span<const std::byte>> requests;
     std::vector<std::size_t> request_slot;
     std::vector<TxSlot> tx;
+    std::vector<roughtime::Version> tx_versions;  // tx[i]'s version, for the per-version counters
     std::vector<std::uint64_t> batch_conns;  // TCP connections with a request in the batch being answered
 
     std::map<std::uint64_t, std::unique_ptr<Conn>> conns;

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,12 @@ struct Counters {
     std::uint64_t tcp_refused = 0;             // closed at once: too many open
     std::uint64_t batches = 0;                 // signed batches
     std::uint64_t online_keys = 0;             // online keys made (the first one and rotations)
+    std::uint64_t signatures = 0;              // SREPs signed: one per version answered in a batch
+    // Responses sent per version: RFC 10049, drafts 12-19, 11, 08, Google-Roughtime.
+    std::uint64_t answered_rfc = 0, answered_draft12 = 0, answered_draft11 = 0, answered_draft08 = 0,
+                  answered_google = 0;
+    // Every counter by its name, in the order line() writes them (the `stats` record's counters).
+    std::map<std::string, std::uint64_t> map() const;
     std::string line() const;                  // "received=3 answered=2 ..."
 };
 
