@@ -63,6 +63,8 @@ std::string utc_text(UnixNanos t) {
 constexpr std::array<const char*, 10> kColours = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                                                   "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"};
 
+constexpr std::size_t kLegendMax = 48;
+
 struct Unit {
     const char* name;
     double scale;
@@ -240,8 +242,13 @@ std::string gnuplot_script(const PlotData& d, const PlotStyle& style) {
     out += "set multiplot title '" + title + "'\n";
     out += "set xrange [" + number(lo_s) + ":" + number(hi_s) + "]\n";
     out += std::string("set format x '") + xfmt + "' timedate\n";
-    out += "set grid\nset lmargin at screen 0.08\nset rmargin at screen 0.74\n";
-    out += "set key at screen 0.76,0.94 left top noautotitle\n";
+    // The legend sits right of the panels; gnuplot leaves out a key wider than its space, so
+    // the panels give way to the longest entry (about 7 pixels a character at 10 points).
+    std::size_t longest = 21;  // "discipline (tracking)"
+    for (auto& s : d.sources) longest = std::max(longest, safe_text(s.source, kLegendMax).size());
+    double right = std::clamp(1.0 - (7.0 * static_cast<double>(longest) + 110) / w, 0.45, 0.85);
+    out += "set grid\nset lmargin at screen 0.08\nset rmargin at screen " + number(right) + "\n";
+    out += "set key at screen " + number(right + 0.01) + ",0.94 left top noautotitle\n";
 
     // Offset.
     out += "set tmargin at screen 0.94\nset bmargin at screen 0.67\n";
@@ -252,7 +259,7 @@ std::string gnuplot_script(const PlotData& d, const PlotStyle& style) {
         if (!d.sources[i].offset.empty())
             add_plot("$s" + std::to_string(i) + " using 1:2:3 with yerrorlines lc rgb '" +
                      kColours[i % kColours.size()] + "' pt 7 ps 0.4 lw 1 title '" +
-                     safe_text(d.sources[i].source) + "'");
+                     safe_text(d.sources[i].source, kLegendMax) + "'");
     if (!d.system_offset.empty())
         add_plot("$so using 1:2 with lines lc rgb '#000000' lw 1.5 title 'discipline (tracking)'");
     auto empty_panel = [&](const char* why) {
@@ -266,7 +273,7 @@ std::string gnuplot_script(const PlotData& d, const PlotStyle& style) {
 
     // Frequency.
     out += "set tmargin at screen 0.63\nset bmargin at screen 0.38\n";
-    out += std::string("set ylabel 'frequency (ppm)") + (d.tracking_frequency.empty() ? ", adjust" : "") + "'\n";
+    out += std::string("set ylabel 'frequency (ppm)") + (d.tracking_frequency.empty() && !d.adjust_frequency.empty() ? ", adjust" : "") + "'\n";
     if (freq.empty()) empty_panel("no tracking or adjust records");
     else out += "plot $fr using 1:2 with steps lc rgb '#000000' lw 1.5 notitle\n";
 

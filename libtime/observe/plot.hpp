@@ -92,7 +92,7 @@ std::string safe_text(std::string_view raw, std::size_t max = 64);
 bool has_points(const PlotData& data);
 
 // A complete gnuplot script: terminal (pngcairo or svg, `noenhanced`), data blocks, three
-// panels. The image goes to gnuplot's standard output (no `set output`).
+// panels; legend entries are safe_text(source, 48). The image goes to gnuplot's standard output (no `set output`).
 std::string gnuplot_script(const PlotData& data, const PlotStyle& style);
 
 }  // namespace timepipe::observe
