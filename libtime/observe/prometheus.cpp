@@ -69,7 +69,7 @@ std::string escape_help(std::string_view text) { return escape(text, false); }
 std::string format_value(double v) {
     if (std::isnan(v)) return "NaN";
     if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-    if (v == 0) return std::signbit(v) ? "-0" : "0";
+    if (v == 0) return "0";   // -0 too, as client_golang's writeFloat has it
     // Shortest round-trip digits from to_chars ("-1.2345e-05"), then laid out as Go's %g does.
     char buf[64];
     auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);

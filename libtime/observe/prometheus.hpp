@@ -40,7 +40,7 @@ std::string escape_help(std::string_view text);
 // A sample value as Go's strconv.FormatFloat(v, 'g', -1, 64) writes it, which is what the
 // Prometheus client libraries serve: the shortest digits that read back to the same double, in
 // exponent form when the decimal exponent is below -4 or 6 and up ("1e+06", "1.5e-05",
-// "123456", "0.0001"); NaN, +Inf, -Inf.
+// "123456", "0.0001"); NaN, +Inf, -Inf; -0 as "0" (client_golang's writeFloat special-cases 0).
 std::string format_value(double v);
 
 class Exposition {

@@ -46,7 +46,7 @@ bool valid_value(const std::string& v, bool counter) {
     char* end = nullptr;
     double d = std::strtod(v.c_str(), &end);
     if (*end != '\0' || std::isnan(d) || std::isinf(d)) return false;
-    return !counter || d >= 0 || v == "-0";
+    return !counter || d >= 0;
 }
 
 // Checks one sample line of family `family`; returns the series (name and labels).
