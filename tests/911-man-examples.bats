@@ -8,7 +8,7 @@ load common
 setup() {
   require_cmd mandoc
   require_cmd col
-  for t in ntp-query ntp-serve timecat roughtime-query roughtime-serve discipline clocksim clockadj hwts-probe pps-capture gps-reader shm-export shm-import webntp-query webntp-serve; do require_cmd "$t"; done
+  for t in ntp-query ntp-serve timecat roughtime-query roughtime-serve discipline clocksim clockadj hwts-probe pps-capture gps-reader shm-export shm-import webntp-query webntp-serve timeplot; do require_cmd "$t"; done
 }
 
 examples() {  # examples PAGE: run its examples; every one must pass
@@ -34,6 +34,7 @@ examples() {  # examples PAGE: run its examples; every one must pass
 @test "time-stream(5) EXAMPLES run" { examples time-stream.5; }
 @test "timecat(1) EXAMPLES run" { examples timecat.1; }
 @test "timepipe(7) EXAMPLES run" { examples timepipe.7; }
+@test "timeplot(1) EXAMPLES run" { examples timeplot.1; }
 @test "webntp-query(1) EXAMPLES run" { examples webntp-query.1; }
 @test "webntp-serve(8) EXAMPLES run" { examples webntp-serve.8; }
 
