@@ -233,14 +233,21 @@ std::string gnuplot_script(const PlotData& d, const PlotStyle& style) {
     };
     for (auto& s : d.sources) span(s.offset), span(s.poll);
     span(d.system_offset), span(freq), span(d.system_poll);
-    double lo_s = static_cast<double>(lo) / 1e9, hi_s = static_cast<double>(hi) / 1e9;
-    if (hi_s - lo_s < 60) lo_s -= 30, hi_s += 30;
-    double width_s = hi_s - lo_s;
+    // Less than a minute of data (or one point) gets a minute around it. Saturating: the times
+    // may be anywhere in the int64 range.
+    constexpr UnixNanos kHalfMinute = 30 * kNanosPerSecond;
+    UnixNanos x_lo = lo, x_hi = hi;
+    // hi >= lo: their unsigned difference is exact where the signed one could overflow.
+    if (static_cast<std::uint64_t>(hi) - static_cast<std::uint64_t>(lo) < std::uint64_t{2 * kHalfMinute}) {
+        x_lo = lo > INT64_MIN + kHalfMinute ? lo - kHalfMinute : INT64_MIN;
+        x_hi = hi < INT64_MAX - kHalfMinute ? hi + kHalfMinute : INT64_MAX;
+    }
+    double width_s = static_cast<double>(x_hi) / 1e9 - static_cast<double>(x_lo) / 1e9;
     const char* xfmt = width_s <= 900 ? "%H:%M:%S" : width_s <= 2 * 86400 ? "%H:%M" : "%m-%d %H:%M";
 
     std::string title = style.title.empty() ? "" : safe_text(style.title, 120);
     out += "set multiplot title '" + title + "'\n";
-    out += "set xrange [" + number(lo_s) + ":" + number(hi_s) + "]\n";
+    out += "set xrange [" + seconds_text(x_lo) + ":" + seconds_text(x_hi) + "]\n";
     out += std::string("set format x '") + xfmt + "' timedate\n";
     // The legend sits right of the panels; gnuplot leaves out a key wider than its space, so
     // the panels give way to the longest entry (about 7 pixels a character at 10 points).

@@ -278,6 +278,28 @@ TEST(PlotScript, NumbersTooLargeToScaleStayOut) {
     EXPECT_EQ(s.find("nan"), std::string::npos);
 }
 
+TEST(PlotScript, TheTimeAxisIsExactAndExtremeTimesDoNotOverflow) {
+    PlotCollector c;
+    c.add(sample("ntp://a:123", kT0 + 1'234'567'891, 0.001));
+    c.add(sample("ntp://a:123", kT0 + 3600 * kNanosPerSecond, 0.001));
+    auto s = gnuplot_script(c.data(), {});
+    EXPECT_NE(s.find("set xrange [1700000001.234567891:1700003600.000000000]"), std::string::npos) << s;
+    EXPECT_NE(s.find("set format x '%H:%M' timedate"), std::string::npos);
+    PlotCollector one;
+    one.add(sample("ntp://a:123", kT0, 0.001));
+    s = gnuplot_script(one.data(), {});
+    EXPECT_NE(s.find("set xrange [1699999970.000000000:1700000030.000000000]"), std::string::npos) << s;
+    EXPECT_NE(s.find("set format x '%H:%M:%S' timedate"), std::string::npos);
+    PlotCollector wild;
+    wild.add(sample("ntp://a:123", INT64_MIN, 0.001));
+    wild.add(sample("ntp://a:123", INT64_MAX, 0.001));
+    wild.add(sample("ntp://b:123", INT64_MIN + 1, 0.001));
+    s = gnuplot_script(wild.data(), {});
+    EXPECT_EQ(script_problem(s), std::nullopt) << s;
+    EXPECT_NE(s.find("set xrange [-9223372037.145224192:9223372036.854775807]"), std::string::npos) << s;
+    EXPECT_NE(s.find("UTC, from 1677-09-21 00:12:43"), std::string::npos) << s;
+}
+
 TEST(PlotScript, RandomSourceNamesKeepTheScriptSafe) {
     std::mt19937_64 rng(test::test_seed("plot_test"));
     for (int round = 0; round < 200; ++round) {
