@@ -1,63 +1,15 @@
 #include "libtime/http/webntp_session.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cstring>
 #include <string_view>
 
-#include <llhttp.h>
 #include <openssl/evp.h>
 #include <wslay/wslay.h>
 
 #include "libtime/http/webntp_message.hpp"
 
 namespace timepipe::http {
-
-namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-// Whether a comma-separated header value lists `token` (case-insensitively).
-bool has_token(std::string_view list, std::string_view token) {
-    while (!list.empty()) {
-        auto comma = list.find(',');
-        auto item = list.substr(0, comma);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-        if (iequals(item, token)) return true;
-        if (comma == std::string_view::npos) break;
-        list.remove_prefix(comma + 1);
-    }
-    return false;
-}
-
-// No CR or LF from a client's bytes in our reply's reason line.
-std::string one_line(std::string s) {
-    for (char& c : s)
-        if (c == '\r' || c == '\n') c = ' ';
-    return s;
-}
-
-const char* status_text(int status) {
-    switch (status) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 503: return "Service Unavailable";
-    default: return "Error";
-    }
-}
-
-}  // namespace
 
 SessionCounters& SessionCounters::operator+=(const SessionCounters& o) {
     http_json += o.http_json;
@@ -127,107 +79,18 @@ bool valid_utf8(std::span<const std::byte> bytes) {
 
 // ---- HTTP ----------------------------------------------------------------------------------------
 
-struct WebNtpSession::Http {
-    llhttp_t parser;
-    llhttp_settings_t settings;
-    WebNtpSession* s = nullptr;
-    std::string url, field, value, host, origin, upgrade, connection, ws_key, ws_version, ws_protocol;
-    std::size_t header_bytes = 0;
-    bool in_value = false;
-    bool too_large = false;
-    bool stop = false;  // an error reply was queued or the connection upgraded: parse no further
+namespace {
 
-    void reset_message() {
-        url.clear(), field.clear(), value.clear(), host.clear(), origin.clear(), upgrade.clear();
-        connection.clear(), ws_key.clear(), ws_version.clear(), ws_protocol.clear();
-        header_bytes = 0;
-        in_value = false;
-    }
-    void end_header() {
-        if (iequals(field, "host")) host = value;
-        else if (iequals(field, "origin")) origin = value;
-        else if (iequals(field, "upgrade")) upgrade = value;
-        else if (iequals(field, "connection")) connection = value;
-        else if (iequals(field, "sec-websocket-key")) ws_key = value;
-        else if (iequals(field, "sec-websocket-version")) ws_version = value;
-        else if (iequals(field, "sec-websocket-protocol")) ws_protocol += (ws_protocol.empty() ? "" : ",") + value;
-        field.clear();
-        value.clear();
-        in_value = false;
-    }
-    // Counts request-line and header octets; false (431) beyond the limit.
-    bool count(std::size_t n) {
-        header_bytes += n;
-        if (header_bytes > s->config_.max_header_bytes) {
-            too_large = true;
-            return false;
-        }
-        return true;
-    }
-    static Http& of(llhttp_t* p) { return *static_cast<Http*>(p->data); }
-};
-
-WebNtpSession::WebNtpSession(const SessionConfig& config, TimeSource time, std::int64_t now_ns)
-    : config_(config), time_(std::move(time)), http_(std::make_unique<Http>()), now_(now_ns),
-      last_activity_(now_ns) {
-    Http& h = *http_;
-    h.s = this;
-    llhttp_settings_init(&h.settings);
-    h.settings.on_message_begin = [](llhttp_t* p) {
-        Http& st = Http::of(p);
-        st.reset_message();
-        st.s->request_started_ = st.s->now_;
-        return 0;
-    };
-    h.settings.on_url = [](llhttp_t* p, const char* at, std::size_t n) {
-        Http& st = Http::of(p);
-        if (!st.count(n)) return -1;
-        st.url.append(at, n);
-        return 0;
-    };
-    h.settings.on_header_field = [](llhttp_t* p, const char* at, std::size_t n) {
-        Http& st = Http::of(p);
-        if (!st.count(n + 4)) return -1;  // + ": " and CRLF
-        if (st.in_value) st.end_header();
-        st.field.append(at, n);
-        return 0;
-    };
-    h.settings.on_header_value = [](llhttp_t* p, const char* at, std::size_t n) {
-        Http& st = Http::of(p);
-        if (!st.count(n)) return -1;
-        st.in_value = true;
-        st.value.append(at, n);
-        return 0;
-    };
-    h.settings.on_headers_complete = [](llhttp_t* p) {
-        Http& st = Http::of(p);
-        if (st.in_value) st.end_header();
-        st.s->request_started_.reset();
-        return 0;
-    };
-    h.settings.on_message_complete = [](llhttp_t* p) {
-        Http& st = Http::of(p);
-        st.s->answer_request();
-        return st.stop ? HPE_PAUSED : 0;
-    };
-    llhttp_init(&h.parser, HTTP_REQUEST, &h.settings);
-    h.parser.data = &h;
+ServerConfig server_config(const SessionConfig& c) {
+    ServerConfig s;
+    s.max_header_bytes = c.max_header_bytes;
+    s.max_rate = c.max_rate;
+    s.header_timeout_ns = c.header_timeout_ns;
+    s.idle_timeout_ns = c.idle_timeout_ns;
+    return s;
 }
 
-WebNtpSession::~WebNtpSession() = default;
-
-void WebNtpSession::append(std::string_view s) {
-    const auto* b = reinterpret_cast<const std::byte*>(s.data());
-    out_.insert(out_.end(), b, b + s.size());
-}
-
-std::vector<std::byte> WebNtpSession::take_output() { return std::exchange(out_, {}); }
-
-bool WebNtpSession::rate_ok() {
-    const std::int64_t window = now_ / kNanosPerSecond;
-    if (window != rate_window_) rate_window_ = window, rate_count_ = 0;
-    return ++rate_count_ <= config_.max_rate;
-}
+}  // namespace
 
 struct WebNtpSession::WebSocket {
     wslay_event_context_ptr ctx = nullptr;
@@ -239,11 +102,45 @@ struct WebNtpSession::WebSocket {
     }
 };
 
+WebNtpSession::WebNtpSession(const SessionConfig& config, TimeSource time, std::int64_t now_ns)
+    : config_(config), time_(std::move(time)),
+      http_(server_config(config), [this](const Request& rq) { return answer(rq); }, now_ns,
+            [this](const Request& rq) { return upgrade(rq); }),
+      now_(now_ns), last_activity_(now_ns) {}
+
+WebNtpSession::~WebNtpSession() = default;
+
+SessionCounters WebNtpSession::counters() const {
+    SessionCounters c = counters_;
+    const ServerCounters& h = http_.counters();
+    c.bad_requests += h.bad_requests + h.body_too_large;
+    c.headers_too_large += h.headers_too_large;
+    c.rate_limited += h.rate_limited;
+    c.timeouts += h.timeouts;
+    return c;
+}
+
+std::vector<std::byte> WebNtpSession::take_output() {
+    auto out = http_.take_output();
+    out.insert(out.end(), out_.begin(), out_.end());
+    out_.clear();
+    return out;
+}
+
 void WebNtpSession::feed(std::span<const std::byte> bytes, std::int64_t now_ns) {
     now_ = now_ns;
     last_activity_ = now_ns;
-    if (done_ || bytes.empty()) return;
-    if (!ws_) return http_feed(bytes);
+    if (done() || bytes.empty()) return;
+    if (ws_) return ws_feed(bytes);
+    http_.feed(bytes, now_ns);
+    if (ws_) {
+        // Bytes after the upgrade request are the first WebSocket frames.
+        auto rest = http_.take_leftover();
+        if (!rest.empty()) ws_feed(rest);
+    }
+}
+
+void WebNtpSession::ws_feed(std::span<const std::byte> bytes) {
     ws_->input = bytes;
     // A protocol error: wslay has queued its own close (1002, 1009) where it could; read no more.
     if (wslay_event_recv(ws_->ctx) != 0) wslay_event_shutdown_read(ws_->ctx);
@@ -253,19 +150,10 @@ void WebNtpSession::feed(std::span<const std::byte> bytes, std::int64_t now_ns) 
 
 bool WebNtpSession::expired(std::int64_t now_ns) {
     now_ = now_ns;
-    if (done_) return true;
-    if (!ws_ && request_started_ && now_ns - *request_started_ > config_.header_timeout_ns) {
-        ++counters_.timeouts;
-        reply_error(408, "request headers incomplete after " + std::to_string(config_.header_timeout_ns / kNanosPerSecond) + " s");
-        return false;  // the 408 goes out, then done()
-    }
+    if (done()) return true;
+    if (!ws_) return http_.expired(now_ns);
     if (now_ns - last_activity_ <= config_.idle_timeout_ns) return false;
     ++counters_.timeouts;
-    if (!ws_) {
-        why_ = "idle";
-        done_ = true;
-        return true;
-    }
     if (!wslay_event_get_close_sent(ws_->ctx)) {
         why_ = "WebSocket idle";
         static constexpr std::string_view kIdle = "idle";
@@ -280,96 +168,43 @@ bool WebNtpSession::expired(std::int64_t now_ns) {
 }
 
 void WebNtpSession::end_of_input() {
-    if (why_.empty()) why_ = "closed by the client";
+    if (why_.empty() && http_.why().empty()) why_ = "closed by the client";
+    http_.end_of_input();
     done_ = true;
 }
 
-void WebNtpSession::reply_error(int status, const std::string& reason) {
-    const std::string body = one_line(reason) + "\n";
-    append("HTTP/1.1 " + std::to_string(status) + " " + status_text(status) +
-           "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " + std::to_string(body.size()) +
-           "\r\nConnection: close\r\n\r\n" + body);
-    why_ = std::to_string(status) + " " + one_line(reason);
-    http_->stop = true;
-    done_ = true;
-}
-
-void WebNtpSession::answer_request() {
-    Http& h = *http_;
-    if (!rate_ok()) {
-        ++counters_.rate_limited;
-        return reply_error(429, "more than " + std::to_string(config_.max_rate) + " requests a second");
-    }
-    const auto method = static_cast<llhttp_method_t>(h.parser.method);
-    const bool upgrade_ws = method == HTTP_GET && has_token(h.connection, "upgrade") && iequals(h.upgrade, "websocket");
-    if (upgrade_ws) return upgrade();
-    if (method != HTTP_GET && method != HTTP_HEAD) {
-        ++counters_.bad_requests;
-        const std::string body = "only GET and HEAD\n";
-        append("HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Type: text/plain; charset=utf-8\r\n"
-               "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
-        why_ = "405 method";
-        h.stop = true;
-        done_ = true;
-        return;
-    }
-    const bool keep = llhttp_should_keep_alive(&h.parser) != 0;
-    const std::string cors = config_.allow_cross_origin ? "Access-Control-Allow-Origin: *\r\n" : "";
-    const std::string conn = keep ? "" : "Connection: close\r\n";
+Response WebNtpSession::answer(const Request& rq) {
+    std::vector<std::pair<std::string, std::string>> headers;
     const ServedTime t = time_();
     if (!t.synchronised) {
         ++counters_.unsynchronised;
-        return reply_error(503, "unsynchronised: the upstream has no usable time");
+        return Response::error(503, "unsynchronised: the upstream has no usable time");
     }
-    if (method == HTTP_HEAD) {
+    auto tail = [&] {
+        if (config_.allow_cross_origin) headers.emplace_back("Access-Control-Allow-Origin", "*");
+        if (!rq.keep_alive) headers.emplace_back("Connection", "close");
+    };
+    if (rq.method == "HEAD") {
         ++counters_.http_head;
-        append("HTTP/1.1 204 No Content\r\nX-HTTPSTIME: " + format_timestamp(t.now) +
-               "\r\nCache-Control: no-cache, no-store\r\n" + cors + conn + "\r\n");
-    } else {
-        UnixNanos it = 0;
-        if (auto q = h.url.find('?'); q != std::string::npos) {
-            std::string_view query = std::string_view(h.url).substr(q + 1);
-            auto parsed = parse_timestamp(query);
-            if (!parsed) {
-                ++counters_.bad_requests;
-                return reply_error(400, "query: " + parsed.error().what);
-            }
-            it = *parsed;
+        headers = {{"X-HTTPSTIME", format_timestamp(t.now)}, {"Cache-Control", "no-cache, no-store"}};
+        tail();
+        return Response{204, std::move(headers), {}, !rq.keep_alive};
+    }
+    UnixNanos it = 0;
+    if (auto q = rq.target.find('?'); q != std::string::npos) {
+        auto parsed = parse_timestamp(std::string_view(rq.target).substr(q + 1));
+        if (!parsed) {
+            ++counters_.bad_requests;
+            return Response::error(400, "query: " + parsed.error().what);
         }
-        ++counters_.http_json;
-        const std::string body = to_json_line(
-            WebNtpReply{h.host, it, t.now, t.now, t.leap.leap, t.leap.next, t.leap.step});
-        append("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: no-cache, no-store\r\n" + cors +
-               conn + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+        it = *parsed;
     }
-    if (!keep) {
-        why_ = "Connection: close";
-        h.stop = true;
-        done_ = true;
-    }
-}
-
-void WebNtpSession::http_feed(std::span<const std::byte> bytes) {
-    Http& h = *http_;
-    if (h.stop) return;
-    const auto* data = reinterpret_cast<const char*>(bytes.data());
-    llhttp_errno_t e = llhttp_execute(&h.parser, data, bytes.size());
-    if (e == HPE_OK || h.stop || done_) {
-        if (ws_) {
-            // Bytes after the upgrade request are the first WebSocket frames.
-            const char* pos = llhttp_get_error_pos(&h.parser);
-            std::size_t used = pos ? static_cast<std::size_t>(pos - data) : bytes.size();
-            if (used < bytes.size()) feed(bytes.subspan(used), now_);
-        }
-        return;
-    }
-    if (h.too_large) {
-        ++counters_.headers_too_large;
-        return reply_error(431, "request line and headers over " + std::to_string(config_.max_header_bytes) + " bytes");
-    }
-    ++counters_.bad_requests;
-    reply_error(400, std::string("malformed HTTP: ") + llhttp_errno_name(e) + ": " +
-                         (h.parser.reason ? h.parser.reason : "?"));
+    ++counters_.http_json;
+    const std::string host = rq.header("host");
+    headers = {{"Content-Type", "application/json"}, {"Cache-Control", "no-cache, no-store"}};
+    tail();
+    return Response{200, std::move(headers), to_json_line(WebNtpReply{host, it, t.now, t.now, t.leap.leap, t.leap.next, t.leap.step}),
+                    !rq.keep_alive};
 }
 
 // ---- WebSocket -----------------------------------------------------------------------------------
@@ -415,32 +250,31 @@ void ws_on_msg(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg* arg, 
 
 }  // namespace
 
-void WebNtpSession::upgrade() {
-    Http& h = *http_;
-    h.stop = true;  // the parser pauses after this message; the rest of the bytes are frames
-    if (h.ws_key.empty() || h.ws_version != "13") {
+std::optional<Response> WebNtpSession::upgrade(const Request& rq) {
+    if (rq.method != "GET" || !iequals(rq.header("upgrade"), "websocket")) return std::nullopt;
+    const std::string key = rq.header("sec-websocket-key"), host = rq.header("host"), origin = rq.header("origin");
+    if (key.empty() || rq.header("sec-websocket-version") != "13") {
         ++counters_.bad_requests;
-        return reply_error(400, "WebSocket upgrade needs Sec-WebSocket-Key and Sec-WebSocket-Version: 13");
+        return Response::error(400, "WebSocket upgrade needs Sec-WebSocket-Key and Sec-WebSocket-Version: 13");
     }
-    if (!config_.allow_cross_origin && !h.origin.empty() && !same_origin(h.origin, h.host)) {
+    if (!config_.allow_cross_origin && !origin.empty() && !same_origin(origin, host)) {
         ++counters_.forbidden_origin;
-        return reply_error(403, "origin " + h.origin + " is not " + h.host + " (see --allow-cross-origin)");
+        return Response::error(403, "origin " + origin + " is not " + host + " (see --allow-cross-origin)");
     }
     ws_ = std::make_unique<WebSocket>();
     ws_->s = this;
-    ws_->host = h.host;
+    ws_->host = host;
     static const wslay_event_callbacks callbacks = {ws_recv, ws_send, nullptr, nullptr, nullptr, nullptr, ws_on_msg};
     if (wslay_event_context_server_init(&ws_->ctx, &callbacks, ws_.get()) != 0) {
         ws_.reset();
-        return reply_error(400, "WebSocket: out of memory");
+        return Response::error(400, "WebSocket: out of memory");
     }
     wslay_event_config_set_max_recv_msg_length(ws_->ctx, config_.max_message_bytes);
     ++counters_.ws_upgrades;
-    std::string reply = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                        "Sec-WebSocket-Accept: " + websocket_accept(h.ws_key) + "\r\n";
-    if (has_token(h.ws_protocol, kWebNtpSubprotocol))
-        reply += "Sec-WebSocket-Protocol: " + std::string(kWebNtpSubprotocol) + "\r\n";
-    append(reply + "\r\n");
+    Response r{101, {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Accept", websocket_accept(key)}}, {}, false};
+    if (has_token(rq.header_list("sec-websocket-protocol"), kWebNtpSubprotocol))
+        r.headers.emplace_back("Sec-WebSocket-Protocol", kWebNtpSubprotocol);
+    return r;
 }
 
 void WebNtpSession::ws_message(int opcode, std::span<const std::byte> msg) {
@@ -452,7 +286,7 @@ void WebNtpSession::ws_message(int opcode, std::span<const std::byte> msg) {
         wslay_event_shutdown_read(ws_->ctx);
     };
     if (opcode == WSLAY_TEXT_FRAME && !valid_utf8(msg)) return close(1007, "text message is not UTF-8");
-    if (!rate_ok()) {
+    if (!http_.rate_ok(now_)) {
         ++counters_.rate_limited;
         return close(1008, "more than " + std::to_string(config_.max_rate) + " messages a second");
     }

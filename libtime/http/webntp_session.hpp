@@ -1,7 +1,8 @@
 // One webntp-serve connection as pure protocol: plaintext bytes from the client in, bytes for the
-// client out, no sockets (the tool moves bytes between them and TLS or TCP). HTTP/1.1 is parsed by
-// llhttp (keep-alive; pipelined requests answered in order); an upgrade request turns the
-// connection into a WebSocket session over wslay, fed from memory.
+// client out, no sockets (libtime/sys/connection_server moves bytes between them and TLS or TCP).
+// HTTP/1.1 is http::ServerSession's (llhttp; keep-alive; pipelined requests answered in order;
+// 400, 405, 408, 429, 431); this file answers WebNTP's requests and, through the session's upgrade
+// hook, turns the connection into a WebSocket session over wslay, fed from memory.
 //
 //   WebNtpSession s(config, [&] { return ServedTime{clock.now(), leap}; });
 //   s.feed(plain, monotonic_now());         // answers are queued as they complete
@@ -33,6 +34,7 @@
 #include <vector>
 
 #include "libtime/base/unix_time.hpp"
+#include "libtime/http/server_session.hpp"
 
 namespace timepipe::http {
 
@@ -76,45 +78,39 @@ public:
     // Plaintext from the client; answers queue up for take_output().
     void feed(std::span<const std::byte> bytes, std::int64_t now_ns);
     std::vector<std::byte> take_output();
+    bool has_output() const { return !out_.empty() || http_.has_output(); }
     // Nothing more will be read: close once take_output() has been sent.
-    bool done() const { return done_; }
+    bool done() const { return done_ || http_.done(); }
     bool websocket() const { return ws_ != nullptr; }
     // Slow headers or idle too long (counted in counters().timeouts); a WebSocket gets a close
     // frame 1000 first (take_output), then done().
     bool expired(std::int64_t now_ns);
     // The client's end of input.
     void end_of_input();
-    const SessionCounters& counters() const { return counters_; }
+    SessionCounters counters() const;
     // Why the connection was or will be closed by us (for -v logs); empty when it was not.
-    const std::string& why() const { return why_; }
+    const std::string& why() const { return why_.empty() ? http_.why() : why_; }
 
-    struct Http;       // llhttp state
     struct WebSocket;  // wslay state
 
 private:
     friend struct WsAccess;
-    void http_feed(std::span<const std::byte> bytes);
-    void answer_request();
-    void reply_error(int status, const std::string& reason);
-    void upgrade();
+    Response answer(const Request& rq);
+    std::optional<Response> upgrade(const Request& rq);
+    void ws_feed(std::span<const std::byte> bytes);
     void ws_message(int opcode, std::span<const std::byte> msg);
     void ws_flush();
-    bool rate_ok();
-    void append(std::string_view s);
 
     SessionConfig config_;
     TimeSource time_;
-    std::unique_ptr<Http> http_;
+    ServerSession http_;
     std::unique_ptr<WebSocket> ws_;
-    std::vector<std::byte> out_;
+    std::vector<std::byte> out_;  // WebSocket frames, after what http_ has to send
     std::int64_t now_ = 0;
     std::int64_t last_activity_ = 0;
-    std::optional<std::int64_t> request_started_;  // first byte of a request whose headers are incomplete
-    std::int64_t rate_window_ = 0;
-    unsigned rate_count_ = 0;
     bool done_ = false;
     std::string why_;
-    SessionCounters counters_;
+    SessionCounters counters_;  // WebNTP's own; counters() adds the HTTP session's
 };
 
 // The Sec-WebSocket-Accept value for a Sec-WebSocket-Key (RFC 6455 §4.2.2).
