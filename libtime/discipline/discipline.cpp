@@ -37,20 +37,25 @@ std::string format_seconds(double s) {
     return buf;
 }
 
-// A sample an NTP-like source may be steered by: no KoD, synchronised, sane numbers.
-bool usable(const Sample& s) {
-    if (s.kod || s.leap == 3 || s.stratum >= 15) return false;  // we would serve 16
-    if (s.verified && !*s.verified) return false;
-    if (s.stratum == 0 && (starts_with(s.source, "ntp://") || starts_with(s.source, "nts://"))) return false;
-    if (!finite(s.offset)) return false;
+// Why an NTP-like source may not steer by this sample ("" : it may): a KoD, unsynchronised,
+// insane numbers.
+std::string unusable_because(const Sample& s) {
+    if (s.kod) return "kiss-o'-death " + *s.kod;
+    if (s.leap == 3) return "unsynchronised (leap 3)";
+    if (s.stratum >= 15) return "stratum " + std::to_string(s.stratum);  // we would serve 16
+    if (s.verified && !*s.verified) return "not verified";
+    if (s.stratum == 0 && (starts_with(s.source, "ntp://") || starts_with(s.source, "nts://"))) return "stratum 0";
+    if (!finite(s.offset)) return "offset not finite";
     // Delays and dispersions within MAXDISP (RFC 5905: 16 s): beyond, a source is useless, and
     // enormous finite values overflow the filter's and the root distance's sums (fuzz_discipline).
     auto sane = [](double x) { return finite(x) && x >= 0 && x <= ntp::kMaxDispersion; };
-    if (!sane(s.delay) || !sane(s.dispersion)) return false;
-    if (s.root_delay && !sane(*s.root_delay)) return false;
-    if (s.root_dispersion && !sane(*s.root_dispersion)) return false;
-    return true;
+    if (!sane(s.delay) || !sane(s.dispersion)) return "delay or dispersion beyond 16 s";
+    if (s.root_delay && !sane(*s.root_delay)) return "root delay beyond 16 s";
+    if (s.root_dispersion && !sane(*s.root_dispersion)) return "root dispersion beyond 16 s";
+    return "";
 }
+
+std::optional<double> finite_or_none(double x) { return finite(x) ? std::optional<double>(x) : std::nullopt; }
 
 // A Roughtime bound's delay or radius: finite, not negative, at most a day (a wider bound says
 // nothing, and sums of enormous ones would overflow).
@@ -77,6 +82,31 @@ std::string refid_text(const Sample& s) {
 }
 
 Discipline::Discipline(const DisciplineConfig& config) : config_(config), loop_(config.loop, config.frequency) {}
+
+void Discipline::mark(const std::string& name, UnixNanos t, char state, std::optional<double> offset,
+                      std::optional<double> delay, std::optional<double> jitter, std::string reason) {
+    SourceState st;
+    st.source = name;
+    st.time = t;
+    st.state = std::string(1, state);
+    st.offset = offset;
+    st.delay = delay;
+    if (jitter) st.jitter = std::max(0.0, *jitter);
+    if (!reason.empty()) st.reason = std::move(reason);
+    states_[name] = std::move(st);
+    // Sources heard once and unusable since are forgotten, oldest first, beyond twice kMaxSources.
+    if (states_.size() > 2 * kMaxSources) drop_oldest(states_, name, [](const SourceState& x) { return x.time; });
+}
+
+std::vector<SourceState> Discipline::source_states() const {
+    std::vector<SourceState> out;
+    for (const auto& [name, st] : states_) {
+        if (!sources_.count(name) && st.state != "?") continue;  // dropped as the oldest source
+        out.push_back(st);
+        if (synchronised_ && name == peer_ && st.state == "+") out.back().state = "*";
+    }
+    return out;
+}
 
 Adjust Discipline::empty_adjust(UnixNanos t) const {
     Adjust a;
@@ -192,7 +222,8 @@ Output Discipline::on_sample(const Sample& s) {
         return finish(empty_adjust(t));
     }
 
-    if (!usable(s)) {
+    if (auto why = unusable_because(s); !why.empty()) {
+        mark(s.source, t, '?', finite_or_none(s.offset), finite_or_none(s.delay), std::nullopt, why);
         check_holdover(t, out);
         return finish(empty_adjust(t));
     }
@@ -213,9 +244,17 @@ Output Discipline::on_sample(const Sample& s) {
     std::vector<std::string> names;
     for (const auto& [name, source] : sources_) {
         const auto& est = source.filter.estimate();
-        if (!est) continue;
+        if (!est) {
+            mark(name, source.last.time, '?', source.last.offset, source.last.delay, std::nullopt,
+                 "no filtered sample yet");
+            continue;
+        }
         double age = nanos_to_seconds(t - source.last.time);
-        if (age > stale_after(source.last) || age < -stale_after(source.last)) continue;
+        if (age > stale_after(source.last) || age < -stale_after(source.last)) {
+            mark(name, source.last.time, '?', source.last.offset, source.last.delay, std::nullopt,
+                 "stale: no sample for " + format_seconds(std::fabs(age)) + " s");
+            continue;
+        }
         ntp::SelectCandidate c;
         c.offset = est->offset - c_now;
         c.delay = est->delay;
@@ -233,12 +272,18 @@ Output Discipline::on_sample(const Sample& s) {
         names.push_back(name);
     }
 
+    auto mark_all = [&](char state, const std::string& why) {
+        for (std::size_t i = 0; i < candidates.size(); ++i)
+            mark(names[i], sources_.at(names[i]).last.time, state, candidates[i].offset, candidates[i].delay,
+                 candidates[i].jitter, why);
+    };
     if (candidates.size() < config_.min_sources) {
         Refusal r;
         r.source = "discipline";
         r.time = t;
         r.reason = std::to_string(candidates.size()) + " usable source" + (candidates.size() == 1 ? "" : "s") +
                    ", fewer than --min-sources " + std::to_string(config_.min_sources);
+        mark_all('?', r.reason);
         out.records.push_back(to_record(r));
         check_holdover(t, out);
         return finish(empty_adjust(t));
@@ -251,10 +296,28 @@ Output Discipline::on_sample(const Sample& s) {
         r.source = "discipline";
         r.time = t;
         r.reason = std::string(ntp::to_string(sel.error()));
+        mark_all(sel.error() == ntp::SelectError::NoMajority ? 'x' : '?', r.reason);
         out.records.push_back(to_record(r));
         check_holdover(t, out);
         return finish(empty_adjust(t));
     }
+    mark_all('x', "falseticker: outside the intersection of the majority");
+    for (std::size_t i = 0; i < candidates.size(); ++i) {   // unfit ones took no part (fit())
+        const double distance = ntp::root_distance(candidates[i]);
+        if (!(distance <= sc.max_distance))
+            mark(names[i], sources_.at(names[i]).last.time, '?', candidates[i].offset, candidates[i].delay,
+                 candidates[i].jitter, "root distance " + format_seconds(distance) + " s beyond " +
+                 format_seconds(sc.max_distance) + " s");
+        else if (candidates[i].stratum > sc.max_stratum)
+            mark(names[i], sources_.at(names[i]).last.time, '?', candidates[i].offset, candidates[i].delay,
+                 candidates[i].jitter, "stratum " + std::to_string(candidates[i].stratum));
+    }
+    for (auto i : sel->truechimers)
+        mark(names[i], sources_.at(names[i]).last.time, '-', candidates[i].offset, candidates[i].delay,
+             candidates[i].jitter);
+    for (auto i : sel->survivors)   // '*' for the system peer once the update is done (source_states)
+        mark(names[i], sources_.at(names[i]).last.time, '+', candidates[i].offset, candidates[i].delay,
+             candidates[i].jitter);
     std::vector<std::string> survivors;
     bool peer_survives = false, sample_survives = false;
     for (auto i : sel->survivors) {

@@ -63,6 +63,13 @@ public:
     std::size_t source_count() const { return sources_.size(); }  // at most 64
     // The last record time seen (0 before any).
     UnixNanos last_time() const { return last_time_; }
+    // Each NTP-like source as the last selection left it, by name, marked as chronyc sources
+    // marks it (records.hpp SourceState): '*' the system peer, '+' combined with it, '-' a
+    // truechimer the cluster algorithm trimmed, 'x' a falseticker (outside the intersection,
+    // or no majority at all), '?' unusable, with the reason (KoD, unsynchronised, no filtered
+    // sample yet, stale, too few sources). '~' is never given: selection has no jitter
+    // test of its own. Roughtime servers are bounds, not sources: not listed.
+    std::vector<SourceState> source_states() const;
 
 private:
     struct Source {
@@ -82,6 +89,8 @@ private:
     Record tracking_record(UnixNanos t, bool synchronised) const;
     void check_holdover(UnixNanos t, Output& out);
     int pending_leap(UnixNanos t, const std::vector<std::string>& survivors) const;
+    void mark(const std::string& name, UnixNanos t, char state, std::optional<double> offset,
+              std::optional<double> delay, std::optional<double> jitter, std::string reason = {});
 
     DisciplineConfig config_;
     Loop loop_;
@@ -101,6 +110,7 @@ private:
     double rms_ = 0;
     int leap_ = 0;
     std::int64_t survivors_ = 0;
+    std::map<std::string, SourceState> states_;   // what source_states() reports
 };
 
 // The refid text a tracking record carries for a sample's source: its 4 octets as a dotted

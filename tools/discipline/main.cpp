@@ -17,6 +17,8 @@
 #include "libtime/stream/record_writer.hpp"
 #include "libtime/stream/sample_table.hpp"
 #include "libtime/sys/file.hpp"
+#include "libtime/sys/status_socket.hpp"
+#include "libtime/observe/snapshot.hpp"
 
 #ifndef TIMEPIPE_VERSION
 #define TIMEPIPE_VERSION "0.1"
@@ -33,6 +35,7 @@ void usage(std::FILE* to) {
                  "        [--min-sources N] [--min-bounds N] [--minpoll N] [--maxpoll N]\n"
                  "        [--step-threshold S] [--step-limit N] [--step-always] [--panic S]\n"
                  "        [--holdover S] [--max-drift PPM] [--max-slew-rate PPM]\n"
+                 "        [--status-socket PATH [--status-mode MODE]]\n"
                  "  reads sample records on stdin, writes adjust and tracking records\n"
                  "  -o, --output FORMAT     text, JSON lines or CBOR (default: text on a terminal,\n"
                  "                          CBOR otherwise)\n"
@@ -48,6 +51,9 @@ void usage(std::FILE* to) {
                  "  --holdover S            unsynchronised after this long without an update (1h)\n"
                  "  --max-drift PPM         how fast a Roughtime bound widens with age (100)\n"
                  "  --max-slew-rate PPM     the fastest temporary frequency offset (83333)\n"
+                 "  --status-socket PATH    answer status snapshots (tracking, each source's\n"
+                 "                          selection mark) on this Unix socket\n"
+                 "  --status-mode MODE      its file mode, octal (0666)\n"
                  "  -v, --verbose           more messages on standard error\n"
                  "  -h, --help              this help\n"
                  "  -V, --version           print the version\n",
@@ -82,7 +88,7 @@ void say(const Record& rec) {
 
 enum {
     kDriftfile = 256, kLeapfile, kMinSources, kMinBounds, kMinpoll, kMaxpoll, kStepThreshold, kStepLimit,
-    kStepAlways, kPanic, kHoldover, kMaxDrift, kMaxSlewRate,
+    kStepAlways, kPanic, kHoldover, kMaxDrift, kMaxSlewRate, kStatusSocket, kStatusMode,
 };
 
 }  // namespace
@@ -93,6 +99,8 @@ int main(int argc, char* argv[]) {
     DisciplineConfig config;
     const char* driftfile = nullptr;
     const char* leapfile = nullptr;
+    std::optional<std::string> status_path;
+    int status_mode = 0666;
 
     static const option long_options[] = {
         {"output", required_argument, nullptr, 'o'},
@@ -109,6 +117,8 @@ int main(int argc, char* argv[]) {
         {"holdover", required_argument, nullptr, kHoldover},
         {"max-drift", required_argument, nullptr, kMaxDrift},
         {"max-slew-rate", required_argument, nullptr, kMaxSlewRate},
+        {"status-socket", required_argument, nullptr, kStatusSocket},
+        {"status-mode", required_argument, nullptr, kStatusMode},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
         {"version", no_argument, nullptr, 'V'},
@@ -137,6 +147,8 @@ int main(int argc, char* argv[]) {
         case kMaxSlewRate:
             config.loop.max_slew_rate = static_cast<double>(int_option("--max-slew-rate", optarg, 1, 100000)) * 1e-6;
             break;
+        case kStatusSocket: status_path = optarg; break;
+        case kStatusMode: status_mode = file_mode_option("--status-mode", optarg); break;
         case 'v': log::set_verbosity(log::verbosity() + 1); break;
         case 'h': usage(stdout); return 0;
         case 'V': std::printf("discipline %s\n", TIMEPIPE_VERSION); return 0;
@@ -168,6 +180,17 @@ int main(int argc, char* argv[]) {
 
     Discipline d(config);
     RecordWriter w(output);
+    // --status-socket: tracking, refusals, adjust and each source's mark, served from its own
+    // thread while this one blocks reading stdin.
+    const ProcessIdentity self = this_process();
+    observe::SnapshotStore status_store({"discipline", 0, self.pid, self.started, TIMEPIPE_VERSION, status_path});
+    std::optional<StatusSocket> status_socket;
+    if (status_path) {
+        auto s = StatusSocket::open(*status_path, static_cast<mode_t>(status_mode),
+                                    [&] { return status_store.encode(wall_clock_now()); });
+        if (!s) log::fatalx(s.error().exit_code, "--status-socket: %s", s.error().what.c_str());
+        status_socket.emplace(std::move(*s));
+    }
     std::optional<UnixNanos> drift_written;
     std::optional<bool> leap_expiry_said;
     StreamDecoder dec;
@@ -195,6 +218,10 @@ int main(int argc, char* argv[]) {
                 w.flush();
                 log::fatalx(out.error().exit_code, "stdin: byte %llu: %s", static_cast<unsigned long long>(at),
                             escape_controls(out.error().what).c_str());
+            }
+            if (status_socket) {
+                for (const auto& rec : out->records) status_store.publish(rec);
+                for (const auto& st : d.source_states()) status_store.publish(to_record(st));
             }
             for (const auto& rec : out->records) {
                 // text: aged from the record's own time, not the wall clock (replays are identical)

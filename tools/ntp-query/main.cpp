@@ -15,6 +15,8 @@
 #include "libtime/stream/output_format.hpp"
 #include "libtime/sys/clock.hpp"
 #include "libtime/sys/resolve.hpp"
+#include "libtime/sys/status_socket.hpp"
+#include "libtime/observe/snapshot.hpp"
 #include "tools/ntp-query/output.hpp"
 #include "tools/ntp-query/query.hpp"
 
@@ -31,7 +33,8 @@ void usage(std::FILE* to) {
     std::fprintf(to,
                  "usage: %s [-46fhVv] [-n count] [-o text|json|cbor] [-t timeout] [-x seconds]\n"
                  "       [--interleaved] [--iburst] [--minpoll N] [--maxpoll N] [--max-sources N]\n"
-                 "       [--ntp-version N] [--nts [--ca-file FILE] [--nts-port N]] server ...\n"
+                 "       [--ntp-version N] [--nts [--ca-file FILE] [--nts-port N]]\n"
+                 "       [--status-socket PATH [--status-mode MODE]] server ...\n"
                  "  -4, -6                use IPv4 / IPv6 addresses only\n"
                  "  -n, --count COUNT     one-shot: exchanges per server (default 4);\n"
                  "                        --follow: stop after COUNT records in all\n"
@@ -51,13 +54,17 @@ void usage(std::FILE* to) {
                  "      --ca-file FILE    --nts: trust the CAs in FILE instead of the system's\n"
                  "      --nts-port N      --nts: the NTS-KE port (default 4460); a server's own\n"
                  "                        :PORT is the NTP port when the key exchange names none\n"
+                 "      --status-socket PATH  answer status snapshots (each source's newest\n"
+                 "                        sample and counters) on this Unix socket\n"
+                 "      --status-mode MODE    its file mode, octal (0666)\n"
                  "  -v, --verbose         more messages on standard error\n"
                  "  -h, --help            this help\n"
                  "  -V, --version         print the version\n",
                  std::string(log::program()).c_str());
 }
 
-enum LongOnly { kInterleaved = 256, kIburst, kMinpoll, kMaxpoll, kMaxSources, kNtpVersion, kNts, kCaFile, kNtsPort };
+enum LongOnly { kInterleaved = 256, kIburst, kMinpoll, kMaxpoll, kMaxSources, kNtpVersion, kNts, kCaFile, kNtsPort,
+                kStatusSocket, kStatusMode };
 
 struct Options {
     QueryOptions query;
@@ -66,6 +73,8 @@ struct Options {
     bool nts = false;
     nts::KeClientOptions ke;
     std::uint16_t nts_port = nts::kNtsKePort;
+    std::optional<std::string> status_socket;
+    int status_mode = 0666;
 };
 
 Options parse_options(int argc, char* argv[]) {
@@ -77,6 +86,8 @@ Options parse_options(int argc, char* argv[]) {
         {"output", required_argument, nullptr, 'o'},     {"interleaved", no_argument, nullptr, kInterleaved},
         {"nts", no_argument, nullptr, kNts}, {"ca-file", required_argument, nullptr, kCaFile},
         {"nts-port", required_argument, nullptr, kNtsPort},
+        {"status-socket", required_argument, nullptr, kStatusSocket},
+        {"status-mode", required_argument, nullptr, kStatusMode},
         {"iburst", no_argument, nullptr, kIburst},       {"minpoll", required_argument, nullptr, kMinpoll},
         {"maxpoll", required_argument, nullptr, kMaxpoll}, {"max-sources", required_argument, nullptr, kMaxSources},
         {"ntp-version", required_argument, nullptr, kNtpVersion}, {"verbose", no_argument, nullptr, 'v'},
@@ -106,6 +117,8 @@ Options parse_options(int argc, char* argv[]) {
         case kCaFile: opt.ke.ca_file = optarg; break;
         case kNtsPort: opt.nts_port = static_cast<std::uint16_t>(int_option("--nts-port", optarg, 1, 65535)); break;
         case kIburst: opt.query.poll.iburst = true; break;
+        case kStatusSocket: opt.status_socket = optarg; break;
+        case kStatusMode: opt.status_mode = file_mode_option("--status-mode", optarg); break;
         case kMinpoll:
             opt.query.poll.minpoll = static_cast<int>(int_option("--minpoll", optarg, ntp::kPollExponentMin, ntp::kPollExponentMax));
             break;
@@ -141,6 +154,18 @@ int main(int argc, char* argv[]) {
     Options opt = parse_options(argc, argv);
     if (sodium_init() < 0) log::fatalx(EX_SOFTWARE, "libsodium: cannot initialise");
     opt.query.client.local_precision = SystemClock().precision_log2();
+
+    // --status-socket: each source's newest sample and its counters, for timepipe-status.
+    const ProcessIdentity self = this_process();
+    observe::SnapshotStore status_store({"ntp-query", 0, self.pid, self.started, TIMEPIPE_VERSION, opt.status_socket});
+    std::optional<StatusSocket> status_socket;
+    if (opt.status_socket) {
+        auto s = StatusSocket::open(*opt.status_socket, static_cast<mode_t>(opt.status_mode),
+                                    [&] { return status_store.encode(wall_clock_now()); });
+        if (!s) log::fatalx(s.error().exit_code, "--status-socket: %s", s.error().what.c_str());
+        status_socket.emplace(std::move(*s));
+        opt.query.on_stats = [&](const Stats& st) { status_store.publish(to_record(st)); };
+    }
 
     // One-shot: every name at once, each in a helper thread (getaddrinfo has no timeout), all
     // within the time the exchanges would take (count x -t) and -x; a name that does not
@@ -204,7 +229,10 @@ int main(int argc, char* argv[]) {
     }
     if (usable.empty()) return status;
     Writer writer(opt.output);
-    auto results = run_query(usable, opt.query, [&](const Sample& s) { writer.sample(s); });
+    auto results = run_query(usable, opt.query, [&](const Sample& s) {
+        status_store.publish(to_record(s));
+        writer.sample(s);
+    });
 
     bool got_time = false;
     for (const auto& r : results) {

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <csignal>
+#include <map>
 #include <memory>
 
 #include <sodium/randombytes.h>
@@ -73,6 +74,7 @@ private:
     void schedule();
     void finish();
     Sample to_record(const ntp::Measurement& m) const;
+    void count(const char* counter);  // counts an event and publishes the source's counters
 
     Session& s_;
     SocketAddress address_;
@@ -96,6 +98,7 @@ private:
     bool done_ = false;
     bool summarised_ = false;
     bool retired_ = false;
+    std::map<std::string, std::uint64_t> counters_;
 };
 
 // A server name of the command line and its sources. With --follow, resolved in the loop and
@@ -206,6 +209,9 @@ public:
     const QueryOptions& options() const { return options_; }
     const SystemClock& clock() const { return clock_; }
     nts::Siv& siv() { return siv_; }
+    void publish_counters(const SocketAddress& a, const std::map<std::string, std::uint64_t>& counters) {
+        if (options_.on_stats) options_.on_stats(Stats{source_name(a), clock_.now(), counters});
+    }
     log::RateLimited& noise() { return noise_; }
 
 private:
@@ -229,6 +235,13 @@ Source::Source(Session& session, const SocketAddress& address, Name* name)
       client_(session.options().client, random64),
       filter_(std::ldexp(1.0, session.options().client.local_precision)) {
     result_.address = address;
+    for (const char* c : {"sent", "received", "timeouts", "kod", "unsynchronised", "bad"}) counters_[c] = 0;
+    if (name && name->server().nts) counters_["nts_nak"] = 0;
+}
+
+void Source::count(const char* counter) {
+    ++counters_[counter];
+    s_.publish_counters(address_, counters_);
 }
 
 Result<void> Source::open(EventLoop& loop) {
@@ -316,6 +329,7 @@ void Source::send() {
     if (name_ && name_->server().nts) {
         if (!nts_ready()) {
             ++result_.sent;
+            count("sent");
             client_.on_timeout();
             return on_loss("no NTS keys");
         }
@@ -327,6 +341,7 @@ void Source::send() {
     const UnixNanos t1 = s_.clock().now();  // refined by the kernel's TX stamp when it comes
     auto sent = peer_->send(std::span<const std::byte>(buf.data(), *n));
     ++result_.sent;
+    count("sent");
     if (!sent) {
         log::debug("%s: send: %s", subject_.c_str(), sent.error().what.c_str());
         client_.on_timeout();
@@ -356,6 +371,7 @@ void Source::on_datagram(std::span<const std::byte> data, UnixNanos t4) {
         }
         if (v == nts::ResponseVerdict::nak) {
             log::warnx("%s: NTS NAK: the server refused our cookie; NTS-KE again", subject_.c_str());
+            count("nts_nak");
             timeout_timer_->stop();
             client_.on_timeout();
             return on_loss("NTS NAK");
@@ -409,6 +425,7 @@ void Source::on_measurement(const ntp::Measurement& m) {
     const auto status = poll_ ? poll_->status() : ntp::PollStatus::Active;
     const double jitter = ntp::take_sample(filter_, poll_ ? &*poll_ : nullptr, sample, monotonic_now());
     ++result_.samples;
+    count("received");
     if (poll_) {
         reach_changed(status);
         rec.reach = poll_->reach();
@@ -427,6 +444,8 @@ void Source::on_measurement(const ntp::Measurement& m) {
 void Source::on_kiss(const ntp::Rejection& r) {
     const std::string code = r.code_string();
     const std::string why = "kiss-o'-death " + code + ": " + std::string(ntp::kiss_meaning(r.kiss));
+    count("received");
+    count("kod");
     if (poll_) {
         poll_->on_kod(code, monotonic_now(), r.server_poll);
         if (poll_->status() == ntp::PollStatus::Demobilised) {
@@ -446,6 +465,8 @@ void Source::on_kiss(const ntp::Rejection& r) {
 // shown with its leap and stratum, and never used.
 void Source::on_unsynchronised(const ntp::Rejection& r) {
     const std::string why = "server is not synchronised";
+    count("received");
+    count("unsynchronised");
     fail(Failure::Unsynchronised, why, EX_UNAVAILABLE);
     std::optional<Sample> rec;
     if (r.measured) rec = to_record(*r.measured);
@@ -474,6 +495,8 @@ void Source::on_unsynchronised(const ntp::Rejection& r) {
 
 void Source::on_bad(ntp::Reject reason) {
     std::string why = "bad reply: " + std::string(ntp::to_string(reason));
+    count("received");
+    count("bad");
     if (poll_) {
         s_.noise().warnx("%s: %s", subject_.c_str(), why.c_str());
         const auto before = poll_->status();
@@ -486,6 +509,7 @@ void Source::on_bad(ntp::Reject reason) {
 
 void Source::on_loss(const char* why) {
     log::info("%s: no answer (%s)", subject_.c_str(), why);
+    count("timeouts");
     fail(Failure::NoAnswer, {}, EX_UNAVAILABLE);
     if (poll_) {
         const auto before = poll_->status();

@@ -31,6 +31,9 @@ struct QueryOptions {
     timepipe::ntp::ClientConfig client;
     timepipe::Family family = timepipe::Family::any;
     std::size_t max_sources = 4;  // addresses used per server name
+    // Each source's counters (sent, received, timeouts, kod, unsynchronised, bad, nts_nak) as a
+    // stats record named after the source, whenever one changes (--status-socket).
+    std::function<void(const timepipe::Stats&)> on_stats;
 };
 
 // An NTS association (--nts): where its keys come from, and the keys and cookies it has.

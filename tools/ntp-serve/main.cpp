@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include <sodium.h>
@@ -28,10 +29,16 @@
 #include "libtime/sys/clock.hpp"
 #include "libtime/sys/file.hpp"
 #include "libtime/sys/privileges.hpp"
+#include "libtime/sys/status_socket.hpp"
+#include "libtime/observe/snapshot.hpp"
 #include "libtime/server/listen_addresses.hpp"
 #include "libtime/server/upstream_feed.hpp"
 #include "tools/ntp-serve/options.hpp"
 #include "tools/ntp-serve/worker.hpp"
+
+#ifndef TIMEPIPE_VERSION
+#define TIMEPIPE_VERSION "0.1"
+#endif
 
 using namespace timepipe;
 using namespace timepipe::serve;
@@ -179,6 +186,22 @@ int main(int argc, char* argv[]) {
                         steered.error().what.c_str());
     }
     for (auto& s : socks) workers.push_back(std::make_unique<Worker>(std::move(s), wc, shared));
+    // --status-socket: created before the privileges go (the directory may be root's); its
+    // thread sums the workers' atomic counters for each client, and shows the upstream's newest
+    // records. Declared after `workers`: destroyed (joined) before them.
+    const ProcessIdentity self = this_process();
+    observe::SnapshotStore status_store(
+        {"ntp-serve", 0, self.pid, self.started, TIMEPIPE_VERSION, opt.status_socket});
+    std::optional<StatusSocket> status_socket;
+    if (opt.status_socket) {
+        auto s = StatusSocket::open(*opt.status_socket, static_cast<mode_t>(opt.status_mode), [&] {
+            const UnixNanos now = wall_clock_now();
+            status_store.publish(to_record(Stats{.source = "ntp-serve", .time = now, .counters = to_map(total(workers))}));
+            return status_store.encode(now);
+        });
+        if (!s) log::fatalx(s.error().exit_code, "--status-socket: %s", s.error().what.c_str());
+        status_socket.emplace(std::move(*s));
+    }
     // Bound: root (and every capability) is no longer needed. Before any thread starts.
     if (user) {
         if (auto ok = drop_privileges(*user); !ok)
@@ -216,6 +239,7 @@ int main(int argc, char* argv[]) {
         auto started = feed->start(
             *loop,
             [&](const UpstreamRecord& record) {
+                std::visit([&](const auto& r) { status_store.publish(to_record(r)); }, record);
                 Result<void> ok;
                 publish([&] { ok = shared.upstream->add(record, clock.now()); });
                 if (ok) reselect();

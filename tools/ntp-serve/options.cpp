@@ -40,6 +40,8 @@ void usage(std::FILE* to) {
                  "                             waking for each one; 0 or off: never (250us)\n"
                  "      --stats-interval DURATION  write a stats record to stdout this often\n"
                  "      --user USER            once bound, run as USER with no capability\n"
+                 "      --status-socket PATH   answer status snapshots on this Unix socket\n"
+                 "      --status-mode MODE     its file mode, octal (0666)\n"
                  "  -o, --output FORMAT        text, json or cbor for stats records\n"
                  "  -v, --verbose              more messages on standard error\n"
                  "  -h, --help                 this help\n"
@@ -49,6 +51,7 @@ void usage(std::FILE* to) {
 
 enum LongOnly {
     kStaleAfter = 256, kNoCorrect, kAllow, kDeny, kRestrict, kAclFile, kDenyKod, kInterleaved, kStatsInterval, kCoalesce, kUser, kNtsKeys,
+    kStatusSocket, kStatusMode,
 };
 
 }  // namespace
@@ -74,6 +77,8 @@ Options parse_options(int argc, char* argv[]) {
         {"stats-interval", required_argument, nullptr, kStatsInterval},
         {"coalesce", required_argument, nullptr, kCoalesce},
         {"user", required_argument, nullptr, kUser},
+        {"status-socket", required_argument, nullptr, kStatusSocket},
+        {"status-mode", required_argument, nullptr, kStatusMode},
         {"output", required_argument, nullptr, 'o'},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
@@ -111,6 +116,8 @@ Options parse_options(int argc, char* argv[]) {
                 log::fatalx(EX_USAGE, "--coalesce: %s: more than 1s", optarg);
             break;
         case kUser: opt.user = optarg; break;
+        case kStatusSocket: opt.status_socket = optarg; break;
+        case kStatusMode: opt.status_mode = file_mode_option("--status-mode", optarg); break;
         case kStatsInterval: opt.stats_interval_ns = duration_option("--stats-interval", optarg).count(); break;
         case 'o':
             if (auto f = parse_output_format(optarg)) opt.output = *f;

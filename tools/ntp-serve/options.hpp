@@ -28,6 +28,8 @@ struct Options {
     std::chrono::nanoseconds coalesce{std::chrono::microseconds(250)};  // --coalesce; 0: off
     std::optional<std::int64_t> stats_interval_ns;
     std::optional<std::string> user;        // --user: run as this user once bound
+    std::optional<std::string> status_socket;   // --status-socket: where status snapshots are answered
+    int status_mode = 0666;
     OutputFormat output = OutputFormat::cbor;
 };
 
