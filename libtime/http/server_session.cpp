@@ -191,7 +191,7 @@ void ServerSession::respond(const Response& r, bool head, bool keep_alive) {
         msg += one_line(k) + ": " + one_line(v) + "\r\n";
         has_connection = has_connection || iequals(k, "connection");
     }
-    const bool close = r.close || !keep_alive || r.status >= 400;
+    const bool close = r.close || !keep_alive;
     if (r.status >= 200 && r.status != 204) msg += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
     if (close && !has_connection) msg += "Connection: close\r\n";
     msg += "\r\n";

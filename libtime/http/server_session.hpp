@@ -12,7 +12,7 @@
 // over max_header_bytes 431; a body over max_body_bytes 413; headers not complete within
 // header_timeout 408; more than max_rate requests in one second 429; a method not in `methods`
 // 405 with Allow. A response with `close`, a request without keep-alive, or any response of 400 or
-// more ends the connection after it. HEAD gets the GET response's headers without its body;
+// more made by Response::text or ::error ends the connection after it. HEAD gets the GET response's headers without its body;
 // 1xx and 204 carry no Content-Length.
 // Upgrades: with an upgrade hook, a request with "Connection: upgrade" and an Upgrade header goes
 // to the hook first; a 101 from it ends HTTP on this connection (upgraded(); the bytes after the
