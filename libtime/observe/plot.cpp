@@ -102,6 +102,37 @@ void data_block(std::string& out, const std::string& name, const std::vector<Plo
     out += "EOD\n";
 }
 
+// `v` in time order; when it has more than two points per column of a `columns` wide image,
+// only the lowest and the highest of each column's points (in time order), and the first and
+// last: the envelope, so a single spike still shows, in a size the plotter and an SVG reader can take.
+std::vector<PlotPoint> thin(const std::vector<PlotPoint>& v, UnixNanos lo, UnixNanos hi, std::size_t columns) {
+    std::vector<PlotPoint> sorted = v;
+    std::stable_sort(sorted.begin(), sorted.end(), [](const PlotPoint& a, const PlotPoint& b) { return a.time < b.time; });
+    if (sorted.size() <= 2 * columns || hi <= lo) return sorted;
+    std::vector<PlotPoint> out;
+    out.reserve(2 * columns);
+    // Doubles: hi - lo may not fit an int64; a column's edge a few ns off changes nothing drawn.
+    double span = static_cast<double>(hi) - static_cast<double>(lo);
+    std::size_t i = 0;
+    while (i < sorted.size()) {
+        auto column = [&](const PlotPoint& p) {
+            double at = (static_cast<double>(p.time) - static_cast<double>(lo)) / span * static_cast<double>(columns);
+            return static_cast<std::size_t>(std::clamp(at, 0.0, static_cast<double>(columns - 1)));
+        };
+        std::size_t c = column(sorted[i]), first = i, low = i, high = i;
+        for (; i < sorted.size() && column(sorted[i]) == c; ++i) {
+            if (sorted[i].value < sorted[low].value) low = i;
+            if (sorted[i].value > sorted[high].value) high = i;
+        }
+        // The series' first and last points too: its line starts and ends where it does.
+        if (first == 0 && std::min(low, high) != 0) out.push_back(sorted[0]);
+        out.push_back(sorted[std::min(low, high)]);
+        if (low != high) out.push_back(sorted[std::max(low, high)]);
+        if (i == sorted.size() && std::max(low, high) != i - 1) out.push_back(sorted[i - 1]);
+    }
+    return out;
+}
+
 bool safe_char(unsigned char c) {
     if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return true;
     static constexpr std::string_view kSafe = " .:/_-+=,[]()#*~";
@@ -211,15 +242,7 @@ std::string gnuplot_script(const PlotData& d, const PlotStyle& style) {
     out += style.format == PlotFormat::png ? "set terminal pngcairo" : "set terminal svg";
     out += " size " + std::to_string(w) + "," + std::to_string(h) + " noenhanced font 'sans,10' background '#ffffff'\n";
 
-    Unit unit = offset_unit(d);
-    for (std::size_t i = 0; i < d.sources.size(); ++i) {
-        data_block(out, "$s" + std::to_string(i), d.sources[i].offset, unit.scale, true);
-        data_block(out, "$q" + std::to_string(i), d.sources[i].poll, 1, false);
-    }
     const auto& freq = d.tracking_frequency.empty() ? d.adjust_frequency : d.tracking_frequency;
-    data_block(out, "$so", d.system_offset, unit.scale, false);
-    data_block(out, "$fr", freq, 1, false);
-    data_block(out, "$sp", d.system_poll, 1, false);
 
     // The shared time axis: the span of every point there is.
     UnixNanos lo = 0, hi = 0;
@@ -243,6 +266,19 @@ std::string gnuplot_script(const PlotData& d, const PlotStyle& style) {
         x_hi = hi < INT64_MAX - kHalfMinute ? hi + kHalfMinute : INT64_MAX;
     }
     double width_s = static_cast<double>(x_hi) / 1e9 - static_cast<double>(x_lo) / 1e9;
+
+    // The data, in time order, each series at most two points per pixel column.
+    Unit unit = offset_unit(d);
+    auto block = [&](const std::string& name, const std::vector<PlotPoint>& v, double scale, bool bar) {
+        data_block(out, name, thin(v, x_lo, x_hi, static_cast<std::size_t>(w)), scale, bar);
+    };
+    for (std::size_t i = 0; i < d.sources.size(); ++i) {
+        block("$s" + std::to_string(i), d.sources[i].offset, unit.scale, true);
+        block("$q" + std::to_string(i), d.sources[i].poll, 1, false);
+    }
+    block("$so", d.system_offset, unit.scale, false);
+    block("$fr", freq, 1, false);
+    block("$sp", d.system_poll, 1, false);
     const char* xfmt = width_s <= 900 ? "%H:%M:%S" : width_s <= 2 * 86400 ? "%H:%M" : "%m-%d %H:%M";
 
     std::string title = style.title.empty() ? "" : safe_text(style.title, 120);

@@ -300,6 +300,27 @@ TEST(PlotScript, TheTimeAxisIsExactAndExtremeTimesDoNotOverflow) {
     EXPECT_NE(s.find("UTC, from 1677-09-21 00:12:43"), std::string::npos) << s;
 }
 
+TEST(PlotScript, SeriesAreSortedAndThinnedToTheirEnvelope) {
+    PlotCollector c;
+    c.add(sample("ntp://a:123", kT0 + 2, 0.002));  // out of order: drawn in time order
+    c.add(sample("ntp://a:123", kT0 + 1, 0.001));
+    auto s = gnuplot_script(c.data(), {});
+    EXPECT_NE(s.find("$s0 << EOD\n1700000000.000000001 1 1\n1700000000.000000002 2 1\nEOD\n"), std::string::npos) << s;
+
+    PlotCollector many;
+    for (int i = 0; i < 100'000; ++i)
+        many.add(sample("ntp://a:123", kT0 + i * kNanosPerSecond, i == 54'321 ? 0.5 : 0.001 * (i % 7)));
+    PlotStyle style;
+    style.width = 400;
+    s = gnuplot_script(many.data(), style);
+    auto block = between(s, "$s0 << EOD\n", "EOD\n");
+    EXPECT_LE(count(block, "\n"), 802u);  // two a column, and the first and last
+    EXPECT_GE(count(block, "\n"), 400u);
+    EXPECT_NE(block.find("1700054321.000000000 500 1\n"), std::string::npos);  // the spike stays
+    EXPECT_NE(block.find("1700000000.000000000 0 1\n"), std::string::npos);     // the first point
+    EXPECT_NE(block.find("1700099999.000000000 "), std::string::npos);           // and the last
+}
+
 TEST(PlotScript, RandomSourceNamesKeepTheScriptSafe) {
     std::mt19937_64 rng(test::test_seed("plot_test"));
     for (int round = 0; round < 200; ++round) {
