@@ -216,6 +216,15 @@ set output '|touch $p'" "ntp://192.0.2.1:123" > "$BATS_TEST_TMPDIR/evil.jsonl"
   run --separate-stderr timeplot "$BATS_TEST_TMPDIR/bad"
   [ "$status" -eq 65 ]
   [[ "$stderr" == "timeplot: $BATS_TEST_TMPDIR/bad: byte 0: "* ]]
+  # white space before CBOR is not skipped: it is the stream's first byte
+  { echo; head -c 2000 "$REC"; } > "$BATS_TEST_TMPDIR/nl.cbor"
+  run --separate-stderr timeplot "$BATS_TEST_TMPDIR/nl.cbor"
+  [ "$status" -eq 65 ]
+  [ "$stderr" = "timeplot: $BATS_TEST_TMPDIR/nl.cbor: byte 0: record is not a map" ]
+  printf ' \n\n' > "$BATS_TEST_TMPDIR/blank"
+  run --separate-stderr timeplot "$BATS_TEST_TMPDIR/blank"
+  [ "$status" -eq 65 ]
+  [ "$stderr" = "timeplot: $BATS_TEST_TMPDIR/blank: no samples, tracking or adjust records" ]
   head -c 1000 "$REC" > "$BATS_TEST_TMPDIR/cut.cbor"
   run --separate-stderr timeplot "$BATS_TEST_TMPDIR/cut.cbor"
   [ "$status" -eq 65 ]

@@ -1,6 +1,6 @@
 // timeplot's path from bytes to a gnuplot script: the bytes decoded as timeplot decodes a file
-// (JSON lines when the first byte that is not white space is '{', else CBOR), every record
-// given to a PlotCollector, the script written. Properties: no crash; the script obeys
+// (JSON lines when the first byte that is not white space is '{' or there is none, else
+// CBOR), every record given to a PlotCollector, the script written. Properties: no crash; the script obeys
 // script_problem's rules (printable ASCII, numbers-only data blocks, no command words or
 // unsafe characters outside quotes, quoted text only of safe characters); and every legend
 // entry is safe_text of a source name (or the discipline's fixed one), the title safe_text of
@@ -52,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     filter.max_points = 4096;
     PlotCollector plot(filter);
     std::vector<std::string> texts;
-    if (i < size && data[i] == '{') {
+    if (i == size || data[i] == '{') {
         JsonLinesDecoder dec;
         dec.feed(bytes);
         dec.finish();

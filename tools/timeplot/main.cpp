@@ -79,7 +79,7 @@ void read_input(const std::string& name, PlotCollector& plot, bool whole) {
     const char* label = stdin_input ? "stdin" : name.c_str();
     if (!file) log::fatalx(file.error().exit_code, "%s: %s", label, file.error().what.c_str());
     std::variant<std::monostate, StreamDecoder, JsonLinesDecoder> dec;
-    std::vector<std::byte> buf(64 * 1024);
+    std::vector<std::byte> buf(64 * 1024), held;  // held: white space read before the decision
     for (;;) {
         auto n = file->read_some(buf);
         if (!n) log::fatalx(n.error().exit_code, "%s: %s", label, n.error().what.c_str());
@@ -87,14 +87,17 @@ void read_input(const std::string& name, PlotCollector& plot, bool whole) {
         if (std::holds_alternative<std::monostate>(dec)) {
             std::size_t i = 0;
             while (i < chunk.size() && std::isspace(std::to_integer<unsigned char>(chunk[i]))) ++i;
-            if (i < chunk.size()) {
-                if (chunk[i] == std::byte{'{'}) dec.emplace<JsonLinesDecoder>();
-                else dec.emplace<StreamDecoder>();
-            } else if (*n != 0) {
-                continue;  // only white space so far
-            } else {
-                return;  // empty
+            if (i == chunk.size() && *n != 0) {
+                held.insert(held.end(), chunk.begin(), chunk.end());
+                continue;
             }
+            // Only white space to the end reads as JSON lines: blank ones, no records.
+            if (i == chunk.size() || chunk[i] == std::byte{'{'}) dec.emplace<JsonLinesDecoder>();
+            else dec.emplace<StreamDecoder>();
+            // Every byte goes to the decoder: a CBOR stream's offsets count from the first.
+            std::visit([&](auto& d) {
+                if constexpr (!std::is_same_v<std::decay_t<decltype(d)>, std::monostate>) d.feed(held);
+            }, dec);
         }
         bool eof = *n == 0;
         std::visit(
