@@ -157,8 +157,24 @@ Result<FilterResult> run_filter(const std::vector<std::string>& argv, std::strin
         }
     }
     in_w.reset();
-    result.exit_status = reap(pid, false, result.status);
-    return result;
+    // Its output is closed; a child that lingers after that still gets only the time left.
+    for (;;) {
+        int st = 0;
+        pid_t r = ::waitpid(pid, &st, WNOHANG);
+        if (r == pid) {
+            result.exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+            result.status = WIFEXITED(st)     ? "exited with " + std::to_string(WEXITSTATUS(st))
+                            : WIFSIGNALED(st) ? "killed by signal " + std::to_string(WTERMSIG(st))
+                                              : "stopped";
+            return result;
+        }
+        if (r < 0 && errno != EINTR) return fail(std::string("waitpid: ") + std::strerror(errno), EX_OSERR);
+        if (std::chrono::steady_clock::now() >= deadline) {
+            reap(pid, true, result.status);
+            return fail("no result within " + std::to_string(limits.timeout.count() / 1000) + " s", EX_TEMPFAIL);
+        }
+        ::usleep(5000);
+    }
 }
 
 }  // namespace timepipe
