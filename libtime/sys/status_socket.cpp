@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <poll.h>
 #include <sstream>
@@ -263,6 +264,35 @@ Result<std::vector<std::byte>> read_status_socket(const std::string& path, std::
         if (t == 0 || ::poll(&p, 1, t) == 0)
             return fail(path + ": no answer within " + seconds + " s", EX_UNAVAILABLE);
     }
+}
+
+Result<std::vector<std::string>> find_status_sockets(const std::string& dir) {
+    namespace fs = std::filesystem;
+    std::vector<std::string> out;
+    std::error_code ec;
+    auto is_socket = [](const fs::directory_entry& e) {
+        std::error_code e2;
+        return e.path().extension() == ".sock" && e.is_socket(e2);
+    };
+    fs::directory_iterator top(dir, ec);
+    if (ec) return fail(dir + ": " + ec.message(),
+                        ec == std::errc::no_such_file_or_directory ? EX_NOINPUT
+                        : ec == std::errc::permission_denied       ? EX_NOPERM
+                                                                   : EX_OSERR);
+    for (const auto& e : top) {
+        std::error_code e2;
+        if (is_socket(e)) {
+            out.push_back(e.path().string());
+        } else if (e.is_directory(e2)) {
+            // One level down (systemd's RuntimeDirectory=timepipe/UNIT); unreadable ones skipped.
+            fs::directory_iterator sub(e.path(), e2);
+            if (e2) continue;
+            for (const auto& f : sub)
+                if (is_socket(f)) out.push_back(f.path().string());
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 UnixNanos wall_clock_now() {

@@ -65,6 +65,10 @@ Result<std::vector<std::byte>> read_status_socket(const std::string& path,
                                                   std::chrono::nanoseconds timeout,
                                                   std::size_t max_bytes);
 
+// The status sockets under `dir`: DIR/*.sock and DIR/*/*.sock that are sockets, sorted.
+// EX_NOINPUT when `dir` does not exist, EX_NOPERM when it cannot be read.
+Result<std::vector<std::string>> find_status_sockets(const std::string& dir);
+
 // Who this process is, for the `status` record: its pid and when it started (CLOCK_REALTIME,
 // from /proc/self/stat's start time in clock ticks since boot).
 struct ProcessIdentity {
