@@ -238,3 +238,36 @@ kill_tracked_but() {
   [ "${lines[4]}" = refused ]   # loopback addresses only, not 127.0.0.0/8
   [ "${lines[5]}" = "exit=0" ]
 }
+
+@test "webntp-serve --status-socket: its counters reach time-metrics as timepipe_stats_total" {
+  require_cmd webntp-serve
+  port=$(free_port)
+  webntp-serve -l "127.0.0.1:$port" --status-socket "$T/webntp.sock" --status-mode 0600 2> "$T/ws.err" &
+  track_pid $!
+  wait_tcp_port "$port"
+  [ "$(stat -c %a "$T/webntp.sock")" = 600 ]
+  curl -sS -o /dev/null "http://127.0.0.1:$port/?1"
+  curl -sS -o /dev/null "http://127.0.0.1:$port/?2"
+  curl -sS -o /dev/null -I "http://127.0.0.1:$port/"
+  curl -sS -o /dev/null -X POST "http://127.0.0.1:$port/"
+  # The server publishes its counters once a second: wait for them (bounded), never a fixed sleep.
+  local i out=""
+  for i in $(seq 100); do
+    out=$(time-metrics --print -s "$T/webntp.sock")
+    grep -qx "timepipe_stats_total{tool=\"webntp-serve\",socket=\"$T/webntp.sock\",source=\"webntp-serve\",counter=\"bad_requests\"} 1" <<< "$out" && break
+    sleep 0.1
+  done
+  echo "$out"
+  grep -qx "timepipe_up{tool=\"webntp-serve\",socket=\"$T/webntp.sock\"} 1" <<< "$out"
+  grep -qx "timepipe_stats_total{tool=\"webntp-serve\",socket=\"$T/webntp.sock\",source=\"webntp-serve\",counter=\"json\"} 2" <<< "$out"
+  grep -qx "timepipe_stats_total{tool=\"webntp-serve\",socket=\"$T/webntp.sock\",source=\"webntp-serve\",counter=\"head\"} 1" <<< "$out"
+  grep -qx "timepipe_stats_total{tool=\"webntp-serve\",socket=\"$T/webntp.sock\",source=\"webntp-serve\",counter=\"bad_requests\"} 1" <<< "$out"
+  grep -qx "timepipe_stats_total{tool=\"webntp-serve\",socket=\"$T/webntp.sock\",source=\"webntp-serve\",counter=\"connections\"} 4" <<< "$out"
+  # A second server on the same socket: "in use", and the first keeps it.
+  run --separate-stderr webntp-serve -l "127.0.0.1:$(free_port)" --status-socket "$T/webntp.sock"
+  [ "$status" -eq 69 ]
+  [[ "$stderr" == *"in use"* ]]
+  [ -S "$T/webntp.sock" ]
+  run --separate-stderr webntp-serve --status-mode 999
+  [ "$status" -eq 64 ]
+}

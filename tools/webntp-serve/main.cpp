@@ -14,10 +14,12 @@
 #include "libtime/base/log.hpp"
 #include "libtime/discipline/leap_file.hpp"
 #include "libtime/http/leap_info.hpp"
+#include "libtime/observe/snapshot.hpp"
 #include "libtime/server/listen_addresses.hpp"
 #include "libtime/server/upstream_feed.hpp"
 #include "libtime/sys/clock.hpp"
 #include "libtime/sys/file.hpp"
+#include "libtime/sys/status_socket.hpp"
 #include "tools/webntp-serve/server.hpp"
 
 #ifndef TIMEPIPE_VERSION
@@ -36,6 +38,7 @@ void usage(std::FILE* to) {
                  "usage: %s [-hVv] [-l ADDR[:PORT]]... [--cert FILE --key FILE] [--leapfile FILE]\n"
                  "          [--upstream -|FILE] [--allow-cross-origin] [--max-connections N] [--max-rate N]\n"
                  "          [--header-timeout TIME] [--idle-timeout TIME]\n"
+                 "          [--status-socket PATH [--status-mode MODE]]\n"
                  "  -l, --listen ADDR[:PORT]  where (repeatable; default 0.0.0.0 and [::], port 8080)\n"
                  "      --cert FILE       HTTPS and WSS with this certificate chain (PEM); SIGHUP reloads\n"
                  "      --key FILE        its private key (PEM)\n"
@@ -48,13 +51,18 @@ void usage(std::FILE* to) {
                  "      --max-rate N      requests or messages a second per connection (default 100)\n"
                  "      --header-timeout TIME  a request's headers must arrive within (default 10s)\n"
                  "      --idle-timeout TIME  idle keep-alive and WebSocket connections closed (default 60s)\n"
+                 "      --status-socket PATH  answer status snapshots (the counters) on this Unix socket\n"
+                 "      --status-mode MODE  its file mode, octal (0666)\n"
                  "  -v, --verbose         more messages on standard error\n"
                  "  -h, --help            this help\n"
                  "  -V, --version         print the version\n",
                  std::string(log::program()).c_str(), kSystemLeapFile);
 }
 
-enum LongOnly { kCert = 256, kKey, kLeapfile, kUpstream, kCors, kMaxConnections, kMaxRate, kHeaderTimeout, kIdleTimeout };
+enum LongOnly {
+    kCert = 256, kKey, kLeapfile, kUpstream, kCors, kMaxConnections, kMaxRate, kHeaderTimeout, kIdleTimeout,
+    kStatusSocket, kStatusMode
+};
 
 // The leap fields served: from the list when it parses and has not expired, else unknown.
 class Leaps {
@@ -97,6 +105,8 @@ int main(int argc, char* argv[]) {
     std::optional<std::string> upstream_path;
     http::SessionConfig sc;
     std::size_t max_connections = 1024;
+    std::optional<std::string> status_path;
+    unsigned status_mode = 0666;
 
     static const option long_options[] = {
         {"listen", required_argument, nullptr, 'l'},
@@ -109,6 +119,8 @@ int main(int argc, char* argv[]) {
         {"max-rate", required_argument, nullptr, kMaxRate},
         {"header-timeout", required_argument, nullptr, kHeaderTimeout},
         {"idle-timeout", required_argument, nullptr, kIdleTimeout},
+        {"status-socket", required_argument, nullptr, kStatusSocket},
+        {"status-mode", required_argument, nullptr, kStatusMode},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
         {"version", no_argument, nullptr, 'V'},
@@ -128,6 +140,8 @@ int main(int argc, char* argv[]) {
         case kMaxRate: sc.max_rate = static_cast<unsigned>(int_option("--max-rate", optarg, 1, 1000000)); break;
         case kHeaderTimeout: sc.header_timeout_ns = duration_option("--header-timeout", optarg).count(); break;
         case kIdleTimeout: sc.idle_timeout_ns = duration_option("--idle-timeout", optarg).count(); break;
+        case kStatusSocket: status_path = optarg; break;
+        case kStatusMode: status_mode = file_mode_option("--status-mode", optarg); break;
         case 'v': log::set_verbosity(log::verbosity() + 1); break;
         case 'h': usage(stdout); return 0;
         case 'V': std::printf("webntp-serve %s\n", TIMEPIPE_VERSION); return 0;
@@ -195,6 +209,24 @@ int main(int argc, char* argv[]) {
     }
     server = std::make_unique<webntp_serve::Server>(*loop, sc, max_connections, std::move(tls_ctx), served);
     if (auto s = server->start(std::move(listeners)); !s) log::fatalx(s.error().exit_code, "%s", s.error().what.c_str());
+
+    // --status-socket: the loop publishes its counters every second (they are the loop's, not
+    // atomics); the socket's thread only encodes the store.
+    const ProcessIdentity self = this_process();
+    observe::SnapshotStore status_store({"webntp-serve", 0, self.pid, self.started, TIMEPIPE_VERSION, status_path});
+    std::optional<StatusSocket> status_socket;
+    std::optional<Timer> status_tick;
+    if (status_path) {
+        auto publish = [&] {
+            status_store.publish(to_record(Stats{.source = "webntp-serve", .time = clock.now(), .counters = server->counters().map()}));
+        };
+        publish();
+        auto s = StatusSocket::open(*status_path, static_cast<mode_t>(status_mode), [&] { return status_store.encode(wall_clock_now()); });
+        if (!s) log::fatalx(s.error().exit_code, "--status-socket: %s", s.error().what.c_str());
+        status_socket.emplace(std::move(*s));
+        status_tick.emplace(Timer::create(*loop, publish).value());
+        status_tick->start(std::chrono::seconds(1), std::chrono::seconds(1));
+    }
 
     // --upstream: as ntp-serve and roughtime-serve follow it; a stream that ends ends the server.
     int exit_status = 0;

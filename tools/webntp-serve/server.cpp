@@ -38,6 +38,17 @@ std::string Counters::line() const {
            " timeouts=" + n(s.timeouts + c.handshake_timeouts) + " unsynchronised=" + n(s.unsynchronised);
 }
 
+std::map<std::string, std::uint64_t> Counters::map() const {
+    const auto& s = session;
+    const auto& c = connections;
+    return {{"connections", c.connections}, {"refused", c.refused}, {"tls_failures", c.tls_failures},
+            {"json", s.http_json}, {"head", s.http_head}, {"ws_upgrades", s.ws_upgrades},
+            {"ws_messages", s.ws_messages}, {"bad_requests", s.bad_requests},
+            {"headers_too_large", s.headers_too_large}, {"rate_limited", s.rate_limited},
+            {"forbidden_origin", s.forbidden_origin}, {"ws_closed_error", s.ws_closed_error},
+            {"timeouts", s.timeouts + c.handshake_timeouts}, {"unsynchronised", s.unsynchronised}};
+}
+
 Server::Server(EventLoop& loop, const http::SessionConfig& config, std::size_t max_connections, std::optional<TlsContext> tls,
                http::WebNtpSession::TimeSource time)
     : server_(loop, ConnectionLimits{.max_connections = max_connections}, std::move(tls),

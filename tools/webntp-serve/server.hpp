@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,8 @@ struct Counters {
     timepipe::ConnectionCounters connections;
     timepipe::http::SessionCounters session;
     std::string line() const;
+    // The same counters by name, for the status socket's stats record.
+    std::map<std::string, std::uint64_t> map() const;
 };
 
 class Server {
