@@ -11,9 +11,10 @@
 // The session answers by itself, and closes after: malformed HTTP 400; request line and headers
 // over max_header_bytes 431; a body over max_body_bytes 413; headers not complete within
 // header_timeout 408; more than max_rate requests in one second 429; a method not in `methods`
-// 405 with Allow. A response with `close`, a request without keep-alive, or any response of 400 or
-// more made by Response::text or ::error ends the connection after it. HEAD gets the GET response's headers without its body;
-// 1xx and 204 carry no Content-Length.
+// 405 with Allow. A response with `close` (Response::text and ::error set it from 400 up), or a
+// request without keep-alive, ends the connection after it. HEAD gets the GET response's headers
+// without its body; 1xx and 204 carry no Content-Length. The header limit counts the request's
+// bytes from its first to its blank line, so 431 falls on the same byte however input is split.
 // Upgrades: with an upgrade hook, a request with "Connection: upgrade" and an Upgrade header goes
 // to the hook first; a 101 from it ends HTTP on this connection (upgraded(); the bytes after the
 // request are in take_leftover()); nullopt: handled as an ordinary request.
