@@ -16,6 +16,7 @@ std::string text(const std::vector<std::byte>& b) { return std::string(reinterpr
 // Echoes the method and the target; /close asks to close; /missing is 404.
 Response echo(const Request& r) {
     if (r.path() == "/missing") return Response::error(404, "no " + r.target);
+    if (r.path() == "/soft") return Response{404, {}, "not here\n", false};  // a 404 that keeps the connection
     Response out = Response::text(200, r.method + " " + r.target + " host=" + r.header("HOST") + " body=" + r.body + "\n");
     out.close = r.path() == "/close";
     return out;
@@ -89,6 +90,13 @@ TEST(HttpServerSession, HandlerErrorsClose) {
               "Connection: close\r\n\r\nno /missing\n");
     EXPECT_TRUE(f.session.done());
     EXPECT_EQ(f.session.why(), "404 no /missing");
+}
+
+TEST(HttpServerSession, AHandlers4xxWithoutCloseKeepsTheConnection) {
+    Fixture f;
+    EXPECT_EQ(f.exchange("GET /soft HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n"),
+              "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot here\n" + ok("GET / host= body=\n"));
+    EXPECT_FALSE(f.session.done());
 }
 
 TEST(HttpServerSession, MethodNotAllowed405) {
