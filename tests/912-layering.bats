@@ -14,9 +14,9 @@ SYS_HEADERS='#include <(unistd|fcntl|poll|signal|spawn|termios)\.h>|#include <sy
   [ -z "$output" ] || { echo "system-call headers outside libtime/sys: $output"; false; }
 }
 
-@test "the pure wings (ntp, roughtime, discipline, sim, refclock, http) never include libtime/sys" {
+@test "the pure wings (ntp, roughtime, discipline, sim, refclock, http, observe) never include libtime/sys" {
   cd "$ROOT"
   grep -rlq '#include "libtime/sys/' libtime/server   # the pattern is live
-  run bash -c 'grep -l "#include \"libtime/sys/" libtime/ntp/* libtime/roughtime/* libtime/discipline/* libtime/sim/* libtime/refclock/* libtime/http/*'
+  run bash -c 'grep -l "#include \"libtime/sys/" libtime/ntp/* libtime/roughtime/* libtime/discipline/* libtime/sim/* libtime/refclock/* libtime/http/* libtime/observe/*'
   [ -z "$output" ] || { echo "pure wing includes sys/: $output"; false; }
 }
