@@ -8,7 +8,7 @@ load common
 setup() {
   require_cmd mandoc
   require_cmd col
-  for t in ntp-query ntp-serve timecat roughtime-query roughtime-serve discipline clocksim clockadj hwts-probe pps-capture gps-reader shm-export shm-import webntp-query webntp-serve timeplot time-metrics; do require_cmd "$t"; done
+  for t in ntp-query ntp-serve timecat roughtime-query roughtime-serve discipline clocksim clockadj hwts-probe pps-capture gps-reader shm-export shm-import webntp-query webntp-serve timeplot time-metrics timepipe-status; do require_cmd "$t"; done
 }
 
 examples() {  # examples PAGE: run its examples; every one must pass
@@ -38,6 +38,7 @@ examples() {  # examples PAGE: run its examples; every one must pass
 @test "webntp-query(1) EXAMPLES run" { examples webntp-query.1; }
 @test "webntp-serve(8) EXAMPLES run" { examples webntp-serve.8; }
 @test "time-metrics(8) EXAMPLES run" { examples time-metrics.8; }
+@test "timepipe-status(1) EXAMPLES run" { examples timepipe-status.1; }
 
 @test "the runner fails examples that break when pasted or print what the page does not show" {
   cat > "$BATS_TEST_TMPDIR/bad.1" <<'PAGE'
