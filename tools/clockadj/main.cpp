@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <getopt.h>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,7 @@
 #include "libtime/base/cli_options.hpp"
 #include "libtime/base/log.hpp"
 #include "libtime/discipline/clock_plan.hpp"
+#include "libtime/observe/snapshot.hpp"
 #include "libtime/stream/record_writer.hpp"
 #include "libtime/sys/record_input.hpp"
 #include "libtime/stream/codec.hpp"
@@ -25,6 +27,7 @@
 #include "libtime/stream/sample_table.hpp"
 #include "libtime/sys/clock_adjust.hpp"
 #include "libtime/sys/signal.hpp"
+#include "libtime/sys/status_socket.hpp"
 
 #ifndef TIMEPIPE_VERSION
 #define TIMEPIPE_VERSION "0.1"
@@ -45,6 +48,8 @@ void usage(std::FILE* to) {
                  "  -o, --output FORMAT   applied records as text, JSON lines or CBOR (default:\n"
                  "                        text on a terminal, CBOR otherwise)\n"
                  "  -s, --show            print the clock's frequency and status, change nothing\n"
+                 "      --status-socket PATH  answer status snapshots on this Unix socket\n"
+                 "      --status-mode MODE    its file mode, octal (0666)\n"
                  "  -v, --verbose         more messages on standard error\n"
                  "  -h, --help            this help\n"
                  "  -V, --version         print the version\n"
@@ -60,6 +65,8 @@ struct Options {
     double max_step = 1000;
     OutputFormat output = OutputFormat::cbor;
     std::string input;  // empty: systemd's fd or stdin
+    std::string status_socket;
+    int status_mode = 0666;
 };
 
 std::string text_of(const Applied& a) {
@@ -91,14 +98,21 @@ std::string text_of(const Applied& a) {
 // them; flushed at once (an audit trail).
 class Writer {
 public:
-    explicit Writer(OutputFormat f) : out_(f) {}
+    Writer(OutputFormat f, observe::SnapshotStore* status) : out_(f), status_(status) {}
     void write(const Applied& a) {
-        out_.write(to_record(a), text_of(a));
+        const Record r = to_record(a);
+        out_.write(r, text_of(a));
         out_.flush();
+        if (status_) status_->publish(r);
+    }
+    // --status-socket: the counters, whenever they change.
+    void counters(std::map<std::string, std::uint64_t> counters) {
+        if (status_) status_->publish(to_record(Stats{"clockadj", wall_clock_now(), std::move(counters)}));
     }
 
 private:
     RecordWriter out_;
+    observe::SnapshotStore* status_;
 };
 
 // The types clockadj expects beside "adjust" in a discipline's output: skipped without a word.
@@ -129,10 +143,14 @@ public:
     void on_record(const Record& rec, std::uint64_t index, const char* input) {
         auto type = record_type(rec);
         if (type != Adjust::kType) {
-            if (known_other_type(type)) return;
+            if (known_other_type(type)) {
+                ++counts_.skipped;
+                return;
+            }
             refuse(input, index, "type \"" + escape_controls(std::string(type)) + "\": not an adjust record");
             return;
         }
+        ++counts_.adjust;
         auto a = from_record<Adjust>(rec);
         if (!a) {
             refuse(input, index, a.error().what);
@@ -169,7 +187,14 @@ public:
         perform(dsc::end_slew(st_, popt_, realtime_now()));
     }
 
-    std::uint64_t refused() const { return refused_; }
+    std::uint64_t refused() const { return counts_.refused; }
+
+    // What the status socket shows: records taken and refused, and what was done to the clock.
+    std::map<std::string, std::uint64_t> counters() const {
+        return {{"adjust", counts_.adjust},       {"refused", counts_.refused}, {"skipped", counts_.skipped},
+                {"applied", counts_.applied},     {"steps", counts_.steps},     {"slews", counts_.slews},
+                {"frequency", counts_.frequency}, {"leaps", counts_.leaps},     {"interference", counts_.interference}};
+    }
 
 private:
     const char* name() const { return popt_.clock_name.c_str(); }
@@ -186,7 +211,7 @@ private:
     }
 
     void refuse(const char* input, std::uint64_t index, const std::string& why) {
-        ++refused_;
+        ++counts_.refused;
         log::warnx("%s: record %llu refused: %s", input, static_cast<unsigned long long>(index),
                    escape_controls(why).c_str());
     }
@@ -216,7 +241,17 @@ private:
                        static_cast<long long>(plan.rate.freq_scaled), tick_text(plan.rate).c_str());
         }
         st_ = plan.next;
+        count(plan.applied);
         w_.write(plan.applied);
+    }
+
+    void count(const Applied& a) {
+        ++counts_.applied;
+        if (a.step) ++counts_.steps;
+        if (a.slew) ++counts_.slews;
+        if (a.frequency) ++counts_.frequency;
+        if (a.leap.value_or(0) != 0) ++counts_.leaps;
+        if (a.interference.value_or(false)) ++counts_.interference;
     }
 
     static std::string tick_text(const dsc::KernelRate& r) {
@@ -251,7 +286,10 @@ private:
     std::optional<dsc::KernelRate> last_rate_;
     int last_status_ = 0;
     bool said_interference_ = false;
-    std::uint64_t refused_ = 0;
+    struct {
+        std::uint64_t adjust = 0, refused = 0, skipped = 0, applied = 0, steps = 0, slews = 0, frequency = 0,
+                      leaps = 0, interference = 0;
+    } counts_;
 };
 
 int show(const Options& opt) {
@@ -280,11 +318,14 @@ int main(int argc, char* argv[]) {
     Options opt;
     opt.output = default_output_format();
 
+    enum { kStatusSocket = 256, kStatusMode };
     static const option long_options[] = {
         {"dry-run", no_argument, nullptr, 'n'},   {"clock", required_argument, nullptr, 'c'},
         {"max-step", required_argument, nullptr, 'm'}, {"output", required_argument, nullptr, 'o'},
         {"show", no_argument, nullptr, 's'},      {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},      {"version", no_argument, nullptr, 'V'},
+        {"status-socket", required_argument, nullptr, kStatusSocket},
+        {"status-mode", required_argument, nullptr, kStatusMode},
         {nullptr, 0, nullptr, 0},
     };
     int c;
@@ -303,6 +344,8 @@ int main(int argc, char* argv[]) {
             else log::fatalx(EX_USAGE, "%s", f.error().what.c_str());
             break;
         case 's': opt.show = true; break;
+        case kStatusSocket: opt.status_socket = optarg; break;
+        case kStatusMode: opt.status_mode = file_mode_option("--status-mode", optarg); break;
         case 'v': log::set_verbosity(log::verbosity() + 1); break;
         case 'h': usage(stdout); return 0;
         case 'V': std::printf("clockadj %s\n", TIMEPIPE_VERSION); return 0;
@@ -331,7 +374,18 @@ int main(int argc, char* argv[]) {
     }
     if (auto ok = catch_stop_signals(); !ok) log::fatalx(ok.error().exit_code, "%s", ok.error().what.c_str());
 
-    Writer w(opt.output);
+    // --status-socket: what was applied last and the counters, for timepipe-status(1).
+    std::optional<observe::SnapshotStore> status;
+    std::optional<StatusSocket> status_socket;
+    if (!opt.status_socket.empty()) {
+        const ProcessIdentity self = this_process();
+        status.emplace(ToolStatus{"clockadj", 0, self.pid, self.started, TIMEPIPE_VERSION, opt.status_socket});
+        auto s = StatusSocket::open(opt.status_socket, static_cast<mode_t>(opt.status_mode), [&] { return status->encode(wall_clock_now()); });
+        if (!s) log::fatalx(s.error().exit_code, "--status-socket: %s", s.error().what.c_str());
+        status_socket.emplace(std::move(*s));
+    }
+
+    Writer w(opt.output, status ? &*status : nullptr);
     Applier app(opt, std::move(clock), w);
     app.start();
 
@@ -341,6 +395,7 @@ int main(int argc, char* argv[]) {
     bool eof = false;
     while (!eof && !stop_requested()) {
         int timeout = app.run_timers();
+        w.counters(app.counters());
         auto read = read_within(fd, buf, timeout);
         if (!read) log::fatalx(read.error().exit_code, "%s: %s", input_name.c_str(), read.error().what.c_str());
         if (!*read) continue;

@@ -11,6 +11,7 @@
 
 #include "libtime/base/cli_options.hpp"
 #include "libtime/base/log.hpp"
+#include "libtime/observe/snapshot.hpp"
 #include "libtime/refclock/gps.hpp"
 #include "libtime/refclock/nmea.hpp"
 #include "libtime/stream/gps_fix.hpp"
@@ -21,6 +22,7 @@
 #include "libtime/sys/clock.hpp"
 #include "libtime/sys/serial.hpp"
 #include "libtime/sys/signal.hpp"
+#include "libtime/sys/status_socket.hpp"
 
 #ifndef TIMEPIPE_VERSION
 #define TIMEPIPE_VERSION "0.1"
@@ -37,7 +39,7 @@ void usage(std::FILE* to) {
     std::fprintf(to,
                  "usage: %s [-hVv] [-d DEVICE] [-s BAUD] [-o text|json|cbor] [-n COUNT] [-x SECONDS]\n"
                  "        [--min-sats N] [--lock N] [--offset S] [--max-ahead S] [--max-jump S]\n"
-                 "        [--not-before YYYY-MM-DD] [--replay]\n"
+                 "        [--not-before YYYY-MM-DD] [--replay] [--status-socket PATH]\n"
                  "  reads NMEA 0183 (GGA, RMC, ZDA, GNS) and writes gps_fix and sample records\n"
                  "  -d, --device PATH       serial device, pty, FIFO or file; - is stdin (default)\n"
                  "  -s, --speed BAUD        terminal speed, 8N1 raw (default 9600)\n"
@@ -53,6 +55,8 @@ void usage(std::FILE* to) {
                  "  --not-before DATE       earlier dates are week rollovers (build date -\n"
                  "                          512 weeks)\n"
                  "  --replay                stamp epochs one second apart (a file: always)\n"
+                 "  --status-socket PATH    answer status snapshots on this Unix socket\n"
+                 "  --status-mode MODE      its file mode, octal (0666)\n"
                  "  -v, --verbose           describe bad sentences and refusals on stderr\n"
                  "  -h, --help              this help\n"
                  "  -V, --version           print the version\n",
@@ -85,7 +89,7 @@ std::string device_name(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-enum { kMinSats = 256, kLock, kOffset, kMaxAhead, kMaxJump, kNotBefore, kReplay };
+enum { kMinSats = 256, kLock, kOffset, kMaxAhead, kMaxJump, kNotBefore, kReplay, kStatusSocket, kStatusMode };
 
 }  // namespace
 
@@ -97,6 +101,8 @@ int main(int argc, char* argv[]) {
     long count = 0;
     std::optional<std::chrono::nanoseconds> run_for;
     bool replay = false;
+    std::string status_path;
+    int status_mode = 0666;
     // Half a rollover period before the build date: a receiver 1024 weeks behind is caught for
     // 512 weeks (9.8 years) after the build, and captures up to 9.8 years old replay as they are.
     NmeaDate not_before = civil_from_days(days_from_civil(build_date().year, build_date().month, build_date().day) - 512 * 7);
@@ -115,6 +121,8 @@ int main(int argc, char* argv[]) {
         {"max-jump", required_argument, nullptr, kMaxJump},
         {"not-before", required_argument, nullptr, kNotBefore},
         {"replay", no_argument, nullptr, kReplay},
+        {"status-socket", required_argument, nullptr, kStatusSocket},
+        {"status-mode", required_argument, nullptr, kStatusMode},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
         {"version", no_argument, nullptr, 'V'},
@@ -145,6 +153,8 @@ int main(int argc, char* argv[]) {
             else log::fatalx(EX_USAGE, "--not-before: \"%s\" is not a date YYYY-MM-DD", optarg);
             break;
         case kReplay: replay = true; break;
+        case kStatusSocket: status_path = optarg; break;
+        case kStatusMode: status_mode = file_mode_option("--status-mode", optarg); break;
         case 'v': log::set_verbosity(log::verbosity() + 1); break;
         case 'h': usage(stdout); return 0;
         case 'V': std::printf("gps-reader %s\n", TIMEPIPE_VERSION); return 0;
@@ -169,6 +179,31 @@ int main(int argc, char* argv[]) {
     long samples = 0;
     int said = 0;
     bool done = false;
+    SystemClock clock;
+
+    // The counters, as the stats record at the end says them.
+    auto stats = [&] {
+        Stats st{.source = config.source, .time = config.replay ? rx.last_time() : clock.now(), .counters = rx.counters()};
+        for (const auto& [k, n] : faults) st.counters[k] = n;
+        st.counters["garbage_bytes"] = split.garbage_bytes();
+        st.counters["truncated"] = split.truncated();
+        st.counters["too_long"] = split.too_long();
+        return st;
+    };
+    // --status-socket: the newest gps_fix and sample written, and the counters so far.
+    std::optional<observe::SnapshotStore> status;
+    std::optional<StatusSocket> status_socket;
+    if (!status_path.empty()) {
+        const ProcessIdentity self = this_process();
+        status.emplace(ToolStatus{"gps-reader", 0, self.pid, self.started, TIMEPIPE_VERSION, status_path});
+        auto s = StatusSocket::open(status_path, static_cast<mode_t>(status_mode), [&] { return status->encode(wall_clock_now()); });
+        if (!s) log::fatalx(s.error().exit_code, "--status-socket: %s", s.error().what.c_str());
+        status_socket.emplace(std::move(*s));
+    }
+    auto write = [&](const Record& r, UnixNanos t) {
+        w.write(r, t);
+        if (status) status->publish(r);
+    };
 
     auto on_line = [&](std::string_view line, UnixNanos first_byte) {
         SentenceFault why = SentenceFault::none;
@@ -184,17 +219,16 @@ int main(int argc, char* argv[]) {
         }
         for (auto& e : rx.on_sentence(*s, first_byte)) {
             if (done) break;
-            w.write(to_record(e.fix), e.fix.time);
+            write(to_record(e.fix), e.fix.time);
             if (!e.fix.valid && log::verbosity() > 0)
                 log::info("%s: %s refused: %s", name.c_str(), e.fix.utc.value_or("epoch").c_str(), e.fix.reason->c_str());
             if (e.sample) {
-                w.write(to_record(*e.sample), e.sample->time);
+                write(to_record(*e.sample), e.sample->time);
                 if (count && ++samples >= count) done = true;
             }
         }
     };
 
-    SystemClock clock;
     const std::int64_t deadline = run_for ? monotonic_now() + run_for->count() : 0;
     std::array<std::byte, 4096> buf;
     bool eof = false;
@@ -213,6 +247,7 @@ int main(int argc, char* argv[]) {
         eof = (*r)->bytes == 0;
         split.feed(std::span<const std::byte>(buf.data(), (*r)->bytes), (*r)->arrived, on_line);
         w.flush();
+        if (status) status->publish(to_record(stats()));
     }
     if (!done) {
         for (auto& e : rx.finish()) {
@@ -220,11 +255,7 @@ int main(int argc, char* argv[]) {
             if (e.sample && (!count || samples < count)) w.write(to_record(*e.sample), e.sample->time);
         }
     }
-    Stats st{.source = config.source, .time = config.replay ? rx.last_time() : clock.now(), .counters = rx.counters()};
-    for (const auto& [k, n] : faults) st.counters[k] = n;
-    st.counters["garbage_bytes"] = split.garbage_bytes();
-    st.counters["truncated"] = split.truncated();
-    st.counters["too_long"] = split.too_long();
+    const Stats st = stats();
     w.write(to_record(st), st.time);
     w.flush();
     return 0;

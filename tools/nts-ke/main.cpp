@@ -3,12 +3,15 @@
 // See man/nts-ke.8.
 #include <cstdio>
 #include <getopt.h>
+#include <optional>
 #include <string>
 
 #include "libtime/base/cli_options.hpp"
 #include "libtime/base/host_port.hpp"
 #include "libtime/base/log.hpp"
 #include "libtime/nts/ke_message.hpp"
+#include "libtime/observe/snapshot.hpp"
+#include "libtime/sys/status_socket.hpp"
 #include "tools/nts-ke/client.hpp"
 #include "libtime/nts/key_file.hpp"
 #include "tools/nts-ke/server.hpp"
@@ -27,7 +30,7 @@ void usage(std::FILE* to) {
                  "usage: %s [-46hVv] [--ca-file FILE] [--groups LIST] [-o text|json] [-t TIME] HOST[:PORT]\n"
                  "       %s --serve --cert FILE --key FILE --keys FILE [--listen ADDR[:PORT]]...\n"
                  "          [--ntp-server HOST[:PORT] | --ntp-port N] [--rotate TIME] [--keep N] [--max-connections N]\n"
-                 "          [--groups LIST] [-t TIME]\n"
+                 "          [--groups LIST] [--status-socket PATH] [-t TIME]\n"
                  "       %s --rotate-keys FILE [--keep N]\n"
                  "  -4, -6                use IPv4 / IPv6 addresses only\n"
                  "      --ca-file FILE    trust the CAs in FILE (PEM) instead of the system's\n"
@@ -48,6 +51,8 @@ void usage(std::FILE* to) {
                  "      --ntp-port N      serving: only the NTP port (clients keep the address)\n"
                  "      --rotate TIME     serving: rotate the key file this often (default never)\n"
                  "      --max-connections N  serving: connections at once (default 256)\n"
+                 "      --status-socket PATH  serving: answer status snapshots on this Unix socket\n"
+                 "      --status-mode MODE  serving: its file mode, octal (0666)\n"
                  "      --rotate-keys FILE  add a new current cookie key to FILE (created if\n"
                  "                        missing, mode 0600), keeping --keep older ones\n"
                  "      --keep N          old keys kept by --rotate-keys (default 2)\n"
@@ -58,7 +63,10 @@ void usage(std::FILE* to) {
                  p.c_str(), p.c_str(), p.c_str());
 }
 
-enum LongOnly { kCaFile = 256, kGroups, kRotateKeys, kKeep, kServe, kCert, kKey, kKeys, kNtpServer, kNtpPort, kRotate, kMaxConnections };
+enum LongOnly {
+    kCaFile = 256, kGroups, kRotateKeys, kKeep, kServe, kCert, kKey, kKeys, kNtpServer, kNtpPort, kRotate,
+    kMaxConnections, kStatusSocket, kStatusMode,
+};
 
 }  // namespace
 
@@ -70,6 +78,8 @@ int main(int argc, char* argv[]) {
     long keep = 2;
     bool serve = false;
     nts_ke::ServeOptions so;
+    std::string status_path;
+    int status_mode = 0666;
 
     static const option long_options[] = {
         {"ca-file", required_argument, nullptr, kCaFile},
@@ -87,6 +97,8 @@ int main(int argc, char* argv[]) {
         {"ntp-port", required_argument, nullptr, kNtpPort},
         {"rotate", required_argument, nullptr, kRotate},
         {"max-connections", required_argument, nullptr, kMaxConnections},
+        {"status-socket", required_argument, nullptr, kStatusSocket},
+        {"status-mode", required_argument, nullptr, kStatusMode},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
         {"version", no_argument, nullptr, 'V'},
@@ -126,6 +138,8 @@ int main(int argc, char* argv[]) {
         case kNtpPort: so.ntp_port = static_cast<std::uint16_t>(int_option("--ntp-port", optarg, 1, 65535)); break;
         case kRotate: so.rotate = duration_option("--rotate", optarg); break;
         case kMaxConnections: so.max_connections = static_cast<std::size_t>(int_option("--max-connections", optarg, 1, 100000)); break;
+        case kStatusSocket: status_path = optarg; break;
+        case kStatusMode: status_mode = file_mode_option("--status-mode", optarg); break;
         case 'v': log::set_verbosity(log::verbosity() + 1); break;
         case 'h': usage(stdout); return 0;
         case 'V': std::printf("nts-ke %s\n", TIMEPIPE_VERSION); return 0;
@@ -140,8 +154,22 @@ int main(int argc, char* argv[]) {
         so.tls.groups = opt.groups;
         so.timeout = opt.timeout;
         so.keep = static_cast<std::size_t>(keep);
+        // --status-socket: the server's counters, published from its loop every 200 ms.
+        std::optional<observe::SnapshotStore> status;
+        std::optional<StatusSocket> status_socket;
+        if (!status_path.empty()) {
+            const ProcessIdentity self = this_process();
+            status.emplace(ToolStatus{"nts-ke", 0, self.pid, self.started, TIMEPIPE_VERSION, status_path});
+            auto s = StatusSocket::open(status_path, static_cast<mode_t>(status_mode), [&] { return status->encode(wall_clock_now()); });
+            if (!s) log::fatalx(s.error().exit_code, "--status-socket: %s", s.error().what.c_str());
+            status_socket.emplace(std::move(*s));
+            so.publish_counters = [&](std::map<std::string, std::uint64_t> counters) {
+                status->publish(to_record(Stats{"nts-ke", wall_clock_now(), std::move(counters)}));
+            };
+        }
         return nts_ke::run_server(so);
     }
+    if (!status_path.empty()) log::fatalx(EX_USAGE, "--status-socket: only with --serve");
 
     if (!rotate_file.empty()) {
         if (optind != argc) log::fatalx(EX_USAGE, "%s: --rotate-keys takes no server", argv[optind]);

@@ -12,6 +12,7 @@
 
 #include "libtime/base/cli_options.hpp"
 #include "libtime/base/log.hpp"
+#include "libtime/observe/snapshot.hpp"
 #include "libtime/refclock/pps.hpp"
 #include "libtime/stream/codec.hpp"
 #include "libtime/stream/output_format.hpp"
@@ -23,6 +24,7 @@
 #include "libtime/sys/pps_sim.hpp"
 #include "libtime/sys/record_input.hpp"
 #include "libtime/sys/signal.hpp"
+#include "libtime/sys/status_socket.hpp"
 
 #ifndef TIMEPIPE_VERSION
 #define TIMEPIPE_VERSION "0.1"
@@ -37,7 +39,7 @@ void usage(std::FILE* to) {
     std::fprintf(to,
                  "usage: %s [-hVv] [-d DEVICE] [-e assert|clear] [--second-from-clock]\n"
                  "        [--offset S] [--max-distance S] [--max-age S] [-t TIMEOUT]\n"
-                 "        [-n COUNT] [-x SECONDS] [-o text|json|cbor]\n"
+                 "        [-n COUNT] [-x SECONDS] [-o text|json|cbor] [--status-socket PATH]\n"
                  "  pairs PPS pulses with the seconds named by sample records on stdin\n"
                  "  -d, --device DEVICE     /dev/ppsN (default /dev/pps0), or sim:FILE, a simulated\n"
                  "                          device reading PPS_FETCH results from FILE\n"
@@ -54,6 +56,8 @@ void usage(std::FILE* to) {
                  "  -x, --seconds S         stop after S seconds\n"
                  "  -o, --output FORMAT     text, JSON lines or CBOR (default: text on a terminal,\n"
                  "                          CBOR otherwise)\n"
+                 "  --status-socket PATH    answer status snapshots on this Unix socket\n"
+                 "  --status-mode MODE      its file mode, octal (0666)\n"
                  "  -v, --verbose           refused and missed pulses, timeouts on standard error\n"
                  "  -h, --help              this help\n"
                  "  -V, --version           print the version\n",
@@ -133,7 +137,7 @@ private:
 // How long a pulse waits on stdin for its second before the next fetch (well under a period).
 constexpr std::chrono::nanoseconds kCoarseWait = std::chrono::milliseconds(500);
 
-enum { kSecondFromClock = 256, kOffset, kMaxDistance, kMaxAge };
+enum { kSecondFromClock = 256, kOffset, kMaxDistance, kMaxAge, kStatusSocket, kStatusMode };
 
 }  // namespace
 
@@ -147,6 +151,8 @@ int main(int argc, char* argv[]) {
     std::chrono::nanoseconds timeout = std::chrono::seconds(2);
     std::optional<long> count;
     std::optional<std::chrono::nanoseconds> run_for;
+    std::string status_path;
+    int status_mode = 0666;
 
     static const option long_options[] = {
         {"device", required_argument, nullptr, 'd'},
@@ -159,6 +165,8 @@ int main(int argc, char* argv[]) {
         {"count", required_argument, nullptr, 'n'},
         {"seconds", required_argument, nullptr, 'x'},
         {"output", required_argument, nullptr, 'o'},
+        {"status-socket", required_argument, nullptr, kStatusSocket},
+        {"status-mode", required_argument, nullptr, kStatusMode},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
         {"version", no_argument, nullptr, 'V'},
@@ -188,6 +196,8 @@ int main(int argc, char* argv[]) {
             if (auto f = parse_output_format(optarg)) output = *f;
             else log::fatalx(EX_USAGE, "%s", f.error().what.c_str());
             break;
+        case kStatusSocket: status_path = optarg; break;
+        case kStatusMode: status_mode = file_mode_option("--status-mode", optarg); break;
         case 'v': log::set_verbosity(log::verbosity() + 1); break;
         case 'h': usage(stdout); return 0;
         case 'V': std::printf("pps-capture %s\n", TIMEPIPE_VERSION); return 0;
@@ -216,11 +226,37 @@ int main(int argc, char* argv[]) {
     const std::int64_t deadline = run_for ? monotonic_now() + run_for->count() : 0;
     UnixNanos latest = 0;   // the newest edge time: the local time a simulated run has reached
 
+    // The counters, as the stats record at the end says them.
+    auto stats = [&] {
+        Stats st;
+        st.source = config.source;
+        st.time = simulated ? latest : clock.now();
+        st.counters = {
+            {"pulses", seq.pulses()}, {"samples", n.samples}, {"repeated", seq.repeated()},
+            {"missed", seq.missed()}, {"restarts", seq.restarts()}, {"stale", seq.stale()},
+            {"none_yet", n.none_yet}, {"timeouts", n.timeouts}, {"no_second", n.no_second},
+            {"too_far", n.too_far}, {"coarse", n.coarse}, {"coarse_unusable", n.coarse_unusable},
+        };
+        return st;
+    };
+    // --status-socket: the newest sample written and the counters so far.
+    std::optional<observe::SnapshotStore> status;
+    std::optional<StatusSocket> status_socket;
+    if (!status_path.empty()) {
+        const ProcessIdentity self = this_process();
+        status.emplace(ToolStatus{"pps-capture", 0, self.pid, self.started, TIMEPIPE_VERSION, status_path});
+        auto s = StatusSocket::open(status_path, static_cast<mode_t>(status_mode), [&] { return status->encode(wall_clock_now()); });
+        if (!s) log::fatalx(s.error().exit_code, "--status-socket: %s", s.error().what.c_str());
+        status_socket.emplace(std::move(*s));
+    }
+
     auto emit = [&](const std::vector<PpsOutcome>& outcomes) {
         for (const auto& o : outcomes) {
             if (o.kind == PpsOutcome::Kind::sample) {
                 if (count && n.samples >= static_cast<std::uint64_t>(*count)) break;
-                w.write(to_record(o.sample), o.sample.time);
+                const Record r = to_record(o.sample);
+                w.write(r, o.sample.time);
+                if (status) status->publish(r);
                 ++n.samples;
                 continue;
             }
@@ -228,6 +264,7 @@ int main(int argc, char* argv[]) {
             log::info("pulse at %s: %s", time_text(o.pulse).c_str(), o.reason.c_str());
         }
         w.flush();
+        if (status) status->publish(to_record(stats()));
     };
     auto done = [&] {
         return stop_requested() || (count && n.samples >= static_cast<std::uint64_t>(*count)) ||
@@ -235,6 +272,7 @@ int main(int argc, char* argv[]) {
     };
 
     while (!done()) {
+        if (status) status->publish(to_record(stats()));  // before a fetch that may wait
         coarse.drain(pairer, n, w);
         auto wait = timeout;
         if (run_for) wait = std::min(wait, std::chrono::nanoseconds(std::max<std::int64_t>(deadline - monotonic_now(), 0)));
@@ -287,15 +325,7 @@ int main(int argc, char* argv[]) {
         emit(pairer.finish());
     }
 
-    Stats st;
-    st.source = config.source;
-    st.time = simulated ? latest : clock.now();
-    st.counters = {
-        {"pulses", seq.pulses()}, {"samples", n.samples}, {"repeated", seq.repeated()},
-        {"missed", seq.missed()}, {"restarts", seq.restarts()}, {"stale", seq.stale()},
-        {"none_yet", n.none_yet}, {"timeouts", n.timeouts}, {"no_second", n.no_second},
-        {"too_far", n.too_far}, {"coarse", n.coarse}, {"coarse_unusable", n.coarse_unusable},
-    };
+    const Stats st = stats();
     w.write(to_record(st), st.time);
     w.flush();
     return 0;

@@ -11,23 +11,30 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "libtime/base/crypto.hpp"
 #include "libtime/sys/event_loop.hpp"
 #include "libtime/base/host_port.hpp"
 #include "libtime/base/log.hpp"
+#include "libtime/observe/snapshot.hpp"
 #include "libtime/roughtime/keyfile.hpp"
 #include "libtime/stream/codec.hpp"
 #include "libtime/stream/records.hpp"
 #include "libtime/sys/clock.hpp"
 #include "libtime/sys/file.hpp"
 #include "libtime/sys/keyfile.hpp"
+#include "libtime/sys/status_socket.hpp"
 #include "libtime/sys/tcp.hpp"
 #include "libtime/server/listen_addresses.hpp"
 #include "libtime/server/upstream_feed.hpp"
 #include "tools/roughtime-serve/options.hpp"
 #include "tools/roughtime-serve/server.hpp"
+
+#ifndef TIMEPIPE_VERSION
+#define TIMEPIPE_VERSION "0.1"
+#endif
 
 using namespace timepipe;
 using namespace timepipe::rtserve;
@@ -36,6 +43,7 @@ namespace {
 
 constexpr const char* kCredentialName = "roughtime-key";
 constexpr std::chrono::milliseconds kEndGrace{500};  // --upstream ended: a stop signal may follow
+constexpr std::chrono::milliseconds kStatusEvery{200};  // --status-socket: counters this fresh
 
 std::span<std::byte> writable_bytes(std::string& s) { return std::as_writable_bytes(std::span(s)); }
 
@@ -139,6 +147,25 @@ int main(int argc, char* argv[]) {
                                       upstream ? &*upstream : nullptr);
     server->start();
 
+    // --status-socket: the counters (published from the loop, which owns them) and the newest
+    // upstream record followed.
+    std::optional<observe::SnapshotStore> status;
+    std::optional<StatusSocket> status_socket;
+    std::optional<Timer> status_timer;
+    if (opt.status_socket) {
+        const ProcessIdentity self = this_process();
+        status.emplace(ToolStatus{"roughtime-serve", 0, self.pid, self.started, TIMEPIPE_VERSION, *opt.status_socket});
+        auto s = StatusSocket::open(*opt.status_socket, static_cast<mode_t>(opt.status_mode), [&] { return status->encode(wall_clock_now()); });
+        if (!s) log::fatalx(s.error().exit_code, "--status-socket: %s", s.error().what.c_str());
+        status_socket.emplace(std::move(*s));
+        auto publish = [&] { status->publish(to_record(Stats{"roughtime-serve", wall_clock_now(), server->counters().map()})); };
+        publish();
+        auto t = Timer::create(*loop, publish);
+        if (!t) log::fatalx(t.error().exit_code, "timer: %s", t.error().what.c_str());
+        status_timer.emplace(std::move(*t));
+        status_timer->start(kStatusEvery, kStatusEvery);
+    }
+
     // --upstream: samples in, selection at once and again whenever a sample may have gone stale;
     // a change of state said once on stderr. A stream that ends ends the server, for systemd
     // to restart the pipeline.
@@ -162,6 +189,7 @@ int main(int argc, char* argv[]) {
         auto started = feed->start(
             *loop,
             [&](const UpstreamRecord& record) {
+                if (status) std::visit([&](const auto& r) { status->publish(to_record(r)); }, record);
                 auto ok = upstream->add(record, clock.now());
                 if (ok) reselect();
                 return ok;

@@ -39,6 +39,8 @@ void usage(std::FILE* to) {
                  "      --batch-size N         requests signed together, 1-%zu (64)\n"
                  "      --batch-delay DURATION|0  wait this long for a batch to fill (1ms)\n"
                  "      --offset [-]DURATION   serve a time this far off: for testing clients only\n"
+                 "      --status-socket PATH   answer status snapshots on this Unix socket\n"
+                 "      --status-mode MODE     its file mode, octal (0666)\n"
                  "  -v, --verbose              more messages on standard error\n"
                  "  -h, --help                 this help\n"
                  "  -V, --version              print the version\n",
@@ -48,6 +50,7 @@ void usage(std::FILE* to) {
 
 enum LongOnly {
     kKeygen = 256, kForce, kTcp, kGoogle, kStaleAfter, kOnlineValidity, kBatchSize, kBatchDelay, kOffset,
+    kStatusSocket, kStatusMode,
 };
 
 }  // namespace
@@ -68,6 +71,8 @@ Options parse_options(int argc, char* argv[]) {
         {"batch-size", required_argument, nullptr, kBatchSize},
         {"batch-delay", required_argument, nullptr, kBatchDelay},
         {"offset", required_argument, nullptr, kOffset},
+        {"status-socket", required_argument, nullptr, kStatusSocket},
+        {"status-mode", required_argument, nullptr, kStatusMode},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
         {"version", no_argument, nullptr, 'V'},
@@ -97,6 +102,8 @@ Options parse_options(int argc, char* argv[]) {
             break;
         case kBatchDelay: opt.batch_delay_ns = duration_or_zero_option("--batch-delay", optarg).count(); break;
         case kOffset: opt.offset_ns = signed_duration_option("--offset", optarg).count(); break;
+        case kStatusSocket: opt.status_socket = optarg; break;
+        case kStatusMode: opt.status_mode = file_mode_option("--status-mode", optarg); break;
         case 'v': log::set_verbosity(log::verbosity() + 1); break;
         case 'h': usage(stdout); std::exit(0);
         case 'V': std::printf("roughtime-serve %s\n", TIMEPIPE_VERSION); std::exit(0);

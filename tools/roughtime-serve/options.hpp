@@ -27,6 +27,8 @@ struct Options {
     std::size_t batch_size = 64;
     std::int64_t batch_delay_ns = 1'000'000;  // 1 ms
     std::int64_t offset_ns = 0;               // --offset: serve a wrong time (tests only)
+    std::optional<std::string> status_socket;  // --status-socket PATH
+    int status_mode = 0666;                    // --status-mode MODE
 };
 
 // Exits with EX_USAGE and one line on a bad option; prints help or the version and exits 0.

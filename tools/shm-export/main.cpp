@@ -13,6 +13,7 @@
 
 #include "libtime/base/cli_options.hpp"
 #include "libtime/base/log.hpp"
+#include "libtime/observe/snapshot.hpp"
 #include "libtime/refclock/shm.hpp"
 #include "libtime/refclock/sock.hpp"
 #include "libtime/stream/codec.hpp"
@@ -20,6 +21,7 @@
 #include "libtime/stream/sample_table.hpp"
 #include "libtime/sys/file.hpp"
 #include "libtime/sys/shm.hpp"
+#include "libtime/sys/status_socket.hpp"
 #include "libtime/sys/unix_datagram.hpp"
 
 #ifndef TIMEPIPE_VERSION
@@ -42,13 +44,15 @@ void usage(std::FILE* to) {
                  "  -s, --source NAME      only samples of this source\n"
                  "  -n, --count COUNT      stop after COUNT samples\n"
                  "  --sock PATH            chronyd's `refclock SOCK PATH` instead of SHM\n"
+                 "  --status-socket PATH   answer status snapshots on this Unix socket\n"
+                 "  --status-mode MODE     its file mode, octal (0666)\n"
                  "  -v, --verbose          more messages on standard error\n"
                  "  -h, --help             this help\n"
                  "  -V, --version          print the version\n",
                  std::string(log::program()).c_str(), std::string(log::program()).c_str());
 }
 
-enum { kSock = 256 };
+enum { kSock = 256, kStatusSocket, kStatusMode };
 
 struct Options {
     std::optional<int> unit;
@@ -57,6 +61,8 @@ struct Options {
     std::string source;
     std::string sock;
     std::uint64_t count = 0;  // 0: no limit
+    std::string status_socket;
+    int status_mode = 0666;
 };
 
 // A sample a reference clock may pass on, or why not.
@@ -111,6 +117,8 @@ int main(int argc, char* argv[]) {
         {"source", required_argument, nullptr, 's'},
         {"count", required_argument, nullptr, 'n'},
         {"sock", required_argument, nullptr, kSock},
+        {"status-socket", required_argument, nullptr, kStatusSocket},
+        {"status-mode", required_argument, nullptr, kStatusMode},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
         {"version", no_argument, nullptr, 'V'},
@@ -125,6 +133,8 @@ int main(int argc, char* argv[]) {
         case 's': opt.source = optarg; break;
         case 'n': opt.count = static_cast<std::uint64_t>(int_option("--count", optarg, 1, 1L << 62)); break;
         case kSock: opt.sock = optarg; break;
+        case kStatusSocket: opt.status_socket = optarg; break;
+        case kStatusMode: opt.status_mode = file_mode_option("--status-mode", optarg); break;
         case 'v': log::set_verbosity(log::verbosity() + 1); break;
         case 'h': usage(stdout); return 0;
         case 'V': std::printf("shm-export %s\n", TIMEPIPE_VERSION); return 0;
@@ -153,7 +163,24 @@ int main(int argc, char* argv[]) {
         sink.path = opt.sock;
     }
 
-    std::uint64_t written = 0, dropped = 0;
+    // --status-socket: the newest sample handed on per source, and the counters.
+    std::optional<observe::SnapshotStore> status;
+    std::optional<StatusSocket> status_socket;
+    if (!opt.status_socket.empty()) {
+        const ProcessIdentity self = this_process();
+        status.emplace(ToolStatus{"shm-export", 0, self.pid, self.started, TIMEPIPE_VERSION, opt.status_socket});
+        auto s = StatusSocket::open(opt.status_socket, static_cast<mode_t>(opt.status_mode), [&] { return status->encode(wall_clock_now()); });
+        if (!s) log::fatalx(s.error().exit_code, "--status-socket: %s", s.error().what.c_str());
+        status_socket.emplace(std::move(*s));
+    }
+    std::uint64_t samples = 0, other_source = 0, skipped = 0, written = 0, dropped = 0;
+    auto publish_counters = [&] {
+        if (!status) return;
+        status->publish(to_record(Stats{"shm-export", wall_clock_now(),
+                                        {{"samples", samples}, {"other_source", other_source}, {"skipped", skipped},
+                                         {"written", written}, {"dropped", dropped}}}));
+    };
+    publish_counters();
     StreamDecoder dec;
     auto in = InputFile::standard_input();
     std::vector<std::byte> buf(64 * 1024);
@@ -173,8 +200,13 @@ int main(int argc, char* argv[]) {
             if (!s)
                 log::fatalx(s.error().exit_code, "stdin: byte %llu: %s", static_cast<unsigned long long>(at),
                             escape_controls(s.error().what).c_str());
-            if (!opt.source.empty() && s->source != opt.source) continue;
+            ++samples;
+            if (!opt.source.empty() && s->source != opt.source) {
+                ++other_source;
+                continue;
+            }
             if (const char* why = unusable(*s)) {
+                ++skipped;
                 log::info("%s: sample at %lld skipped: %s", escape_controls(s->source).c_str(),
                           static_cast<long long>(s->time), why);
                 continue;
@@ -184,8 +216,10 @@ int main(int argc, char* argv[]) {
                 continue;
             }
             log::debug("%s: offset %+.9f s written", escape_controls(s->source).c_str(), s->offset);
+            if (status) status->publish(**r);
             if (++written == opt.count) return 0;
         }
+        publish_counters();  // what this read brought, before the next one waits
     }
     if (dropped != 0)
         log::fatalx(EX_UNAVAILABLE, "%s: %llu of %llu samples not delivered", opt.sock.c_str(),

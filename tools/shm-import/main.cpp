@@ -13,12 +13,14 @@
 
 #include "libtime/base/cli_options.hpp"
 #include "libtime/base/log.hpp"
+#include "libtime/observe/snapshot.hpp"
 #include "libtime/refclock/shm.hpp"
 #include "libtime/stream/output_format.hpp"
 #include "libtime/stream/record_writer.hpp"
 #include "libtime/stream/records.hpp"
 #include "libtime/sys/shm.hpp"
 #include "libtime/sys/signal.hpp"
+#include "libtime/sys/status_socket.hpp"
 
 #ifndef TIMEPIPE_VERSION
 #define TIMEPIPE_VERSION "0.1"
@@ -32,7 +34,7 @@ namespace {
 void usage(std::FILE* to) {
     std::fprintf(to,
                  "usage: %s [-hVv] [-o text|json|cbor] [-i interval] [-n count] [-x seconds]\n"
-                 "        [-r refid] [-m mode] [--clear] unit\n"
+                 "        [-r refid] [-m mode] [--clear] [--status-socket PATH] unit\n"
                  "  reads ntpd's SHM segment UNIT (key 0x4e545030 + UNIT), writes sample records\n"
                  "  -o, --output FORMAT    text, JSON lines or CBOR (default: text on a terminal,\n"
                  "                         CBOR otherwise)\n"
@@ -43,13 +45,15 @@ void usage(std::FILE* to) {
                  "  -m, --mode MODE        permissions of a segment it creates, octal\n"
                  "                         (default 0600 for units 0-1, 0666 for 2 and up)\n"
                  "  --clear                consume each sample (valid = 0), as ntpd and chronyd do\n"
+                 "  --status-socket PATH   answer status snapshots on this Unix socket\n"
+                 "  --status-mode MODE     its file mode, octal (0666)\n"
                  "  -v, --verbose          more messages on standard error\n"
                  "  -h, --help             this help\n"
                  "  -V, --version          print the version\n",
                  std::string(log::program()).c_str());
 }
 
-enum { kClear = 256 };
+enum { kClear = 256, kStatusSocket, kStatusMode };
 
 // gpsd puts a receiver's serial time in unit 0 and its PPS in unit 1 (2 and 3 when not root).
 std::string default_refid(int unit) { return unit == 0 ? "GPS" : unit == 1 ? "PPS" : "SHM"; }
@@ -80,6 +84,8 @@ int main(int argc, char* argv[]) {
     std::optional<std::string> refid;
     std::optional<int> mode;
     bool clear = false;
+    std::string status_path;
+    int status_mode = 0666;
 
     static const option long_options[] = {
         {"output", required_argument, nullptr, 'o'},
@@ -89,6 +95,8 @@ int main(int argc, char* argv[]) {
         {"refid", required_argument, nullptr, 'r'},
         {"mode", required_argument, nullptr, 'm'},
         {"clear", no_argument, nullptr, kClear},
+        {"status-socket", required_argument, nullptr, kStatusSocket},
+        {"status-mode", required_argument, nullptr, kStatusMode},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
         {"version", no_argument, nullptr, 'V'},
@@ -112,6 +120,8 @@ int main(int argc, char* argv[]) {
             break;
         case 'm': mode = file_mode_option("--mode", optarg); break;
         case kClear: clear = true; break;
+        case kStatusSocket: status_path = optarg; break;
+        case kStatusMode: status_mode = file_mode_option("--status-mode", optarg); break;
         case 'v': log::set_verbosity(log::verbosity() + 1); break;
         case 'h': usage(stdout); return 0;
         case 'V': std::printf("shm-import %s\n", TIMEPIPE_VERSION); return 0;
@@ -129,10 +139,26 @@ int main(int argc, char* argv[]) {
     auto seg = ShmSegment::attach(unit, {.perm = mode.value_or(refclock::default_shm_perm(unit)), .create = true, .read_only = !clear});
     if (!seg) log::fatalx(seg.error().exit_code, "%s", seg.error().what.c_str());
 
+    // --status-socket: the newest sample written and the counters.
+    std::optional<observe::SnapshotStore> status;
+    std::optional<StatusSocket> status_socket;
+    if (!status_path.empty()) {
+        const ProcessIdentity self = this_process();
+        status.emplace(ToolStatus{"shm-import", 0, self.pid, self.started, TIMEPIPE_VERSION, status_path});
+        auto s = StatusSocket::open(status_path, static_cast<mode_t>(status_mode), [&] { return status->encode(wall_clock_now()); });
+        if (!s) log::fatalx(s.error().exit_code, "--status-socket: %s", s.error().what.c_str());
+        status_socket.emplace(std::move(*s));
+    }
+
     RecordWriter w(output);
     refclock::ShmReader reader(clear);
     log::RateLimited limited;
-    std::uint64_t written = 0, torn = 0;
+    std::uint64_t written = 0, torn = 0, bad = 0;
+    auto publish_counters = [&] {
+        if (status)
+            status->publish(
+                to_record(Stats{"shm-import", wall_clock_now(), {{"samples", written}, {"torn", torn}, {"bad", bad}}}));
+    };
     const auto start = std::chrono::steady_clock::now();
     while (!stop_requested()) {
         auto got = reader.read(seg->time());
@@ -143,13 +169,17 @@ int main(int argc, char* argv[]) {
             got = reader.read(seg->time());
         }
         if (got == refclock::ShmRead::bad) {
+            ++bad;
             limited.warnx("unit %d: %s", unit, std::string(reader.why()).c_str());
         } else if (got == refclock::ShmRead::fresh) {
             const auto rec = to_record(to_sample(reader.sample(), unit, *refid, poll));
             w.write(rec, reader.sample().receive);
             w.flush();
-            if (count != 0 && ++written >= count) break;
+            if (status) status->publish(rec);
+            ++written;
+            if (count != 0 && written >= count) break;
         }
+        publish_counters();
         if (exit_after && std::chrono::steady_clock::now() - start >= *exit_after) break;
         std::this_thread::sleep_for(interval);
     }
