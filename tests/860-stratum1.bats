@@ -66,7 +66,8 @@ wait_answer() {
   local port
   port=$(free_port)
   start_receiver
-  "$STRATUM1" -g "$BATS_TEST_TMPDIR/gps0" --no-pps --dry-run -o json -l "127.0.0.1:$port" \
+  mkdir "$BATS_TEST_TMPDIR/status"
+  "$STRATUM1" -g "$BATS_TEST_TMPDIR/gps0" --no-pps --dry-run -o json -l "127.0.0.1:$port" -S "$BATS_TEST_TMPDIR/status" \
     > "$BATS_TEST_TMPDIR/applied.jsonl" 2> "$BATS_TEST_TMPDIR/stratum1.err" &
   track_pid $!
   run wait_answer "$port" 1 2 3
@@ -84,6 +85,9 @@ wait_answer() {
   grep -q '"type":"applied"' "$BATS_TEST_TMPDIR/applied.jsonl"
   ! grep -q '"dry_run":false' "$BATS_TEST_TMPDIR/applied.jsonl"
   grep -q 'synchronised to gps://gps0' "$BATS_TEST_TMPDIR/stratum1.err"
+  local t   # --status-dir: a status socket per tool (no pps-capture with --no-pps)
+  for t in gps-reader discipline ntp-serve clockadj; do [ -S "$BATS_TEST_TMPDIR/status/$t.sock" ]; done
+  [ ! -e "$BATS_TEST_TMPDIR/status/pps-capture.sock" ]
 }
 
 @test "timepipe-stratum1 with a pulse: PPS samples paired with the receiver's seconds, refid PPS" {
@@ -118,14 +122,16 @@ wait_answer() {
   start_receiver
   start_pulses "$BATS_TEST_TMPDIR/pps"
   mkfifo "$BATS_TEST_TMPDIR/adjust" "$BATS_TEST_TMPDIR/upstream"
-  mkdir "$BATS_TEST_TMPDIR/state"
+  mkdir "$BATS_TEST_TMPDIR/state" "$BATS_TEST_TMPDIR/unit-run"
   grep -q '^ListenFIFO=/run/timepipe/upstream$' "$units/ntp-serve-upstream.socket"
   grep -q '^ListenFIFO=/run/timepipe/adjust$' "$units/clockadj.socket"
   clockadj --dry-run -o json "$BATS_TEST_TMPDIR/adjust" > "$BATS_TEST_TMPDIR/applied" 2>&1 3>&- &
   track_pid $!
   serve=$(sed -n 's/^ExecStart=//p' "$units/ntp-serve-stratum1.service" |
           sed -e "s#/usr/local/s\\?bin/#$TIMEPIPE_BUILD/bin/#g" -e "s#/run/timepipe/upstream#$BATS_TEST_TMPDIR/upstream#g")
-  [[ "$serve" == "$TIMEPIPE_BUILD/bin/ntp-serve --upstream $BATS_TEST_TMPDIR/upstream \$NTP_SERVE_OPTS" ]]
+  serve=${serve//%t/$BATS_TEST_TMPDIR/run}
+  mkdir -p "$BATS_TEST_TMPDIR/run/timepipe/ntp-serve-stratum1"
+  [[ "$serve" == "$TIMEPIPE_BUILD/bin/ntp-serve --upstream $BATS_TEST_TMPDIR/upstream --status-socket $BATS_TEST_TMPDIR/run/timepipe/ntp-serve-stratum1/status.sock \$NTP_SERVE_OPTS" ]]
   NTP_SERVE_OPTS="--listen 127.0.0.1:$port"
   eval "exec ${serve}" 2> "$BATS_TEST_TMPDIR/serve.err" 3>&- &
   track_pid $!
@@ -136,7 +142,7 @@ wait_answer() {
   cmd=${cmd#/bin/sh -c \'}; cmd=${cmd%\'}
   # its own session, so that teardown ends the whole pipeline (3>&-: not bats' output either)
   GPS_OPTS="" PPS_OPTS="" DISCIPLINE_OPTS="" STATE_DIRECTORY=$BATS_TEST_TMPDIR/state \
-    setsid /bin/sh -c "$cmd" 2> "$BATS_TEST_TMPDIR/unit.err" 3>&- &
+    RUNTIME_DIRECTORY=$BATS_TEST_TMPDIR/unit-run setsid /bin/sh -c "$cmd" 2> "$BATS_TEST_TMPDIR/unit.err" 3>&- &
   UNIT_SESSION=$!
   run wait_answer "$port" 1 2 3
   cat "$BATS_TEST_TMPDIR/unit.err" "$BATS_TEST_TMPDIR/serve.err"
@@ -148,6 +154,12 @@ wait_answer() {
   echo "served offset ${ms} ms"
   [ "${ms#-}" -le 100 ]
   grep -q '"type":"applied".*"dry_run":true' "$BATS_TEST_TMPDIR/applied"
+  # a status socket per tool of the pipeline, and ntp-serve's, where the units put them
+  local s
+  for s in unit-run/gps-reader.sock unit-run/pps-capture.sock unit-run/discipline.sock \
+           run/timepipe/ntp-serve-stratum1/status.sock; do
+    [ -S "$BATS_TEST_TMPDIR/$s" ] || { echo "no status socket $s" >&2; false; }
+  done
 }
 
 @test "timepipe-stratum1: no receiver is a usage error; a missing tool is named" {

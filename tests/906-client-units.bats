@@ -30,11 +30,17 @@ teardown() {
   ntp-serve -s 2 -l "127.0.0.1:$port" 2>/dev/null &
   track_pid $!
   wait_udp_bound "$port"
-  TIMEPIPE_BIN=$TIMEPIPE_BUILD/bin timeout 60 "$CLIENT" -n -o json "127.0.0.1:$port" > "$BATS_TEST_TMPDIR/out" &
+  mkdir "$BATS_TEST_TMPDIR/status"
+  TIMEPIPE_BIN=$TIMEPIPE_BUILD/bin timeout 60 "$CLIENT" -n -o json -S "$BATS_TEST_TMPDIR/status" "127.0.0.1:$port" \
+    > "$BATS_TEST_TMPDIR/out" &
   track_pid $!
   local i
   for i in $(seq 300); do grep -q '"type":"applied"' "$BATS_TEST_TMPDIR/out" && break; sleep 0.1; done
   grep -q '"type":"applied".*"dry_run":true' "$BATS_TEST_TMPDIR/out"
+  # --status-dir: one status socket per tool
+  [ -S "$BATS_TEST_TMPDIR/status/ntp-query.sock" ]
+  [ -S "$BATS_TEST_TMPDIR/status/discipline.sock" ]
+  [ -S "$BATS_TEST_TMPDIR/status/clockadj.sock" ]
 }
 
 # PID 1 here is not systemd, so the units cannot be started: the test runs the client unit's
@@ -49,7 +55,7 @@ teardown() {
   track_pid $!
   wait_udp_bound "$port"
   mkfifo "$BATS_TEST_TMPDIR/adjust"
-  mkdir "$BATS_TEST_TMPDIR/state"
+  mkdir "$BATS_TEST_TMPDIR/state" "$BATS_TEST_TMPDIR/run"
   clockadj --dry-run -o json "$BATS_TEST_TMPDIR/adjust" > "$BATS_TEST_TMPDIR/applied" 2>&1 3>&- &
   track_pid $!
   cmd=$(sed -n 's/^ExecStart=//p' "$unit" | sed -e 's/\$\$/$/g' \
@@ -58,11 +64,26 @@ teardown() {
   cmd=${cmd#/bin/sh -c \'}; cmd=${cmd%\'}
   # its own session, so that teardown ends the whole pipeline (3>&-: not bats' output either)
   TIMEPIPE_SERVERS="127.0.0.1:$port" DISCIPLINE_OPTS="--min-sources 1" STATE_DIRECTORY=$BATS_TEST_TMPDIR/state \
-    setsid /bin/sh -c "$cmd" 2> "$BATS_TEST_TMPDIR/client.err" 3>&- &
+    RUNTIME_DIRECTORY=$BATS_TEST_TMPDIR/run setsid /bin/sh -c "$cmd" 2> "$BATS_TEST_TMPDIR/client.err" 3>&- &
   CLIENT_SESSION=$!
   local i
   for i in $(seq 300); do grep -q '"type":"applied"' "$BATS_TEST_TMPDIR/applied" && break; sleep 0.1; done
   grep -q '"type":"applied".*"dry_run":true' "$BATS_TEST_TMPDIR/applied" || { cat "$BATS_TEST_TMPDIR/applied" "$BATS_TEST_TMPDIR/client.err"; false; }
+  # one status socket per tool in the unit's RuntimeDirectory=, each answering with its status record
+  grep -q '^RuntimeDirectory=timepipe/timepipe-client$' "$unit"
+  local tool
+  for tool in ntp-query discipline; do
+    /usr/bin/python3 - "$BATS_TEST_TMPDIR/run/$tool.sock" <<'PY' | timecat -o json | head -1 | grep -q "\"type\":\"status\",\"source\":\"$tool\""
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.settimeout(5); s.connect(sys.argv[1])
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b: break
+    data += b
+sys.stdout.buffer.write(data)
+PY
+  done
 }
 
 @test "sysusers.d/timepipe.conf creates the group clockadj.socket names (in a scratch root)" {

@@ -14,14 +14,16 @@ setup() {
 
 teardown() { kill_tracked; }
 
-# exec_start UNIT CREDS STATE: the unit's ExecStart with specifiers and /usr/local resolved.
+# exec_start UNIT CREDS STATE [RUNTIME]: the unit's ExecStart with specifiers and /usr/local
+# resolved (%t, the runtime directory root, is RUNTIME: $BATS_TEST_TMPDIR/run by default).
 exec_start() {
-  sed -n 's/^ExecStart=//p' "$1" | sed -e "s#/usr/local/s\\?bin/#$TIMEPIPE_BUILD/bin/#g" -e "s#%d#$2#g" -e "s#%S#$3#g"
+  sed -n 's/^ExecStart=//p' "$1" | sed -e "s#/usr/local/s\\?bin/#$TIMEPIPE_BUILD/bin/#g" -e "s#%d#$2#g" -e "s#%S#$3#g" \
+    -e "s#%t#${4:-$BATS_TEST_TMPDIR/run}#g"
 }
 
 @test "the NTS units' ExecStart lines: chronyd authenticates, the cookie keys are owner-only" {
   local creds=$BATS_TEST_TMPDIR/creds state=$BATS_TEST_TMPDIR/state ke port
-  mkdir -p "$creds" "$state/timepipe-nts"
+  mkdir -p "$creds" "$state/timepipe-nts" "$BATS_TEST_TMPDIR/run/timepipe/nts-ke" "$BATS_TEST_TMPDIR/run/timepipe/ntp-serve-nts"
   chmod 0700 "$state/timepipe-nts"
   cp "$PKI/server.crt" "$creds/nts.crt"; cp "$PKI/server.key" "$creds/nts.key"
   ke=$(free_port); port=$(free_port)
@@ -29,7 +31,7 @@ exec_start() {
   local NTP_SERVE_OPTS="-l 127.0.0.1:$port --stratum 2"
   local cmd
   cmd=$(exec_start "$UNITS/nts-ke.service" "$creds" "$state")
-  [[ "$cmd" == *"--keys $state/timepipe-nts/cookie-keys --rotate 168h \$NTS_KE_OPTS" ]]
+  [[ "$cmd" == *"--keys $state/timepipe-nts/cookie-keys --rotate 168h --status-socket $BATS_TEST_TMPDIR/run/timepipe/nts-ke/status.sock \$NTS_KE_OPTS" ]]
   # systemd splits $VAR at whitespace, as the shell does unquoted. exec: the tracked pid must be
   # the tool's, or teardown kills only a subshell and the tool, holding Bats' output open, lives on
   eval "exec ${cmd//\$NTS_KE_OPTS/$NTS_KE_OPTS}" 2> "$BATS_TEST_TMPDIR/ke.err" &
@@ -42,6 +44,21 @@ exec_start() {
   wait_udp_bound "$port"
   start_chronyd_nts_client 127.0.0.1 "$ke" "$PKI"
   wait_authenticated || { cat "$BATS_TEST_TMPDIR"/*.err; false; }
+  # each unit's status socket, in its RuntimeDirectory=, answers with its status record first
+  local unit
+  for unit in nts-ke ntp-serve-nts; do
+    grep -q "^RuntimeDirectory=timepipe/$unit\$" "$UNITS/$unit.service"
+    /usr/bin/python3 - "$BATS_TEST_TMPDIR/run/timepipe/$unit/status.sock" <<'PY' | timecat -o json | head -1 | grep -q '"type":"status"'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.settimeout(5); s.connect(sys.argv[1])
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b: break
+    data += b
+sys.stdout.buffer.write(data)
+PY
+  done
 }
 
 @test "scripts/timepipe-nts-server: --help, missing certificate EX_USAGE; the composition serves chronyd" {
@@ -54,7 +71,8 @@ exec_start() {
   [ "$output" = "timepipe-nts-server: --cert and --key are required" ]
   local ke port
   ke=$(free_port); port=$(free_port)
-  TIMEPIPE_BIN=$TIMEPIPE_BUILD/bin "$script" -c "$PKI/server.crt" -k "$PKI/server.key" \
+  mkdir "$BATS_TEST_TMPDIR/status"
+  TIMEPIPE_BIN=$TIMEPIPE_BUILD/bin "$script" -c "$PKI/server.crt" -k "$PKI/server.key" -S "$BATS_TEST_TMPDIR/status" \
     -K "$BATS_TEST_TMPDIR/nts/keys" -l "127.0.0.1:$ke" -N "127.0.0.1:$port" -- -l "127.0.0.1:$port" -s 2 \
     2> "$BATS_TEST_TMPDIR/script.err" &
   local pid=$!
@@ -64,6 +82,8 @@ exec_start() {
   [ "$(stat -c %a "$BATS_TEST_TMPDIR/nts")" = 700 ]
   start_chronyd_nts_client 127.0.0.1 "$ke" "$PKI"
   wait_authenticated
+  [ -S "$BATS_TEST_TMPDIR/status/nts-ke.sock" ]      # --status-dir: a socket for each tool
+  [ -S "$BATS_TEST_TMPDIR/status/ntp-serve.sock" ]
   kill -TERM "$pid"
   wait "$pid" || true
   ! pgrep -f "nts-keys $BATS_TEST_TMPDIR/nts/keys" > /dev/null   # both tools ended with it
