@@ -29,9 +29,15 @@ compose() {
   ( ntp-query --follow --minpoll 0 --maxpoll 0 -o cbor --status-socket "$DIR/client/ntp-query.sock" \
       "127.0.0.1:$PORT" 2> "$BATS_TEST_TMPDIR/q.err" | tee "$BATS_TEST_TMPDIR/q.cbor" |
     discipline -o cbor --status-socket "$DIR/client/discipline.sock" > "$BATS_TEST_TMPDIR/d.cbor" \
-      2> "$BATS_TEST_TMPDIR/d.err" ) &
+      2> "$BATS_TEST_TMPDIR/d.err" ) 3>&- &
   track_pid $!
   wait_for "$DIR/client/discipline.sock" 'any(r["type"] == "tracking" for r in recs)'
+  # Killing the subshell would leave its pipeline running: once it runs, track its processes by
+  # their command lines, which name this test's own directory.
+  local p
+  for p in $(pgrep -f -- "--status-socket $DIR/client/") $(pgrep -f -- "tee $BATS_TEST_TMPDIR/q.cbor"); do
+    track_pid "$p"
+  done
   wait_for "$DIR/client/ntp-query.sock" 'any(r["type"] == "stats" and r["counters"]["received"] >= 3 for r in recs)'
 }
 

@@ -126,4 +126,9 @@ Result<void> write_file_atomic(const char* path, std::string_view content, unsig
     return {};
 }
 
+bool is_directory(const std::string& path) {
+    struct stat st{};
+    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 }  // namespace timepipe

@@ -68,4 +68,7 @@ Result<std::string> read_file(const char* path, std::size_t max_size = SIZE_MAX)
 // that failed), EX_CANTCREAT or EX_IOERR.
 Result<void> write_file_atomic(const char* path, std::string_view content, unsigned mode = 0644);
 
+// Whether `path` names a directory (following symbolic links); false when it cannot be stat'ed.
+bool is_directory(const std::string& path);
+
 }  // namespace timepipe

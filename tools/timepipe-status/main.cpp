@@ -6,7 +6,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <sys/stat.h>
 #include <thread>
 #include <vector>
 
@@ -15,6 +14,7 @@
 #include "libtime/observe/snapshot.hpp"
 #include "libtime/observe/status_view.hpp"
 #include "libtime/stream/sample_table.hpp"
+#include "libtime/sys/file.hpp"
 #include "libtime/sys/status_socket.hpp"
 
 #ifndef TIMEPIPE_VERSION
@@ -41,11 +41,6 @@ void usage(std::FILE* to) {
                  "  -h, --help            this help\n"
                  "  -V, --version         print the version\n",
                  std::string(log::program()).c_str(), kDefaultDir);
-}
-
-bool is_directory(const std::string& path) {
-    struct stat st{};
-    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 }  // namespace
