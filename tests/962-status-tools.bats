@@ -7,6 +7,7 @@
 # against what the tool was made to do and against what it wrote on its standard output.
 bats_require_minimum_version 1.5.0
 load common
+load 960-status-lib
 load 500-roughtime-serve-lib
 load 750-nts-lib
 load 820-shm-lib
@@ -21,48 +22,6 @@ setup() {
 teardown() {
   exec 5>&- 2>/dev/null || true
   kill_tracked
-}
-
-# snapshot SOCKET OUT: the socket's answer (retrying while it is not there yet, up to 10 s) as
-# JSON lines in OUT, decoded by timecat.
-snapshot() {
-  /usr/bin/python3 - "$1" > "$2.cbor" <<'PY' || return 1
-import socket, sys, time
-deadline = time.monotonic() + 10
-while True:
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(5)
-    try:
-        s.connect(sys.argv[1])
-        break
-    except (FileNotFoundError, ConnectionRefusedError):
-        s.close()
-        if time.monotonic() > deadline:
-            sys.exit("status socket %s: nobody answers" % sys.argv[1])
-        time.sleep(0.05)
-data = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    data += b
-sys.stdout.buffer.write(data)
-PY
-  timecat -o json < "$2.cbor" > "$2"
-}
-
-# check_snapshot FILE TOOL PID: the first record is TOOL's status record with PID, and every
-# other record has a type, a source and a time.
-check_snapshot() {
-  /usr/bin/python3 - "$@" <<'PY'
-import json, sys
-recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-st = recs[0]
-assert st["type"] == "status" and st["source"] == sys.argv[2] and st["pid"] == int(sys.argv[3]), st
-assert st["v"] == 1 and st["started"] <= st["time"] and st["version"], st
-for r in recs[1:]:
-    assert r["type"] != "status" and r["source"] and "time" in r, r
-PY
 }
 
 # counters FILE SOURCE: the counters of SOURCE's stats record in the snapshot FILE, "name=value" a line.
