@@ -14,17 +14,6 @@ wait_file() {
   return 1
 }
 
-# wait_tcp_bound PORT: up to ~20 s for something to listen on the TCP port.
-wait_tcp_bound() {
-  local i
-  for i in $(seq 200); do
-    ss -Hnlt "sport = :$1" | grep -q . && return 0
-    sleep 0.1
-  done
-  echo "nothing listens on tcp port $1" >&2
-  return 1
-}
-
 # gpsd_run DIR GEN-ARGS...: nmea-gen writes through a pty ($DIR/tty) that gpsd (read-only, its
 # own port and control socket, never the host's) reads; gpspipe -w records gpsd's view in
 # $DIR/gpsd.json; the generator keeps a copy of every byte in $DIR/nmea and its truth in

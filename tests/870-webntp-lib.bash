@@ -22,7 +22,6 @@
 #     (its exact bytes) from 127.0.0.1:$WS_PORT; the leap fields default to a current list's
 #     (36, 1483228800.000000, 1); st and time are any 6-decimal numbers (compare them yourself).
 
-
 make_leapfile() {
   /usr/bin/python3 - "$TESTS_DIR/data/leap-seconds.list" "$@" <<'PY'
 import hashlib, sys, time
@@ -45,16 +44,6 @@ with open(out, "w") as o:
     for a, b in data: o.write("%d\t%d\t# entry\n" % (a, b))
     o.write("#h\t%s\n" % words)
 PY
-}
-
-wait_tcp_bound() {
-  local i
-  for i in $(seq 200); do
-    ss -Hnlt "sport = :$1" | grep -q . && return 0
-    sleep 0.1
-  done
-  echo "nothing bound to tcp port $1" >&2
-  return 1
 }
 
 wserve_start() {

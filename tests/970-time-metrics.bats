@@ -62,16 +62,6 @@ dead_socket() {
   /usr/bin/python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$1"
 }
 
-wait_tcp_port() {
-  local i
-  for i in $(seq 200); do
-    ss -Hnlt "sport = :$1" | grep -q . && return 0
-    sleep 0.1
-  done
-  echo "nothing bound to tcp port $1" >&2
-  return 1
-}
-
 # tm_start ARGS...: time-metrics in the background; TM_PID, stderr in $T/tm.err.
 tm_start() {
   time-metrics -v "$@" 2> "$T/tm.err" &
@@ -154,7 +144,7 @@ tm_start() {
   fake_socket "$T/a.sock" "$T/a.cbor"
   port=$(free_port)
   tm_start -l "127.0.0.1:$port" -l "[::1]:$port" -s "$T/a.sock"
-  wait_tcp_port "$port"
+  wait_tcp_bound "$port"
   run curl -sS -D "$T/h" -o "$T/body" "http://127.0.0.1:$port/metrics"
   [ "$status" -eq 0 ]
   grep -qi '^Content-Type: text/plain; version=0.0.4; charset=utf-8' "$T/h"
@@ -184,7 +174,7 @@ tm_start() {
   fake_socket "$T/a.sock" "$T/a.cbor"
   port=$(free_port)
   tm_start -l "127.0.0.1:$port" -s "$T/a.sock"
-  wait_tcp_port "$port"
+  wait_tcp_bound "$port"
   run curl -sS "http://127.0.0.1:$port/metrics"
   grep -qx "timepipe_tool_restarts_total{tool=\"ntp-serve\",socket=\"$T/a.sock\"} 0" <<< "$output"
   # Same process, more requests.
@@ -244,7 +234,7 @@ kill_tracked_but() {
   port=$(free_port)
   webntp-serve -l "127.0.0.1:$port" --status-socket "$T/webntp.sock" --status-mode 0600 2> "$T/ws.err" &
   track_pid $!
-  wait_tcp_port "$port"
+  wait_tcp_bound "$port"
   [ "$(stat -c %a "$T/webntp.sock")" = 600 ]
   curl -sS -o /dev/null "http://127.0.0.1:$port/?1"
   curl -sS -o /dev/null "http://127.0.0.1:$port/?2"

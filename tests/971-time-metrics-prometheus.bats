@@ -20,16 +20,6 @@ setup() {
   T=$BATS_TEST_TMPDIR
 }
 
-wait_tcp_port() {
-  local i
-  for i in $(seq 300); do
-    ss -Hnlt "sport = :$1" | grep -q . && return 0
-    sleep 0.1
-  done
-  echo "nothing bound to tcp port $1" >&2
-  return 1
-}
-
 # prom_query EXPR: the result vector as lines "LABELS_JSON VALUE" (labels sorted), from the
 # Prometheus started by the test.
 prom_query() {
@@ -83,7 +73,7 @@ prom_wait() {
 
   time-metrics -v -l "127.0.0.1:$METRICS_PORT" -s "$T/run" 2> "$T/tm.err" &
   track_pid $!
-  wait_tcp_port "$METRICS_PORT"
+  wait_tcp_bound "$METRICS_PORT"
 
   cat > "$T/prom.yml" <<EOF
 global:
@@ -97,7 +87,7 @@ EOF
   prometheus --config.file="$T/prom.yml" --storage.tsdb.path="$T/data" \
     --web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn 2> "$T/prom.err" &
   track_pid $!
-  wait_tcp_port "$PROM_PORT"
+  wait_tcp_bound "$PROM_PORT"
 
   # Every tool is up, under its own name and socket.
   prom_wait 'timepipe_up' "$(printf '%s\n' \

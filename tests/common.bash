@@ -54,6 +54,17 @@ wait_udp_bound() {  # wait_udp_bound PORT
   return 1
 }
 
+# wait_tcp_bound PORT: up to ~30 s for something to listen on the TCP port.
+wait_tcp_bound() {
+  local i
+  for i in $(seq 300); do
+    ss -Hnlt "sport = :$1" | grep -q . && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on tcp port $1" >&2
+  return 1
+}
+
 # require_cmd NAME: a missing peer is a failure, never a skip (make check fetches the peers into
 # $TIMEPIPE_PEERS with scripts/fetch-peers and installs the rest with scripts/install-deps).
 require_cmd() {
