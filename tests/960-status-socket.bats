@@ -26,6 +26,15 @@ serve() {
   SERVE_PID=$!
   track_pid $SERVE_PID
   wait_udp_bound "$PORT"
+  # the status socket comes after the UDP ports: wait for it too (up to ~10 s)
+  local a prev="" i
+  for a in "$@"; do
+    if [ "$prev" = --status-socket ]; then
+      for i in $(seq 200); do [ -S "$a" ] && break; sleep 0.05; done
+      [ -S "$a" ] || { echo "no status socket at $a" >&2; return 1; }
+    fi
+    prev=$a
+  done
 }
 
 @test "ntp-serve --status-socket: status record, counters summed over workers; mode 0666; removed at exit" {
