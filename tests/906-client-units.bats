@@ -3,6 +3,7 @@
 # timepipe-client.service run by hand into clockadj's FIFO, and the group sysusers.d creates.
 
 load common
+load 960-status-lib
 
 CLIENT=$BATS_TEST_DIRNAME/../scripts/timepipe-client
 
@@ -73,16 +74,8 @@ teardown() {
   grep -q '^RuntimeDirectory=timepipe/timepipe-client$' "$unit"
   local tool
   for tool in ntp-query discipline; do
-    /usr/bin/python3 - "$BATS_TEST_TMPDIR/run/$tool.sock" <<'PY' | timecat -o json | head -1 | grep -q "\"type\":\"status\",\"source\":\"$tool\""
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.settimeout(5); s.connect(sys.argv[1])
-data = b""
-while True:
-    b = s.recv(65536)
-    if not b: break
-    data += b
-sys.stdout.buffer.write(data)
-PY
+    snapshot "$BATS_TEST_TMPDIR/run/$tool.sock" "$BATS_TEST_TMPDIR/$tool.json"
+    head -1 "$BATS_TEST_TMPDIR/$tool.json" | grep -q "\"type\":\"status\",\"source\":\"$tool\""
   done
 }
 

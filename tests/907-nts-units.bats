@@ -5,6 +5,7 @@
 # authenticates the server through them, and the cookie keys are owner-only.
 load common
 load 750-nts-lib
+load 960-status-lib
 
 UNITS=$BATS_TEST_DIRNAME/../contrib/systemd
 
@@ -48,16 +49,8 @@ exec_start() {
   local unit
   for unit in nts-ke ntp-serve-nts; do
     grep -q "^RuntimeDirectory=timepipe/$unit\$" "$UNITS/$unit.service"
-    /usr/bin/python3 - "$BATS_TEST_TMPDIR/run/timepipe/$unit/status.sock" <<'PY' | timecat -o json | head -1 | grep -q '"type":"status"'
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.settimeout(5); s.connect(sys.argv[1])
-data = b""
-while True:
-    b = s.recv(65536)
-    if not b: break
-    data += b
-sys.stdout.buffer.write(data)
-PY
+    snapshot "$BATS_TEST_TMPDIR/run/timepipe/$unit/status.sock" "$BATS_TEST_TMPDIR/$unit.json"
+    head -1 "$BATS_TEST_TMPDIR/$unit.json" | grep -q '"type":"status"'
   done
 }
 
