@@ -12,7 +12,8 @@ setup() {
   require_cmd shm-export
   cat > "$BATS_TEST_TMPDIR/peer.py" <<'PY'
 # peer.py MODE PORT OFFSET DELAYS [CERT KEY]: MODE http or ws; DELAYS "0,0,0.6" seconds slept
-# before answering the 1st, 2nd, 3rd... request (0 after the list). Writes "ready" to stdout.
+# before answering the 1st, 2nd, 3rd... request (0 after the list). PORT 0: the kernel picks one.
+# Writes "ready PORT" to stdout once listening.
 import asyncio, http.server, json, ssl, sys, threading, time
 mode, port, offset = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 delays = [float(d) for d in sys.argv[4].split(",") if d]
@@ -49,7 +50,7 @@ if mode == "http":
         def log_message(self, *a): pass
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
     if ctx: srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-    print("ready", flush=True)
+    print("ready %d" % srv.server_address[1], flush=True)
     srv.serve_forever()
 else:
     import websockets
@@ -57,31 +58,40 @@ else:
         async for m in ws:
             await ws.send(await asyncio.get_running_loop().run_in_executor(None, answer, "ws", m))
     async def main():
-        async with websockets.serve(handler, "127.0.0.1", port, ssl=ctx, subprotocols=["webntp.shogo82148.com"]):
-            print("ready", flush=True)
+        async with websockets.serve(handler, "127.0.0.1", port, ssl=ctx, subprotocols=["webntp.shogo82148.com"]) as server:
+            print("ready %d" % server.sockets[0].getsockname()[1], flush=True)
             await asyncio.Future()
     asyncio.run(main())
 PY
 }
 
-# start_peer MODE OFFSET DELAYS [tls|tls12]: sets PORT. tls12: TLS 1.2 at most, no ALPN.
+# start_peer MODE OFFSET DELAYS [tls|tls12]: sets PORT, the one the peer bound (port 0, so no
+# other test running at the same time can take it first). tls12: TLS 1.2 at most, no ALPN.
 start_peer() {
-  PORT=$(free_port)
   local tls=()
   if [ "${4:-}" = tls ] || [ "${4:-}" = tls12 ]; then
     [ -f "$BATS_TEST_TMPDIR/pki/ca.crt" ] || "$TESTS_DIR/make-test-pki" "$BATS_TEST_TMPDIR/pki"
     tls=("$BATS_TEST_TMPDIR/pki/server.crt" "$BATS_TEST_TMPDIR/pki/server.key")
     [ "$4" = tls ] || tls+=(tls12)
   fi
-  local ready="$BATS_TEST_TMPDIR/ready.$PORT"
-  /usr/bin/python3 "$BATS_TEST_TMPDIR/peer.py" "$1" "$PORT" "$2" "$3" "${tls[@]}" > "$ready" &
+  local ready
+  ready=$(mktemp "$BATS_TEST_TMPDIR/ready.XXXXXX")
+  /usr/bin/python3 "$BATS_TEST_TMPDIR/peer.py" "$1" 0 "$2" "$3" "${tls[@]}" > "$ready" &
   track_pid $!
-  local i
+  PORT=$(wait_ready_port "$ready") || { echo "peer did not start" >&2; return 1; }
+}
+
+# wait_ready_port FILE: the port of a "ready PORT" line a peer writes to FILE (10 s at most).
+wait_ready_port() {
+  local i line
   for i in $(seq 100); do
-    grep -q ready "$ready" 2>/dev/null && return 0
+    read -r line < "$1" 2>/dev/null || line=
+    if [[ "$line" =~ ^ready\ ([0-9]+)$ ]]; then
+      echo "${BASH_REMATCH[1]}"
+      return 0
+    fi
     sleep 0.1
   done
-  echo "peer did not start" >&2
   return 1
 }
 
@@ -166,10 +176,9 @@ offset_ok() {
 
 @test "a server that never answers is given up after -t, exit 69" {
   local port
-  port=$(free_port)
-  /usr/bin/python3 -c 'import socket,sys,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); c=s.accept(); time.sleep(60)' "$port" &
+  /usr/bin/python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(); print("ready %d" % s.getsockname()[1], flush=True); c=s.accept(); time.sleep(60)' > "$BATS_TEST_TMPDIR/ready" &
   track_pid $!
-  sleep 0.3
+  port=$(wait_ready_port "$BATS_TEST_TMPDIR/ready")
   run --separate-stderr webntp-query -p 1 -t 300ms -o json "http://127.0.0.1:$port/"
   [ "$status" -eq 69 ]
   [[ "$stderr" == *"timed out"* ]]
@@ -177,16 +186,17 @@ offset_ok() {
 
 @test "a non-JSON or non-200 answer is refused with one line" {
   local port
-  port=$(free_port)
   /usr/bin/python3 -c '
 import http.server, sys
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         self.send_response(200 if "good" in self.path else 404); self.send_header("Content-Length", "5"); self.end_headers(); self.wfile.write(b"hello")
     def log_message(self, *a): pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$port" &
+srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+print("ready %d" % srv.server_address[1], flush=True)
+srv.serve_forever()' > "$BATS_TEST_TMPDIR/ready" &
   track_pid $!
-  sleep 0.5
+  port=$(wait_ready_port "$BATS_TEST_TMPDIR/ready")
   run --separate-stderr webntp-query -p 1 -o json "http://127.0.0.1:$port/good"
   [ "$status" -eq 69 ]
   [[ "$stderr" == *"http://127.0.0.1:$port/good: response body: byte 0: expected '{'"* ]]
@@ -276,7 +286,6 @@ print("%x %.3f" % (magic, offset))' "$sock" "$BATS_TEST_TMPDIR/sock.ready" > "$B
 
 @test "a keep-alive connection the server closed between samples is reopened once" {
   local port
-  port=$(free_port)
   # HTTP/1.1 without "Connection: close", yet every connection ends after one answer (as a
   # server's idle timeout does): the next sample finds it closed and must reconnect.
   /usr/bin/python3 -c '
@@ -289,9 +298,11 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
         self.wfile.write(body); self.close_connection = True
     def log_message(self, *a): pass
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$port" &
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print("ready %d" % srv.server_address[1], flush=True)
+srv.serve_forever()' > "$BATS_TEST_TMPDIR/ready" &
   track_pid $!
-  for i in $(seq 50); do ss -Hnlt "sport = :$port" | grep -q . && break; sleep 0.1; done
+  port=$(wait_ready_port "$BATS_TEST_TMPDIR/ready")
   run --separate-stderr webntp-query -v -p 3 -o json "http://127.0.0.1:$port/"
   echo "$output $stderr"
   [ "$status" -eq 0 ]
