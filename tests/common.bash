@@ -10,19 +10,25 @@ export PATH TIMEPIPE_BUILD TIMEPIPE_PEERS
 TESTS_DIR=$BATS_TEST_DIRNAME
 PIDS_FILE=${BATS_TEST_TMPDIR:-/tmp}/pids
 
-# A UDP and TCP port nobody is bound to on loopback right now.
+# A UDP and TCP port nobody is bound to on loopback right now. Drawn at random below the kernel's
+# ephemeral range (ip_local_port_range), so no client socket of a test running in parallel can be
+# given it between this check and the peer's bind; peers that can report the port they bound
+# (port 0) should do that instead.
 free_port() {
   /usr/bin/python3 - <<'PY'
-import socket
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
 while True:
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
-    port = u.getsockname()[1]
+    port = random.randrange(10000, max(low, 10001))
     try:
-        u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u6.bind(("::1", port)); u6.close()
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM); t.bind(("127.0.0.1", port)); t.close()
+        for family, kind, addr in ((socket.AF_INET, socket.SOCK_DGRAM, "127.0.0.1"),
+                                   (socket.AF_INET6, socket.SOCK_DGRAM, "::1"),
+                                   (socket.AF_INET, socket.SOCK_STREAM, "127.0.0.1"),
+                                   (socket.AF_INET6, socket.SOCK_STREAM, "::1")):
+            s = socket.socket(family, kind); s.bind((addr, port)); s.close()
     except OSError:
-        u.close(); continue
-    u.close(); print(port); break
+        continue
+    print(port); break
 PY
 }
 
