@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "libtime/base/crypto.hpp"
+#include "libtime/nts/aes_key.hpp"
 
 namespace timepipe::nts {
 
@@ -103,78 +104,52 @@ std::string_view aead_name(AeadAlgorithm a) {
     return a == AeadAlgorithm::aes_siv_cmac_256 ? "AEAD_AES_SIV_CMAC_256" : "AEAD_AES_SIV_CMAC_512";
 }
 
-// SIV (RFC 5297 §2.6, §2.7) built here from OpenSSL's AES in CBC mode (for CMAC, RFC 4493) and
-// ECB mode (for CTR's keystream). OpenSSL's own "AES-SIV" cipher would do, but it fetches a CMAC
-// implementation and allocates contexts at every key change (ossl_siv128_init), and NTS changes
-// keys at every message: that cost several microseconds per message. Here every context is made
-// once per Siv, and each context call goes through OpenSSL's parameter handling, so the calls
-// are few: one per CMAC, one per keystream. A server alternates between its cookie key and each
-// client's keys, so the last two keys of each algorithm stay set up (subkeys, CMAC of zero).
-// Unit tests check this against RFC 5297's vectors, Wycheproof's, and OpenSSL's AES-SIV.
+// SIV (RFC 5297 §2.6, §2.7) built here on AesKey's two operations: CBC-MAC chains for CMAC
+// (RFC 4493) and independent blocks for CTR's keystream. OpenSSL's own "AES-SIV" cipher would
+// do, but it fetches a CMAC implementation and allocates contexts at every key change
+// (ossl_siv128_init), and NTS changes keys at every message: that cost several microseconds per
+// message. A server alternates between its cookie key and each client's keys, so the last two
+// keys of each algorithm stay set up (K1, K2, CMAC subkeys, CMAC of zero).
+// Unit tests check this against RFC 5297's vectors, Wycheproof's, and OpenSSL's AES-SIV, with
+// AES-NI and with OpenSSL's AES.
 struct Siv::Contexts {
-    // One key set up: K1 in a CBC context for CMAC, K2 in an ECB context for CTR.
+    // One SIV key set up: K1 for CMAC, K2 for CTR.
     struct Keyed {
-        EVP_CIPHER_CTX* cbc = EVP_CIPHER_CTX_new();
-        EVP_CIPHER_CTX* ecb = EVP_CIPHER_CTX_new();
+        explicit Keyed(AesBackend b) : k1(b), k2(b) {}
+        AesKey k1, k2;
         std::array<std::byte, kMaxAeadKeySize> key{};
         std::size_t key_size = 0;  // 0: none yet
-        bool ecb_keyed = false;    // K2 is set only when a message has a plaintext
         Block sub1{}, sub2{};      // CMAC subkeys (RFC 4493 §2.3)
-        Block chain{};             // the CBC context's chaining value: the last block it output
         Block d0{};                // CMAC(K1, zero block): S2V's first step, the same every time
         std::uint64_t used = 0;
 
         ~Keyed() {
-            EVP_CIPHER_CTX_free(ecb);
-            EVP_CIPHER_CTX_free(cbc);
             OPENSSL_cleanse(key.data(), key.size());
-            for (Block* b : {&sub1, &sub2, &chain, &d0}) OPENSSL_cleanse(b->data(), b->size());
+            for (Block* b : {&sub1, &sub2, &d0}) OPENSSL_cleanse(b->data(), b->size());
         }
     };
 
-    EVP_CIPHER* cbc[2] = {EVP_CIPHER_fetch(nullptr, "AES-128-CBC", nullptr),
-                          EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr)};
-    EVP_CIPHER* ecb[2] = {EVP_CIPHER_fetch(nullptr, "AES-128-ECB", nullptr),
-                          EVP_CIPHER_fetch(nullptr, "AES-256-ECB", nullptr)};
-    Keyed keyed[2][2];  // [algorithm][slot]
-    std::uint64_t uses = 0;
-    bool ready = false;
-    std::vector<unsigned char> in, out;  // a CMAC's blocks or a keystream's counters, and the output
-    crypto::RandomPool nonces;
-
-    Contexts() {
+    explicit Contexts(AesBackend b)
+        : keyed{{Keyed(b), Keyed(b)}, {Keyed(b), Keyed(b)}} {
         ready = true;
-        for (std::size_t i = 0; i < 2; ++i)
-            for (auto& k : keyed[i])
-                // The cipher is given once, here: a later init with only a key keeps the context.
-                ready = ready && cbc[i] && ecb[i] && k.cbc && k.ecb &&
-                        EVP_EncryptInit_ex2(k.cbc, cbc[i], nullptr, nullptr, nullptr) == 1 &&
-                        EVP_CIPHER_CTX_set_padding(k.cbc, 0) == 1 &&
-                        EVP_EncryptInit_ex2(k.ecb, ecb[i], nullptr, nullptr, nullptr) == 1 &&
-                        EVP_CIPHER_CTX_set_padding(k.ecb, 0) == 1;
+        for (auto& slots : keyed)
+            for (auto& k : slots) ready = ready && k.k1.ok() && k.k2.ok();
     }
     ~Contexts() {
-        for (std::size_t i = 0; i < 2; ++i) {
-            EVP_CIPHER_free(ecb[i]);
-            EVP_CIPHER_free(cbc[i]);
-        }
         if (!in.empty()) OPENSSL_cleanse(in.data(), in.size());
         if (!out.empty()) OPENSSL_cleanse(out.data(), out.size());
     }
     Contexts(const Contexts&) = delete;
     Contexts& operator=(const Contexts&) = delete;
 
-    // Encrypts in[0..n) (whole blocks) with `c` into out; grows the buffers as needed.
-    bool update(EVP_CIPHER_CTX* c, std::size_t n) {
-        if (out.size() < n) out.resize(n);
-        int len = 0;
-        return EVP_EncryptUpdate(c, out.data(), &len, in.data(), static_cast<int>(n)) == 1 &&
-               static_cast<std::size_t>(len) == n;
-    }
+    Keyed keyed[2][2];  // [algorithm][slot]
+    std::uint64_t uses = 0;
+    bool ready = false;
+    std::vector<unsigned char> in, out;  // a CMAC's blocks or a keystream's counters, and the keystream
+    crypto::RandomPool nonces;
 
-    // CMAC (RFC 4493 §2.4) of `data` under k's K1, in one CBC call that goes on from k.chain:
-    // xoring the chaining value into the first block cancels it, AES(chain ^ (chain ^ b)) =
-    // AES(0 ^ b), so no re-initialisation (costlier than a short CMAC) is needed.
+    // CMAC (RFC 4493 §2.4) of `data` under k's K1: the padded blocks, the last one xored with a
+    // subkey, through one CBC-MAC.
     bool cmac(Keyed& k, std::span<const unsigned char> data, Block& mac) {
         const std::size_t n = data.size();
         const bool complete = n > 0 && n % 16 == 0;
@@ -189,15 +164,11 @@ struct Siv::Contexts {
             in[n] = 0x80;  // padding 10*
             xor_bytes(in.data() + last, k.sub2.data(), 16);
         }
-        xor_bytes(in.data(), k.chain.data(), 16);
-        if (!update(k.cbc, blocks * 16)) return false;
-        std::memcpy(k.chain.data(), out.data() + last, 16);
-        mac = k.chain;
-        return true;
+        return k.k1.cbc_mac(kZero.data(), in.data(), blocks, mac.data());
     }
 
     // The slot holding `key` for algorithm a, set up if it is not: the least recently used
-    // slot gets K1, its subkeys and CMAC(K1, 0).
+    // slot gets K1, K2, the subkeys and CMAC(K1, 0).
     Keyed* keyed_for(AeadAlgorithm a, std::span<const std::byte> key) {
         auto& slots = keyed[index_of(a)];
         Keyed* k = nullptr;
@@ -207,12 +178,10 @@ struct Siv::Contexts {
             k = slots[0].used <= slots[1].used ? &slots[0] : &slots[1];
             const std::size_t half = key.size() / 2;
             k->key_size = 0;
-            k->ecb_keyed = false;
-            k->chain = kZero;
-            Block l{};
-            if (EVP_EncryptInit_ex2(k->cbc, nullptr, u8(key.first(half)), kZero.data(), nullptr) != 1 ||
-                !cmac_raw_zero(*k, l))
-                return nullptr;
+            k->k1.set(key.first(half));
+            k->k2.set(key.subspan(half));
+            Block l{};  // L = AES(K1, 0)
+            if (!k->k1.cbc_mac(kZero.data(), kZero.data(), 1, l.data())) return nullptr;
             k->sub1 = dbl(l);
             k->sub2 = dbl(k->sub1);
             OPENSSL_cleanse(l.data(), l.size());
@@ -222,15 +191,6 @@ struct Siv::Contexts {
         }
         k->used = ++uses;
         return k;
-    }
-    // L = AES(K1, 0): one CBC block from a fresh IV of zero.
-    bool cmac_raw_zero(Keyed& k, Block& l) {
-        if (in.size() < 16) in.resize(16);
-        std::memset(in.data(), 0, 16);
-        if (!update(k.cbc, 16)) return false;
-        std::memcpy(l.data(), out.data(), 16);
-        k.chain = l;
-        return true;
     }
 
     // S2V (RFC 5297 §2.4) of the headers and then the plaintext, under k's K1.
@@ -262,32 +222,28 @@ struct Siv::Contexts {
     std::vector<unsigned char> last_string;  // S2V's T = P xorend D
 
     // CTR(K2, Q, src) into dst, Q = V with bits 31 and 63 (from the right) cleared (RFC 5297
-    // §2.5): the counter blocks Q, Q+1, ... (a 128-bit big-endian count) encrypted in one ECB
-    // call, then xored in.
-    bool ctr_crypt(Keyed& k, std::span<const std::byte> k2, const unsigned char* v, const unsigned char* src,
-                   std::size_t n, unsigned char* dst) {
+    // §2.5): the counter blocks Q, Q+1, ... (a 128-bit big-endian count) encrypted at once,
+    // then xored in.
+    bool ctr_crypt(Keyed& k, const unsigned char* v, const unsigned char* src, std::size_t n, unsigned char* dst) {
         if (n == 0) return true;
-        if (!k.ecb_keyed) {
-            if (EVP_EncryptInit_ex2(k.ecb, nullptr, u8(k2), nullptr, nullptr) != 1) return false;
-            k.ecb_keyed = true;
-        }
         std::uint64_t hi = load_be64(v), lo = load_be64(v + 8);
         lo &= ~(std::uint64_t{1} << 63 | std::uint64_t{1} << 31);
         const std::size_t blocks = (n + 15) / 16;
         if (in.size() < blocks * 16) in.resize(blocks * 16);
+        if (out.size() < blocks * 16) out.resize(blocks * 16);
         for (std::size_t b = 0; b < blocks; ++b) {
             store_be64(in.data() + b * 16, hi);
             store_be64(in.data() + b * 16 + 8, lo);
             if (++lo == 0) ++hi;
         }
-        if (!update(k.ecb, blocks * 16)) return false;
+        if (!k.k2.encrypt_blocks(in.data(), out.data(), blocks)) return false;
         if (dst != src) std::memmove(dst, src, n);
         xor_bytes(dst, out.data(), n);
         return true;
     }
 };
 
-Siv::Siv() : ctx_(std::make_unique<Contexts>()) {}
+Siv::Siv(AesBackend backend) : ctx_(std::make_unique<Contexts>(backend)) {}
 void Siv::random_nonce(std::span<std::byte> out) { ctx_->nonces.fill(out); }
 Siv::~Siv() = default;
 Siv::Siv(Siv&&) noexcept = default;
@@ -303,8 +259,7 @@ Result<std::size_t> Siv::seal(AeadAlgorithm a, std::span<const std::byte> key, H
     if (!k) return openssl_error("AES-SIV key setup");
     auto v = ctx_->s2v(*k, headers, plaintext);
     if (!v) return Unexpected<Error>{v.error()};
-    if (!ctx_->ctr_crypt(*k, key.subspan(key.size() / 2), v->data(), u8(plaintext), plaintext.size(),
-                         u8(out.subspan(kSivTagSize))))
+    if (!ctx_->ctr_crypt(*k, v->data(), u8(plaintext), plaintext.size(), u8(out.subspan(kSivTagSize))))
         return openssl_error("AES-CTR");
     std::memcpy(out.data(), v->data(), kSivTagSize);
     return total;
@@ -319,7 +274,7 @@ Result<std::size_t> Siv::open(AeadAlgorithm a, std::span<const std::byte> key, H
     if (out.size() < plain) return fail("AES-SIV: output buffer too small", EX_SOFTWARE);
     Contexts::Keyed* k = ctx_->keyed_for(a, key);
     if (!k) return openssl_error("AES-SIV key setup");
-    if (!ctx_->ctr_crypt(*k, key.subspan(key.size() / 2), u8(sealed), u8(sealed.subspan(kSivTagSize)), plain, u8(out)))
+    if (!ctx_->ctr_crypt(*k, u8(sealed), u8(sealed.subspan(kSivTagSize)), plain, u8(out)))
         return openssl_error("AES-CTR");
     auto v = ctx_->s2v(*k, headers, out.first(plain));
     if (!v) return Unexpected<Error>{v.error()};

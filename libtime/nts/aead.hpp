@@ -2,15 +2,15 @@
 // (15, mandatory) and AES-SIV-CMAC-512 (17), RFC 5297 SIV mode over OpenSSL 3. NTS passes two
 // header components to S2V: the associated data, then the nonce (RFC 5297 §3, RFC 8915 §5.6).
 //
-//   Siv siv;                                              // one per thread: holds OpenSSL contexts
+//   Siv siv;                                              // one per thread: holds key schedules
 //   std::vector<std::byte> sealed(kSivTagSize + plain.size());
 //   auto n = siv.seal(AeadAlgorithm::aes_siv_cmac_256, key, nonce, ad, plain, sealed);  // SIV ‖ C
 //   auto m = siv.open(AeadAlgorithm::aes_siv_cmac_256, key, nonce, ad, sealed, plain);  // or error
 //
-// Built here from OpenSSL's AES-CBC (for CMAC) and AES-CTR, with contexts made once per Siv:
-// OpenSSL's own AES-SIV sets up new contexts at every key change (several microseconds per NTS
-// message), and before 3.5 refuses an empty plaintext (openssl#17268), which an NTS request has.
-// Unit tests check it against RFC 5297, Wycheproof and OpenSSL's AES-SIV.
+// Built here on AES keys that are cheap to change (nts/aes_key: AES-NI, or OpenSSL's AES-CBC and
+// AES-ECB): OpenSSL's own AES-SIV sets up new contexts at every key change (several microseconds
+// per NTS message), and before 3.5 refuses an empty plaintext (openssl#17268), which an NTS
+// request has. Unit tests check it against RFC 5297, Wycheproof and OpenSSL's AES-SIV.
 #pragma once
 
 #include <cstddef>
@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include "libtime/base/error.hpp"
+#include "libtime/nts/aes_key.hpp"
 
 namespace timepipe::nts {
 
@@ -39,7 +40,7 @@ std::string_view aead_name(AeadAlgorithm a);     // "AEAD_AES_SIV_CMAC_256"
 
 class Siv {
 public:
-    Siv();
+    explicit Siv(AesBackend backend = AesBackend::best);  // openssl: for tests and comparisons
     ~Siv();
     Siv(Siv&&) noexcept;
     Siv& operator=(Siv&&) noexcept;

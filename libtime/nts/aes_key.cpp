@@ -1,0 +1,247 @@
+#include "libtime/nts/aes_key.hpp"
+
+#include <cstring>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define TIMEPIPE_HAVE_AES_NI 1
+#endif
+
+namespace timepipe::nts {
+
+namespace {
+
+#ifdef TIMEPIPE_HAVE_AES_NI
+// The AES-NI code: functions compiled for the AES instructions, only called after
+// aes_ni_available() said the CPU has them (the rest of the build targets plain x86-64).
+#define AES_NI __attribute__((target("aes,sse2")))
+
+bool aes_ni_available() {
+    static const bool yes = __builtin_cpu_supports("aes") && __builtin_cpu_supports("sse2");
+    return yes;
+}
+
+__m128i load(const unsigned char* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+void store(unsigned char* p, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v); }
+
+// FIPS 197 §5.2: a round key is the previous one with each word xored into the next (the three
+// shifts), then the word derived from SubWord(RotWord(w)) ^ Rcon that AESKEYGENASSIST makes.
+AES_NI __m128i fold(__m128i k, __m128i assist) {
+    k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
+    k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
+    k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
+    return _mm_xor_si128(k, assist);
+}
+
+// AES-128: round key i+1 from round key i (word 3 of the assist: RotWord, SubWord, Rcon).
+template <int Rcon>
+AES_NI __m128i next128(__m128i k) {
+    return fold(k, _mm_shuffle_epi32(_mm_aeskeygenassist_si128(k, Rcon), 0xff));
+}
+
+AES_NI void expand128(const unsigned char* key, __m128i* rk) {
+    rk[0] = load(key);
+    rk[1] = next128<0x01>(rk[0]);
+    rk[2] = next128<0x02>(rk[1]);
+    rk[3] = next128<0x04>(rk[2]);
+    rk[4] = next128<0x08>(rk[3]);
+    rk[5] = next128<0x10>(rk[4]);
+    rk[6] = next128<0x20>(rk[5]);
+    rk[7] = next128<0x40>(rk[6]);
+    rk[8] = next128<0x80>(rk[7]);
+    rk[9] = next128<0x1b>(rk[8]);
+    rk[10] = next128<0x36>(rk[9]);
+}
+
+// AES-256 (Nk = 8): an even round key comes from the one two before and RotWord/SubWord/Rcon of
+// the odd one before it (word 3); an odd one from the one two before and SubWord alone (word 2).
+template <int Rcon>
+AES_NI void next256(__m128i* rk, int i) {
+    rk[i] = fold(rk[i - 2], _mm_shuffle_epi32(_mm_aeskeygenassist_si128(rk[i - 1], Rcon), 0xff));
+    if (i < 14) rk[i + 1] = fold(rk[i - 1], _mm_shuffle_epi32(_mm_aeskeygenassist_si128(rk[i], 0), 0xaa));
+}
+
+AES_NI void expand256(const unsigned char* key, __m128i* rk) {
+    rk[0] = load(key);
+    rk[1] = load(key + 16);
+    next256<0x01>(rk, 2);
+    next256<0x02>(rk, 4);
+    next256<0x04>(rk, 6);
+    next256<0x08>(rk, 8);
+    next256<0x10>(rk, 10);
+    next256<0x20>(rk, 12);
+    next256<0x40>(rk, 14);
+}
+
+template <int Rounds>
+AES_NI __m128i encrypt(const __m128i* rk, __m128i x) {
+    x = _mm_xor_si128(x, rk[0]);
+    for (int r = 1; r < Rounds; ++r) x = _mm_aesenc_si128(x, rk[r]);
+    return _mm_aesenclast_si128(x, rk[Rounds]);
+}
+
+template <int Rounds>
+AES_NI void cbc_mac_ni(const __m128i* rk, const unsigned char* iv, const unsigned char* in, std::size_t n,
+                       unsigned char* mac) {
+    __m128i c = load(iv);
+    for (std::size_t i = 0; i < n; ++i) c = encrypt<Rounds>(rk, _mm_xor_si128(c, load(in + 16 * i)));
+    store(mac, c);
+}
+
+// Four blocks at a time: independent blocks keep the AES unit's pipeline full.
+template <int Rounds>
+AES_NI void encrypt_blocks_ni(const __m128i* rk, const unsigned char* in, unsigned char* out, std::size_t n) {
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m128i b0 = _mm_xor_si128(load(in + 16 * i), rk[0]);
+        __m128i b1 = _mm_xor_si128(load(in + 16 * i + 16), rk[0]);
+        __m128i b2 = _mm_xor_si128(load(in + 16 * i + 32), rk[0]);
+        __m128i b3 = _mm_xor_si128(load(in + 16 * i + 48), rk[0]);
+        for (int r = 1; r < Rounds; ++r) {
+            b0 = _mm_aesenc_si128(b0, rk[r]);
+            b1 = _mm_aesenc_si128(b1, rk[r]);
+            b2 = _mm_aesenc_si128(b2, rk[r]);
+            b3 = _mm_aesenc_si128(b3, rk[r]);
+        }
+        store(out + 16 * i, _mm_aesenclast_si128(b0, rk[Rounds]));
+        store(out + 16 * i + 16, _mm_aesenclast_si128(b1, rk[Rounds]));
+        store(out + 16 * i + 32, _mm_aesenclast_si128(b2, rk[Rounds]));
+        store(out + 16 * i + 48, _mm_aesenclast_si128(b3, rk[Rounds]));
+    }
+    for (; i < n; ++i) store(out + 16 * i, encrypt<Rounds>(rk, load(in + 16 * i)));
+}
+
+// The schedule in `round_keys`, expanded from `key` the first time it is needed.
+__m128i* schedule(std::array<unsigned char, 15 * 16>& round_keys, const unsigned char* key, std::size_t key_size,
+                  bool& expanded) {
+    auto* rk = reinterpret_cast<__m128i*>(round_keys.data());
+    if (!expanded) {
+        key_size == 16 ? expand128(key, rk) : expand256(key, rk);
+        expanded = true;
+    }
+    return rk;
+}
+#else
+bool aes_ni_available() { return false; }
+#endif
+
+// OpenSSL's ciphers, fetched once for the process.
+struct Ciphers {
+    EVP_CIPHER* cbc128 = EVP_CIPHER_fetch(nullptr, "AES-128-CBC", nullptr);
+    EVP_CIPHER* cbc256 = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
+    EVP_CIPHER* ecb128 = EVP_CIPHER_fetch(nullptr, "AES-128-ECB", nullptr);
+    EVP_CIPHER* ecb256 = EVP_CIPHER_fetch(nullptr, "AES-256-ECB", nullptr);
+};
+const Ciphers& ciphers() {
+    static const Ciphers c;
+    return c;
+}
+
+}  // namespace
+
+const char* aes_backend_name(AesBackend b) {
+    return b == AesBackend::best && aes_ni_available() ? "aes-ni" : "openssl";
+}
+
+// Without AES-NI: a CBC context (for CBC-MAC) and an ECB context, each keyed at its first use.
+// Every EVP call goes through OpenSSL's parameter handling, so calls are kept few: the CBC
+// context is never re-initialised for a new IV; xoring its last output block (its chaining
+// value) into the first input block cancels it, AES(chain ^ (chain ^ iv ^ b)) = AES(iv ^ b).
+struct AesKey::OpenSsl {
+    EVP_CIPHER_CTX* cbc = EVP_CIPHER_CTX_new();
+    EVP_CIPHER_CTX* ecb = EVP_CIPHER_CTX_new();
+    std::size_t cbc_key_size = 0, ecb_key_size = 0;  // the cipher each context has; 0: none
+    bool cbc_keyed = false, ecb_keyed = false;
+    std::array<unsigned char, 16> chain{};
+    std::vector<unsigned char> buffer;
+
+    ~OpenSsl() {
+        EVP_CIPHER_CTX_free(ecb);
+        EVP_CIPHER_CTX_free(cbc);
+        OPENSSL_cleanse(chain.data(), chain.size());
+        if (!buffer.empty()) OPENSSL_cleanse(buffer.data(), buffer.size());
+    }
+
+    // Keys `ctx` with `key`, giving it the cipher only when the key size changed (an init with
+    // a cipher costs a fetch and an allocation, one with only a key does not).
+    static bool key_context(EVP_CIPHER_CTX* ctx, std::size_t& ctx_key_size, EVP_CIPHER* c128, EVP_CIPHER* c256,
+                            const unsigned char* key, std::size_t key_size, const unsigned char* iv) {
+        if (ctx_key_size != key_size) {
+            EVP_CIPHER* c = key_size == 16 ? c128 : c256;
+            if (!c || EVP_EncryptInit_ex2(ctx, c, nullptr, nullptr, nullptr) != 1 || EVP_CIPHER_CTX_set_padding(ctx, 0) != 1)
+                return false;
+            ctx_key_size = key_size;
+        }
+        return EVP_EncryptInit_ex2(ctx, nullptr, key, iv, nullptr) == 1;
+    }
+    bool update(EVP_CIPHER_CTX* ctx, const unsigned char* in, unsigned char* out, std::size_t n) {
+        int len = 0;
+        return EVP_EncryptUpdate(ctx, out, &len, in, static_cast<int>(n)) == 1 && static_cast<std::size_t>(len) == n;
+    }
+};
+
+AesKey::AesKey(AesBackend b) {
+    if (b == AesBackend::openssl || !aes_ni_available()) openssl_ = std::make_unique<OpenSsl>();
+}
+
+AesKey::~AesKey() {
+    OPENSSL_cleanse(round_keys_.data(), round_keys_.size());
+    OPENSSL_cleanse(key_.data(), key_.size());
+}
+
+bool AesKey::ok() const { return !openssl_ || (openssl_->cbc && openssl_->ecb); }
+
+void AesKey::set(std::span<const std::byte> key) {
+    key_size_ = key.size() == 16 ? 16 : 32;
+    std::memcpy(key_.data(), key.data(), key_size_);
+    expanded_ = false;
+    if (openssl_) openssl_->cbc_keyed = openssl_->ecb_keyed = false;
+}
+
+bool AesKey::cbc_mac(const unsigned char* iv, const unsigned char* in, std::size_t n, unsigned char* mac) {
+#ifdef TIMEPIPE_HAVE_AES_NI
+    if (!openssl_) {
+        const __m128i* rk = schedule(round_keys_, key_.data(), key_size_, expanded_);
+        key_size_ == 16 ? cbc_mac_ni<10>(rk, iv, in, n, mac) : cbc_mac_ni<14>(rk, iv, in, n, mac);
+        return true;
+    }
+#endif
+    OpenSsl& o = *openssl_;
+    const Ciphers& c = ciphers();
+    if (!o.cbc_keyed) {
+        o.chain = {};
+        if (!OpenSsl::key_context(o.cbc, o.cbc_key_size, c.cbc128, c.cbc256, key_.data(), key_size_, o.chain.data()))
+            return false;
+        o.cbc_keyed = true;
+    }
+    if (o.buffer.size() < 16 * n) o.buffer.resize(16 * n);
+    std::memmove(o.buffer.data(), in, 16 * n);
+    for (std::size_t i = 0; i < 16; ++i) o.buffer[i] ^= o.chain[i] ^ iv[i];
+    if (!o.update(o.cbc, o.buffer.data(), o.buffer.data(), 16 * n)) return false;
+    std::memcpy(o.chain.data(), o.buffer.data() + 16 * (n - 1), 16);
+    std::memcpy(mac, o.chain.data(), 16);
+    return true;
+}
+
+bool AesKey::encrypt_blocks(const unsigned char* in, unsigned char* out, std::size_t n) {
+#ifdef TIMEPIPE_HAVE_AES_NI
+    if (!openssl_) {
+        const __m128i* rk = schedule(round_keys_, key_.data(), key_size_, expanded_);
+        key_size_ == 16 ? encrypt_blocks_ni<10>(rk, in, out, n) : encrypt_blocks_ni<14>(rk, in, out, n);
+        return true;
+    }
+#endif
+    OpenSsl& o = *openssl_;
+    const Ciphers& c = ciphers();
+    if (!o.ecb_keyed) {
+        if (!OpenSsl::key_context(o.ecb, o.ecb_key_size, c.ecb128, c.ecb256, key_.data(), key_size_, nullptr))
+            return false;
+        o.ecb_keyed = true;
+    }
+    return o.update(o.ecb, in, out, 16 * n);
+}
+
+}  // namespace timepipe::nts

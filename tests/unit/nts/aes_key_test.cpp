@@ -1,0 +1,111 @@
+// libtime/nts/aes_key: AES-128 and AES-256 against FIPS 197's and SP 800-38A's vectors (ECB and
+// CBC, the last CBC block being the CBC-MAC), on AES-NI and on OpenSSL's AES; both backends agree
+// on random keys and lengths; a key changed between uses takes effect.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+#include "libtime/nts/aes_key.hpp"
+#include "tests/unit/test_support.hpp"
+
+using namespace timepipe::nts;
+using timepipe::test::hex;
+
+namespace {
+
+using Bytes = std::vector<std::byte>;
+
+const unsigned char* u8(const Bytes& b) { return reinterpret_cast<const unsigned char*>(b.data()); }
+unsigned char* u8(Bytes& b) { return reinterpret_cast<unsigned char*>(b.data()); }
+
+Bytes ecb(AesBackend backend, const Bytes& key, const Bytes& plain) {
+    AesKey k(backend);
+    EXPECT_TRUE(k.ok());
+    k.set(key);
+    Bytes out(plain.size());
+    EXPECT_TRUE(k.encrypt_blocks(u8(plain), u8(out), plain.size() / 16));
+    return out;
+}
+
+Bytes cbc_mac(AesKey& k, const Bytes& iv, const Bytes& plain) {
+    Bytes mac(16);
+    EXPECT_TRUE(k.cbc_mac(u8(iv), u8(plain), plain.size() / 16, u8(mac)));
+    return mac;
+}
+
+class AesKeyOn : public ::testing::TestWithParam<AesBackend> {};
+
+// SP 800-38A F.1 and F.2: the same four plaintext blocks for ECB and CBC.
+const Bytes kPlain = hex("6bc1bee22e409f96e93d7e117393172a ae2d8a571e03ac9c9eb76fac45af8e51"
+                         "30c81c46a35ce411e5fbc1191a0a52ef f69f2445df4f9b17ad2b417be66c3710");
+const Bytes kKey128 = hex("2b7e151628aed2a6abf7158809cf4f3c");
+const Bytes kKey256 = hex("603deb1015ca71be2b73aef0857d7781 1f352c073b6108d72d9810a30914dff4");
+const Bytes kIv = hex("000102030405060708090a0b0c0d0e0f");
+
+}  // namespace
+
+INSTANTIATE_TEST_SUITE_P(Backends, AesKeyOn, ::testing::Values(AesBackend::best, AesBackend::openssl),
+                         [](const auto& backend) { return backend.param == AesBackend::best ? "best" : "openssl"; });
+
+TEST_P(AesKeyOn, Fips197AppendixC) {
+    const Bytes plain = hex("00112233445566778899aabbccddeeff");
+    EXPECT_EQ(ecb(GetParam(), hex("000102030405060708090a0b0c0d0e0f"), plain), hex("69c4e0d86a7b0430d8cdb78070b4c55a"));
+    EXPECT_EQ(ecb(GetParam(), hex("000102030405060708090a0b0c0d0e0f 101112131415161718191a1b1c1d1e1f"), plain),
+              hex("8ea2b7ca516745bfeafc49904b496089"));
+}
+
+// Four blocks at once (the AES-NI path's interleaved loop) and each block alone agree.
+TEST_P(AesKeyOn, Sp800_38aEcb) {
+    EXPECT_EQ(ecb(GetParam(), kKey128, kPlain), hex("3ad77bb40d7a3660a89ecaf32466ef97 f5d3d58503b9699de785895a96fdbaaf"
+                                                    "43b1cd7f598ece23881b00e3ed030688 7b0c785e27e8ad3f8223207104725dd4"));
+    EXPECT_EQ(ecb(GetParam(), kKey256, kPlain), hex("f3eed1bdb5d2a03c064b5a7e3db181f8 591ccb10d410ed26dc5ba74a31362870"
+                                                    "b6ed21b99ca6f4f9f153e7b1beafed1d 23304b7a39f9f3ff067d8d8f9e24ecc7"));
+}
+
+TEST_P(AesKeyOn, Sp800_38aCbcLastBlockIsTheCbcMac) {
+    AesKey k(GetParam());
+    k.set(kKey128);
+    EXPECT_EQ(cbc_mac(k, kIv, kPlain), hex("3ff1caa1681fac09120eca307586e1a7"));
+    // the same key again, and the first block alone: the chain starts from the IV every time
+    EXPECT_EQ(cbc_mac(k, kIv, Bytes(kPlain.begin(), kPlain.begin() + 16)), hex("7649abac8119b246cee98e9b12e9197d"));
+    k.set(kKey256);
+    EXPECT_EQ(cbc_mac(k, kIv, kPlain), hex("b2eb05e2c39be9fcda6c19078c6a9d1b"));
+    k.set(kKey128);  // back to the smaller key: the schedule (OpenSSL: the cipher) follows
+    EXPECT_EQ(cbc_mac(k, kIv, kPlain), hex("3ff1caa1681fac09120eca307586e1a7"));
+}
+
+// AES-NI and OpenSSL on random keys, IVs and 1..9 blocks, for both key sizes, keys changed
+// between uses and each key used both ways.
+TEST(AesKey, BackendsAgreeOnRandomInputs) {
+    AesKey best(AesBackend::best), openssl(AesBackend::openssl);
+    std::mt19937 rng(20261206);
+    auto random = [&](std::size_t n) {
+        Bytes b(n);
+        for (auto& x : b) x = std::byte(rng() & 0xFF);
+        return b;
+    };
+    for (int i = 0; i < 200; ++i) {
+        const Bytes key = random(i % 2 ? 32 : 16), iv = random(16), plain = random(16 * (1 + i % 9));
+        best.set(key);
+        openssl.set(key);
+        EXPECT_EQ(cbc_mac(best, iv, plain), cbc_mac(openssl, iv, plain)) << i;
+        Bytes a(plain.size()), b(plain.size());
+        ASSERT_TRUE(best.encrypt_blocks(u8(plain), u8(a), plain.size() / 16));
+        ASSERT_TRUE(openssl.encrypt_blocks(u8(plain), u8(b), plain.size() / 16));
+        EXPECT_EQ(a, b) << i;
+        Bytes in_place = plain;  // out may be in
+        ASSERT_TRUE(best.encrypt_blocks(u8(in_place), u8(in_place), in_place.size() / 16));
+        EXPECT_EQ(in_place, a) << i;
+    }
+}
+
+// The fast path is the one taken where the CPU offers it (else both runs above tested OpenSSL).
+TEST(AesKey, AesNiIsUsedWhereTheCpuHasIt) {
+#if defined(__x86_64__)
+    EXPECT_STREQ(aes_backend_name(AesBackend::best), __builtin_cpu_supports("aes") ? "aes-ni" : "openssl");
+#else
+    EXPECT_STREQ(aes_backend_name(AesBackend::best), "openssl");
+#endif
+    EXPECT_STREQ(aes_backend_name(AesBackend::openssl), "openssl");
+}
