@@ -148,22 +148,11 @@ struct Siv::Contexts {
     std::vector<unsigned char> in, out;  // a CMAC's blocks or a keystream's counters, and the keystream
     crypto::RandomPool nonces;
 
-    // CMAC (RFC 4493 §2.4) of `data` under k's K1: the padded blocks, the last one xored with a
-    // subkey, through one CBC-MAC.
+    // CMAC (RFC 4493 §2.4) of `data` under k's K1.
     bool cmac(Keyed& k, std::span<const unsigned char> data, Block& mac) {
-        const std::size_t n = data.size();
-        const bool complete = n > 0 && n % 16 == 0;
-        const std::size_t blocks = complete ? n / 16 : n / 16 + 1;
-        if (in.size() < blocks * 16) in.resize(blocks * 16);
-        if (n > 0) std::memcpy(in.data(), data.data(), n);  // an empty header's data() may be null
-        const std::size_t last = (blocks - 1) * 16;
-        if (complete) {
-            xor_bytes(in.data() + last, k.sub1.data(), 16);
-        } else {
-            std::memset(in.data() + n, 0, blocks * 16 - n);
-            in[n] = 0x80;  // padding 10*
-            xor_bytes(in.data() + last, k.sub2.data(), 16);
-        }
+        const std::size_t need = 16 * (data.size() / 16 + 1);
+        if (in.size() < need) in.resize(need);
+        const std::size_t blocks = cmac_blocks(k, data, 0);
         return k.k1.cbc_mac(kZero.data(), in.data(), blocks, mac.data());
     }
 
@@ -193,33 +182,84 @@ struct Siv::Contexts {
         return k;
     }
 
-    // S2V (RFC 5297 §2.4) of the headers and then the plaintext, under k's K1.
-    Result<Block> s2v(Keyed& k, Siv::Headers headers, std::span<const std::byte> plaintext) {
-        Block d = k.d0, m{};
-        for (auto h : headers) {
-            if (!cmac(k, {u8(h), h.size()}, m)) return openssl_error("AES-CMAC");
-            d = dbl(d);
-            xor_into(d, m.data());
+    // Writes the CMAC input of `data` at in[at..): its blocks, padded, the last one xored with a
+    // subkey (RFC 4493 §2.4). Returns the number of blocks.
+    std::size_t cmac_blocks(Keyed& k, std::span<const unsigned char> data, std::size_t at) {
+        const std::size_t n = data.size();
+        const bool complete = n > 0 && n % 16 == 0;
+        const std::size_t blocks = complete ? n / 16 : n / 16 + 1;
+        unsigned char* p = in.data() + at;
+        if (n > 0) std::memcpy(p, data.data(), n);  // an empty header's data() may be null
+        if (complete) {
+            xor_bytes(p + n - 16, k.sub1.data(), 16);
+        } else {
+            std::memset(p + n, 0, blocks * 16 - n);
+            p[n] = 0x80;  // padding 10*
+            xor_bytes(p + (blocks - 1) * 16, k.sub2.data(), 16);
         }
-        Block v{};
+        return blocks;
+    }
+
+    // S2V (RFC 5297 §2.4) of the headers and then the plaintext, under k's K1. The CMACs of the
+    // headers and of the plaintext's blocks before its last 16 octets (which D is xored into)
+    // are independent, so they run side by side; the last one or two blocks of T follow.
+    Result<Block> s2v(Keyed& k, Siv::Headers headers, std::span<const std::byte> plaintext) {
         const std::size_t n = plaintext.size();
-        if (n >= 16) {  // T = P xorend D
-            last_string.assign(u8(plaintext), u8(plaintext) + n);  // no allocation once grown
-            for (std::size_t i = 0; i < 16; ++i) last_string[n - 16 + i] ^= d[i];
-            bool ok = cmac(k, last_string, v);
-            OPENSSL_cleanse(last_string.data(), n);
-            if (!ok) return openssl_error("AES-CMAC");
-        } else {  // T = dbl(D) xor pad(P)
+        const std::size_t prefix = n >= 16 ? (n - 16) / 16 : 0;  // T's blocks D does not touch
+        std::size_t total = 16 * prefix + 32;
+        for (auto h : headers) total += 16 * (h.size() / 16 + 1);
+        if (in.size() < total) in.resize(total);
+        if (macs.size() < headers.size() + 1) macs.resize(headers.size() + 1);
+        chains.clear();
+        std::size_t at = 0;
+        for (std::size_t i = 0; i < headers.size(); ++i) {
+            const std::size_t blocks = cmac_blocks(k, {u8(headers[i]), headers[i].size()}, at);
+            chains.push_back({kZero.data(), in.data() + at, blocks, macs[i].data()});
+            at += 16 * blocks;
+        }
+        Block& t_chain = macs[headers.size()];
+        chains.push_back({kZero.data(), u8(plaintext), prefix, t_chain.data()});
+        if (!k.k1.cbc_macs(chains)) return openssl_error("AES-CMAC");
+
+        Block d = k.d0;
+        for (std::size_t i = 0; i < headers.size(); ++i) {
+            d = dbl(d);
+            xor_into(d, macs[i].data());
+        }
+        // The rest of T: P's last 16 + r octets with D xored into the last 16 (T = P xorend D),
+        // or for a short P, T = dbl(D) xor pad(P); then CMAC's own last-block rule.
+        unsigned char* tail = in.data() + at;
+        std::size_t tail_blocks;
+        if (n >= 16) {
+            const std::size_t m = n - 16 * prefix;  // 16..31
+            std::memcpy(tail, u8(plaintext) + 16 * prefix, m);
+            xor_bytes(tail + m - 16, d.data(), 16);
+            if (m == 16) {
+                xor_bytes(tail, k.sub1.data(), 16);
+                tail_blocks = 1;
+            } else {
+                std::memset(tail + m, 0, 32 - m);
+                tail[m] = 0x80;
+                xor_bytes(tail + 16, k.sub2.data(), 16);
+                tail_blocks = 2;
+            }
+        } else {
             Block t = dbl(d);
             for (std::size_t i = 0; i < n; ++i) t[i] ^= static_cast<unsigned char>(plaintext[i]);
             t[n] ^= 0x80;
-            bool ok = cmac(k, t, v);
+            xor_bytes(t.data(), k.sub1.data(), 16);  // T is one complete block
+            std::memcpy(tail, t.data(), 16);
             OPENSSL_cleanse(t.data(), t.size());
-            if (!ok) return openssl_error("AES-CMAC");
+            tail_blocks = 1;
         }
+        Block v{};
+        const bool ok = k.k1.cbc_mac(t_chain.data(), tail, tail_blocks, v.data());
+        OPENSSL_cleanse(tail, 32);
+        if (!ok) return openssl_error("AES-CMAC");
         return v;
     }
-    std::vector<unsigned char> last_string;  // S2V's T = P xorend D
+    std::vector<Block> macs;                 // each header's CMAC, then T's chain before its tail
+    std::vector<AesKey::Chain> chains;
 
     // CTR(K2, Q, src) into dst, Q = V with bits 31 and 63 (from the right) cleared (RFC 5297
     // §2.5): the counter blocks Q, Q+1, ... (a 128-bit big-endian count) encrypted at once,

@@ -1,5 +1,6 @@
 #include "libtime/nts/aes_key.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -89,6 +90,56 @@ AES_NI void cbc_mac_ni(const __m128i* rk, const unsigned char* iv, const unsigne
     __m128i c = load(iv);
     for (std::size_t i = 0; i < n; ++i) c = encrypt<Rounds>(rk, _mm_xor_si128(c, load(in + 16 * i)));
     store(mac, c);
+}
+
+// Lanes chains in lock step over blocks [from, to): block i of each goes through the rounds
+// together, so the AES unit works on several chains instead of waiting on one.
+template <int Rounds, int Lanes>
+AES_NI void cbc_lanes_ni(const __m128i* rk, __m128i* c, const unsigned char* const* in, std::size_t from,
+                         std::size_t to) {
+    __m128i x[Lanes];
+    for (std::size_t i = from; i < to; ++i) {
+#pragma GCC unroll 4
+        for (int l = 0; l < Lanes; ++l) x[l] = _mm_xor_si128(_mm_xor_si128(c[l], load(in[l] + 16 * i)), rk[0]);
+#pragma GCC unroll 16
+        for (int r = 1; r < Rounds; ++r) {
+#pragma GCC unroll 4
+            for (int l = 0; l < Lanes; ++l) x[l] = _mm_aesenc_si128(x[l], rk[r]);
+        }
+#pragma GCC unroll 4
+        for (int l = 0; l < Lanes; ++l) c[l] = _mm_aesenclast_si128(x[l], rk[Rounds]);
+    }
+}
+
+// Up to four chains: longest first, all four in lock step while each has a block, then three,
+// two, and the longest alone.
+template <int Rounds>
+AES_NI void cbc_macs_ni(const __m128i* rk, std::span<const AesKey::Chain> chains) {
+    const AesKey::Chain* by_length[4];
+    const std::size_t count = chains.size();
+    for (std::size_t i = 0; i < count; ++i) {
+        std::size_t j = i;
+        for (; j > 0 && by_length[j - 1]->blocks < chains[i].blocks; --j) by_length[j] = by_length[j - 1];
+        by_length[j] = &chains[i];
+    }
+    __m128i c[4];
+    const unsigned char* in[4];
+    for (std::size_t l = 0; l < count; ++l) {
+        c[l] = load(by_length[l]->iv);
+        in[l] = by_length[l]->in;
+    }
+    std::size_t done = 0;
+    for (std::size_t lanes = count; lanes > 0; --lanes) {
+        const std::size_t until = by_length[lanes - 1]->blocks;
+        switch (lanes) {
+        case 4: cbc_lanes_ni<Rounds, 4>(rk, c, in, done, until); break;
+        case 3: cbc_lanes_ni<Rounds, 3>(rk, c, in, done, until); break;
+        case 2: cbc_lanes_ni<Rounds, 2>(rk, c, in, done, until); break;
+        default: cbc_lanes_ni<Rounds, 1>(rk, c, in, done, until); break;
+        }
+        done = std::max(done, until);
+    }
+    for (std::size_t l = 0; l < count; ++l) store(by_length[l]->mac, c[l]);
 }
 
 // Four blocks at a time: independent blocks keep the AES unit's pipeline full.
@@ -223,6 +274,27 @@ bool AesKey::cbc_mac(const unsigned char* iv, const unsigned char* in, std::size
     if (!o.update(o.cbc, o.buffer.data(), o.buffer.data(), 16 * n)) return false;
     std::memcpy(o.chain.data(), o.buffer.data() + 16 * (n - 1), 16);
     std::memcpy(mac, o.chain.data(), 16);
+    return true;
+}
+
+bool AesKey::cbc_macs(std::span<const Chain> chains) {
+#ifdef TIMEPIPE_HAVE_AES_NI
+    if (!openssl_) {
+        const __m128i* rk = schedule(round_keys_, key_.data(), key_size_, expanded_);
+        for (std::size_t at = 0; at < chains.size(); at += 4) {
+            auto part = chains.subspan(at, std::min<std::size_t>(4, chains.size() - at));
+            key_size_ == 16 ? cbc_macs_ni<10>(rk, part) : cbc_macs_ni<14>(rk, part);
+        }
+        return true;
+    }
+#endif
+    for (const Chain& c : chains) {
+        if (c.blocks == 0) {
+            std::memmove(c.mac, c.iv, 16);
+        } else if (!cbc_mac(c.iv, c.in, c.blocks, c.mac)) {
+            return false;
+        }
+    }
     return true;
 }
 
