@@ -124,7 +124,12 @@ void RandomPool::fill(std::span<std::byte> out) {
         return;
     }
     if (buffer_.size() - used_ < out.size()) {
-        random_bytes(buffer_);
+        require_init();
+        std::array<unsigned char, crypto_stream_chacha20_ietf_KEYBYTES> key{};
+        randombytes_buf(key.data(), key.size());
+        static constexpr std::array<unsigned char, crypto_stream_chacha20_ietf_NONCEBYTES> kNonce{};  // the key is never reused
+        crypto_stream_chacha20_ietf(uc(buffer_.data()), buffer_.size(), kNonce.data(), key.data());
+        sodium_memzero(key.data(), key.size());
         used_ = 0;
     }
     std::copy_n(buffer_.begin() + static_cast<std::ptrdiff_t>(used_), out.size(), out.begin());

@@ -109,9 +109,11 @@ private:
 // Cryptographically secure random bytes (randombytes_buf).
 void random_bytes(std::span<std::byte> out);
 
-// Random bytes for a hot path: random_bytes drawn 4 KiB at a time, so a server making a nonce
-// per response makes one getrandom(2) call per 256 of them instead of one each. One per thread;
-// not to be carried across fork() (the child would repeat the parent's bytes).
+// Random bytes for a hot path, 4 KiB at a time: each refill is the ChaCha20 keystream (libsodium)
+// under a fresh 32-octet key from random_bytes, so a server making a nonce per response makes
+// one getrandom(2) call per 256 of them, and the kernel generates 32 octets instead of 4 KiB
+// (getrandom of 4 KiB costs ~23 us here, ChaCha20 ~3 us). One per thread; not to be carried
+// across fork() (the child would repeat the parent's bytes).
 class RandomPool {
 public:
     RandomPool() = default;
