@@ -130,7 +130,7 @@ struct Siv::Contexts {
     };
 
     explicit Contexts(AesBackend b)
-        : keyed{{Keyed(b), Keyed(b)}, {Keyed(b), Keyed(b)}} {
+        : keyed{{Keyed(b), Keyed(b), Keyed(b)}, {Keyed(b), Keyed(b), Keyed(b)}} {
         ready = true;
         for (auto& slots : keyed)
             for (auto& k : slots) ready = ready && k.k1.ok() && k.k2.ok();
@@ -142,8 +142,10 @@ struct Siv::Contexts {
     Contexts(const Contexts&) = delete;
     Contexts& operator=(const Contexts&) = delete;
 
-    Keyed keyed[2][2];  // [algorithm][slot]
-    std::uint64_t uses = 0;
+    // [algorithm][slot]: three, for a server's cookie key and the client keys of the message
+    // at hand (which it forgets after its response: prepare() and forget()).
+    Keyed keyed[2][3];
+    std::uint64_t uses = 0, set_ups = 0;
     bool ready = false;
     std::vector<unsigned char> in, out;  // a CMAC's blocks or a keystream's counters, and the keystream
     crypto::RandomPool nonces;
@@ -156,30 +158,55 @@ struct Siv::Contexts {
         return k.k1.cbc_mac(kZero.data(), in.data(), blocks, mac.data());
     }
 
-    // The slot holding `key` for algorithm a, set up if it is not: the least recently used
-    // slot gets K1, K2, the subkeys and CMAC(K1, 0).
-    Keyed* keyed_for(AeadAlgorithm a, std::span<const std::byte> key) {
+    // The slot holding `key` for algorithm a, else the least recently used one with `key` set in
+    // it but not yet set up (fresh). Marked used either way.
+    Keyed* slot_for(AeadAlgorithm a, std::span<const std::byte> key, bool& fresh) {
         auto& slots = keyed[index_of(a)];
         Keyed* k = nullptr;
         for (auto& s : slots)
             if (s.key_size == key.size() && same_key(s.key.data(), key.data(), key.size())) k = &s;
+        fresh = !k;
         if (!k) {
-            k = slots[0].used <= slots[1].used ? &slots[0] : &slots[1];
+            ++set_ups;
+            k = &slots[0];
+            for (auto& s : slots)
+                if (s.used < k->used) k = &s;
             const std::size_t half = key.size() / 2;
-            k->key_size = 0;
             k->k1.set(key.first(half));
             k->k2.set(key.subspan(half));
-            Block l{};  // L = AES(K1, 0)
-            if (!k->k1.cbc_mac(kZero.data(), kZero.data(), 1, l.data())) return nullptr;
-            k->sub1 = dbl(l);
-            k->sub2 = dbl(k->sub1);
-            OPENSSL_cleanse(l.data(), l.size());
-            if (!cmac(*k, kZero, k->d0)) return nullptr;
             std::copy(key.begin(), key.end(), k->key.begin());
             k->key_size = key.size();
         }
         k->used = ++uses;
         return k;
+    }
+
+    // The rest of a fresh slot's set-up: L = AES(K1, 0), the subkeys, CMAC(K1, 0).
+    bool finish_set_up(Keyed& k) {
+        Block l{};
+        const bool ok = k.k1.cbc_mac(kZero.data(), kZero.data(), 1, l.data());
+        k.sub1 = dbl(l);
+        k.sub2 = dbl(k.sub1);
+        OPENSSL_cleanse(l.data(), l.size());
+        if (!ok || !cmac(k, kZero, k.d0)) {
+            forget(k);
+            return false;
+        }
+        return true;
+    }
+
+    // The slot for `key`, set up.
+    Keyed* keyed_for(AeadAlgorithm a, std::span<const std::byte> key) {
+        bool fresh = false;
+        Keyed* k = slot_for(a, key, fresh);
+        return !fresh || finish_set_up(*k) ? k : nullptr;
+    }
+
+    // Marks k empty: its key is no longer found, and the next key set in it overwrites the
+    // schedules (zeroing ~1 KiB per message would cost more than the set-up it replaces).
+    void forget(Keyed& k) {
+        k.key_size = 0;
+        k.used = 0;
     }
 
     // Writes the CMAC input of `data` at in[at..): its blocks, padded, the last one xored with a
@@ -288,6 +315,30 @@ void Siv::random_nonce(std::span<std::byte> out) { ctx_->nonces.fill(out); }
 Siv::~Siv() = default;
 Siv::Siv(Siv&&) noexcept = default;
 Siv& Siv::operator=(Siv&&) noexcept = default;
+
+void Siv::prepare(AeadAlgorithm a, std::span<const std::byte> c2s, std::span<const std::byte> s2c) {
+    if (!ctx_->ready || c2s.size() != aead_key_size(a) || s2c.size() != aead_key_size(a)) return;
+    bool c2s_fresh = false, s2c_fresh = false;
+    Contexts::Keyed* c = ctx_->slot_for(a, c2s, c2s_fresh);
+    Contexts::Keyed* s = ctx_->slot_for(a, s2c, s2c_fresh);
+    AesKey* expand[3];
+    std::size_t n = 0;
+    if (c2s_fresh) expand[n++] = &c->k1;  // C2S's K2 only for a request with a plaintext: at its use
+    if (s2c_fresh && s != c) {
+        expand[n++] = &s->k1;
+        expand[n++] = &s->k2;
+    }
+    AesKey::expand_together(std::span(expand, n));
+    if (c2s_fresh) ctx_->finish_set_up(*c);  // a failure leaves the slot empty: set up again at use
+    if (s2c_fresh && s != c) ctx_->finish_set_up(*s);
+}
+
+std::uint64_t Siv::key_set_ups() const { return ctx_->set_ups; }
+
+void Siv::forget(AeadAlgorithm a, std::span<const std::byte> key) {
+    for (auto& k : ctx_->keyed[index_of(a)])
+        if (k.key_size == key.size() && same_key(k.key.data(), key.data(), key.size())) ctx_->forget(k);
+}
 
 Result<std::size_t> Siv::seal(AeadAlgorithm a, std::span<const std::byte> key, Headers headers,
                               std::span<const std::byte> plaintext, std::span<std::byte> out) {

@@ -72,6 +72,15 @@ public:
         return open(a, key, h, sealed, out);
     }
 
+    // A server's client keys: set up both now, side by side (cheaper than one by one at their
+    // first use), and forgotten after the response: no later message finds them set up, so every
+    // message pays for its own keys (as a server with many clients does; a benchmark with one
+    // client is not flattered by a cache). Their slots are overwritten by the next keys and
+    // zeroed when the Siv goes.
+    void prepare(AeadAlgorithm a, std::span<const std::byte> c2s, std::span<const std::byte> s2c);
+    void forget(AeadAlgorithm a, std::span<const std::byte> key);
+    std::uint64_t key_set_ups() const;  // keys set up so far (tests: what was kept, what not)
+
     // A fresh random nonce, from a pool refilled 4 KiB at a time (crypto::RandomPool).
     void random_nonce(std::span<std::byte> out);
 

@@ -18,10 +18,10 @@ namespace {
 #ifdef TIMEPIPE_HAVE_AES_NI
 // The AES-NI code: functions compiled for the AES instructions, only called after
 // aes_ni_available() said the CPU has them (the rest of the build targets plain x86-64).
-#define AES_NI __attribute__((target("aes,sse2")))
+#define AES_NI __attribute__((target("aes,ssse3")))
 
 bool aes_ni_available() {
-    static const bool yes = __builtin_cpu_supports("aes") && __builtin_cpu_supports("sse2");
+    static const bool yes = __builtin_cpu_supports("aes") && __builtin_cpu_supports("ssse3");
     return yes;
 }
 
@@ -29,52 +29,74 @@ __m128i load(const unsigned char* p) { return _mm_loadu_si128(reinterpret_cast<c
 void store(unsigned char* p, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v); }
 
 // FIPS 197 §5.2: a round key is the previous one with each word xored into the next (the three
-// shifts), then the word derived from SubWord(RotWord(w)) ^ Rcon that AESKEYGENASSIST makes.
-AES_NI __m128i fold(__m128i k, __m128i assist) {
+// shifts), then xored with a word derived from the last word of the key before.
+AES_NI __m128i fold(__m128i k, __m128i word) {
     k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
     k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
     k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
-    return _mm_xor_si128(k, assist);
+    return _mm_xor_si128(k, word);
 }
 
-// AES-128: round key i+1 from round key i (word 3 of the assist: RotWord, SubWord, Rcon).
-template <int Rcon>
-AES_NI __m128i next128(__m128i k) {
-    return fold(k, _mm_shuffle_epi32(_mm_aeskeygenassist_si128(k, Rcon), 0xff));
+// SubWord(RotWord(w3)) ^ Rcon (rotate) or SubWord(w3), in all four words: w3 put in every
+// column, so AESENCLAST's ShiftRows changes nothing and it is SubBytes then the xor with Rcon.
+// (AESKEYGENASSIST does the same but is slow on many cores and wants Rcon as an immediate.)
+AES_NI __m128i sub_word(__m128i k, __m128i rcon, bool rotate) {
+    const __m128i rot = _mm_setr_epi8(13, 14, 15, 12, 13, 14, 15, 12, 13, 14, 15, 12, 13, 14, 15, 12);
+    const __m128i same = _mm_setr_epi8(12, 13, 14, 15, 12, 13, 14, 15, 12, 13, 14, 15, 12, 13, 14, 15);
+    return _mm_aesenclast_si128(_mm_shuffle_epi8(k, rotate ? rot : same), rcon);
 }
 
-AES_NI void expand128(const unsigned char* key, __m128i* rk) {
-    rk[0] = load(key);
-    rk[1] = next128<0x01>(rk[0]);
-    rk[2] = next128<0x02>(rk[1]);
-    rk[3] = next128<0x04>(rk[2]);
-    rk[4] = next128<0x08>(rk[3]);
-    rk[5] = next128<0x10>(rk[4]);
-    rk[6] = next128<0x20>(rk[5]);
-    rk[7] = next128<0x40>(rk[6]);
-    rk[8] = next128<0x80>(rk[7]);
-    rk[9] = next128<0x1b>(rk[8]);
-    rk[10] = next128<0x36>(rk[9]);
+constexpr int kRcon[10] = {0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0x1b, 0x36};
+
+// Lanes AES-128 key schedules expanded side by side (independent chains keep the AES unit busy).
+template <int Lanes>
+AES_NI void expand128(const unsigned char* const* keys, __m128i* const* rks) {
+    __m128i k[Lanes];
+#pragma GCC unroll 4
+    for (int l = 0; l < Lanes; ++l) rks[l][0] = k[l] = load(keys[l]);
+#pragma GCC unroll 10
+    for (int i = 1; i <= 10; ++i) {
+        const __m128i rcon = _mm_set1_epi32(kRcon[i - 1]);
+#pragma GCC unroll 4
+        for (int l = 0; l < Lanes; ++l) rks[l][i] = k[l] = fold(k[l], sub_word(k[l], rcon, true));
+    }
 }
 
-// AES-256 (Nk = 8): an even round key comes from the one two before and RotWord/SubWord/Rcon of
-// the odd one before it (word 3); an odd one from the one two before and SubWord alone (word 2).
-template <int Rcon>
-AES_NI void next256(__m128i* rk, int i) {
-    rk[i] = fold(rk[i - 2], _mm_shuffle_epi32(_mm_aeskeygenassist_si128(rk[i - 1], Rcon), 0xff));
-    if (i < 14) rk[i + 1] = fold(rk[i - 1], _mm_shuffle_epi32(_mm_aeskeygenassist_si128(rk[i], 0), 0xaa));
+// AES-256 (Nk = 8): an even round key from the one two before and SubWord(RotWord) ^ Rcon of the
+// odd one before it; an odd one from the one two before and SubWord of the even one before it.
+template <int Lanes>
+AES_NI void expand256(const unsigned char* const* keys, __m128i* const* rks) {
+    __m128i even[Lanes], odd[Lanes];
+#pragma GCC unroll 4
+    for (int l = 0; l < Lanes; ++l) {
+        rks[l][0] = even[l] = load(keys[l]);
+        rks[l][1] = odd[l] = load(keys[l] + 16);
+    }
+    const __m128i zero = _mm_setzero_si128();
+#pragma GCC unroll 7
+    for (int i = 2; i <= 14; i += 2) {
+        const __m128i rcon = _mm_set1_epi32(kRcon[i / 2 - 1]);
+#pragma GCC unroll 4
+        for (int l = 0; l < Lanes; ++l) rks[l][i] = even[l] = fold(even[l], sub_word(odd[l], rcon, true));
+        if (i == 14) break;
+#pragma GCC unroll 4
+        for (int l = 0; l < Lanes; ++l) rks[l][i + 1] = odd[l] = fold(odd[l], sub_word(even[l], zero, false));
+    }
 }
 
-AES_NI void expand256(const unsigned char* key, __m128i* rk) {
-    rk[0] = load(key);
-    rk[1] = load(key + 16);
-    next256<0x01>(rk, 2);
-    next256<0x02>(rk, 4);
-    next256<0x04>(rk, 6);
-    next256<0x08>(rk, 8);
-    next256<0x10>(rk, 10);
-    next256<0x20>(rk, 12);
-    next256<0x40>(rk, 14);
+// Up to four schedules of one key size: all at once.
+AES_NI void expand_lanes(std::size_t key_size, std::size_t n, const unsigned char* const* keys, __m128i* const* rks) {
+    switch (n * 100 + key_size) {
+    case 116: expand128<1>(keys, rks); break;
+    case 216: expand128<2>(keys, rks); break;
+    case 316: expand128<3>(keys, rks); break;
+    case 416: expand128<4>(keys, rks); break;
+    case 132: expand256<1>(keys, rks); break;
+    case 232: expand256<2>(keys, rks); break;
+    case 332: expand256<3>(keys, rks); break;
+    case 432: expand256<4>(keys, rks); break;
+    default: break;
+    }
 }
 
 template <int Rounds>
@@ -170,7 +192,8 @@ __m128i* schedule(std::array<unsigned char, 15 * 16>& round_keys, const unsigned
                   bool& expanded) {
     auto* rk = reinterpret_cast<__m128i*>(round_keys.data());
     if (!expanded) {
-        key_size == 16 ? expand128(key, rk) : expand256(key, rk);
+        __m128i* const rks[1] = {rk};
+        expand_lanes(key_size, 1, &key, rks);
         expanded = true;
     }
     return rk;
@@ -275,6 +298,31 @@ bool AesKey::cbc_mac(const unsigned char* iv, const unsigned char* in, std::size
     std::memcpy(o.chain.data(), o.buffer.data() + 16 * (n - 1), 16);
     std::memcpy(mac, o.chain.data(), 16);
     return true;
+}
+
+void AesKey::expand_together(std::span<AesKey* const> keys) {
+#ifdef TIMEPIPE_HAVE_AES_NI
+    for (std::size_t size : {16u, 32u}) {
+        const unsigned char* key[4];
+        __m128i* rks[4];
+        std::size_t n = 0;
+        for (std::size_t i = 0; i <= keys.size(); ++i) {
+            if (i < keys.size()) {
+                AesKey& k = *keys[i];
+                if (k.openssl_ || k.expanded_ || k.key_size_ != size) continue;
+                key[n] = k.key_.data();
+                rks[n++] = reinterpret_cast<__m128i*>(k.round_keys_.data());
+                k.expanded_ = true;
+            }
+            if (n == 4 || (i == keys.size() && n > 0)) {
+                expand_lanes(size, n, key, rks);
+                n = 0;
+            }
+        }
+    }
+#else
+    (void)keys;  // OpenSSL's contexts are keyed at their first use
+#endif
 }
 
 bool AesKey::cbc_macs(std::span<const Chain> chains) {

@@ -48,6 +48,10 @@ public:
     bool cbc_macs(std::span<const Chain> chains);
     bool encrypt_blocks(const unsigned char* in, unsigned char* out, std::size_t n);
 
+    // Sets up the keys given (set, not yet used) side by side now, instead of one by one at
+    // their first use: AES-NI expands up to four schedules at once in about the time of one.
+    static void expand_together(std::span<AesKey* const> keys);
+
 private:
     struct OpenSsl;
     alignas(16) std::array<unsigned char, 15 * 16> round_keys_{};  // AES-NI: the expanded key

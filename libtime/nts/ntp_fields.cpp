@@ -60,6 +60,21 @@ Result<std::size_t> put_authenticator(Siv& siv, AeadAlgorithm a, std::span<const
     return at + len;
 }
 
+void forget_keys(Siv& siv, const SessionKeys& keys) {
+    siv.forget(keys.aead(), keys.c2s());
+    siv.forget(keys.aead(), keys.s2c());
+}
+
+// A server's client keys, forgotten when the request is refused after they were set up.
+struct KeysForgottenUnlessKept {
+    Siv& siv;
+    const SessionKeys& keys;
+    bool keep = false;
+    ~KeysForgottenUnlessKept() {
+        if (!keep) forget_keys(siv, keys);
+    }
+};
+
 struct Opened {
     std::vector<std::byte> plaintext;
 };
@@ -203,6 +218,10 @@ Expected<ClientRequest, RequestRefusal> read_client_request(Siv& siv, const Cook
     };
     auto session = open_cookie(siv, keys, cookie);
     if (!session) return nak("cookie: " + session.error().what);
+    // Both client keys set up at once; forgotten when the request is refused here, or after the
+    // response (write_server_response).
+    siv.prepare(session->aead(), session->c2s(), session->s2c());
+    KeysForgottenUnlessKept guard{siv, *session};
     auto o = open_authenticator(siv, session->aead(), session->c2s(), packet, offset_of(packet, *auth), auth->value);
     if (!o) return nak("authenticator: " + o.error().what);
     auto inner = ntp::split_extensions(o->plaintext, ntp::ExtensionRules::Nts);
@@ -212,6 +231,7 @@ Expected<ClientRequest, RequestRefusal> read_client_request(Siv& siv, const Cook
         if (e.value.size() != cookie_len) return refuse(true, false, "cookie and placeholders differ in length");
         ++cookies;
     }
+    guard.keep = true;
     ClientRequest req;
     req.keys = *session;
     req.uid.assign(uid.begin(), uid.end());
@@ -235,6 +255,7 @@ Result<std::size_t> write_server_response(Siv& siv, const ClientRequest& req, st
     const std::size_t min_auth = request_size > at ? request_size - at : 0;
     auto end = put_authenticator(siv, req.keys.aead(), req.keys.s2c(), std::span(plain).first(p), out, at, min_auth);
     crypto::secure_zero(std::span(plain).first(p));
+    forget_keys(siv, req.keys);
     if (!end) return end;
     if (*end > request_size) return fail("response of " + std::to_string(*end) + " octets would exceed the request's " +
                                          std::to_string(request_size), EX_SOFTWARE);

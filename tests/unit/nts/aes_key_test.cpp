@@ -3,6 +3,7 @@
 // on random keys and lengths; a key changed between uses takes effect.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -135,6 +136,41 @@ TEST_P(AesKeyOn, ChainsSideBySideEqualEachAlone) {
         for (std::size_t c = 0; c < count; ++c) {
             const Bytes alone = inputs[c].empty() ? ivs[c] : cbc_mac(k, ivs[c], inputs[c]);
             EXPECT_EQ(macs[c], alone) << "round " << round << " chain " << c << " of " << count;
+        }
+    }
+}
+
+// Keys set up together (1 to 6, sizes mixed, some already used) work as keys set up alone.
+TEST_P(AesKeyOn, KeysExpandedTogetherEqualKeysExpandedAlone) {
+    std::mt19937 rng(9);
+    auto random = [&](std::size_t n) {
+        Bytes b(n);
+        for (auto& x : b) x = std::byte(rng() & 0xFF);
+        return b;
+    };
+    for (std::size_t count = 1; count <= 6; ++count) {
+        std::vector<std::unique_ptr<AesKey>> together, alone;
+        std::vector<AesKey*> list;
+        std::vector<Bytes> keys;
+        const Bytes plain = random(64);
+        for (std::size_t i = 0; i < count; ++i) {
+            keys.push_back(random(rng() % 2 ? 32 : 16));
+            together.push_back(std::make_unique<AesKey>(GetParam()));
+            alone.push_back(std::make_unique<AesKey>(GetParam()));
+            together.back()->set(keys.back());
+            alone.back()->set(keys.back());
+            if (i == 2) {  // one already expanded by its use: left as it is
+                Bytes scratch(16);
+                ASSERT_TRUE(together.back()->encrypt_blocks(u8(plain), u8(scratch), 1));
+            }
+            list.push_back(together.back().get());
+        }
+        AesKey::expand_together(list);
+        for (std::size_t i = 0; i < count; ++i) {
+            Bytes a(64), b(64);
+            ASSERT_TRUE(together[i]->encrypt_blocks(u8(plain), u8(a), 4));
+            ASSERT_TRUE(alone[i]->encrypt_blocks(u8(plain), u8(b), 4));
+            EXPECT_EQ(a, b) << count << " keys, key " << i;
         }
     }
 }

@@ -160,3 +160,33 @@ TEST(NtsFields, AResponseLongerThanItsRequestIsNeverWritten) {
     auto n = write_server_response(w.siv, *q, two, buf, req.size());
     ASSERT_FALSE(n);
 }
+
+// The server sets up a client's two keys once per message (together, Siv::prepare) and keeps
+// neither after its response or after refusing the request: every message pays for its own
+// keys, and no client's keys stay in the server's memory.
+TEST(NtsFields, TheServerSetsUpClientKeysPerMessageAndKeepsNone) {
+    World w;  // w.siv is the client's
+    Siv server;
+    for (int i = 0; i < 3; ++i) {
+        Bytes req = w.request(0);
+        const auto before = server.key_set_ups();
+        auto q = read_client_request(server, w.server_keys, req);
+        ASSERT_TRUE(q) << q.error().what;
+        const Cookie fresh[] = {seal_cookie(server, w.server_keys.current(), q->keys)};
+        Bytes buf(1024);
+        buf[0] = std::byte{0x24};
+        auto n = write_server_response(server, *q, fresh, buf, req.size());
+        ASSERT_TRUE(n) << n.error().what;
+        buf.resize(*n);
+        EXPECT_TRUE(read_server_response(w.siv, w.session, w.uid, buf));
+        EXPECT_EQ(server.key_set_ups() - before, i == 0 ? 3u : 2u) << "message " << i;  // + the cookie key once
+    }
+    Bytes tampered = w.request(0);
+    tampered.back() ^= std::byte{1};
+    auto before = server.key_set_ups();
+    EXPECT_FALSE(read_client_request(server, w.server_keys, tampered));
+    EXPECT_EQ(server.key_set_ups() - before, 2u);
+    before = server.key_set_ups();
+    EXPECT_TRUE(read_client_request(server, w.server_keys, w.request(0)));
+    EXPECT_EQ(server.key_set_ups() - before, 2u);  // the refused request's keys were not kept
+}
