@@ -53,6 +53,13 @@ inline std::vector<std::byte> hex(std::string_view text) {
     return out;
 }
 
+// n bytes from a seeded generator: reproducible "random" inputs.
+inline std::vector<std::byte> random_bytes(std::mt19937& rng, std::size_t n) {
+    std::vector<std::byte> b(n);
+    for (auto& x : b) x = std::byte(rng() & 0xFF);
+    return b;
+}
+
 // Where the Roughtime test vector `rel` ("cloudflare/x.json") is.
 inline std::string roughtime_vector_path(const std::string& rel) {
     const char* env = std::getenv("TIMEPIPE_VECTORS");

@@ -81,11 +81,7 @@ TEST_P(AesKeyOn, Sp800_38aCbcLastBlockIsTheCbcMac) {
 TEST(AesKey, BackendsAgreeOnRandomInputs) {
     AesKey best(AesBackend::best), openssl(AesBackend::openssl);
     std::mt19937 rng(20261206);
-    auto random = [&](std::size_t n) {
-        Bytes b(n);
-        for (auto& x : b) x = std::byte(rng() & 0xFF);
-        return b;
-    };
+    auto random = [&](std::size_t n) { return timepipe::test::random_bytes(rng, n); };
     for (int i = 0; i < 200; ++i) {
         const Bytes key = random(i % 2 ? 32 : 16), iv = random(16), plain = random(16 * (1 + i % 9));
         best.set(key);
@@ -116,11 +112,7 @@ TEST(AesKey, AesNiIsUsedWhereTheCpuHasIt) {
 TEST_P(AesKeyOn, ChainsSideBySideEqualEachAlone) {
     AesKey k(GetParam());
     std::mt19937 rng(42);
-    auto random = [&](std::size_t n) {
-        Bytes b(n);
-        for (auto& x : b) x = std::byte(rng() & 0xFF);
-        return b;
-    };
+    auto random = [&](std::size_t n) { return timepipe::test::random_bytes(rng, n); };
     for (int round = 0; round < 300; ++round) {
         k.set(random(round % 2 ? 32 : 16));
         const std::size_t count = 1 + static_cast<std::size_t>(round) % 6;
@@ -143,11 +135,7 @@ TEST_P(AesKeyOn, ChainsSideBySideEqualEachAlone) {
 // Keys set up together (1 to 6, sizes mixed, some already used) work as keys set up alone.
 TEST_P(AesKeyOn, KeysExpandedTogetherEqualKeysExpandedAlone) {
     std::mt19937 rng(9);
-    auto random = [&](std::size_t n) {
-        Bytes b(n);
-        for (auto& x : b) x = std::byte(rng() & 0xFF);
-        return b;
-    };
+    auto random = [&](std::size_t n) { return timepipe::test::random_bytes(rng, n); };
     for (std::size_t count = 1; count <= 6; ++count) {
         std::vector<std::unique_ptr<AesKey>> together, alone;
         std::vector<AesKey*> list;
