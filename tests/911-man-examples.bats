@@ -8,7 +8,7 @@ load common
 setup() {
   require_cmd mandoc
   require_cmd col
-  for t in ntp-query ntp-serve timecat roughtime-query roughtime-serve discipline clocksim clockadj hwts-probe pps-capture gps-reader shm-export shm-import webntp-query webntp-serve timeplot time-metrics timepipe-status; do require_cmd "$t"; done
+  for t in ntp-query ntp-serve nts-ke timecat roughtime-query roughtime-serve discipline clocksim clockadj hwts-probe pps-capture gps-reader shm-export shm-import webntp-query webntp-serve timeplot time-metrics timepipe-status; do require_cmd "$t"; done
 }
 
 examples() {  # examples PAGE: run its examples; every one must pass
@@ -26,6 +26,7 @@ examples() {  # examples PAGE: run its examples; every one must pass
 @test "hwts-probe(1) EXAMPLES run" { examples hwts-probe.1; }
 @test "ntp-query(1) EXAMPLES run" { examples ntp-query.1; }
 @test "ntp-serve(8) EXAMPLES run" { examples ntp-serve.8; }
+@test "nts-ke(8) EXAMPLES run" { examples nts-ke.8; }
 @test "pps-capture(1) EXAMPLES run" { examples pps-capture.1; }
 @test "roughtime-query(1) EXAMPLES run" { examples roughtime-query.1; }
 @test "roughtime-serve(8) EXAMPLES run" { examples roughtime-serve.8; }
@@ -80,15 +81,19 @@ A server that does not serve what it says:
 .Pp
 A host the runner does not know:
 .Dl $ ntp-query ntp.example.com
+.Pp
+An NTS-KE server given its certificate as its key:
+.Dl # nts-ke --serve --cert /etc/timepipe/nts.crt --key /etc/timepipe/nts.crt --keys nts-keys &
 PAGE
   run tests/man-examples "$BATS_TEST_TMPDIR" "$BATS_TEST_TMPDIR/bad.1"
   echo "$output"
   [ "$status" -eq 1 ]
   [ "$(grep -c ': ok: ' <<< "$output")" -eq 0 ]
-  [ "$(grep -c ': FAILED: ' <<< "$output")" -eq 6 ]
+  [ "$(grep -c ': FAILED: ' <<< "$output")" -eq 7 ]
   [[ "$output" == *"FAILED: ntp-serve -s 2 -w 4 --stats-interval 60 -o json >>"* ]]
   [[ "$output" == *"timecat: stdin: line 1: "* ]]
   [[ "$output" == *"not as the page shows"*"61 75"* ]]
   [[ "$output" == *"ntp-query 127.0.0.1:"*": 76 ntp-query: 127.0.0.1:"*"kiss-o'-death DENY"* ]]
   [[ "$output" == *"ntp-query: ntp.example.com: "* ]]
+  [[ "$output" == *"FAILED: nts-ke --serve"*"nts-ke 127.0.0.1:"* ]]
 }
