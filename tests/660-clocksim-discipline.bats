@@ -55,6 +55,17 @@ sys.exit(0 if ok else 1)' "$1" "$2"
   ! grep -q '"type":"adjust","source":"ntp://192.0.2.3:123"' <<<"$output"
 }
 
+@test "four LAN servers, one only 2 or 10 ms off: never the reference, the clock within 100 us" {
+  local off
+  for off in 0.002 0.01; do
+    run clocksim --discipline "$DI" --scenario "$SC/falseticker-lan.scenario" --server-offset "3 $off" -o json
+    echo "$off: $output"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *'192.0.2.4:123'* ]]
+    check 'late_rms <= 100e-6 and late_max <= 500e-6 and freq_rms <= 1' "$output"
+  done
+}
+
 @test "three of five NTP servers colluding 10 s ahead, outside verified Roughtime bounds: the clock is not moved, a refusal says why" {
   run clocksim --discipline "$DI | tee $D/out.cbor" --scenario "$SC/collude-roughtime.scenario" -o json
   [ "$status" -eq 0 ]

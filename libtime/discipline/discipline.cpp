@@ -232,10 +232,12 @@ Output Discipline::on_sample(const Sample& s) {
         drop_oldest(sources_, peer_, [](const Source& x) { return x.last.time; });
     Source& src = sources_[s.source];
     src.last = s;
-    // The filter holds offsets as a free-running clock would show them (plus what the loop has
-    // corrected since it started), so that an older stage stays comparable after a correction.
-    const double c_now = loop_.correction_at(t);
-    src.filter.add({s.offset + c_now, s.delay, s.dispersion, t});
+    // The filter holds offsets plus the phase corrections (slews, steps) the loop has made since
+    // it started, so that an older stage stays comparable after a correction; not the
+    // frequency's part: that one cancels the clock's own drift, so adding it would put back
+    // the free-running drift (tens of ppm) into every older stage.
+    const double phase_now = loop_.phase_correction_at(t);
+    src.filter.add({s.offset + phase_now, s.delay, s.dispersion, t});
     src.delays.push_back(s.delay);
     if (src.delays.size() > kDelayHistory) src.delays.erase(src.delays.begin());
 
@@ -256,7 +258,7 @@ Output Discipline::on_sample(const Sample& s) {
             continue;
         }
         ntp::SelectCandidate c;
-        c.offset = est->offset - c_now;
+        c.offset = est->offset - phase_now;
         c.delay = est->delay;
         // The chosen sample's own dispersion, aged: the filter's peer dispersion counts its empty
         // stages at MAXDISP, which would keep a new source unfit for its first several samples.
@@ -355,6 +357,9 @@ Output Discipline::on_sample(const Sample& s) {
     // Time constraints: every verified Roughtime interval, aged and moved by what the loop did
     // since, must hold the combined estimate.
     if (!bounds_.empty()) {
+        // A bound moves with everything the loop did since (its frequency too: the clock did
+        // move by it); the clock's own drift is what max_drift widens it by.
+        const double c_now = loop_.correction_at(t);
         double lo = -INFINITY, hi = INFINITY;
         std::string lo_name, hi_name;
         for (const auto& [name, b] : bounds_) {

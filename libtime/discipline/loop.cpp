@@ -20,6 +20,11 @@ std::size_t min_runs(std::size_t n) {
     return m < 1.0 ? 1 : static_cast<std::size_t>(m);
 }
 
+// The shortest time points must span before their line sets the frequency, s: several
+// sources first answer within a fraction of a second, and 100 us between two of them over
+// 0.1 s would read as 1000 ppm. An iburst's 2 s spacing is enough.
+constexpr double kMinSpan = 1.0;
+
 }  // namespace
 
 LineFit fit_line(const WeightedPoint* p, std::size_t n) {
@@ -73,7 +78,10 @@ void Loop::advance(UnixNanos t) {
     double rate = (frequency_ - base_frequency_) * 1e-6;
     c_ += rate * (s - anchor_);
     double slew_until = std::min(s, slew_end_);
-    if (slew_until > anchor_) c_ += slew_rate_ * (slew_until - anchor_);
+    if (slew_until > anchor_) {
+        c_ += slew_rate_ * (slew_until - anchor_);
+        phase_ += slew_rate_ * (slew_until - anchor_);
+    }
     anchor_ = s;
 }
 
@@ -87,6 +95,15 @@ double Loop::correction_at(UnixNanos t) const {
         if (slew_until > anchor_) c += slew_rate_ * (slew_until - anchor_);
     }
     return c;
+}
+
+double Loop::phase_correction_at(UnixNanos t) const {
+    if (!started_) return 0;
+    double s = seconds(t) - stepped_;
+    double p = phase_;
+    double slew_until = std::min(s, slew_end_);
+    if (slew_until > anchor_) p += slew_rate_ * (slew_until - anchor_);
+    return p;
 }
 
 LoopResult Loop::update(UnixNanos t, double offset, double error, std::optional<int> source_poll) {
@@ -124,7 +141,10 @@ LoopResult Loop::update(UnixNanos t, double offset, double error, std::optional<
         wp.reserve(points.size());
         for (const auto& p : points) wp.push_back({p.t, p.u, 1.0 / (p.error * p.error + floor * floor)});
         fit = fit_line(wp.data(), wp.size());
-        if (wp.size() == 1) fit.slope = (frequency_ - base_frequency_) * 1e-6;
+        // A line through points a fraction of a second apart says nothing of the frequency:
+        // the frequency holds until they span kMinSpan.
+        if (wp.size() == 1 || points.back().t - points.front().t < kMinSpan)
+            fit.slope = (frequency_ - base_frequency_) * 1e-6;
         if (points.size() <= 3 || fit.runs >= min_runs(points.size())) break;
         std::size_t drop = std::max<std::size_t>(1, points.size() / 4);
         if (points.size() - drop < 3) drop = points.size() - 3;
@@ -157,6 +177,7 @@ LoopResult Loop::update(UnixNanos t, double offset, double error, std::optional<
     if (may_step && config_.step_threshold > 0 && std::fabs(r.offset) > config_.step_threshold) {
         r.step = r.offset;
         c_ += r.offset;
+        phase_ += r.offset;
         stepped_ += r.offset;  // local times from now on read that much more
     } else if (r.offset != 0) {
         double interval = std::ldexp(1.0, poll_used);

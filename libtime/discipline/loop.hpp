@@ -65,6 +65,9 @@ public:
     // The phase correction asked for from the start up to local time t (steps, the frequency
     // relative to the starting one, slews), s: what the clock moved by the loop's doing.
     double correction_at(UnixNanos t) const;
+    // Its phase part alone (steps and slews, not the frequency): what separates two offsets of
+    // one source measured at different times while the frequency holds the clock steady.
+    double phase_correction_at(UnixNanos t) const;
 
     double frequency() const { return frequency_; }   // ppm, absolute, as last set
     double skew() const { return skew_; }
@@ -89,6 +92,7 @@ private:
     // (frequency_ - base_frequency_) 1e-6 s/s, plus slew_rate_ until slew_end_.
     double anchor_ = 0;
     double c_ = 0;
+    double phase_ = 0;               // the part of c_ from steps and slews, at anchor_
     double stepped_ = 0;             // s, steps so far: local times read that much more
     double slew_rate_ = 0;
     double slew_end_ = 0;

@@ -88,6 +88,34 @@ TEST(Loop, FrequencyFromTheSlopeOfTwoPoints) {
 // longer polls: the regression keeps the points of the interval the samples really come at.
 // Sized by the poll it wished for instead, the window shrank to a quarter and the late RMS of S1
 // under clocksim was 36 µs instead of 15 µs.
+// Several sources answer within a fraction of a second at start: 1 ms between two of them
+// 0.1 s apart is no frequency (it would read 10 000 ppm, clamped to 500); points 2 s apart are.
+TEST(Loop, PointsUnderASecondApartLeaveTheFrequency) {
+    Loop loop({}, 3.0);
+    loop.update(kT0, 0.0, 0);
+    auto r = loop.update(kT0 + kSec / 10, 0.001, 0);
+    EXPECT_DOUBLE_EQ(r.frequency, 3.0);
+    r = loop.update(kT0 + 2 * kSec / 10, 0.0, 0);
+    EXPECT_DOUBLE_EQ(r.frequency, 3.0);
+    Loop iburst({}, 3.0);
+    iburst.update(kT0, 0.0, 0);
+    r = iburst.update(kT0 + 2 * kSec, 200e-6, 0);  // 100 ppm over an iburst's 2 s
+    EXPECT_NEAR(r.frequency, 3.0 + 100.0, 1e-6);
+}
+
+// The phase correction is the slews and steps alone: a frequency the loop set moves
+// correction_at but not phase_correction_at.
+TEST(Loop, PhaseCorrectionLeavesOutTheFrequency) {
+    Loop loop;
+    loop.update(kT0, 0.0, 0);
+    loop.update(kT0 + 64 * kSec, 640e-6, 0);  // 10 ppm, and a slew of what is left
+    const double c1 = loop.correction_at(kT0 + 1000 * kSec), p1 = loop.phase_correction_at(kT0 + 1000 * kSec);
+    const double c2 = loop.correction_at(kT0 + 2000 * kSec), p2 = loop.phase_correction_at(kT0 + 2000 * kSec);
+    EXPECT_NEAR(c2 - c1, (loop.frequency() * 1e-6) * 1000, 1e-9);  // the slew is over by then
+    EXPECT_DOUBLE_EQ(p2, p1);
+    EXPECT_NEAR(c1 - p1, loop.frequency() * 1e-6 * (1000 - 64), 1e-9);
+}
+
 TEST(Loop, WindowFollowsThePollTheSourceReallyUses) {
     Loop held, wishful;
     LoopResult rh, rw;
