@@ -42,6 +42,9 @@ PY
   run --separate-stderr discipline --panic soon
   [ "$status" -eq 64 ]
   [[ "$stderr" == "discipline: --panic: "* ]]
+  run --separate-stderr discipline --max-jitter wide
+  [ "$status" -eq 64 ]
+  [[ "$stderr" == "discipline: --max-jitter: "* ]]
   run --separate-stderr discipline --minpoll 8 --maxpoll 6
   [ "$status" -eq 64 ]
   [ "$stderr" = "discipline: --maxpoll: 6 is below --minpoll 8" ]

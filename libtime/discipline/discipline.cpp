@@ -257,6 +257,12 @@ Output Discipline::on_sample(const Sample& s) {
                  "stale: no sample for " + format_seconds(std::fabs(age)) + " s");
             continue;
         }
+        if (est->jitter > config_.max_jitter) {  // chrony's maxjitter: too variable to select
+            mark(name, source.last.time, '~', est->offset - phase_now, est->delay, est->jitter,
+                 "jitter " + format_seconds(est->jitter) + " s beyond --max-jitter " +
+                     format_seconds(config_.max_jitter) + " s");
+            continue;
+        }
         ntp::SelectCandidate c;
         c.offset = est->offset - phase_now;
         c.delay = est->delay;

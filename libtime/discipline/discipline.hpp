@@ -38,6 +38,7 @@ struct DisciplineConfig {
     double holdover = 3600;            // s without an update before tracking says unsynchronised
     double max_drift = 100e-6;         // s/s: how fast a Roughtime bound widens with age
     double max_distance = 3.0;         // s: root distance beyond which a source is unfit
+    double max_jitter = 1.0;           // s: filter jitter beyond which a source is too variable ('~')
     std::optional<LeapTable> leap_table;
 };
 
@@ -67,8 +68,8 @@ public:
     // marks it (records.hpp SourceState): '*' the system peer, '+' combined with it, '-' a
     // truechimer the cluster algorithm trimmed, 'x' a falseticker (outside the intersection,
     // or no majority at all), '?' unusable, with the reason (KoD, unsynchronised, no filtered
-    // sample yet, stale, too few sources). '~' is never given: selection has no jitter
-    // test of its own. Roughtime servers are bounds, not sources: not listed.
+    // sample yet, stale, too few sources), '~' too variable (its jitter beyond max_jitter,
+    // as chrony's maxjitter). Roughtime servers are bounds, not sources: not listed.
     std::vector<SourceState> source_states() const;
 
 private:

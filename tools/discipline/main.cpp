@@ -34,7 +34,7 @@ void usage(std::FILE* to) {
                  "usage: %s [-hVv] [-o text|json|cbor] [--driftfile FILE] [--leapfile FILE]\n"
                  "        [--min-sources N] [--min-bounds N] [--minpoll N] [--maxpoll N]\n"
                  "        [--step-threshold S] [--step-limit N] [--step-always] [--panic S]\n"
-                 "        [--holdover S] [--max-drift PPM] [--max-slew-rate PPM]\n"
+                 "        [--holdover S] [--max-drift PPM] [--max-jitter S] [--max-slew-rate PPM]\n"
                  "        [--status-socket PATH [--status-mode MODE]]\n"
                  "  reads sample records on stdin, writes adjust and tracking records\n"
                  "  -o, --output FORMAT     text, JSON lines or CBOR (default: text on a terminal,\n"
@@ -50,6 +50,7 @@ void usage(std::FILE* to) {
                  "  --panic S               refuse and exit beyond this offset (1000)\n"
                  "  --holdover S            unsynchronised after this long without an update (1h)\n"
                  "  --max-drift PPM         how fast a Roughtime bound widens with age (100)\n"
+                 "  --max-jitter S          a source more variable than this is not selected (1)\n"
                  "  --max-slew-rate PPM     the fastest temporary frequency offset (83333)\n"
                  "  --status-socket PATH    answer status snapshots (tracking, each source's\n"
                  "                          selection mark) on this Unix socket\n"
@@ -88,7 +89,7 @@ void say(const Record& rec) {
 
 enum {
     kDriftfile = 256, kLeapfile, kMinSources, kMinBounds, kMinpoll, kMaxpoll, kStepThreshold, kStepLimit,
-    kStepAlways, kPanic, kHoldover, kMaxDrift, kMaxSlewRate, kStatusSocket, kStatusMode,
+    kStepAlways, kPanic, kHoldover, kMaxDrift, kMaxJitter, kMaxSlewRate, kStatusSocket, kStatusMode,
 };
 
 }  // namespace
@@ -116,6 +117,7 @@ int main(int argc, char* argv[]) {
         {"panic", required_argument, nullptr, kPanic},
         {"holdover", required_argument, nullptr, kHoldover},
         {"max-drift", required_argument, nullptr, kMaxDrift},
+        {"max-jitter", required_argument, nullptr, kMaxJitter},
         {"max-slew-rate", required_argument, nullptr, kMaxSlewRate},
         {"status-socket", required_argument, nullptr, kStatusSocket},
         {"status-mode", required_argument, nullptr, kStatusMode},
@@ -144,6 +146,7 @@ int main(int argc, char* argv[]) {
         case kPanic: config.loop.panic = seconds(duration_option("--panic", optarg)); break;
         case kHoldover: config.holdover = seconds(duration_option("--holdover", optarg)); break;
         case kMaxDrift: config.max_drift = static_cast<double>(int_option("--max-drift", optarg, 1, 100000)) * 1e-6; break;
+        case kMaxJitter: config.max_jitter = seconds(duration_option("--max-jitter", optarg)); break;
         case kMaxSlewRate:
             config.loop.max_slew_rate = static_cast<double>(int_option("--max-slew-rate", optarg, 1, 100000)) * 1e-6;
             break;

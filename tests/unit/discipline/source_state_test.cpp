@@ -1,6 +1,6 @@
 // Discipline::source_states(): the chronyc-style mark of every source after the last selection
-// ('*' system peer, '+' combined, '-' trimmed truechimer, 'x' falseticker, '?' unusable with
-// the reason), each a valid source_state record.
+// ('*' system peer, '+' combined, '-' trimmed truechimer, 'x' falseticker, '~' too variable,
+// '?' unusable with the reason), each a valid source_state record.
 #include "libtime/discipline/discipline.hpp"
 
 #include <gtest/gtest.h>
@@ -70,6 +70,35 @@ TEST(DisciplineSourceStates, PeerCombinedAndFalseticker) {
     }
     EXPECT_EQ(peers, 1);
     EXPECT_EQ(combined, 2);
+}
+
+// chrony's '~': a source whose offsets scatter by more than --max-jitter takes no part in
+// selection; the others still select.
+TEST(DisciplineSourceStates, TooVariableIsTildeAndNotSelected) {
+    DisciplineConfig cfg;
+    cfg.max_jitter = 0.010;
+    Discipline d(cfg);
+    for (int round = 0; round < 4; ++round) {
+        const UnixNanos t = kT0 + round * 16 * kSec;
+        d.on_sample(ntp("192.0.2.1", t, 0.0001));
+        d.on_sample(ntp("192.0.2.2", t + kSec, 0.0002));
+        d.on_sample(ntp("192.0.2.3", t + 2 * kSec, round % 2 ? 0.04 : -0.04));  // 80 ms of scatter
+    }
+    auto m = states(d);
+    ASSERT_EQ(m.size(), 3u);
+    EXPECT_EQ(m["192.0.2.3"].state, "~");
+    ASSERT_TRUE(m["192.0.2.3"].reason);
+    EXPECT_NE(m["192.0.2.3"].reason->find("beyond --max-jitter 0.01 s"), std::string::npos) << *m["192.0.2.3"].reason;
+    EXPECT_TRUE(m["192.0.2.1"].state == "*" || m["192.0.2.2"].state == "*");
+
+    Discipline lenient(DisciplineConfig{});  // the default, 1 s: the same source is no '~'
+    for (int round = 0; round < 4; ++round) {
+        const UnixNanos t = kT0 + round * 16 * kSec;
+        lenient.on_sample(ntp("192.0.2.1", t, 0.0001));
+        lenient.on_sample(ntp("192.0.2.2", t + kSec, 0.0002));
+        lenient.on_sample(ntp("192.0.2.3", t + 2 * kSec, round % 2 ? 0.04 : -0.04));
+    }
+    EXPECT_NE(states(lenient)["192.0.2.3"].state, "~");
 }
 
 TEST(DisciplineSourceStates, TheSystemPeerIsTheTrackingSource) {
