@@ -42,22 +42,7 @@ for line in sys.stdin:
 }
 
 @test "pps-capture live: gps-reader on a pty and a PPS FIFO at each whole second of the local clock" {
-  mkfifo "$BATS_TEST_TMPDIR/pps"
-  /usr/bin/python3 - "$BATS_TEST_TMPDIR/pps" <<'PY' &
-import sys, time
-try:
-    with open(sys.argv[1], "w", buffering=1) as f:
-        seq = 1
-        while True:
-            now = time.time()
-            second = int(now) + 1
-            time.sleep(second - now)
-            f.write("%d %d.000020000 0 0\n" % (seq, second))
-            seq += 1
-except BrokenPipeError:
-    pass  # pps-capture is done
-PY
-  track_pid $!
+  start_pulses "$BATS_TEST_TMPDIR/pps"
   # nmea-gen names the second it started in, then one more per epoch: started 50 ms into a
   # second, each sentence names the second it is sent in, as a receiver's does. Started late in
   # a second it would name each second up to a second late, and pps-capture, which cannot tell,

@@ -27,22 +27,7 @@ CONF
   chronyd -x -d -u root -f "$CHRONY_DIR/chrony.conf" > "$CHRONY_DIR/log" 2>&1 &
   track_pid $!
   wait_path "$CHRONY_DIR/pps.sock"
-  mkfifo "$BATS_TEST_TMPDIR/pps"
-  /usr/bin/python3 - "$BATS_TEST_TMPDIR/pps" <<'PY' &
-import sys, time
-try:
-    with open(sys.argv[1], "w", buffering=1) as f:
-        seq = 1
-        while True:
-            now = time.time()
-            second = int(now) + 1
-            time.sleep(second - now)
-            f.write("%d %d.000020000 0 0\n" % (seq, second))
-            seq += 1
-except BrokenPipeError:
-    pass  # pps-capture is done
-PY
-  track_pid $!
+  start_pulses "$BATS_TEST_TMPDIR/pps"
   run --separate-stderr timeout 25 sh -c "pps-capture -d sim:'$BATS_TEST_TMPDIR/pps' --second-from-clock -n 6 -o cbor |
     shm-export --sock '$CHRONY_DIR/pps.sock'"
   echo "$stderr"

@@ -31,24 +31,6 @@ start_receiver() {
   echo "nmea-gen made no pty" >&2; return 1
 }
 
-# start_pulses FIFO: one simulated PPS_FETCH line at each whole second of the local clock, the
-# assert edge 20 us after it (a receiver's pulse, as the clock sees it).
-start_pulses() {
-  mkfifo "$1"
-  /usr/bin/python3 - "$1" <<'PY' &
-import sys, time
-with open(sys.argv[1], "w", buffering=1) as f:
-    seq = 1
-    while True:
-        now = time.time()
-        second = int(now) + 1
-        time.sleep(second - now)
-        f.write("%d %d.000020000 0 0.0\n" % (seq, second))
-        seq += 1
-PY
-  track_pid $!
-}
-
 # wait_answer PORT FIELDS...: the fields of a plain NTP answer, once the server is synchronised
 # (stratum 1 to 15: an unsynchronised ntp-serve answers stratum 0, leap 3), waiting up to 30 s for the pipeline to lock and the discipline to follow.
 wait_answer() {

@@ -164,3 +164,25 @@ ntp_answer_fields() {
 }
 
 teardown() { kill_tracked; }
+
+# start_pulses FIFO: a simulated PPS device for pps-capture -d sim:FIFO: one PPS_FETCH line at
+# each whole second of the local clock, the assert edge 20 us after it (a receiver's pulse as the
+# clock sees it), until the reader goes away.
+start_pulses() {
+  mkfifo "$1"
+  /usr/bin/python3 - "$1" <<'PY' &
+import sys, time
+try:
+    with open(sys.argv[1], "w", buffering=1) as f:
+        seq = 1
+        while True:
+            now = time.time()
+            second = int(now) + 1
+            time.sleep(second - now)
+            f.write("%d %d.000020000 0 0\n" % (seq, second))
+            seq += 1
+except BrokenPipeError:
+    pass  # the reader is done
+PY
+  track_pid $!
+}
