@@ -269,8 +269,9 @@ AesKey::~AesKey() {
 bool AesKey::ok() const { return !openssl_ || (openssl_->cbc && openssl_->ecb); }
 
 void AesKey::set(std::span<const std::byte> key) {
-    key_size_ = key.size() == 16 ? 16 : 32;
-    std::memcpy(key_.data(), key.data(), key_size_);
+    key_size_ = key.size() == 16 ? 16 : 32;  // callers give 16 or 32; anything else reads no further
+    key_.fill(0);
+    std::memcpy(key_.data(), key.data(), std::min(key.size(), key_.size()));
     expanded_ = false;
     if (openssl_) openssl_->cbc_keyed = openssl_->ecb_keyed = false;
 }
