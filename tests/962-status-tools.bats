@@ -283,3 +283,49 @@ last_of() { newest "$@"; }
   wait "$pid"
   [ ! -e "$SOCK" ]
 }
+
+@test "roughtime-query -f --status-socket: a round every --interval, samples with its poll, the newest in the snapshot; SIGTERM exits 0" {
+  require_cmd roughtime-query
+  PORT=$(free_port)
+  KEY=$BATS_TEST_TMPDIR/key
+  rt_keygen "$KEY"
+  rt_start --batch-delay 0
+  local qsock=$BATS_TEST_TMPDIR/rq.sock
+  roughtime-query -f --interval 2s -o json --status-socket "$qsock" "127.0.0.1:$PORT" "$PUBKEY" \
+    > "$BATS_TEST_TMPDIR/q.json" 2> "$BATS_TEST_TMPDIR/q.err" &
+  local pid=$!
+  track_pid $pid
+  wait_counter "$qsock" roughtime-query rounds 2
+  check_snapshot "$BATS_TEST_TMPDIR/snap.json" roughtime-query "$pid" "$qsock"
+  run counters "$BATS_TEST_TMPDIR/snap.json" roughtime-query
+  echo "$output"
+  grep -qx "rounds_failed=0" <<< "$output"
+  grep -qx "conflicts=0" <<< "$output"
+  grep -qx "samples=2" <<< "$output"
+  kill -TERM $pid
+  local status=0
+  wait $pid || status=$?
+  cat "$BATS_TEST_TMPDIR/q.err"
+  [ "$status" -eq 0 ]
+  [ ! -e "$qsock" ]
+  # two samples, two seconds apart, each saying poll 1 (log2 of 2 s); the snapshot held the newest
+  /usr/bin/python3 - "$BATS_TEST_TMPDIR/q.json" "$BATS_TEST_TMPDIR/snap.json" "roughtime://127.0.0.1:$PORT" <<'PY'
+import json, sys
+samples = [json.loads(l) for l in open(sys.argv[1])]
+assert len(samples) >= 2 and all(s["type"] == "sample" and s["poll"] == 1 and s["verified"] for s in samples), samples
+gap = (samples[1]["time"] - samples[0]["time"]) / 1e9
+assert 1.5 < gap < 4, gap
+snap = [json.loads(l) for l in open(sys.argv[2])]
+newest = [r for r in snap if r["type"] == "sample" and r["source"] == sys.argv[3]]
+assert newest and newest[0] == samples[1], (newest, samples[1])
+PY
+}
+
+@test "roughtime-query: --interval and --status-socket need -f; -f not below 1 s" {
+  run --separate-stderr roughtime-query --interval 1m 127.0.0.1:2002 "$(printf 'A%.0s' $(seq 43))="
+  [ "$status" -eq 64 ]
+  [ "$stderr" = "roughtime-query: --interval and --status-socket need -f (see -h)" ]
+  run --separate-stderr roughtime-query -f --interval 500ms 127.0.0.1:2002 "$(printf 'A%.0s' $(seq 43))="
+  [ "$status" -eq 64 ]
+  [ "$stderr" = "roughtime-query: --interval: 500ms is below 1s" ]
+}

@@ -1,7 +1,10 @@
 // roughtime-query: ask Roughtime servers (RFC 10049, its drafts, Google-Roughtime) for a signed
 // time, verify it completely, and write sample records; with a server list, run the chained
 // measurement sequence of §8.2 and write a malfeasance report when servers contradict each other.
-// Offline, check a report or a captured exchange. See man/roughtime-query.1.
+// Offline, check a report or a captured exchange. With -f, again every --interval until stopped,
+// with a status socket for timepipe-status. See man/roughtime-query.1.
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <getopt.h>
@@ -11,7 +14,11 @@
 #include "libtime/base/crypto.hpp"
 #include "libtime/base/cli_options.hpp"
 #include "libtime/base/log.hpp"
+#include "libtime/observe/snapshot.hpp"
 #include "libtime/roughtime/report.hpp"
+#include "libtime/sys/clock.hpp"
+#include "libtime/sys/signal.hpp"
+#include "libtime/sys/status_socket.hpp"
 #include "tools/roughtime-query/offline.hpp"
 #include "tools/roughtime-query/output.hpp"
 #include "tools/roughtime-query/query.hpp"
@@ -30,12 +37,18 @@ constexpr std::uint16_t kDefaultPort = 2002;  // no IANA port yet; what servers 
 void usage(std::FILE* to) {
     std::fprintf(to,
                  "usage: %s [-46hVv] [-n count] [-o text|json|cbor] [-t timeout] [--retries N]\n"
-                 "       [--tcp] [--version-set SET] host:port public-key\n"
+                 "       [--tcp] [--version-set SET] [-f [--interval TIME]\n"
+                 "       [--status-socket PATH [--status-mode MODE]]] host:port public-key\n"
                  "       %s [options] -l list.json [--pick N] [--report FILE]\n"
                  "       %s [-l list.json] --check-report FILE\n"
                  "       %s [-o format] --verify-exchange REQUEST RESPONSE public-key\n"
                  "  -4, -6                use IPv4 / IPv6 addresses only\n"
                  "  -n, --count COUNT     exchanges with the one server (default 1)\n"
+                 "  -f, --follow          query again every --interval until stopped (SIGTERM)\n"
+                 "      --interval TIME   between rounds with -f (default 1h, at least 1s)\n"
+                 "      --status-socket PATH  with -f: answer status snapshots (the newest\n"
+                 "                        sample of each server, counters) on this Unix socket\n"
+                 "      --status-mode MODE    its file mode, octal (0666)\n"
                  "  -o, --output FORMAT   text, JSON lines or CBOR (default: text on a terminal,\n"
                  "                        CBOR otherwise)\n"
                  "  -t, --timeout TIME    wait this long for the first try, doubling (default 1s)\n"
@@ -56,7 +69,10 @@ void usage(std::FILE* to) {
                  std::string(log::program()).c_str(), std::string(log::program()).c_str());
 }
 
-enum LongOnly { kRetries = 256, kTcp, kVersionSet, kPick, kReport, kCheckReport, kVerifyExchange };
+enum LongOnly {
+    kRetries = 256, kTcp, kVersionSet, kPick, kReport, kCheckReport, kVerifyExchange, kInterval, kStatusSocket,
+    kStatusMode
+};
 
 struct Options {
     QueryOptions query;
@@ -69,6 +85,11 @@ struct Options {
     const char* report = nullptr;
     const char* check_report = nullptr;
     bool verify_exchange = false;
+    bool follow = false;
+    std::chrono::nanoseconds interval = std::chrono::hours(1);
+    bool interval_given = false;
+    std::optional<std::string> status_socket;
+    int status_mode = 0666;
 };
 
 Options parse_options(int argc, char* argv[]) {
@@ -81,12 +102,15 @@ Options parse_options(int argc, char* argv[]) {
         {"list", required_argument, nullptr, 'l'},      {"pick", required_argument, nullptr, kPick},
         {"report", required_argument, nullptr, kReport}, {"check-report", required_argument, nullptr, kCheckReport},
         {"verify-exchange", no_argument, nullptr, kVerifyExchange},
+        {"follow", no_argument, nullptr, 'f'},          {"interval", required_argument, nullptr, kInterval},
+        {"status-socket", required_argument, nullptr, kStatusSocket},
+        {"status-mode", required_argument, nullptr, kStatusMode},
         {"verbose", no_argument, nullptr, 'v'},          {"help", no_argument, nullptr, 'h'},
         {"version", no_argument, nullptr, 'V'},          {nullptr, 0, nullptr, 0},
     };
     int c;
     opterr = 0;  // one line of our own instead of getopt's
-    while ((c = getopt_long(argc, argv, ":46n:o:t:l:vhV", long_options, nullptr)) != -1) {
+    while ((c = getopt_long(argc, argv, ":46fn:o:t:l:vhV", long_options, nullptr)) != -1) {
         switch (c) {
         case '4': opt.query.family = Family::v4; break;
         case '6': opt.query.family = Family::v6; break;
@@ -107,6 +131,14 @@ Options parse_options(int argc, char* argv[]) {
         case kReport: opt.report = optarg; break;
         case kCheckReport: opt.check_report = optarg; break;
         case kVerifyExchange: opt.verify_exchange = true; break;
+        case 'f': opt.follow = true; break;
+        case kInterval:
+            opt.interval = duration_option("--interval", optarg);
+            opt.interval_given = true;
+            if (opt.interval < std::chrono::seconds(1)) log::fatalx(EX_USAGE, "--interval: %s is below 1s", optarg);
+            break;
+        case kStatusSocket: opt.status_socket = optarg; break;
+        case kStatusMode: opt.status_mode = file_mode_option("--status-mode", optarg); break;
         case 'v': log::set_verbosity(log::verbosity() + 1); break;
         case 'h': usage(stdout); std::exit(0);
         case 'V': std::printf("roughtime-query %s\n", TIMEPIPE_VERSION); std::exit(0);
@@ -123,6 +155,10 @@ Options parse_options(int argc, char* argv[]) {
         if (!opt.list && operands != 2) log::fatalx(EX_USAGE, "need host:port and public-key, or -l list (see -h)");
         if (!opt.list && (opt.pick || opt.report)) log::fatalx(EX_USAGE, "--pick and --report need -l (see -h)");
     }
+    if (!opt.follow && (opt.interval_given || opt.status_socket))
+        log::fatalx(EX_USAGE, "--interval and --status-socket need -f (see -h)");
+    if (opt.follow && (opt.check_report || opt.verify_exchange))
+        log::fatalx(EX_USAGE, "-f queries servers: not with --check-report or --verify-exchange");
     if (opt.tcp && opt.versions && (*opt.versions)[0] == roughtime::Version::Google)
         log::fatalx(EX_USAGE, "--tcp: Google-Roughtime has no TCP framing");
     return opt;
@@ -204,8 +240,11 @@ int run_single(const Options& opt, char* server, char* key_text, Writer& writer)
     if (!hp->port) hp->port = kDefaultPort;
     Target t{server, *hp, opt.tcp ? roughtime::Transport::tcp : roughtime::Transport::udp, *key,
              opt.versions.value_or(roughtime::default_versions())};
-    auto peer = resolve_target(t, opt.query.family);
-    if (!peer) log::fatalx(peer.error().exit_code, "%s: %s", server, peer.error().what.c_str());
+    auto peer = resolve_target(t, opt.query.family);  // each round with -f: a name may come back
+    if (!peer) {
+        log::warnx("%s: %s", server, peer.error().what.c_str());
+        return peer.error().exit_code;
+    }
     int status = 0;
     bool got = false;
     for (long i = 0; i < opt.count; ++i) {
@@ -223,6 +262,44 @@ int run_single(const Options& opt, char* server, char* key_text, Writer& writer)
     return got ? 0 : status;
 }
 
+// -f: a round (the -n exchanges with the one server, or the chain over -l's servers) every
+// --interval until SIGINT or SIGTERM, then exit 0. A round that fails is reported and the next
+// one comes as planned. Samples say the interval as their poll (log2 s), so that a reader knows
+// how long one is good; the status socket has each server's newest sample and the counters.
+int follow(const Options& opt, char** operands, Writer& writer) {
+    if (auto ok = catch_stop_signals(); !ok) log::fatalx(ok.error().exit_code, "%s", ok.error().what.c_str());
+    const ProcessIdentity self = this_process();
+    observe::SnapshotStore store({"roughtime-query", 0, self.pid, self.started, TIMEPIPE_VERSION, opt.status_socket});
+    std::optional<StatusSocket> status;
+    if (opt.status_socket) {
+        auto s = StatusSocket::open(*opt.status_socket, static_cast<mode_t>(opt.status_mode),
+                                    [&] { return store.encode(wall_clock_now()); });
+        if (!s) log::fatalx(s.error().exit_code, "--status-socket: %s", s.error().what.c_str());
+        status.emplace(std::move(*s));
+    }
+    const double interval_s = nanos_to_seconds(opt.interval.count());
+    writer.set_poll(static_cast<int>(std::clamp(std::floor(std::log2(interval_s)), 0.0, 17.0)));
+    Stats stats{"roughtime-query", 0, {{"rounds", 0}, {"rounds_failed", 0}, {"samples", 0}, {"conflicts", 0}}};
+    writer.on_record([&](const Record& r) {
+        const auto type = r.value("type", "");
+        if (type == "sample") ++stats.counters["samples"];
+        if (type == "roughtime_conflict") ++stats.counters["conflicts"];
+        store.publish(r);
+    });
+    while (!stop_requested()) {
+        const int result = opt.list ? run_list(opt, writer) : run_single(opt, operands[0], operands[1], writer);
+        ++stats.counters["rounds"];
+        if (result != 0) ++stats.counters["rounds_failed"];
+        stats.time = wall_clock_now();
+        store.publish(to_record(stats));
+        const auto next = std::chrono::steady_clock::now() + opt.interval;
+        for (auto now = std::chrono::steady_clock::now(); now < next && !stop_requested();
+             now = std::chrono::steady_clock::now())
+            sleep_for(next - now);  // a signal ends it early
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char* argv[]) {
@@ -238,6 +315,6 @@ int main(int argc, char* argv[]) {
     if (opt.verify_exchange) return verify_exchange(argv[optind], argv[optind + 1], argv[optind + 2], opt.output);
 
     Writer writer(opt.output);
-    if (opt.list) return run_list(opt, writer);
-    return run_single(opt, argv[optind], argv[optind + 1], writer);
+    if (!opt.follow) return opt.list ? run_list(opt, writer) : run_single(opt, argv[optind], argv[optind + 1], writer);
+    return follow(opt, argv + optind, writer);
 }

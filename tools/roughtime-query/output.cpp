@@ -49,8 +49,10 @@ void Writer::put_record(const Record& r) {
 }
 
 void Writer::answer(const std::string& name, const Answer& a, roughtime::ChainVerdict verdict) {
-    if (format_ != OutputFormat::text)
-        return put_record(roughtime::sample_record(a.source, a.time, a.sent, a.received, verdict));
+    Record r = roughtime::sample_record(a.source, a.time, a.sent, a.received, verdict);
+    if (poll_) r["poll"] = *poll_;
+    if (on_record_) on_record_(r);
+    if (format_ != OutputFormat::text) return put_record(r);
     if (!header_done_) put("server  time (UTC)  ±radius  round trip  offset  version\n");
     header_done_ = true;
     std::string line = text_line(name, a);
@@ -59,6 +61,7 @@ void Writer::answer(const std::string& name, const Answer& a, roughtime::ChainVe
 }
 
 void Writer::conflict(const std::string& earlier_name, const std::string& later_name, const RoughtimeConflict& c) {
+    if (on_record_) on_record_(to_record(c));
     if (format_ != OutputFormat::text) return put_record(to_record(c));
     put("conflict: " + earlier_name + " (response " + std::to_string(c.earlier_step) + ") is ahead of " +
         later_name + " (response " + std::to_string(c.later_step) + ") by " + human_seconds(c.excess, false) +
