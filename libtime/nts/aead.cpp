@@ -108,8 +108,9 @@ std::string_view aead_name(AeadAlgorithm a) {
 // (RFC 4493) and independent blocks for CTR's keystream. OpenSSL's own "AES-SIV" cipher would
 // do, but it fetches a CMAC implementation and allocates contexts at every key change
 // (ossl_siv128_init), and NTS changes keys at every message: that cost several microseconds per
-// message. A server alternates between its cookie key and each client's keys, so the last two
-// keys of each algorithm stay set up (K1, K2, CMAC subkeys, CMAC of zero).
+// message. The last three keys of each algorithm stay set up (K1, K2, CMAC subkeys, CMAC of
+// zero): a server's cookie key and the two keys of the message at hand, which it forgets after
+// its response (prepare, forget); a client's two keys stay for its whole session.
 // Unit tests check this against RFC 5297's vectors, Wycheproof's, and OpenSSL's AES-SIV, with
 // AES-NI and with OpenSSL's AES.
 struct Siv::Contexts {
