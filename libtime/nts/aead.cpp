@@ -290,24 +290,13 @@ struct Siv::Contexts {
     std::vector<AesKey::Chain> chains;
 
     // CTR(K2, Q, src) into dst, Q = V with bits 31 and 63 (from the right) cleared (RFC 5297
-    // §2.5): the counter blocks Q, Q+1, ... (a 128-bit big-endian count) encrypted at once,
-    // then xored in.
+    // §2.5): the counter blocks Q, Q+1, ... (a 128-bit big-endian count).
     bool ctr_crypt(Keyed& k, const unsigned char* v, const unsigned char* src, std::size_t n, unsigned char* dst) {
-        if (n == 0) return true;
-        std::uint64_t hi = load_be64(v), lo = load_be64(v + 8);
-        lo &= ~(std::uint64_t{1} << 63 | std::uint64_t{1} << 31);
-        const std::size_t blocks = (n + 15) / 16;
-        if (in.size() < blocks * 16) in.resize(blocks * 16);
-        if (out.size() < blocks * 16) out.resize(blocks * 16);
-        for (std::size_t b = 0; b < blocks; ++b) {
-            store_be64(in.data() + b * 16, hi);
-            store_be64(in.data() + b * 16 + 8, lo);
-            if (++lo == 0) ++hi;
-        }
-        if (!k.k2.encrypt_blocks(in.data(), out.data(), blocks)) return false;
-        if (dst != src) std::memmove(dst, src, n);
-        xor_bytes(dst, out.data(), n);
-        return true;
+        Block q;
+        std::memcpy(q.data(), v, 16);
+        q[8] &= 0x7f;
+        q[12] &= 0x7f;
+        return k.k2.ctr_xor(q.data(), src, dst, n);
     }
 };
 

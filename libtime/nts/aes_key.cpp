@@ -187,6 +187,51 @@ AES_NI void encrypt_blocks_ni(const __m128i* rk, const unsigned char* in, unsign
     for (; i < n; ++i) store(out + 16 * i, encrypt<Rounds>(rk, load(in + 16 * i)));
 }
 
+std::uint64_t load_be64(const unsigned char* p) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    return __builtin_bswap64(v);
+}
+
+// The 128-bit count hi:lo as 16 big-endian octets.
+AES_NI __m128i counter_block(std::uint64_t hi, std::uint64_t lo) {
+    const __m128i reverse = _mm_setr_epi8(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    return _mm_shuffle_epi8(_mm_set_epi64x(static_cast<long long>(hi), static_cast<long long>(lo)), reverse);
+}
+
+// CTR with the counter kept in two registers: each block E(counter + i) made in place, four at
+// a time, xored straight into the output.
+template <int Rounds>
+AES_NI void ctr_xor_ni(const __m128i* rk, const unsigned char* counter, const unsigned char* in, unsigned char* out,
+                       std::size_t n) {
+    std::uint64_t hi = load_be64(counter), lo = load_be64(counter + 8);
+    auto next = [&] {  // the counter as a block, then one up
+        const __m128i c = counter_block(hi, lo);
+        if (++lo == 0) ++hi;
+        return c;
+    };
+    std::size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m128i b[4];
+#pragma GCC unroll 4
+        for (int l = 0; l < 4; ++l) b[l] = _mm_xor_si128(next(), rk[0]);
+        for (int r = 1; r < Rounds; ++r) {
+#pragma GCC unroll 4
+            for (int l = 0; l < 4; ++l) b[l] = _mm_aesenc_si128(b[l], rk[r]);
+        }
+#pragma GCC unroll 4
+        for (int l = 0; l < 4; ++l)
+            store(out + i + 16 * l, _mm_xor_si128(load(in + i + 16 * l), _mm_aesenclast_si128(b[l], rk[Rounds])));
+    }
+    for (; i + 16 <= n; i += 16) store(out + i, _mm_xor_si128(load(in + i), encrypt<Rounds>(rk, next())));
+    if (i < n) {
+        alignas(16) unsigned char k[16];
+        store(k, encrypt<Rounds>(rk, next()));
+        for (std::size_t j = 0; i + j < n; ++j) out[i + j] = static_cast<unsigned char>(in[i + j] ^ k[j]);
+        OPENSSL_cleanse(k, sizeof k);
+    }
+}
+
 // The schedule in `round_keys`, expanded from `key` the first time it is needed.
 __m128i* schedule(std::array<unsigned char, 15 * 16>& round_keys, const unsigned char* key, std::size_t key_size,
                   bool& expanded) {
@@ -363,6 +408,31 @@ bool AesKey::encrypt_blocks(const unsigned char* in, unsigned char* out, std::si
         o.ecb_keyed = true;
     }
     return o.update(o.ecb, in, out, 16 * n);
+}
+
+bool AesKey::ctr_xor(const unsigned char* counter, const unsigned char* in, unsigned char* out, std::size_t n) {
+    if (n == 0) return true;
+#ifdef TIMEPIPE_HAVE_AES_NI
+    if (!openssl_) {
+        const __m128i* rk = schedule(round_keys_, key_.data(), key_size_, expanded_);
+        key_size_ == 16 ? ctr_xor_ni<10>(rk, counter, in, out, n) : ctr_xor_ni<14>(rk, counter, in, out, n);
+        return true;
+    }
+#endif
+    // The counter blocks in a buffer, encrypted in place, xored in.
+    OpenSsl& o = *openssl_;
+    const std::size_t blocks = (n + 15) / 16;
+    if (o.buffer.size() < 16 * blocks) o.buffer.resize(16 * blocks);
+    std::array<unsigned char, 16> c;
+    std::memcpy(c.data(), counter, 16);
+    for (std::size_t b = 0; b < blocks; ++b) {
+        std::memcpy(o.buffer.data() + 16 * b, c.data(), 16);
+        for (int j = 15; j >= 0 && ++c[static_cast<std::size_t>(j)] == 0; --j) {
+        }
+    }
+    if (!encrypt_blocks(o.buffer.data(), o.buffer.data(), blocks)) return false;
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<unsigned char>(in[i] ^ o.buffer[i]);
+    return true;
 }
 
 }  // namespace timepipe::nts

@@ -47,6 +47,9 @@ public:
     };
     bool cbc_macs(std::span<const Chain> chains);
     bool encrypt_blocks(const unsigned char* in, unsigned char* out, std::size_t n);
+    // CTR: out = in xor the keystream E(counter), E(counter + 1), ... (a 128-bit big-endian
+    // count) over n octets, any n; `in` and `out` may be the same.
+    bool ctr_xor(const unsigned char* counter, const unsigned char* in, unsigned char* out, std::size_t n);
 
     // Sets up the keys given (set, not yet used) side by side now, instead of one by one at
     // their first use: AES-NI expands up to four schedules at once in about the time of one.

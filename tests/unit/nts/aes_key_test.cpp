@@ -162,3 +162,37 @@ TEST_P(AesKeyOn, KeysExpandedTogetherEqualKeysExpandedAlone) {
         }
     }
 }
+
+// SP 800-38A F.5.1 and F.5.5 (CTR-AES128, CTR-AES256), whole and cut short; in place.
+TEST_P(AesKeyOn, Sp800_38aCtr) {
+    const Bytes counter = hex("f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff");
+    const Bytes want128 = hex("874d6191b620e3261bef6864990db6ce 9806f66b7970fdff8617187bb9fffdff"
+                              "5ae4df3edbd5d35e5b4f09020db03eab 1e031dda2fbe03d1792170a0f3009cee");
+    const Bytes want256 = hex("601ec313775789a5b7a7f504bbf3d228 f443e3ca4d62b59aca84e990cacaf5c5"
+                              "2b0930daa23de94ce87017ba2d84988d dfc9c58db67aada613c2dd08457941a6");
+    for (const auto& [key, want] : {std::pair{kKey128, want128}, std::pair{kKey256, want256}}) {
+        AesKey k(GetParam());
+        k.set(key);
+        for (std::size_t n : {64u, 50u, 16u, 5u}) {
+            Bytes out(n);
+            ASSERT_TRUE(k.ctr_xor(u8(counter), u8(kPlain), u8(out), n));
+            EXPECT_EQ(out, Bytes(want.begin(), want.begin() + static_cast<long>(n))) << n;
+        }
+        Bytes in_place = kPlain;
+        ASSERT_TRUE(k.ctr_xor(u8(counter), u8(in_place), u8(in_place), in_place.size()));
+        EXPECT_EQ(in_place, want);
+    }
+}
+
+// The count carries across its two 64-bit halves, as ECB of the counter blocks says.
+TEST_P(AesKeyOn, CtrCountsAcrossSixtyFourBits) {
+    AesKey k(GetParam());
+    k.set(kKey128);
+    const Bytes blocks = hex("0000000000000000fffffffffffffffe 0000000000000000ffffffffffffffff"
+                             "00000000000000010000000000000000 00000000000000010000000000000001"
+                             "00000000000000010000000000000002");
+    Bytes keystream(blocks.size()), zeros(blocks.size()), ctr(blocks.size());
+    ASSERT_TRUE(k.encrypt_blocks(u8(blocks), u8(keystream), blocks.size() / 16));
+    ASSERT_TRUE(k.ctr_xor(u8(blocks), u8(zeros), u8(ctr), ctr.size()));  // starts at the first
+    EXPECT_EQ(ctr, keystream);
+}
