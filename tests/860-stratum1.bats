@@ -10,7 +10,6 @@ STRATUM1=$BATS_TEST_DIRNAME/../scripts/timepipe-stratum1
 NMEA_GEN=$BATS_TEST_DIRNAME/helpers/nmea-gen
 
 teardown() {
-  [ -z "${UNIT_SESSION:-}" ] || kill -- -"$UNIT_SESSION" 2>/dev/null || true
   kill_tracked
 }
 
@@ -49,9 +48,10 @@ wait_answer() {
   port=$(free_port)
   start_receiver
   mkdir "$BATS_TEST_TMPDIR/status"
-  "$STRATUM1" -g "$BATS_TEST_TMPDIR/gps0" --no-pps --dry-run -o json -l "127.0.0.1:$port" -S "$BATS_TEST_TMPDIR/status" \
+  # its own session: teardown ends the whole pipeline, not only the script
+  setsid "$STRATUM1" -g "$BATS_TEST_TMPDIR/gps0" --no-pps --dry-run -o json -l "127.0.0.1:$port" -S "$BATS_TEST_TMPDIR/status" \
     > "$BATS_TEST_TMPDIR/applied.jsonl" 2> "$BATS_TEST_TMPDIR/stratum1.err" &
-  track_pid $!
+  track_group $!
   run wait_answer "$port" 1 2 3
   cat "$BATS_TEST_TMPDIR/stratum1.err"
   echo "$output"
@@ -77,9 +77,9 @@ wait_answer() {
   port=$(free_port)
   start_receiver
   start_pulses "$BATS_TEST_TMPDIR/pps"
-  "$STRATUM1" -g "$BATS_TEST_TMPDIR/gps0" -p "sim:$BATS_TEST_TMPDIR/pps" --dry-run -o json \
+  setsid "$STRATUM1" -g "$BATS_TEST_TMPDIR/gps0" -p "sim:$BATS_TEST_TMPDIR/pps" --dry-run -o json \
     -l "127.0.0.1:$port" > "$BATS_TEST_TMPDIR/applied.jsonl" 2> "$BATS_TEST_TMPDIR/stratum1.err" &
-  track_pid $!
+  track_group $!
   run wait_answer "$port" 1 2 3
   cat "$BATS_TEST_TMPDIR/stratum1.err"
   echo "$output"
@@ -125,7 +125,7 @@ wait_answer() {
   # its own session, so that teardown ends the whole pipeline (3>&-: not bats' output either)
   GPS_OPTS="" PPS_OPTS="" DISCIPLINE_OPTS="" STATE_DIRECTORY=$BATS_TEST_TMPDIR/state \
     RUNTIME_DIRECTORY=$BATS_TEST_TMPDIR/unit-run setsid /bin/sh -c "$cmd" 2> "$BATS_TEST_TMPDIR/unit.err" 3>&- &
-  UNIT_SESSION=$!
+  track_group $!
   run wait_answer "$port" 1 2 3
   cat "$BATS_TEST_TMPDIR/unit.err" "$BATS_TEST_TMPDIR/serve.err"
   echo "$output"

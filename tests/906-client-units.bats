@@ -8,7 +8,6 @@ load 960-status-lib
 CLIENT=$BATS_TEST_DIRNAME/../scripts/timepipe-client
 
 teardown() {
-  [ -z "${CLIENT_SESSION:-}" ] || kill -- -"$CLIENT_SESSION" 2>/dev/null || true
   kill_tracked
 }
 
@@ -32,9 +31,10 @@ teardown() {
   track_pid $!
   wait_udp_bound "$port"
   mkdir "$BATS_TEST_TMPDIR/status"
-  TIMEPIPE_BIN=$TIMEPIPE_BUILD/bin timeout 60 "$CLIENT" -n -o json -S "$BATS_TEST_TMPDIR/status" "127.0.0.1:$port" \
-    > "$BATS_TEST_TMPDIR/out" &
-  track_pid $!
+  # its own session, so that teardown ends the whole pipeline, not only the script
+  TIMEPIPE_BIN=$TIMEPIPE_BUILD/bin setsid timeout 60 "$CLIENT" -n -o json -S "$BATS_TEST_TMPDIR/status" \
+    "127.0.0.1:$port" > "$BATS_TEST_TMPDIR/out" &
+  track_group $!
   local i
   for i in $(seq 300); do grep -q '"type":"applied"' "$BATS_TEST_TMPDIR/out" && break; sleep 0.1; done
   grep -q '"type":"applied".*"dry_run":true' "$BATS_TEST_TMPDIR/out"
@@ -66,7 +66,7 @@ teardown() {
   # its own session, so that teardown ends the whole pipeline (3>&-: not bats' output either)
   TIMEPIPE_SERVERS="127.0.0.1:$port" DISCIPLINE_OPTS="--min-sources 1" STATE_DIRECTORY=$BATS_TEST_TMPDIR/state \
     RUNTIME_DIRECTORY=$BATS_TEST_TMPDIR/run setsid /bin/sh -c "$cmd" 2> "$BATS_TEST_TMPDIR/client.err" 3>&- &
-  CLIENT_SESSION=$!
+  track_group $!
   local i
   for i in $(seq 300); do grep -q '"type":"applied"' "$BATS_TEST_TMPDIR/applied" && break; sleep 0.1; done
   grep -q '"type":"applied".*"dry_run":true' "$BATS_TEST_TMPDIR/applied" || { cat "$BATS_TEST_TMPDIR/applied" "$BATS_TEST_TMPDIR/client.err"; false; }

@@ -65,11 +65,12 @@ exec_start() {
   local ke port
   ke=$(free_port); port=$(free_port)
   mkdir "$BATS_TEST_TMPDIR/status"
-  TIMEPIPE_BIN=$TIMEPIPE_BUILD/bin "$script" -c "$PKI/server.crt" -k "$PKI/server.key" -S "$BATS_TEST_TMPDIR/status" \
+  # its own session: if the test fails half-way, teardown ends both tools, not only the script
+  TIMEPIPE_BIN=$TIMEPIPE_BUILD/bin setsid "$script" -c "$PKI/server.crt" -k "$PKI/server.key" -S "$BATS_TEST_TMPDIR/status" \
     -K "$BATS_TEST_TMPDIR/nts/keys" -l "127.0.0.1:$ke" -N "127.0.0.1:$port" -- -l "127.0.0.1:$port" -s 2 \
     2> "$BATS_TEST_TMPDIR/script.err" &
   local pid=$!
-  track_pid "$pid"
+  track_group "$pid"
   wait_tcp_listening "$ke"
   wait_udp_bound "$port"
   [ "$(stat -c %a "$BATS_TEST_TMPDIR/nts")" = 700 ]

@@ -39,14 +39,18 @@ kill_tracked() {
   [ -f "$PIDS_FILE" ] || return 0
   local pid
   while read -r pid; do
-    kill "$pid" 2>/dev/null || true
+    kill -- "$pid" 2>/dev/null || true
   done < "$PIDS_FILE"
   sleep 0.1
   while read -r pid; do
-    kill -9 "$pid" 2>/dev/null || true
+    kill -9 -- "$pid" 2>/dev/null || true
   done < "$PIDS_FILE"
   rm -f "$PIDS_FILE"
 }
+
+# Remember a process started with setsid: teardown ends its whole process group (a pipeline a
+# script started), SIGTERM then SIGKILL, so nothing of it outlives the test.
+track_group() { echo "-$1" >> "$PIDS_FILE"; }
 
 # Wait until a UDP port answers to something bound on it (up to ~20 s: a sanitized server on a
 # machine busy with make check's other suite took more than 5).
