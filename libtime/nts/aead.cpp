@@ -138,7 +138,6 @@ struct Siv::Contexts {
     }
     ~Contexts() {
         if (!in.empty()) OPENSSL_cleanse(in.data(), in.size());
-        if (!out.empty()) OPENSSL_cleanse(out.data(), out.size());
     }
     Contexts(const Contexts&) = delete;
     Contexts& operator=(const Contexts&) = delete;
@@ -148,16 +147,8 @@ struct Siv::Contexts {
     Keyed keyed[2][3];
     std::uint64_t uses = 0, set_ups = 0;
     bool ready = false;
-    std::vector<unsigned char> in, out;  // a CMAC's blocks or a keystream's counters, and the keystream
+    std::vector<unsigned char> in;  // S2V's CMAC blocks: each header's, then T's tail
     crypto::RandomPool nonces;
-
-    // CMAC (RFC 4493 §2.4) of `data` under k's K1.
-    bool cmac(Keyed& k, std::span<const unsigned char> data, Block& mac) {
-        const std::size_t need = 16 * (data.size() / 16 + 1);
-        if (in.size() < need) in.resize(need);
-        const std::size_t blocks = cmac_blocks(k, data, 0);
-        return k.k1.cbc_mac(kZero.data(), in.data(), blocks, mac.data());
-    }
 
     // The slot holding `key` for algorithm a, else the least recently used one with `key` set in
     // it but not yet set up (fresh). Marked used either way.
@@ -182,14 +173,15 @@ struct Siv::Contexts {
         return k;
     }
 
-    // The rest of a fresh slot's set-up: L = AES(K1, 0), the subkeys, CMAC(K1, 0).
+    // The rest of a fresh slot's set-up: L = AES(K1, 0), the subkeys, and CMAC(K1, 0), which
+    // for one complete zero block is AES(K1, 0 xor K1's first subkey).
     bool finish_set_up(Keyed& k) {
         Block l{};
         const bool ok = k.k1.cbc_mac(kZero.data(), kZero.data(), 1, l.data());
         k.sub1 = dbl(l);
         k.sub2 = dbl(k.sub1);
         OPENSSL_cleanse(l.data(), l.size());
-        if (!ok || !cmac(k, kZero, k.d0)) {
+        if (!ok || !k.k1.cbc_mac(kZero.data(), k.sub1.data(), 1, k.d0.data())) {
             forget(k);
             return false;
         }

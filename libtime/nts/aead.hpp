@@ -1,5 +1,5 @@
 // The AEAD algorithms NTS negotiates (RFC 8915 §5.1, IANA "AEAD Algorithms"): AES-SIV-CMAC-256
-// (15, mandatory) and AES-SIV-CMAC-512 (17), RFC 5297 SIV mode over OpenSSL 3. NTS passes two
+// (15, mandatory) and AES-SIV-CMAC-512 (17), RFC 5297 SIV mode. NTS passes two
 // header components to S2V: the associated data, then the nonce (RFC 5297 §3, RFC 8915 §5.6).
 //
 //   Siv siv;                                              // one per thread: holds key schedules

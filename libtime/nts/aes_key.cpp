@@ -106,14 +106,6 @@ AES_NI __m128i encrypt(const __m128i* rk, __m128i x) {
     return _mm_aesenclast_si128(x, rk[Rounds]);
 }
 
-template <int Rounds>
-AES_NI void cbc_mac_ni(const __m128i* rk, const unsigned char* iv, const unsigned char* in, std::size_t n,
-                       unsigned char* mac) {
-    __m128i c = load(iv);
-    for (std::size_t i = 0; i < n; ++i) c = encrypt<Rounds>(rk, _mm_xor_si128(c, load(in + 16 * i)));
-    store(mac, c);
-}
-
 // Lanes chains in lock step over blocks [from, to): block i of each goes through the rounds
 // together, so the AES unit works on several chains instead of waiting on one.
 template <int Rounds, int Lanes>
@@ -164,27 +156,10 @@ AES_NI void cbc_macs_ni(const __m128i* rk, std::span<const AesKey::Chain> chains
     for (std::size_t l = 0; l < count; ++l) store(by_length[l]->mac, c[l]);
 }
 
-// Four blocks at a time: independent blocks keep the AES unit's pipeline full.
+// One block at a time (SIV's own work runs through cbc_macs_ni and ctr_xor_ni).
 template <int Rounds>
 AES_NI void encrypt_blocks_ni(const __m128i* rk, const unsigned char* in, unsigned char* out, std::size_t n) {
-    std::size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        __m128i b0 = _mm_xor_si128(load(in + 16 * i), rk[0]);
-        __m128i b1 = _mm_xor_si128(load(in + 16 * i + 16), rk[0]);
-        __m128i b2 = _mm_xor_si128(load(in + 16 * i + 32), rk[0]);
-        __m128i b3 = _mm_xor_si128(load(in + 16 * i + 48), rk[0]);
-        for (int r = 1; r < Rounds; ++r) {
-            b0 = _mm_aesenc_si128(b0, rk[r]);
-            b1 = _mm_aesenc_si128(b1, rk[r]);
-            b2 = _mm_aesenc_si128(b2, rk[r]);
-            b3 = _mm_aesenc_si128(b3, rk[r]);
-        }
-        store(out + 16 * i, _mm_aesenclast_si128(b0, rk[Rounds]));
-        store(out + 16 * i + 16, _mm_aesenclast_si128(b1, rk[Rounds]));
-        store(out + 16 * i + 32, _mm_aesenclast_si128(b2, rk[Rounds]));
-        store(out + 16 * i + 48, _mm_aesenclast_si128(b3, rk[Rounds]));
-    }
-    for (; i < n; ++i) store(out + 16 * i, encrypt<Rounds>(rk, load(in + 16 * i)));
+    for (std::size_t i = 0; i < n; ++i) store(out + 16 * i, encrypt<Rounds>(rk, load(in + 16 * i)));
 }
 
 std::uint64_t load_be64(const unsigned char* p) {
@@ -324,9 +299,8 @@ void AesKey::set(std::span<const std::byte> key) {
 bool AesKey::cbc_mac(const unsigned char* iv, const unsigned char* in, std::size_t n, unsigned char* mac) {
 #ifdef TIMEPIPE_HAVE_AES_NI
     if (!openssl_) {
-        const __m128i* rk = schedule(round_keys_, key_.data(), key_size_, expanded_);
-        key_size_ == 16 ? cbc_mac_ni<10>(rk, iv, in, n, mac) : cbc_mac_ni<14>(rk, iv, in, n, mac);
-        return true;
+        const Chain one[] = {{iv, in, n, mac}};
+        return cbc_macs(one);
     }
 #endif
     OpenSsl& o = *openssl_;

@@ -32,6 +32,9 @@ public:
     AesKey& operator=(const AesKey&) = delete;
 
     bool ok() const;  // false: OpenSSL could not make its contexts
+    // Whether the AES-NI schedule is made (by expand_together or a first use); OpenSSL's
+    // contexts are keyed at their first use and say false.
+    bool expanded() const { return !openssl_ && expanded_; }
     // 16 or 32 octets, copied; the work of setting it up is done at its first use, so a key only
     // ever used one way (K1 for CMAC, K2 for CTR) is set up for that way only.
     void set(std::span<const std::byte> key);

@@ -61,8 +61,9 @@ void Writer::answer(const std::string& name, const Answer& a, roughtime::ChainVe
 }
 
 void Writer::conflict(const std::string& earlier_name, const std::string& later_name, const RoughtimeConflict& c) {
-    if (on_record_) on_record_(to_record(c));
-    if (format_ != OutputFormat::text) return put_record(to_record(c));
+    const Record r = to_record(c);
+    if (on_record_) on_record_(r);
+    if (format_ != OutputFormat::text) return put_record(r);
     put("conflict: " + earlier_name + " (response " + std::to_string(c.earlier_step) + ") is ahead of " +
         later_name + " (response " + std::to_string(c.later_step) + ") by " + human_seconds(c.excess, false) +
         " beyond both radii\n");
