@@ -72,38 +72,33 @@ Loop::Loop(const LoopConfig& config, double frequency_ppm)
       frequency_(frequency_ppm),
       poll_(config.min_poll) {}
 
+// What the frequency and the slew in progress add from anchor_ to s (s since t0_, stepped).
+double Loop::frequency_since_anchor(double s) const {
+    return s > anchor_ ? (frequency_ - base_frequency_) * 1e-6 * (s - anchor_) : 0;
+}
+double Loop::slew_since_anchor(double s) const {
+    const double slew_until = std::min(s, slew_end_);
+    return slew_until > anchor_ ? slew_rate_ * (slew_until - anchor_) : 0;
+}
+
 void Loop::advance(UnixNanos t) {
     double s = seconds(t) - stepped_;
     if (s <= anchor_) return;  // a point from before the last one: as of the last one
-    double rate = (frequency_ - base_frequency_) * 1e-6;
-    c_ += rate * (s - anchor_);
-    double slew_until = std::min(s, slew_end_);
-    if (slew_until > anchor_) {
-        c_ += slew_rate_ * (slew_until - anchor_);
-        phase_ += slew_rate_ * (slew_until - anchor_);
-    }
+    const double slew = slew_since_anchor(s);
+    c_ += frequency_since_anchor(s) + slew;
+    phase_ += slew;
     anchor_ = s;
 }
 
 double Loop::correction_at(UnixNanos t) const {
     if (!started_) return 0;
-    double s = seconds(t) - stepped_;
-    double c = c_;
-    if (s > anchor_) {
-        c += (frequency_ - base_frequency_) * 1e-6 * (s - anchor_);
-        double slew_until = std::min(s, slew_end_);
-        if (slew_until > anchor_) c += slew_rate_ * (slew_until - anchor_);
-    }
-    return c;
+    const double s = seconds(t) - stepped_;
+    return c_ + frequency_since_anchor(s) + slew_since_anchor(s);
 }
 
 double Loop::phase_correction_at(UnixNanos t) const {
     if (!started_) return 0;
-    double s = seconds(t) - stepped_;
-    double p = phase_;
-    double slew_until = std::min(s, slew_end_);
-    if (slew_until > anchor_) p += slew_rate_ * (slew_until - anchor_);
-    return p;
+    return phase_ + slew_since_anchor(seconds(t) - stepped_);
 }
 
 LoopResult Loop::update(UnixNanos t, double offset, double error, std::optional<int> source_poll) {

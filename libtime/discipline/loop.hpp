@@ -81,6 +81,8 @@ private:
         double error;  // s
     };
     void advance(UnixNanos t);
+    double frequency_since_anchor(double s) const;
+    double slew_since_anchor(double s) const;
     double seconds(UnixNanos t) const { return nanos_to_seconds(t - t0_); }
 
     LoopConfig config_;
