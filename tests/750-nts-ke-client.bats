@@ -75,8 +75,8 @@ PY
   openssl s_server -accept "$p13" -cert "$PKI/server.crt" -key "$PKI/server.key" -tls1_3 -quiet \
     < /dev/null > /dev/null 2>&1 &
   track_pid $!
-  wait_tcp_listening "$p12"
-  wait_tcp_listening "$p13"
+  wait_tcp_bound "$p12"
+  wait_tcp_bound "$p13"
   run nts-ke --ca-file "$PKI/ca.crt" "127.0.0.1:$p12"
   [ "$status" -eq 76 ]
   [ "$output" = "nts-ke: 127.0.0.1:$p12: TLS handshake: tlsv1 alert protocol version" ]

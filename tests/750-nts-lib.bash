@@ -14,15 +14,6 @@ nts_setup() {
   make_test_pki "$PKI"
 }
 
-# Wait until a TCP port on loopback accepts connections (up to ~20 s).
-wait_tcp_listening() {  # wait_tcp_listening PORT
-  for _ in $(seq 200); do
-    ss -Hnlt "sport = :$1" | grep -q . && return 0
-    sleep 0.1
-  done
-  echo "nothing listening on tcp port $1" >&2
-  return 1
-}
 
 # start_chronyd_nts_server NTP_PORT KE_PORT PKI_DIR: chronyd serving NTS on loopback (NTS-KE on
 # KE_PORT, NTP on NTP_PORT), its cookie keys in its own directory. Sets CHRONY_DIR.
@@ -46,7 +37,7 @@ ntsdumpdir $CHRONY_DIR
 CONF
   chronyd -x -d -u root -f "$CHRONY_DIR/chrony.conf" > "$CHRONY_DIR/log" 2>&1 &
   track_pid $!
-  wait_udp_bound "$port" && wait_tcp_listening "$ke_port"
+  wait_udp_bound "$port" && wait_tcp_bound "$ke_port"
 }
 
 # start_chronyd_nts_client SERVER KE_PORT PKI_DIR [CHRONYD_FLAG...]: a chronyd that gets its
@@ -81,7 +72,7 @@ start_nts_server() {
     --ntp-server "$host:$port" -v 2> "$BATS_TEST_TMPDIR/nts-ke.err" &
   KE_PID=$!
   track_pid "$KE_PID"
-  wait_tcp_listening "$ke_port"
+  wait_tcp_bound "$ke_port"
   ntp-serve -l "127.0.0.1:$port" -s 2 --nts-keys "$keys" 2> "$BATS_TEST_TMPDIR/ntp-serve.err" &
   SERVE_PID=$!
   track_pid "$SERVE_PID"

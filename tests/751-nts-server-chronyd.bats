@@ -81,7 +81,7 @@ teardown() { kill_tracked; }
   nts-ke --serve --cert "$PKI/server.crt" --key "$PKI/server.key" --keys "$KEYS" -l "127.0.0.1:$ke" \
     -l "[::1]:$ke" --ntp-port "$port" -v 2> "$BATS_TEST_TMPDIR/nts-ke.err" &
   track_pid $!
-  wait_tcp_listening "$ke"
+  wait_tcp_bound "$ke"
   local serve_a serve_b
   ntp-serve -l "127.0.0.1:$port" -s 2 --nts-keys "$KEYS" 2> "$BATS_TEST_TMPDIR/a.err" &
   serve_a=$!

@@ -88,7 +88,7 @@ teardown() { kill_tracked; }
   nts-ke --serve --cert "$PKI/server.crt" --key "$PKI/server.key" --keys "$KEYS" -l "127.0.0.1:$ke" \
     --ntp-server "127.0.0.1:$relay" 2> /dev/null &
   track_pid $!
-  wait_tcp_listening "$ke"
+  wait_tcp_bound "$ke"
   ntp-serve -l "127.0.0.1:$port" -s 2 --nts-keys "$KEYS" 2> /dev/null &
   track_pid $!
   wait_udp_bound "$port"

@@ -18,7 +18,7 @@ setup() {
     -l "127.0.0.1:$KE" -t 2s -v 2> "$BATS_TEST_TMPDIR/ke.err" &
   KE_PID=$!
   track_pid "$KE_PID"
-  wait_tcp_listening "$KE"
+  wait_tcp_bound "$KE"
 }
 
 teardown() { kill_tracked; }

@@ -37,7 +37,7 @@ exec_start() {
   # the tool's, or teardown kills only a subshell and the tool, holding Bats' output open, lives on
   eval "exec ${cmd//\$NTS_KE_OPTS/$NTS_KE_OPTS}" 2> "$BATS_TEST_TMPDIR/ke.err" &
   track_pid $!
-  wait_tcp_listening "$ke"
+  wait_tcp_bound "$ke"
   [ "$(stat -c %a "$state/timepipe-nts/cookie-keys")" = 600 ]
   cmd=$(exec_start "$UNITS/ntp-serve-nts.service" "$creds" "$state")
   eval "exec ${cmd//\$NTP_SERVE_OPTS/$NTP_SERVE_OPTS}" 2> "$BATS_TEST_TMPDIR/serve.err" &
@@ -71,7 +71,7 @@ exec_start() {
     2> "$BATS_TEST_TMPDIR/script.err" &
   local pid=$!
   track_group "$pid"
-  wait_tcp_listening "$ke"
+  wait_tcp_bound "$ke"
   wait_udp_bound "$port"
   [ "$(stat -c %a "$BATS_TEST_TMPDIR/nts")" = 700 ]
   start_chronyd_nts_client 127.0.0.1 "$ke" "$PKI"

@@ -19,15 +19,6 @@ json_field() {  # json_field JSON KEY
   /usr/bin/python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"
 }
 
-# wait_tcp PORT: something accepts on 127.0.0.1:PORT (up to ~10 s).
-wait_tcp() {
-  for _ in $(seq 100); do
-    ss -Hnlt "sport = :$1" | grep -q . && return 0
-    sleep 0.1
-  done
-  echo "nothing listening on tcp port $1" >&2
-  return 1
-}
 
 # start_nginx: nginx (peer cache, never installed) serving one JSON file at every path, keep-alive
 # without a request limit. Sets NPORT.
@@ -53,7 +44,7 @@ http {
 CONF
   nginx -p "$d" -c "$d/nginx.conf" -e "$d/error.log" 3>&- &
   track_pid $!
-  wait_tcp "$NPORT"
+  wait_tcp_bound "$NPORT"
 }
 
 # start_ws_peer MODE: a WebSocket server of python3-websockets on a free port (sets WPORT). It
@@ -80,7 +71,7 @@ async def main():
 asyncio.run(main())
 PY
   track_pid $!
-  wait_tcp "$WPORT"
+  wait_tcp_bound "$WPORT"
 }
 
 @test "webntp-loadgen HTTP against nginx: valid replies over kept-alive connections, JSON parses" {

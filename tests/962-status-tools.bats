@@ -126,7 +126,7 @@ PY
     -l "127.0.0.1:$KE" --rotate 1s --status-socket "$SOCK" 2> "$BATS_TEST_TMPDIR/ke.err" &
   local pid=$!
   track_pid "$pid"
-  wait_tcp_listening "$KE"
+  wait_tcp_bound "$KE"
   run nts-ke --ca-file "$PKI/ca.crt" -o json "localhost:$KE"   # our client: 8 cookies
   [ "$status" -eq 0 ]
   # an unknown critical record (Error 0), a duplicate Next Protocol (Error 1), a wrong ALPN

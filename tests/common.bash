@@ -52,28 +52,22 @@ kill_tracked() {
 # script started), SIGTERM then SIGKILL, so nothing of it outlives the test.
 track_group() { echo "-$1" >> "$PIDS_FILE"; }
 
-# Wait until a UDP port answers to something bound on it (up to ~20 s: a sanitized server on a
-# machine busy with make check's other suite took more than 5).
-wait_udp_bound() {  # wait_udp_bound PORT
-  local i
-  for i in $(seq 200); do
-    ss -Hnlu "sport = :$1" | grep -q . && return 0
+# wait_bound udp|tcp PORT TENTHS: something bound (UDP) or listening (TCP) on PORT within
+# TENTHS tenths of a second.
+wait_bound() {
+  local i flag=$([ "$1" = udp ] && echo -Hnlu || echo -Hnlt)
+  for i in $(seq "$3"); do
+    ss "$flag" "sport = :$2" | grep -q . && return 0
     sleep 0.1
   done
-  echo "nothing bound to udp port $1" >&2
+  echo "nothing bound to $1 port $2" >&2
   return 1
 }
 
-# wait_tcp_bound PORT: up to ~30 s for something to listen on the TCP port.
-wait_tcp_bound() {
-  local i
-  for i in $(seq 300); do
-    ss -Hnlt "sport = :$1" | grep -q . && return 0
-    sleep 0.1
-  done
-  echo "nothing listens on tcp port $1" >&2
-  return 1
-}
+# wait_udp_bound PORT: up to ~20 s (a sanitized server on a machine busy with make check's other
+# suite took more than 5); wait_tcp_bound PORT: up to ~30 s.
+wait_udp_bound() { wait_bound udp "$1" 200; }
+wait_tcp_bound() { wait_bound tcp "$1" 300; }
 
 # require_cmd NAME: a missing peer is a failure, never a skip (make check fetches the peers into
 # $TIMEPIPE_PEERS with scripts/fetch-peers and installs the rest with scripts/install-deps).
