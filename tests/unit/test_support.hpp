@@ -1,8 +1,9 @@
-// What the unit tests share: the seed of randomized tests, bytes written as hex, and the
-// Roughtime test vectors.
+// What the unit tests share: the seed of randomized tests, bytes written as hex, times in
+// nanoseconds, strings as bytes and back, and the Roughtime test vectors.
 //
 //   std::mt19937_64 rng(test_seed("cidr_test"));   // prints "cidr_test: TIMEPIPE_SEED=N" once
 //   auto bytes = hex("a2 61 76 01");                // spaces and newlines are ignored
+//   session.feed(bytes("GET / HTTP/1.1\r\n\r\n"), kT0 + 5 * kSec);
 //   auto packet = read_vector("roughenough/golden-response.phase8");     // bytes
 //   auto json = read_vector_json("cloudflare/roughtime_ietf_draft08_001.json");
 //
@@ -20,6 +21,7 @@
 #include <random>
 #include <iterator>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +54,25 @@ inline std::vector<std::byte> hex(std::string_view text) {
         out.push_back(static_cast<std::byte>(std::stoul(digits.substr(i, 2), nullptr, 16)));
     return out;
 }
+
+// Nanoseconds, the unit of UnixNanos and MonoNanos: a millisecond, a second, and a time for
+// tests to start their clocks at (2023-11-14T22:13:20Z).
+inline constexpr std::int64_t kMs = 1'000'000;
+inline constexpr std::int64_t kSec = 1'000'000'000;
+inline constexpr std::int64_t kT0 = 1'700'000'000 * kSec;
+
+// The characters of `s` as bytes (a view of them), and bytes as a string.
+inline std::span<const std::byte> bytes(std::string_view s) { return std::as_bytes(std::span(s.data(), s.size())); }
+
+inline std::string text(std::span<const std::byte> b) {
+    std::string out;
+    out.reserve(b.size());
+    for (std::byte x : b) out += static_cast<char>(x);
+    return out;
+}
+
+// A copy of `s`, to compare or keep.
+inline std::vector<std::byte> to_bytes(std::span<const std::byte> s) { return {s.begin(), s.end()}; }
 
 // n bytes from a seeded generator: reproducible "random" inputs.
 inline std::vector<std::byte> random_bytes(std::mt19937& rng, std::size_t n) {

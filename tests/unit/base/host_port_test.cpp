@@ -11,13 +11,13 @@ using namespace timepipe;
 
 namespace {
 
-HostPort ok(std::string_view text) {
+HostPort host_port_of(std::string_view text) {
     auto r = parse_host_port(text);
     EXPECT_TRUE(r.has_value()) << text << ": " << (r ? "" : r.error().what);
     return r ? *r : HostPort{};
 }
 
-std::string err(std::string_view text) {
+std::string host_port_error(std::string_view text) {
     auto r = parse_host_port(text);
     EXPECT_FALSE(r.has_value()) << text << " parsed";
     if (r)
@@ -29,43 +29,43 @@ std::string err(std::string_view text) {
 }  // namespace
 
 TEST(HostPort, Forms) {
-    EXPECT_EQ(ok("example.org"), (HostPort{"example.org", std::nullopt}));
-    EXPECT_EQ(ok("example.org:123"), (HostPort{"example.org", 123}));
-    EXPECT_EQ(ok("192.0.2.1"), (HostPort{"192.0.2.1", std::nullopt}));
-    EXPECT_EQ(ok("192.0.2.1:4123"), (HostPort{"192.0.2.1", 4123}));
-    EXPECT_EQ(ok("[::1]:123"), (HostPort{"::1", 123}));
-    EXPECT_EQ(ok("[::1]"), (HostPort{"::1", std::nullopt}));
-    EXPECT_EQ(ok("::1"), (HostPort{"::1", std::nullopt}));
-    EXPECT_EQ(ok("2001:db8::1"), (HostPort{"2001:db8::1", std::nullopt}));
-    EXPECT_EQ(ok("[fe80::1%eth0]:123"), (HostPort{"fe80::1%eth0", 123}));
-    EXPECT_EQ(ok("[::ffff:192.0.2.1]:1"), (HostPort{"::ffff:192.0.2.1", 1}));
-    EXPECT_EQ(ok("host:0"), (HostPort{"host", 0}));
-    EXPECT_EQ(ok("host:65535"), (HostPort{"host", 65535}));
-    EXPECT_EQ(ok("host:00123"), (HostPort{"host", 123}));
+    EXPECT_EQ(host_port_of("example.org"), (HostPort{"example.org", std::nullopt}));
+    EXPECT_EQ(host_port_of("example.org:123"), (HostPort{"example.org", 123}));
+    EXPECT_EQ(host_port_of("192.0.2.1"), (HostPort{"192.0.2.1", std::nullopt}));
+    EXPECT_EQ(host_port_of("192.0.2.1:4123"), (HostPort{"192.0.2.1", 4123}));
+    EXPECT_EQ(host_port_of("[::1]:123"), (HostPort{"::1", 123}));
+    EXPECT_EQ(host_port_of("[::1]"), (HostPort{"::1", std::nullopt}));
+    EXPECT_EQ(host_port_of("::1"), (HostPort{"::1", std::nullopt}));
+    EXPECT_EQ(host_port_of("2001:db8::1"), (HostPort{"2001:db8::1", std::nullopt}));
+    EXPECT_EQ(host_port_of("[fe80::1%eth0]:123"), (HostPort{"fe80::1%eth0", 123}));
+    EXPECT_EQ(host_port_of("[::ffff:192.0.2.1]:1"), (HostPort{"::ffff:192.0.2.1", 1}));
+    EXPECT_EQ(host_port_of("host:0"), (HostPort{"host", 0}));
+    EXPECT_EQ(host_port_of("host:65535"), (HostPort{"host", 65535}));
+    EXPECT_EQ(host_port_of("host:00123"), (HostPort{"host", 123}));
     // More than one colon without brackets is all address: no port is taken from the end.
-    EXPECT_EQ(ok("::1:123"), (HostPort{"::1:123", std::nullopt}));
+    EXPECT_EQ(host_port_of("::1:123"), (HostPort{"::1:123", std::nullopt}));
 }
 
 TEST(HostPort, Errors) {
-    EXPECT_EQ(err(""), "empty address");
-    EXPECT_EQ(err("[::1"), "missing ']'");
-    EXPECT_EQ(err("host:"), "missing port after ':'");
-    EXPECT_EQ(err("[::1]:"), "missing port after ':'");
-    EXPECT_EQ(err("host:99999"), "port out of range (0-65535)");
-    EXPECT_EQ(err("host:65536"), "port out of range (0-65535)");
-    EXPECT_EQ(err("host:1234567"), "port out of range (0-65535)");
-    EXPECT_EQ(err("host:12a"), "port is not a number");
-    EXPECT_EQ(err("host:-1"), "port is not a number");
-    EXPECT_EQ(err("host:+1"), "port is not a number");
-    EXPECT_EQ(err(":123"), "empty host name");
-    EXPECT_EQ(err("[]:123"), "empty host name");
-    EXPECT_EQ(err("[::1]x"), "unexpected text after ']'");
-    EXPECT_EQ(err("::1]"), "unexpected ']'");
-    EXPECT_EQ(err("[example.org]:1"), "brackets hold an IPv6 address");
-    EXPECT_EQ(err("exa mple.org"), "invalid character in host name");
-    EXPECT_EQ(err("host/x:1"), "invalid character in host name");
-    EXPECT_EQ(err(std::string_view("a\0b", 3)), "invalid character in host name");
-    EXPECT_EQ(err(std::string(254, 'a')), "host name too long");
+    EXPECT_EQ(host_port_error(""), "empty address");
+    EXPECT_EQ(host_port_error("[::1"), "missing ']'");
+    EXPECT_EQ(host_port_error("host:"), "missing port after ':'");
+    EXPECT_EQ(host_port_error("[::1]:"), "missing port after ':'");
+    EXPECT_EQ(host_port_error("host:99999"), "port out of range (0-65535)");
+    EXPECT_EQ(host_port_error("host:65536"), "port out of range (0-65535)");
+    EXPECT_EQ(host_port_error("host:1234567"), "port out of range (0-65535)");
+    EXPECT_EQ(host_port_error("host:12a"), "port is not a number");
+    EXPECT_EQ(host_port_error("host:-1"), "port is not a number");
+    EXPECT_EQ(host_port_error("host:+1"), "port is not a number");
+    EXPECT_EQ(host_port_error(":123"), "empty host name");
+    EXPECT_EQ(host_port_error("[]:123"), "empty host name");
+    EXPECT_EQ(host_port_error("[::1]x"), "unexpected text after ']'");
+    EXPECT_EQ(host_port_error("::1]"), "unexpected ']'");
+    EXPECT_EQ(host_port_error("[example.org]:1"), "brackets hold an IPv6 address");
+    EXPECT_EQ(host_port_error("exa mple.org"), "invalid character in host name");
+    EXPECT_EQ(host_port_error("host/x:1"), "invalid character in host name");
+    EXPECT_EQ(host_port_error(std::string_view("a\0b", 3)), "invalid character in host name");
+    EXPECT_EQ(host_port_error(std::string(254, 'a')), "host name too long");
     EXPECT_TRUE(parse_host_port(std::string(253, 'a')).has_value());
 }
 

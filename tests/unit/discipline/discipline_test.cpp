@@ -7,28 +7,16 @@
 #include <string>
 
 #include "libtime/discipline/driftfile.hpp"
+#include "tests/unit/discipline/discipline_support.hpp"
 #include "tests/unit/discipline/sim.hpp"
+#include "tests/unit/test_support.hpp"
 
 namespace timepipe::discipline {
 namespace {
 
-constexpr UnixNanos kSec = kNanosPerSecond;
-constexpr UnixNanos kT0 = 1'700'000'000 * kSec;
-
-Sample ntp(const std::string& host, UnixNanos t, double offset, double delay = 0.0002) {
-    Sample s;
-    s.source = "ntp://" + host + ":123";
-    s.time = t;
-    s.offset = offset;
-    s.delay = delay;
-    s.dispersion = 1e-6;
-    s.stratum = 2;
-    s.refid = "192.0.2.200";
-    s.poll = 6;
-    s.root_delay = 0.001;
-    s.root_dispersion = 0.001;
-    return s;
-}
+using timepipe::test::kSec;
+using timepipe::test::kT0;
+using timepipe::test::ntp;
 
 Sample roughtime(UnixNanos t, double offset, double radius) {
     Sample s;

@@ -13,8 +13,8 @@
 namespace timepipe::discipline {
 namespace {
 
-constexpr UnixNanos kSec = kNanosPerSecond;
-constexpr UnixNanos kT0 = 1'700'000'000 * kSec;
+using timepipe::test::kSec;
+using timepipe::test::kT0;
 
 TEST(FitLine, ExactLineAndRuns) {
     std::vector<WeightedPoint> p;

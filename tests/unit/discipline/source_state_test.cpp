@@ -8,26 +8,15 @@
 #include <map>
 #include <string>
 
+#include "tests/unit/discipline/discipline_support.hpp"
+#include "tests/unit/test_support.hpp"
+
 namespace timepipe::discipline {
 namespace {
 
-constexpr UnixNanos kSec = kNanosPerSecond;
-constexpr UnixNanos kT0 = 1'700'000'000 * kSec;
-
-Sample ntp(const std::string& host, UnixNanos t, double offset, double root_dispersion = 0.001) {
-    Sample s;
-    s.source = "ntp://" + host + ":123";
-    s.time = t;
-    s.offset = offset;
-    s.delay = 0.0002;
-    s.dispersion = 1e-6;
-    s.stratum = 2;
-    s.refid = "192.0.2.200";
-    s.poll = 6;
-    s.root_delay = 0.001;
-    s.root_dispersion = root_dispersion;
-    return s;
-}
+using timepipe::test::kSec;
+using timepipe::test::kT0;
+using timepipe::test::ntp;
 
 std::map<std::string, SourceState> states(const Discipline& d) {
     std::map<std::string, SourceState> m;
@@ -171,7 +160,7 @@ TEST(DisciplineSourceStates, AStaleSourceIsUnusable) {
 TEST(DisciplineSourceStates, TooFarFromAReferenceClockIsUnusable) {
     Discipline d(DisciplineConfig{});
     d.on_sample(ntp("192.0.2.1", kT0, 0.0));
-    d.on_sample(ntp("192.0.2.2", kT0 + kSec, 0.0, 5.0));   // root dispersion 5 s: beyond 3 s
+    d.on_sample(ntp("192.0.2.2", kT0 + kSec, 0.0, 0.0002, 5.0));   // root dispersion 5 s: beyond 3 s
     auto m = states(d);
     EXPECT_EQ(m["192.0.2.1"].state, "*");
     EXPECT_EQ(m["192.0.2.2"].state, "?");
@@ -186,7 +175,8 @@ TEST(DisciplineSourceStates, ClusterTrimmedTruechimersAreMinus) {
     const double offsets[] = {0.0, 0.00001, -0.00001, 0.00002, 0.0015, -0.0015};
     for (int round = 0; round < 4; ++round)
         for (int i = 0; i < 6; ++i)
-            d.on_sample(ntp("192.0.2." + std::to_string(i + 1), kT0 + (round * 64 + i) * kSec, offsets[i], 0.004));
+            d.on_sample(ntp("192.0.2." + std::to_string(i + 1), kT0 + (round * 64 + i) * kSec, offsets[i],
+                            /*delay=*/0.0002, /*root_dispersion=*/0.004));
     auto m = states(d);
     ASSERT_EQ(m.size(), 6u);
     EXPECT_EQ(m["192.0.2.5"].state, "-");

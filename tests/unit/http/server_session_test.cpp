@@ -7,11 +7,13 @@
 
 #include <string>
 
+#include "tests/unit/test_support.hpp"
+
 namespace timepipe::http {
 namespace {
 
-std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
-std::string text(const std::vector<std::byte>& b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
+using timepipe::test::bytes;
+using timepipe::test::text;
 
 // Echoes the method and the target; /close asks to close; /missing is 404.
 Response echo(const Request& r) {
@@ -22,9 +24,11 @@ Response echo(const Request& r) {
     return out;
 }
 
-struct Fixture {
+// A session answering with echo().
+struct EchoSession {
     ServerSession session;
-    explicit Fixture(ServerConfig c = {}, ServerSession::UpgradeHook hook = {}) : session(std::move(c), echo, 0, std::move(hook)) {}
+    explicit EchoSession(ServerConfig c = {}, ServerSession::UpgradeHook hook = {})
+        : session(std::move(c), echo, 0, std::move(hook)) {}
     std::string exchange(const std::string& in, std::int64_t now = 0) {
         session.feed(bytes(in), now);
         return text(session.take_output());
@@ -37,7 +41,7 @@ std::string ok(const std::string& body) {
 }
 
 TEST(HttpServerSession, AnswersExactlyAndKeepsAlive) {
-    Fixture f;
+    EchoSession f;
     EXPECT_EQ(f.exchange("GET /metrics?x=1 HTTP/1.1\r\nHost: h\r\n\r\n"), ok("GET /metrics?x=1 host=h body=\n"));
     EXPECT_FALSE(f.session.done());
     EXPECT_EQ(f.exchange("GET / HTTP/1.1\r\nHost: i\r\n\r\n"), ok("GET / host=i body=\n"));
@@ -45,7 +49,7 @@ TEST(HttpServerSession, AnswersExactlyAndKeepsAlive) {
 }
 
 TEST(HttpServerSession, HeadHasTheHeadersWithoutTheBody) {
-    Fixture f;
+    EchoSession f;
     const std::string head = f.exchange("HEAD /a HTTP/1.1\r\nHost: h\r\n\r\n");
     const std::string body = "HEAD /a host=h body=\n";
     EXPECT_EQ(head, "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
@@ -56,7 +60,7 @@ TEST(HttpServerSession, PipelinedRequestsSplitAtEveryByteAnswerInOrder) {
     const std::string in = "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nHEAD /2 HTTP/1.1\r\n\r\n"
                            "GET /3 HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyz"
                            "GET /close HTTP/1.1\r\n\r\nGET /never HTTP/1.1\r\n\r\n";
-    Fixture whole;
+    EchoSession whole;
     const std::string expect = whole.exchange(in);
     EXPECT_LT(expect.find("GET /1"), expect.find("GET /3 host= body=xyz"));
     EXPECT_NE(expect.find("GET /close host= body=\n"), std::string::npos);
@@ -64,7 +68,7 @@ TEST(HttpServerSession, PipelinedRequestsSplitAtEveryByteAnswerInOrder) {
     EXPECT_NE(expect.find("Connection: close\r\n\r\nGET /close"), std::string::npos);
     EXPECT_TRUE(whole.session.done());
     for (std::size_t cut = 1; cut < in.size(); ++cut) {
-        Fixture f;
+        EchoSession f;
         std::string out = f.exchange(in.substr(0, cut));
         out += f.exchange(in.substr(cut));
         EXPECT_EQ(out, expect) << "split at " << cut;
@@ -72,19 +76,19 @@ TEST(HttpServerSession, PipelinedRequestsSplitAtEveryByteAnswerInOrder) {
 }
 
 TEST(HttpServerSession, ConnectionCloseAndHttp10) {
-    Fixture f;
+    EchoSession f;
     EXPECT_EQ(f.exchange("GET / HTTP/1.1\r\nConnection: close\r\n\r\n"),
               "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 18\r\n"
               "Connection: close\r\n\r\nGET / host= body=\n");
     EXPECT_TRUE(f.session.done());
     EXPECT_EQ(f.session.why(), "Connection: close");
-    Fixture old;
+    EchoSession old;
     EXPECT_NE(old.exchange("GET / HTTP/1.0\r\n\r\n").find("Connection: close\r\n"), std::string::npos);
     EXPECT_TRUE(old.session.done());
 }
 
 TEST(HttpServerSession, HandlerErrorsClose) {
-    Fixture f;
+    EchoSession f;
     EXPECT_EQ(f.exchange("GET /missing HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n"),
               "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 12\r\n"
               "Connection: close\r\n\r\nno /missing\n");
@@ -93,24 +97,24 @@ TEST(HttpServerSession, HandlerErrorsClose) {
 }
 
 TEST(HttpServerSession, AHandlers4xxWithoutCloseKeepsTheConnection) {
-    Fixture f;
+    EchoSession f;
     EXPECT_EQ(f.exchange("GET /soft HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n"),
               "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot here\n" + ok("GET / host= body=\n"));
     EXPECT_FALSE(f.session.done());
 }
 
 TEST(HttpServerSession, MethodNotAllowed405) {
-    Fixture f;
+    EchoSession f;
     EXPECT_EQ(f.exchange("POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n"),
               "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Type: text/plain; charset=utf-8\r\n"
               "Content-Length: 18\r\nConnection: close\r\n\r\nonly GET and HEAD\n");
     EXPECT_EQ(f.session.counters().bad_requests, 1u);
-    Fixture post(ServerConfig{.methods = {"GET", "HEAD", "POST"}});
+    EchoSession post(ServerConfig{.methods = {"GET", "HEAD", "POST"}});
     EXPECT_EQ(post.exchange("POST /p HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi"), ok("POST /p host= body=hi\n"));
 }
 
 TEST(HttpServerSession, Malformed400AndNothingAfter) {
-    Fixture f;
+    EchoSession f;
     const std::string out = f.exchange("\x01\x02 nonsense\r\n\r\nGET / HTTP/1.1\r\n\r\n");
     EXPECT_EQ(out.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u);
     EXPECT_EQ(out.find("200 OK"), std::string::npos);
@@ -119,10 +123,10 @@ TEST(HttpServerSession, Malformed400AndNothingAfter) {
 }
 
 TEST(HttpServerSession, HeadersOverTheLimit431BodyOver413) {
-    Fixture f(ServerConfig{.max_header_bytes = 100});
+    EchoSession f(ServerConfig{.max_header_bytes = 100});
     EXPECT_EQ(f.exchange("GET / HTTP/1.1\r\nX: " + std::string(200, 'a')).rfind("HTTP/1.1 431 ", 0), 0u);
     EXPECT_TRUE(f.session.done());
-    Fixture b(ServerConfig{.max_body_bytes = 4, .methods = {"POST"}});
+    EchoSession b(ServerConfig{.max_body_bytes = 4, .methods = {"POST"}});
     EXPECT_EQ(b.exchange("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde").rfind("HTTP/1.1 413 ", 0), 0u);
     EXPECT_EQ(b.session.counters().body_too_large, 1u);
 }
@@ -136,7 +140,7 @@ TEST(HttpServerSession, TheHeaderLimitFallsOnTheSameByteHoweverSplit) {
     const std::string bad = "GET / HTTP/1.1\r\nX: " + std::string(60, 'a') + "\r\nY\x01: " + std::string(60, 'b') + "\r\n\r\n";
     for (const auto& [in, status] : {std::pair{fits, "200"}, std::pair{over, "431"}, std::pair{bad, "400"}})
         for (std::size_t cut = 0; cut <= in.size(); ++cut) {
-            Fixture f(ServerConfig{.max_header_bytes = 100});
+            EchoSession f(ServerConfig{.max_header_bytes = 100});
             std::string out = f.exchange(in.substr(0, cut));
             out += f.exchange(in.substr(cut));
             EXPECT_EQ(out.substr(0, 12), std::string("HTTP/1.1 ") + status) << "split at " << cut;
@@ -144,7 +148,7 @@ TEST(HttpServerSession, TheHeaderLimitFallsOnTheSameByteHoweverSplit) {
 }
 
 TEST(HttpServerSession, SlowHeaders408IdleDrops) {
-    Fixture f(ServerConfig{.header_timeout_ns = 2 * kNanosPerSecond, .idle_timeout_ns = 60 * kNanosPerSecond});
+    EchoSession f(ServerConfig{.header_timeout_ns = 2 * kNanosPerSecond, .idle_timeout_ns = 60 * kNanosPerSecond});
     f.exchange("GET / HTTP/1.1\r\nHo", 0);
     EXPECT_FALSE(f.session.expired(kNanosPerSecond));
     f.exchange("st: h\r\n", kNanosPerSecond);  // trickling does not reset the header clock
@@ -152,7 +156,7 @@ TEST(HttpServerSession, SlowHeaders408IdleDrops) {
     EXPECT_TRUE(f.session.has_output());
     EXPECT_EQ(text(f.session.take_output()).rfind("HTTP/1.1 408 Request Timeout\r\n", 0), 0u);
     EXPECT_TRUE(f.session.done());
-    Fixture idle(ServerConfig{.idle_timeout_ns = 60 * kNanosPerSecond});
+    EchoSession idle(ServerConfig{.idle_timeout_ns = 60 * kNanosPerSecond});
     idle.exchange("GET / HTTP/1.1\r\n\r\n", 0);
     EXPECT_FALSE(idle.session.expired(60 * kNanosPerSecond));
     EXPECT_TRUE(idle.session.expired(60 * kNanosPerSecond + 1));
@@ -160,7 +164,7 @@ TEST(HttpServerSession, SlowHeaders408IdleDrops) {
 }
 
 TEST(HttpServerSession, RateLimit429) {
-    Fixture f(ServerConfig{.max_rate = 3});
+    EchoSession f(ServerConfig{.max_rate = 3});
     std::string in;
     for (int i = 0; i < 5; ++i) in += "GET / HTTP/1.1\r\n\r\n";
     const std::string out = f.exchange(in, 5 * kNanosPerSecond);
@@ -173,7 +177,7 @@ TEST(HttpServerSession, RateLimit429) {
 
 TEST(HttpServerSession, UpgradeHookTakesOverWithTheBytesAfter) {
     std::string seen;
-    Fixture f({}, [&](const Request& r) -> std::optional<Response> {
+    EchoSession f({}, [&](const Request& r) -> std::optional<Response> {
         seen = r.header("upgrade");
         if (seen != "chat") return std::nullopt;
         return Response{101, {{"Upgrade", "chat"}, {"Connection", "Upgrade"}}, {}, false};
@@ -184,11 +188,11 @@ TEST(HttpServerSession, UpgradeHookTakesOverWithTheBytesAfter) {
     EXPECT_FALSE(f.session.done());
     EXPECT_EQ(text(f.session.take_leftover()), "hello");
     // An upgrade the hook declines is an ordinary request, and the connection goes on as HTTP.
-    Fixture g({}, [&](const Request&) -> std::optional<Response> { return std::nullopt; });
+    EchoSession g({}, [&](const Request&) -> std::optional<Response> { return std::nullopt; });
     const std::string out = g.exchange("GET /a HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\nGET /b HTTP/1.1\r\n\r\n");
     EXPECT_EQ(out, ok("GET /a host= body=\n") + ok("GET /b host= body=\n"));
     // No hook: the same.
-    Fixture h;
+    EchoSession h;
     EXPECT_EQ(h.exchange("GET /a HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\nGET /b HTTP/1.1\r\n\r\n"), out);
 }
 

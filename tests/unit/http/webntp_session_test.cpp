@@ -10,6 +10,7 @@
 
 #include "libtime/discipline/leap_file.hpp"
 #include "libtime/http/leap_info.hpp"
+#include "tests/unit/test_support.hpp"
 
 namespace timepipe::http {
 namespace {
@@ -17,8 +18,8 @@ namespace {
 constexpr UnixNanos kNow = 1700000000'250000000;
 const LeapInfo kLeap{36, 1483228800 * kNanosPerSecond, 1};
 
-std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
-std::string text(const std::vector<std::byte>& b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
+using timepipe::test::bytes;
+using timepipe::test::text;
 
 struct Fixture {
     SessionConfig config;

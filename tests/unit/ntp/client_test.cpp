@@ -15,7 +15,7 @@
 namespace timepipe::ntp {
 namespace {
 
-constexpr UnixNanos kMs = 1'000'000;
+using timepipe::test::kMs;
 constexpr UnixNanos kX = 1'700'000'000 * kNanosPerSecond;  // the client's T1 in the first exchange
 
 using timepipe::test::test_seed;

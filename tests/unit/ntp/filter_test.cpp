@@ -15,10 +15,8 @@
 namespace timepipe::ntp {
 namespace {
 
-
-constexpr UnixNanos kSec = kNanosPerSecond;
-constexpr UnixNanos kT0 = 1'700'000'000 * kSec;
-
+using timepipe::test::kSec;
+using timepipe::test::kT0;
 using timepipe::test::test_seed;
 
 // Σ MAXDISP / 2^(i+1) for the stages i = first..7: what empty stages add to the peer dispersion.

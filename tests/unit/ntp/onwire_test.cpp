@@ -9,16 +9,17 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/ntp/ntp_support.hpp"
 #include "tests/unit/test_support.hpp"
 
 namespace timepipe::ntp {
 namespace {
 
+using timepipe::test::kEra1Start;
+using timepipe::test::kMs;
+using timepipe::test::kSec;
 using timepipe::test::test_seed;
 
-constexpr std::int64_t kMs = 1'000'000;
-constexpr std::int64_t kSec = kNanosPerSecond;
-constexpr UnixNanos kEra1Start = 2'085'978'496 * kSec;  // 2036-02-07T06:28:16Z
 constexpr UnixNanos k2024 = 1'704'067'200 * kSec;       // 2024-01-01T00:00:00Z
 
 Exchange ntp_exchange(UnixNanos t1, UnixNanos t2, UnixNanos t3, UnixNanos t4) {

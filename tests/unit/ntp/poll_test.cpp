@@ -11,10 +11,10 @@
 namespace timepipe::ntp {
 namespace {
 
-constexpr MonoNanos kSec = 1'000'000'000;
-constexpr MonoNanos kStart = 1000 * kSec;
-
+using timepipe::test::kSec;
 using timepipe::test::test_seed;
+
+constexpr MonoNanos kStart = 1000 * kSec;
 
 MonoNanos pow2_seconds(int e) { return e >= 0 ? kSec << e : kSec >> -e; }
 

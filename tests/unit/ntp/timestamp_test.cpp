@@ -10,15 +10,16 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/ntp/ntp_support.hpp"
 #include "tests/unit/test_support.hpp"
 
 namespace timepipe::ntp {
 namespace {
 
+using timepipe::test::kEra1Start;
+using timepipe::test::kSec;
 using timepipe::test::test_seed;
 
-constexpr std::int64_t kSec = kNanosPerSecond;
-constexpr UnixNanos kEra1Start = 2'085'978'496 * kSec;  // 2036-02-07T06:28:16Z
 constexpr UnixNanos k1990 = 631'152'000 * kSec;         // 1990-01-01T00:00:00Z
 
 TEST(NtpTimestamp, UnixEpochIsOffsetSeconds) {

@@ -15,9 +15,9 @@ using namespace timepipe::observe;
 
 namespace {
 
-constexpr UnixNanos kT0 = 1'700'000'000'000'000'000;
+using timepipe::test::kT0;
 
-Record sample(const std::string& source, UnixNanos t, double offset, double delay = 0.002, int poll = 6) {
+Record sample_record(const std::string& source, UnixNanos t, double offset, double delay = 0.002, int poll = 6) {
     Sample s;
     s.source = source;
     s.time = t;
@@ -29,7 +29,7 @@ Record sample(const std::string& source, UnixNanos t, double offset, double dela
     return to_record(s);
 }
 
-Record tracking(UnixNanos t, double frequency, double offset = 0, int poll = 7) {
+Record tracking_record(UnixNanos t, double frequency, double offset = 0, int poll = 7) {
     Tracking k;
     k.source = "ntp://192.0.2.1:123";
     k.time = t;
@@ -43,7 +43,7 @@ Record tracking(UnixNanos t, double frequency, double offset = 0, int poll = 7) 
     return to_record(k);
 }
 
-Record adjust(UnixNanos t, std::optional<double> frequency) {
+Record adjust_record(UnixNanos t, std::optional<double> frequency) {
     Adjust a;
     a.source = "ntp://192.0.2.1:123";
     a.time = t;
@@ -95,9 +95,9 @@ TEST(PlotSafeText, KeepsHarmlessCharactersAndEscapesTheRest) {
 
 TEST(PlotCollector, OneTracePerSourceInOrderOfFirstAppearance) {
     PlotCollector c;
-    c.add(sample("ntp://b:123", kT0, 0.001, 0.004));
-    c.add(sample("ntp://a:123", kT0 + 1, -0.002, 0.006, 7));
-    c.add(sample("ntp://b:123", kT0 + 2, 0.003, 0.002, 8));
+    c.add(sample_record("ntp://b:123", kT0, 0.001, 0.004));
+    c.add(sample_record("ntp://a:123", kT0 + 1, -0.002, 0.006, 7));
+    c.add(sample_record("ntp://b:123", kT0 + 2, 0.003, 0.002, 8));
     const auto& d = c.data();
     ASSERT_EQ(d.sources.size(), 2u);
     EXPECT_EQ(d.sources[0].source, "ntp://b:123");
@@ -113,13 +113,13 @@ TEST(PlotCollector, OneTracePerSourceInOrderOfFirstAppearance) {
 
 TEST(PlotCollector, RoughtimeRadiusWidensTheBarAndKissOfDeathIsNoMeasurement) {
     PlotCollector c;
-    auto r = sample("roughtime://192.0.2.9:2002", kT0, 0.01, 0.004, 0);
+    auto r = sample_record("roughtime://192.0.2.9:2002", kT0, 0.01, 0.004, 0);
     r["root_dispersion"] = 0.5;
     c.add(r);
-    auto ntp = sample("ntp://192.0.2.1:123", kT0, 0.01, 0.004);
+    auto ntp = sample_record("ntp://192.0.2.1:123", kT0, 0.01, 0.004);
     ntp["root_dispersion"] = 0.5;  // an NTP server's dispersion is not part of the bar
     c.add(ntp);
-    auto kod = sample("ntp://192.0.2.2:123", kT0, 0, 0);
+    auto kod = sample_record("ntp://192.0.2.2:123", kT0, 0, 0);
     kod["kod"] = "RATE";
     c.add(kod);
     const auto& d = c.data();
@@ -130,9 +130,9 @@ TEST(PlotCollector, RoughtimeRadiusWidensTheBarAndKissOfDeathIsNoMeasurement) {
 
 TEST(PlotCollector, TrackingAndAdjustRecords) {
     PlotCollector c;
-    c.add(tracking(kT0, 12.5, 0.0001, 8));
-    c.add(adjust(kT0 + 1, 13.0));
-    c.add(adjust(kT0 + 2, std::nullopt));  // a slew only: no frequency point
+    c.add(tracking_record(kT0, 12.5, 0.0001, 8));
+    c.add(adjust_record(kT0 + 1, 13.0));
+    c.add(adjust_record(kT0 + 2, std::nullopt));  // a slew only: no frequency point
     Record other = {{"v", 1}, {"type", "stats"}, {"source", "x"}, {"time", kT0}};
     c.add(other);
     const auto& d = c.data();
@@ -148,7 +148,7 @@ TEST(PlotCollector, TrackingAndAdjustRecords) {
 
 TEST(PlotCollector, InvalidRecordsOfKnownTypesAreSkippedAndCounted) {
     PlotCollector c;
-    auto bad = sample("ntp://a:123", kT0, 0.1);
+    auto bad = sample_record("ntp://a:123", kT0, 0.1);
     bad["offset"] = "soon";
     c.add(bad);
     Record no_fields = {{"v", 1}, {"type", "tracking"}};
@@ -163,12 +163,12 @@ TEST(PlotCollector, TimeSpanAndSourcePatterns) {
     f.to = kT0 + 20;
     f.sources = {"ntp://192.0.2.*", "roughtime://*"};
     PlotCollector c(f);
-    c.add(sample("ntp://192.0.2.1:123", kT0 + 5, 0));      // too early
-    c.add(sample("ntp://192.0.2.1:123", kT0 + 15, 0));     // kept
-    c.add(sample("ntp://198.51.100.1:123", kT0 + 15, 0));  // other source
-    c.add(sample("roughtime://x:2002", kT0 + 20, 0));      // kept: --to is inclusive
-    c.add(sample("ntp://192.0.2.1:123", kT0 + 21, 0));     // too late
-    c.add(tracking(kT0 + 25, 1));                          // too late
+    c.add(sample_record("ntp://192.0.2.1:123", kT0 + 5, 0));      // too early
+    c.add(sample_record("ntp://192.0.2.1:123", kT0 + 15, 0));     // kept
+    c.add(sample_record("ntp://198.51.100.1:123", kT0 + 15, 0));  // other source
+    c.add(sample_record("roughtime://x:2002", kT0 + 20, 0));      // kept: --to is inclusive
+    c.add(sample_record("ntp://192.0.2.1:123", kT0 + 21, 0));     // too late
+    c.add(tracking_record(kT0 + 25, 1));                          // too late
     const auto& d = c.data();
     ASSERT_EQ(d.sources.size(), 2u);
     EXPECT_EQ(d.sources[0].offset.size(), 1u);
@@ -181,10 +181,10 @@ TEST(PlotCollector, LimitsBoundSourcesAndPoints) {
     f.max_sources = 3;
     f.max_points = 10;
     PlotCollector c(f);
-    for (int i = 0; i < 5; ++i) c.add(sample("ntp://s" + std::to_string(i) + ":123", kT0 + i, 0));
+    for (int i = 0; i < 5; ++i) c.add(sample_record("ntp://s" + std::to_string(i) + ":123", kT0 + i, 0));
     EXPECT_EQ(c.data().sources.size(), 3u);
     EXPECT_EQ(c.data().dropped, 2u);
-    for (int i = 0; i < 10; ++i) c.add(sample("ntp://s0:123", kT0 + 100 + i, 0));
+    for (int i = 0; i < 10; ++i) c.add(sample_record("ntp://s0:123", kT0 + 100 + i, 0));
     EXPECT_EQ(c.data().points, 10u);
     EXPECT_GT(c.data().dropped, 2u);
 }
@@ -192,9 +192,9 @@ TEST(PlotCollector, LimitsBoundSourcesAndPoints) {
 TEST(PlotScript, ThreePanelsDataBlocksAndOneLegendEntryPerSource) {
     PlotCollector c;
     for (int i = 0; i < 5; ++i) {
-        c.add(sample("ntp://192.0.2.1:123", kT0 + i * 64'000'000'000, 0.001 * i, 0.0004, 6));
-        c.add(sample("ntp://192.0.2.2:123", kT0 + i * 64'000'000'000 + 1, -0.002, 0.0006, 7));
-        c.add(tracking(kT0 + i * 64'000'000'000 + 2, 10 + i, 0.0001, 6));
+        c.add(sample_record("ntp://192.0.2.1:123", kT0 + i * 64'000'000'000, 0.001 * i, 0.0004, 6));
+        c.add(sample_record("ntp://192.0.2.2:123", kT0 + i * 64'000'000'000 + 1, -0.002, 0.0006, 7));
+        c.add(tracking_record(kT0 + i * 64'000'000'000 + 2, 10 + i, 0.0001, 6));
     }
     PlotStyle style;
     style.format = PlotFormat::svg;
@@ -220,30 +220,30 @@ TEST(PlotScript, ThreePanelsDataBlocksAndOneLegendEntryPerSource) {
 
 TEST(PlotScript, PngTerminalUnitsAndTrackingPreferredToAdjust) {
     PlotCollector c;
-    c.add(sample("ntp://a:123", kT0, 2.5, 0.1));
-    c.add(adjust(kT0, 99));
+    c.add(sample_record("ntp://a:123", kT0, 2.5, 0.1));
+    c.add(adjust_record(kT0, 99));
     auto s = gnuplot_script(c.data(), {});
     EXPECT_NE(s.find("set terminal pngcairo size 1200,900"), std::string::npos);
     EXPECT_NE(s.find("offset (s)"), std::string::npos);
     EXPECT_NE(s.find("frequency (ppm), adjust"), std::string::npos);
     EXPECT_EQ(between(s, "$fr << EOD\n", "\n"), "1700000000.000000000 99");
-    c.add(tracking(kT0 + 1, 5));
+    c.add(tracking_record(kT0 + 1, 5));
     s = gnuplot_script(c.data(), {});
     EXPECT_EQ(between(s, "$fr << EOD\n", "\n"), "1700000000.000000001 5");
 
     PlotCollector small;
-    small.add(sample("ntp://a:123", kT0, 20e-6, 10e-6));
+    small.add(sample_record("ntp://a:123", kT0, 20e-6, 10e-6));
     EXPECT_NE(gnuplot_script(small.data(), {}).find("offset (us)"), std::string::npos);
 }
 
 TEST(PlotScript, EmptyPanelsSayWhatIsMissing) {
     PlotCollector c;
-    c.add(sample("ntp://a:123", kT0, 0.001));
+    c.add(sample_record("ntp://a:123", kT0, 0.001));
     auto s = gnuplot_script(c.data(), {});
     EXPECT_NE(s.find("'no tracking or adjust records'"), std::string::npos);
     EXPECT_EQ(script_problem(s), std::nullopt) << s;
     PlotCollector t;
-    t.add(adjust(kT0, 3));
+    t.add(adjust_record(kT0, 3));
     s = gnuplot_script(t.data(), {});
     EXPECT_NE(s.find("'no samples'"), std::string::npos);
     EXPECT_NE(s.find("'no poll intervals'"), std::string::npos);
@@ -252,7 +252,8 @@ TEST(PlotScript, EmptyPanelsSayWhatIsMissing) {
 
 TEST(PlotScript, HostileSourceNamesAndTitleNeverReachTheScriptRaw) {
     PlotCollector c;
-    for (std::size_t i = 0; i < kHostile.size(); ++i) c.add(sample(kHostile[i], kT0 + static_cast<UnixNanos>(i), 0.001));
+    for (std::size_t i = 0; i < kHostile.size(); ++i)
+        c.add(sample_record(kHostile[i], kT0 + static_cast<UnixNanos>(i), 0.001));
     ASSERT_EQ(c.data().sources.size(), kHostile.size());
     PlotStyle style;
     style.title = "title' . system('id') . '";
@@ -270,8 +271,8 @@ TEST(PlotScript, HostileSourceNamesAndTitleNeverReachTheScriptRaw) {
 
 TEST(PlotScript, NumbersTooLargeToScaleStayOut) {
     PlotCollector c;
-    c.add(sample("ntp://a:123", kT0, 1e-7, 1e-7));
-    c.add(sample("ntp://a:123", kT0 + 1, 1e308, 1e308));  // finite, but its bar is 1e308 too
+    c.add(sample_record("ntp://a:123", kT0, 1e-7, 1e-7));
+    c.add(sample_record("ntp://a:123", kT0 + 1, 1e308, 1e308));  // finite, but its bar is 1e308 too
     auto s = gnuplot_script(c.data(), {});
     EXPECT_EQ(script_problem(s), std::nullopt) << s;
     EXPECT_EQ(s.find("inf"), std::string::npos);
@@ -280,20 +281,20 @@ TEST(PlotScript, NumbersTooLargeToScaleStayOut) {
 
 TEST(PlotScript, TheTimeAxisIsExactAndExtremeTimesDoNotOverflow) {
     PlotCollector c;
-    c.add(sample("ntp://a:123", kT0 + 1'234'567'891, 0.001));
-    c.add(sample("ntp://a:123", kT0 + 3600 * kNanosPerSecond, 0.001));
+    c.add(sample_record("ntp://a:123", kT0 + 1'234'567'891, 0.001));
+    c.add(sample_record("ntp://a:123", kT0 + 3600 * kNanosPerSecond, 0.001));
     auto s = gnuplot_script(c.data(), {});
     EXPECT_NE(s.find("set xrange [1700000001.234567891:1700003600.000000000]"), std::string::npos) << s;
     EXPECT_NE(s.find("set format x '%H:%M' timedate"), std::string::npos);
     PlotCollector one;
-    one.add(sample("ntp://a:123", kT0, 0.001));
+    one.add(sample_record("ntp://a:123", kT0, 0.001));
     s = gnuplot_script(one.data(), {});
     EXPECT_NE(s.find("set xrange [1699999970.000000000:1700000030.000000000]"), std::string::npos) << s;
     EXPECT_NE(s.find("set format x '%H:%M:%S' timedate"), std::string::npos);
     PlotCollector wild;
-    wild.add(sample("ntp://a:123", INT64_MIN, 0.001));
-    wild.add(sample("ntp://a:123", INT64_MAX, 0.001));
-    wild.add(sample("ntp://b:123", INT64_MIN + 1, 0.001));
+    wild.add(sample_record("ntp://a:123", INT64_MIN, 0.001));
+    wild.add(sample_record("ntp://a:123", INT64_MAX, 0.001));
+    wild.add(sample_record("ntp://b:123", INT64_MIN + 1, 0.001));
     s = gnuplot_script(wild.data(), {});
     EXPECT_EQ(script_problem(s), std::nullopt) << s;
     EXPECT_NE(s.find("set xrange [-9223372037.145224192:9223372036.854775807]"), std::string::npos) << s;
@@ -302,14 +303,14 @@ TEST(PlotScript, TheTimeAxisIsExactAndExtremeTimesDoNotOverflow) {
 
 TEST(PlotScript, SeriesAreSortedAndThinnedToTheirEnvelope) {
     PlotCollector c;
-    c.add(sample("ntp://a:123", kT0 + 2, 0.002));  // out of order: drawn in time order
-    c.add(sample("ntp://a:123", kT0 + 1, 0.001));
+    c.add(sample_record("ntp://a:123", kT0 + 2, 0.002));  // out of order: drawn in time order
+    c.add(sample_record("ntp://a:123", kT0 + 1, 0.001));
     auto s = gnuplot_script(c.data(), {});
     EXPECT_NE(s.find("$s0 << EOD\n1700000000.000000001 1 1\n1700000000.000000002 2 1\nEOD\n"), std::string::npos) << s;
 
     PlotCollector many;
     for (int i = 0; i < 100'000; ++i)
-        many.add(sample("ntp://a:123", kT0 + i * kNanosPerSecond, i == 54'321 ? 0.5 : 0.001 * (i % 7)));
+        many.add(sample_record("ntp://a:123", kT0 + i * kNanosPerSecond, i == 54'321 ? 0.5 : 0.001 * (i % 7)));
     PlotStyle style;
     style.width = 400;
     s = gnuplot_script(many.data(), style);
@@ -329,7 +330,7 @@ TEST(PlotScript, RandomSourceNamesKeepTheScriptSafe) {
         for (int i = 0; i < n; ++i) {
             std::string name(rng() % 40, '\0');
             for (auto& ch : name) ch = static_cast<char>(rng() % 256);
-            c.add(sample(name.empty() ? "x" : name, kT0 + i, 0.001));
+            c.add(sample_record(name.empty() ? "x" : name, kT0 + i, 0.001));
         }
         PlotStyle style;
         style.title = std::string(rng() % 20, static_cast<char>(rng() % 256));

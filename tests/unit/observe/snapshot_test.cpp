@@ -25,7 +25,7 @@ ToolStatus who() {
     return s;
 }
 
-Sample sample(std::string source, UnixNanos time, double offset) {
+Sample full_sample_at(std::string source, UnixNanos time, double offset) {
     Sample s = test::full_sample();
     s.source = std::move(source);
     s.time = time;
@@ -55,9 +55,9 @@ TEST(ObserveSnapshot, EmptyStoreIsTheStatusRecordAlone) {
 
 TEST(ObserveSnapshot, KeepsTheNewestPerTypeAndSourceOrderedByTypeThenSource) {
     SnapshotStore store(who());
-    store.publish(to_record(sample("ntp://b:123", 10, 0.5)));
-    store.publish(to_record(sample("ntp://a:123", 11, 0.25)));
-    store.publish(to_record(sample("ntp://b:123", 12, -0.5)));   // replaces the first
+    store.publish(to_record(full_sample_at("ntp://b:123", 10, 0.5)));
+    store.publish(to_record(full_sample_at("ntp://a:123", 11, 0.25)));
+    store.publish(to_record(full_sample_at("ntp://b:123", 12, -0.5)));   // replaces the first
     Stats stats;
     stats.source = "ntp-serve";
     stats.time = 13;
@@ -66,8 +66,8 @@ TEST(ObserveSnapshot, KeepsTheNewestPerTypeAndSourceOrderedByTypeThenSource) {
     auto snap = decode_snapshot(store.encode(99), "s");
     ASSERT_TRUE(snap) << snap.error().what;
     ASSERT_EQ(snap->records.size(), 3u);
-    EXPECT_EQ(snap->records[0], to_record(sample("ntp://a:123", 11, 0.25)));
-    EXPECT_EQ(snap->records[1], to_record(sample("ntp://b:123", 12, -0.5)));
+    EXPECT_EQ(snap->records[0], to_record(full_sample_at("ntp://a:123", 11, 0.25)));
+    EXPECT_EQ(snap->records[1], to_record(full_sample_at("ntp://b:123", 12, -0.5)));
     EXPECT_EQ(snap->records[2], to_record(stats));
     EXPECT_EQ(snap->tool.time, 99);
 }
@@ -99,7 +99,7 @@ TEST(ObserveSnapshot, UnknownTypesAreKept) {
 TEST(ObserveSnapshot, DecodeRefusesWhatIsNotASnapshot) {
     ToolStatus status = who();
     status.time = 1;
-    Record s = to_record(sample("ntp://a:1", 1, 0));
+    Record s = to_record(full_sample_at("ntp://a:1", 1, 0));
     auto error = [](std::vector<std::byte> bytes) {
         auto snap = decode_snapshot(bytes, "s");
         if (snap) return std::string("no error");
@@ -139,7 +139,7 @@ TEST(ObserveSnapshot, PublishWhileEncodingFromAnotherThread) {
         }
     });
     for (int i = 0; i < 2000; ++i)
-        store.publish(to_record(sample("ntp://s" + std::to_string(i % 8) + ":123", i, i * 1e-6)));
+        store.publish(to_record(full_sample_at("ntp://s" + std::to_string(i % 8) + ":123", i, i * 1e-6)));
     done = true;
     reader.join();
     auto snap = decode_snapshot(store.encode(1), "s");

@@ -25,7 +25,7 @@ Snapshot snapshot(const std::string& tool, const std::string& endpoint, std::ini
     return *snap;
 }
 
-Sample sample(const std::string& source, UnixNanos time, double offset) {
+Sample sample_at(const std::string& source, UnixNanos time, double offset) {
     Sample s = test::full_sample();
     s.source = source;
     s.time = time;
@@ -34,9 +34,11 @@ Sample sample(const std::string& source, UnixNanos time, double offset) {
     return s;
 }
 
-Stats stats(const std::string& source, Counters c) { return Stats{source, kNow - 2 * kNanosPerSecond, std::move(c)}; }
+Stats stats_of(const std::string& source, Counters c) {
+    return Stats{source, kNow - 2 * kNanosPerSecond, std::move(c)};
+}
 
-Tracking tracking() {
+Tracking discipline_tracking() {
     Tracking t;
     t.source = "ntp://192.0.2.1:123";
     t.time = kNow - 10 * kNanosPerSecond;
@@ -55,7 +57,7 @@ Tracking tracking() {
     return t;
 }
 
-SourceState state(const std::string& source, const char* mark, std::optional<std::string> reason = {}) {
+SourceState state_of(const std::string& source, const char* mark, std::optional<std::string> reason = {}) {
     SourceState s;
     s.source = source;
     s.time = kNow - 5 * kNanosPerSecond;
@@ -70,42 +72,43 @@ SourceState state(const std::string& source, const char* mark, std::optional<std
 std::vector<Snapshot> installation() {
     return {
         snapshot("ntp-query", "/run/timepipe/client/ntp-query.sock",
-                 {to_record(sample("ntp://192.0.2.1:123", kNow - 5 * kNanosPerSecond, -0.000123)),
-                  to_record(sample("ntp://192.0.2.2:123", kNow - 7 * kNanosPerSecond, 0.0042)),
-                  to_record(stats("ntp://192.0.2.1:123", {{"sent", 9}, {"received", 8}, {"timeouts", 1}}))}),
+                 {to_record(sample_at("ntp://192.0.2.1:123", kNow - 5 * kNanosPerSecond, -0.000123)),
+                  to_record(sample_at("ntp://192.0.2.2:123", kNow - 7 * kNanosPerSecond, 0.0042)),
+                  to_record(stats_of("ntp://192.0.2.1:123", {{"sent", 9}, {"received", 8}, {"timeouts", 1}}))}),
         snapshot("discipline", "/run/timepipe/client/discipline.sock",
-                 {to_record(state("ntp://192.0.2.1:123", "*")),
-                  to_record(state("ntp://192.0.2.2:123", "x", "falseticker: outside the intersection")),
-                  to_record(state("ntp://192.0.2.3:123", "?", "kiss-o'-death RATE")), to_record(tracking()),
+                 {to_record(state_of("ntp://192.0.2.1:123", "*")),
+                  to_record(state_of("ntp://192.0.2.2:123", "x", "falseticker: outside the intersection")),
+                  to_record(state_of("ntp://192.0.2.3:123", "?", "kiss-o'-death RATE")),
+                  to_record(discipline_tracking()),
                   to_record(Refusal{"discipline", kNow - 20 * kNanosPerSecond, "no majority", {}, {}, {}})}),
         snapshot("ntp-serve", "/run/timepipe/server/status.sock",
-                 {to_record(stats("ntp-serve", {{"received", 1000},
-                                                {"answered", 990},
-                                                {"kod_rate", 3},
-                                                {"kod_deny", 1},
-                                                {"kod_rstr", 0},
-                                                {"dropped_rate", 4},
-                                                {"dropped_malformed", 2},
-                                                {"nts", 50},
-                                                {"nts_nak", 1},
-                                                {"dropped_nts", 0}}))}),
+                 {to_record(stats_of("ntp-serve", {{"received", 1000},
+                                                   {"answered", 990},
+                                                   {"kod_rate", 3},
+                                                   {"kod_deny", 1},
+                                                   {"kod_rstr", 0},
+                                                   {"dropped_rate", 4},
+                                                   {"dropped_malformed", 2},
+                                                   {"nts", 50},
+                                                   {"nts_nak", 1},
+                                                   {"dropped_nts", 0}}))}),
         snapshot("roughtime-serve", "/run/timepipe/roughtime.sock",
-                 {to_record(stats("roughtime-serve", {{"received", 40},
-                                                      {"answered", 38},
-                                                      {"batches", 20},
-                                                      {"signatures", 21},
-                                                      {"dropped_short", 1},
-                                                      {"tcp_refused", 1}}))}),
+                 {to_record(stats_of("roughtime-serve", {{"received", 40},
+                                                         {"answered", 38},
+                                                         {"batches", 20},
+                                                         {"signatures", 21},
+                                                         {"dropped_short", 1},
+                                                         {"tcp_refused", 1}}))}),
         snapshot("nts-ke", "/run/timepipe/nts-ke.sock",
-                 {to_record(stats("nts-ke", {{"connections", 12},
-                                             {"handshakes", 10},
-                                             {"tls_failures", 1},
-                                             {"errors_sent", 1},
-                                             {"timeouts", 0},
-                                             {"cookies", 80},
-                                             {"key_rotations", 2}}))}),
+                 {to_record(stats_of("nts-ke", {{"connections", 12},
+                                                {"handshakes", 10},
+                                                {"tls_failures", 1},
+                                                {"errors_sent", 1},
+                                                {"timeouts", 0},
+                                                {"cookies", 80},
+                                                {"key_rotations", 2}}))}),
         snapshot("gps-reader", "/run/timepipe/gps.sock",
-                 {to_record(stats("gps-reader", {{"sentences", 77}})),
+                 {to_record(stats_of("gps-reader", {{"sentences", 77}})),
                   Record{{"v", 1}, {"type", "gps_fix"}, {"source", "gps:///dev/ttyS0"}, {"time", kNow}}}),
     };
 }
@@ -134,7 +137,7 @@ TEST(ObserveStatusView, JoinsSourcesAcrossTools) {
     EXPECT_FALSE(v.sources[2].sample);   // a source discipline knows and no tool sampled here
     EXPECT_EQ(v.sources[2].state->reason, "kiss-o'-death RATE");
     ASSERT_TRUE(v.tracking);
-    EXPECT_EQ(*v.tracking, tracking());
+    EXPECT_EQ(*v.tracking, discipline_tracking());
     EXPECT_EQ(v.tracking_tool, "discipline");
     ASSERT_TRUE(v.refusal);
     EXPECT_EQ(v.refusal->reason, "no majority");
@@ -152,9 +155,9 @@ TEST(ObserveStatusView, JoinsSourcesAcrossTools) {
 
 TEST(ObserveStatusView, TheNewestSampleOfASourceWins) {
     std::vector<Snapshot> snaps = {
-        snapshot("ntp-query", "a", {to_record(sample("ntp://x:123", kNow - 50, 0.5))}),
-        snapshot("ntp-query", "b", {to_record(sample("ntp://x:123", kNow - 10, 0.25))}),
-        snapshot("ntp-query", "c", {to_record(sample("ntp://x:123", kNow - 30, 0.125))}),
+        snapshot("ntp-query", "a", {to_record(sample_at("ntp://x:123", kNow - 50, 0.5))}),
+        snapshot("ntp-query", "b", {to_record(sample_at("ntp://x:123", kNow - 10, 0.25))}),
+        snapshot("ntp-query", "c", {to_record(sample_at("ntp://x:123", kNow - 30, 0.125))}),
     };
     auto v = build_status_view(snaps, {}, kNow);
     ASSERT_EQ(v.sources.size(), 1u);
@@ -288,8 +291,8 @@ TEST(ObserveStatusView, JsonKeysAndExactNumbers) {
 
 TEST(ObserveStatusView, HostileStringsAreEscapedInText) {
     std::vector<Snapshot> snaps = {
-        snapshot("evil\x1b[2J", "e", {to_record(sample("ntp://\x1b]0;pwned\x07:123", kNow, 0.0)),
-                                      to_record(stats("x\x1b", {{"k\x9b", 1}}))}),
+        snapshot("evil\x1b[2J", "e", {to_record(sample_at("ntp://\x1b]0;pwned\x07:123", kNow, 0.0)),
+                                      to_record(stats_of("x\x1b", {{"k\x9b", 1}}))}),
     };
     auto v = build_status_view(snaps, {{"/bad\xff.sock", "nope", 69}}, kNow);
     for (bool verbose : {false, true}) {

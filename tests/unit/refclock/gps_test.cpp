@@ -15,7 +15,7 @@ namespace {
 
 constexpr UnixNanos kS = kNanosPerSecond;
 // 2026-03-01T12:00:00Z
-const UnixNanos kT0 = (days_from_civil(2026, 3, 1) * 86400 + 12 * 3600) * kS;
+const UnixNanos kNoon = (days_from_civil(2026, 3, 1) * 86400 + 12 * 3600) * kS;
 
 Sentence sentence(const std::string& body) {
     char sum[8];
@@ -61,7 +61,7 @@ struct Feed {
     }
 };
 
-GpsConfig config() {
+GpsConfig gps_config() {
     GpsConfig c;
     c.source = "gps://test";
     c.not_before = (days_from_civil(2020, 1, 1) * 86400) * kS;
@@ -71,13 +71,13 @@ GpsConfig config() {
 }  // namespace
 
 TEST(GpsReceiver, LockThenSamplesWithOffset) {
-    auto c = config();
+    auto c = gps_config();
     c.lock = 3;
     c.offset = 0.1;
     GpsReceiver rx(c);
     Feed r;
     // local clock 250 ms behind: the first byte of second N arrives at N + 20 ms local - 250 ms
-    for (int i = 0; i < 5; ++i) r.feed(rx, at(kT0 + i * kS), kT0 + i * kS + 20'000'000 - 250'000'000);
+    for (int i = 0; i < 5; ++i) r.feed(rx, at(kNoon + i * kS), kNoon + i * kS + 20'000'000 - 250'000'000);
     r.finish(rx);
     ASSERT_EQ(r.epochs.size(), 5u);
     for (int i = 0; i < 5; ++i) {
@@ -85,11 +85,11 @@ TEST(GpsReceiver, LockThenSamplesWithOffset) {
         EXPECT_TRUE(e.fix.valid) << i;
         EXPECT_EQ(e.fix.lock, i + 1);
         EXPECT_EQ(e.sample.has_value(), i >= 2) << i;
-        EXPECT_EQ(e.fix.time, kT0 + i * kS - 230'000'000);
+        EXPECT_EQ(e.fix.time, kNoon + i * kS - 230'000'000);
     }
     const Sample& s = *r.epochs[4].sample;
     EXPECT_EQ(s.source, "gps://test");
-    EXPECT_EQ(s.time, kT0 + 4 * kS - 230'000'000);
+    EXPECT_EQ(s.time, kNoon + 4 * kS - 230'000'000);
     EXPECT_NEAR(s.offset, 0.230 - 0.1, 1e-9);  // time + offset + --offset = the second named
     EXPECT_EQ(s.stratum, 0);
     EXPECT_EQ(s.refid, "GPS");
@@ -99,16 +99,16 @@ TEST(GpsReceiver, LockThenSamplesWithOffset) {
 }
 
 TEST(GpsReceiver, InvalidFixesRefusedAndLockRestarts) {
-    auto c = config();
+    auto c = gps_config();
     c.lock = 2;
     GpsReceiver rx(c);
     Feed r;
     std::vector<Second> secs;
-    for (int i = 0; i < 8; ++i) secs.push_back(at(kT0 + i * kS));
+    for (int i = 0; i < 8; ++i) secs.push_back(at(kNoon + i * kS));
     secs[2].status = 'V';
     secs[4].quality = 0;
     secs[6].sats = 3;
-    for (int i = 0; i < 8; ++i) r.feed(rx, secs[static_cast<std::size_t>(i)], kT0 + i * kS);
+    for (int i = 0; i < 8; ++i) r.feed(rx, secs[static_cast<std::size_t>(i)], kNoon + i * kS);
     r.finish(rx);
     ASSERT_EQ(r.epochs.size(), 8u);
     EXPECT_EQ(*r.epochs[2].fix.reason, "no fix: GPRMC status V");
@@ -125,26 +125,26 @@ TEST(GpsReceiver, InvalidFixesRefusedAndLockRestarts) {
 }
 
 TEST(GpsReceiver, MinSatsZeroAndUnknownSatellites) {
-    auto c = config();
+    auto c = gps_config();
     c.lock = 1;
     GpsReceiver rx(c);
     // RMC alone: no satellite count
-    auto rmc = epoch(at(kT0))[1];
-    EXPECT_TRUE(rx.on_sentence(rmc, kT0).empty());
+    auto rmc = epoch(at(kNoon))[1];
+    EXPECT_TRUE(rx.on_sentence(rmc, kNoon).empty());
     auto e = rx.finish();
     ASSERT_EQ(e.size(), 1u);
     EXPECT_EQ(*e[0].fix.reason, "satellites not reported");
     c.min_satellites = 0;
     GpsReceiver rx0(c);
-    rx0.on_sentence(rmc, kT0);
+    rx0.on_sentence(rmc, kNoon);
     e = rx0.finish();
     EXPECT_TRUE(e[0].fix.valid);
     EXPECT_TRUE(e[0].sample);
 }
 
 TEST(GpsReceiver, ZdaAloneIsNoFix) {
-    GpsReceiver rx(config());
-    rx.on_sentence(sentence("GPZDA,120000.00,01,03,2026,00,00"), kT0);
+    GpsReceiver rx(gps_config());
+    rx.on_sentence(sentence("GPZDA,120000.00,01,03,2026,00,00"), kNoon);
     auto e = rx.finish();
     ASSERT_EQ(e.size(), 1u);
     EXPECT_FALSE(e[0].fix.valid);
@@ -152,7 +152,7 @@ TEST(GpsReceiver, ZdaAloneIsNoFix) {
 }
 
 TEST(GpsReceiver, GgaAloneDatedFromLastDateAcrossMidnight) {
-    auto c = config();
+    auto c = gps_config();
     c.lock = 1;
     GpsReceiver rx(c);
     Feed r;
@@ -168,8 +168,8 @@ TEST(GpsReceiver, GgaAloneDatedFromLastDateAcrossMidnight) {
 }
 
 TEST(GpsReceiver, NoDateYet) {
-    GpsReceiver rx(config());
-    rx.on_sentence(epoch(at(kT0))[0], kT0);
+    GpsReceiver rx(gps_config());
+    rx.on_sentence(epoch(at(kNoon))[0], kNoon);
     auto e = rx.finish();
     ASSERT_EQ(e.size(), 1u);
     EXPECT_EQ(*e[0].fix.reason, "no date yet");
@@ -177,13 +177,13 @@ TEST(GpsReceiver, NoDateYet) {
 }
 
 TEST(GpsReceiver, WeekRolloverCorrected) {
-    auto c = config();
+    auto c = gps_config();
     c.lock = 1;
     GpsReceiver rx(c);
     // A receiver 1024 weeks behind names 2006-07-16 for 2026-03-01.
-    UnixNanos named = kT0 - kRolloverSeconds * kS;
+    UnixNanos named = kNoon - kRolloverSeconds * kS;
     Feed r;
-    r.feed(rx, at(named), kT0);
+    r.feed(rx, at(named), kNoon);
     r.finish(rx);
     ASSERT_EQ(r.epochs.size(), 1u);
     EXPECT_EQ(at(named).y, 2006);
@@ -194,22 +194,22 @@ TEST(GpsReceiver, WeekRolloverCorrected) {
     // two rollovers behind (1987 for 2026): corrected twice
     GpsReceiver rx2(c);
     Feed r2;
-    Second old = at(kT0 - 2 * kRolloverSeconds * kS);
+    Second old = at(kNoon - 2 * kRolloverSeconds * kS);
     ASSERT_EQ(old.y, 1986);
-    r2.feed(rx2, old, kT0);
+    r2.feed(rx2, old, kNoon);
     r2.finish(rx2);
     EXPECT_EQ(*r2.epochs[0].fix.utc, "2026-03-01T12:00:00.000Z");
     EXPECT_EQ(r2.epochs[0].fix.rollover_weeks, 2048);
 }
 
 TEST(GpsReceiver, FutureRefused) {
-    auto c = config();
+    auto c = gps_config();
     c.lock = 1;
     c.max_ahead = 86400;
     GpsReceiver rx(c);
     Feed r;
-    r.feed(rx, at(kT0 + 86401 * kS), kT0);  // a day and a second ahead of the local clock
-    r.feed(rx, at(kT0 + 86402 * kS), kT0 + kS);
+    r.feed(rx, at(kNoon + 86401 * kS), kNoon);  // a day and a second ahead of the local clock
+    r.feed(rx, at(kNoon + 86402 * kS), kNoon + kS);
     r.finish(rx);
     ASSERT_EQ(r.epochs.size(), 2u);
     EXPECT_FALSE(r.epochs[0].fix.valid);
@@ -219,19 +219,19 @@ TEST(GpsReceiver, FutureRefused) {
     // within the bound: taken
     GpsReceiver ok(c);
     Feed r2;
-    r2.feed(ok, at(kT0 + 3600 * kS), kT0);
+    r2.feed(ok, at(kNoon + 3600 * kS), kNoon);
     r2.finish(ok);
     EXPECT_TRUE(r2.epochs[0].fix.valid);
 }
 
 TEST(GpsReceiver, JumpRefusedThenRelock) {
-    auto c = config();
+    auto c = gps_config();
     c.lock = 2;
     GpsReceiver rx(c);
     Feed r;
-    for (int i = 0; i < 3; ++i) r.feed(rx, at(kT0 + i * kS), kT0 + i * kS);
+    for (int i = 0; i < 3; ++i) r.feed(rx, at(kNoon + i * kS), kNoon + i * kS);
     // the receiver jumps 5 s ahead and stays there
-    for (int i = 3; i < 7; ++i) r.feed(rx, at(kT0 + (i + 5) * kS), kT0 + i * kS);
+    for (int i = 3; i < 7; ++i) r.feed(rx, at(kNoon + (i + 5) * kS), kNoon + i * kS);
     r.finish(rx);
     ASSERT_EQ(r.epochs.size(), 7u);
     EXPECT_FALSE(r.epochs[3].fix.valid);
@@ -244,7 +244,7 @@ TEST(GpsReceiver, JumpRefusedThenRelock) {
 }
 
 TEST(GpsReceiver, LeapSecondKeepsLockWritesNoSample) {
-    auto c = config();
+    auto c = gps_config();
     c.lock = 1;
     UnixNanos t = (days_from_civil(2026, 12, 31) * 86400 + 86398) * kS;  // 23:59:58
     Second leap = at(t + kS);
@@ -283,27 +283,27 @@ TEST(GpsReceiver, LeapSecondKeepsLockWritesNoSample) {
     // second 60 anywhere but 23:59 is refused
     GpsReceiver rx2(c);
     Feed r2;
-    Second bad = at(kT0);
+    Second bad = at(kNoon);
     bad.s = 60;
-    r2.feed(rx2, bad, kT0);
+    r2.feed(rx2, bad, kNoon);
     r2.finish(rx2);
     EXPECT_EQ(*r2.epochs[0].fix.reason, "second 60 outside 23:59");
 }
 
 TEST(GpsReceiver, ReplayStampsOneSecondApart) {
-    auto c = config();
+    auto c = gps_config();
     c.replay = true;
     c.lock = 1;
     GpsReceiver rx(c);
     Feed r;
-    for (int i = 0; i < 3; ++i) r.feed(rx, at(kT0 + i * kS), 42);  // the read time is ignored
+    for (int i = 0; i < 3; ++i) r.feed(rx, at(kNoon + i * kS), 42);  // the read time is ignored
     r.finish(rx);
     ASSERT_EQ(r.epochs.size(), 3u);
     for (int i = 0; i < 3; ++i) {
-        EXPECT_EQ(r.epochs[static_cast<std::size_t>(i)].fix.time, kT0 + i * kS);
+        EXPECT_EQ(r.epochs[static_cast<std::size_t>(i)].fix.time, kNoon + i * kS);
         EXPECT_EQ(r.epochs[static_cast<std::size_t>(i)].sample->offset, 0);
     }
-    EXPECT_EQ(rx.last_time(), kT0 + 2 * kS);
+    EXPECT_EQ(rx.last_time(), kNoon + 2 * kS);
 }
 
 TEST(GpsDispersion, FromHdop) {
@@ -314,7 +314,7 @@ TEST(GpsDispersion, FromHdop) {
 }
 
 TEST(GpsReceiver, ReplayStampStandsStillOverALeapSecond) {
-    auto c = config();
+    auto c = gps_config();
     c.replay = true;
     c.lock = 1;
     GpsReceiver rx(c);
@@ -337,11 +337,11 @@ TEST(GpsReceiver, ReplayStampStandsStillOverALeapSecond) {
 
 TEST(GpsReceiver, DatesPast2200Refused) {
     // fuzz_nmea found it: year 2603 overflowed nanoseconds since 1970
-    auto c = config();
+    auto c = gps_config();
     c.lock = 1;
     GpsReceiver rx(c);
-    rx.on_sentence(epoch(at(kT0))[0], kT0);
-    rx.on_sentence(sentence("GPZDA,120000.00,01,03,2603,00,00"), kT0);
+    rx.on_sentence(epoch(at(kNoon))[0], kNoon);
+    rx.on_sentence(sentence("GPZDA,120000.00,01,03,2603,00,00"), kNoon);
     auto e = rx.finish();
     ASSERT_EQ(e.size(), 1u);
     EXPECT_FALSE(e[0].fix.valid);
@@ -350,7 +350,7 @@ TEST(GpsReceiver, DatesPast2200Refused) {
 }
 
 TEST(GpsReceiver, EpochWrittenAfterTheLearnedLastSentence) {
-    auto c = config();
+    auto c = gps_config();
     c.lock = 1;
     GpsReceiver rx(c);
     auto zda = [](int s) {
@@ -359,30 +359,30 @@ TEST(GpsReceiver, EpochWrittenAfterTheLearnedLastSentence) {
         return sentence(body);
     };
     // Second 0 ends with ZDA, written when second 1 starts; from then on right after the ZDA.
-    auto e0 = epoch(at(kT0));
-    EXPECT_TRUE(rx.on_sentence(e0[0], kT0).empty());
-    EXPECT_TRUE(rx.on_sentence(e0[1], kT0).empty());
-    EXPECT_TRUE(rx.on_sentence(zda(0), kT0).empty());
-    auto e1 = epoch(at(kT0 + kS));
-    EXPECT_EQ(rx.on_sentence(e1[0], kT0 + kS).size(), 1u);  // second 0, now
-    EXPECT_TRUE(rx.on_sentence(e1[1], kT0 + kS).empty());
-    auto done = rx.on_sentence(zda(1), kT0 + kS);
+    auto e0 = epoch(at(kNoon));
+    EXPECT_TRUE(rx.on_sentence(e0[0], kNoon).empty());
+    EXPECT_TRUE(rx.on_sentence(e0[1], kNoon).empty());
+    EXPECT_TRUE(rx.on_sentence(zda(0), kNoon).empty());
+    auto e1 = epoch(at(kNoon + kS));
+    EXPECT_EQ(rx.on_sentence(e1[0], kNoon + kS).size(), 1u);  // second 0, now
+    EXPECT_TRUE(rx.on_sentence(e1[1], kNoon + kS).empty());
+    auto done = rx.on_sentence(zda(1), kNoon + kS);
     ASSERT_EQ(done.size(), 1u);  // second 1 as soon as its ZDA came
     EXPECT_EQ(*done[0].fix.utc, "2026-03-01T12:00:01.000Z");
     EXPECT_TRUE(done[0].sample);
     // Second 2's ZDA lost: written at second 3's start, after its RMC from then on; second 3's
     // ZDA comes after the epoch was written: counted, dropped, and the ZDA is the end again.
-    auto e2 = epoch(at(kT0 + 2 * kS));
-    rx.on_sentence(e2[0], kT0 + 2 * kS);
-    EXPECT_TRUE(rx.on_sentence(e2[1], kT0 + 2 * kS).empty());
-    auto e3 = epoch(at(kT0 + 3 * kS));
-    EXPECT_EQ(rx.on_sentence(e3[0], kT0 + 3 * kS).size(), 1u);
-    EXPECT_EQ(rx.on_sentence(e3[1], kT0 + 3 * kS).size(), 1u);  // RMC: the end learned from second 2
-    EXPECT_TRUE(rx.on_sentence(zda(3), kT0 + 3 * kS).empty());
+    auto e2 = epoch(at(kNoon + 2 * kS));
+    rx.on_sentence(e2[0], kNoon + 2 * kS);
+    EXPECT_TRUE(rx.on_sentence(e2[1], kNoon + 2 * kS).empty());
+    auto e3 = epoch(at(kNoon + 3 * kS));
+    EXPECT_EQ(rx.on_sentence(e3[0], kNoon + 3 * kS).size(), 1u);
+    EXPECT_EQ(rx.on_sentence(e3[1], kNoon + 3 * kS).size(), 1u);  // RMC: the end learned from second 2
+    EXPECT_TRUE(rx.on_sentence(zda(3), kNoon + 3 * kS).empty());
     EXPECT_EQ(rx.counters().at("late_sentences"), 1u);
-    auto e4 = epoch(at(kT0 + 4 * kS));
-    EXPECT_TRUE(rx.on_sentence(e4[0], kT0 + 4 * kS).empty());
-    EXPECT_TRUE(rx.on_sentence(e4[1], kT0 + 4 * kS).empty());
-    EXPECT_EQ(rx.on_sentence(zda(4), kT0 + 4 * kS).size(), 1u);
+    auto e4 = epoch(at(kNoon + 4 * kS));
+    EXPECT_TRUE(rx.on_sentence(e4[0], kNoon + 4 * kS).empty());
+    EXPECT_TRUE(rx.on_sentence(e4[1], kNoon + 4 * kS).empty());
+    EXPECT_EQ(rx.on_sentence(zda(4), kNoon + 4 * kS).size(), 1u);
     EXPECT_TRUE(rx.finish().empty());
 }

@@ -17,10 +17,10 @@ using namespace timepipe::refclock;
 
 namespace {
 
-constexpr UnixNanos kT0 = 1'700'000'000 * kNanosPerSecond;
-constexpr std::int64_t kMs = 1'000'000;
+using timepipe::test::kMs;
+using timepipe::test::kT0;
 
-PpsConfig config() {
+PpsConfig pps_config() {
     PpsConfig c;
     c.source = "pps://pps0";
     return c;
@@ -100,7 +100,7 @@ TEST(PpsCoarse, FromSampleRefusesWhatNamesNoSecond) {
 // The NMEA case: the sentence naming second S arrives 300 ms after the pulse, so the sample
 // says UTC = receive time - 0.3 s; the pulse waits for it.
 TEST(PpsPairer, WaitsForTheSecondNamedAfterThePulse) {
-    PpsPairer p(config());
+    PpsPairer p(pps_config());
     const UnixNanos pulse = kT0 + 1234;   // local clock 1.234 us ahead of UTC at the pulse
     p.add_pulse(pulse);
     EXPECT_TRUE(p.advance(pulse).empty());
@@ -123,7 +123,7 @@ TEST(PpsPairer, WaitsForTheSecondNamedAfterThePulse) {
 }
 
 TEST(PpsPairer, TakesTheCoarseSampleNearestInTime) {
-    PpsPairer p(config());
+    PpsPairer p(pps_config());
     // Two coarse samples around the pulse; only the nearer (after) one is within 0.4 s.
     p.add_coarse({kT0 - 900 * kMs, 0.45, 0});
     p.add_coarse({kT0 + 100 * kMs, -0.1, 0});
@@ -135,7 +135,7 @@ TEST(PpsPairer, TakesTheCoarseSampleNearestInTime) {
 }
 
 TEST(PpsPairer, RefusesAnAmbiguousSecond) {
-    PpsPairer p(config());
+    PpsPairer p(pps_config());
     p.add_pulse(kT0);
     p.add_coarse({kT0 + 100 * kMs, 0.45, 0});   // UTC of the pulse by it: kT0 + 0.45 s
     auto out = p.advance(kT0);
@@ -152,7 +152,7 @@ TEST(PpsPairer, RefusesAnAmbiguousSecond) {
 }
 
 TEST(PpsPairer, NoSecondWithinMaxAge) {
-    PpsPairer p(config());
+    PpsPairer p(pps_config());
     p.add_coarse({kT0 - 3 * kNanosPerSecond, 0, 0});   // too old
     p.add_pulse(kT0);
     EXPECT_TRUE(p.advance(kT0 + kNanosPerSecond).empty());   // may still come
@@ -164,7 +164,7 @@ TEST(PpsPairer, NoSecondWithinMaxAge) {
 }
 
 TEST(PpsPairer, FinishDecidesWhatIsPending) {
-    PpsPairer p(config());
+    PpsPairer p(pps_config());
     p.add_coarse({kT0 - 500 * kMs, 0.0001, 0});
     p.add_pulse(kT0 + 777);
     p.add_pulse(kT0 + kNanosPerSecond + 888);
@@ -179,7 +179,7 @@ TEST(PpsPairer, FinishDecidesWhatIsPending) {
 }
 
 TEST(PpsPairer, CableOffsetAndJitter) {
-    auto c = config();
+    auto c = pps_config();
     c.offset = 150e-9;   // 30 m of cable
     c.resolution = 1e-8;
     c.precision = -27;
@@ -204,7 +204,7 @@ TEST(PpsPairer, CableOffsetAndJitter) {
 }
 
 TEST(PpsPairer, ExtremeTimesDoNotOverflow) {
-    PpsPairer p(config());
+    PpsPairer p(pps_config());
     const UnixNanos big = INT64_MAX - 10;
     p.add_coarse({big, 1e9, 0});
     p.add_pulse(big);
@@ -227,7 +227,7 @@ TEST(PpsPairer, RandomizedPulsesPairWithTheirSecond) {
         std::uniform_int_distribution<std::int64_t> jitter(-20000, 20000), latency(0, 900 * kMs),
             error(-50 * kMs, 50 * kMs);
         std::bernoulli_distribution missing(0.1), lost_coarse(0.2);
-        PpsPairer p(config());
+        PpsPairer p(pps_config());
         std::size_t pulses = 0, samples = 0, decided = 0;
         std::vector<CoarseSecond> all;                          // every coarse sample made
         std::vector<std::pair<UnixNanos, CoarseSecond>> later;  // those still in flight

@@ -19,6 +19,7 @@
 #include "libtime/roughtime/client.hpp"
 #include "libtime/roughtime/responder.hpp"
 #include "libtime/roughtime/server_list.hpp"
+#include "tests/unit/roughtime/roughtime_support.hpp"
 #include "tests/unit/test_support.hpp"
 
 using namespace timepipe;
@@ -27,7 +28,9 @@ using namespace timepipe::roughtime;
 namespace {
 
 using Bytes = std::vector<std::byte>;
+using timepipe::test::kSec;
 using timepipe::test::read_vector_text;
+using timepipe::test::SimServer;
 using timepipe::test::test_seed;
 
 struct Entry {
@@ -36,7 +39,7 @@ struct Entry {
 };
 
 // Appendix B, decoded by hand here so these tests do not depend on roughtime_report.
-std::vector<Entry> appendix_b() {
+std::vector<Entry> appendix_b_entries() {
     auto j = nlohmann::ordered_json::parse(read_vector_text("rfc-draft19/appendix-b-example-malfeasance-report.json"),
                                            nullptr, false);
     std::vector<Entry> out;
@@ -57,45 +60,6 @@ std::vector<Entry> appendix_b() {
     return out;
 }
 
-constexpr std::int64_t kSec = kNanosPerSecond;
-
-// A simulated server: long-term key, delegation, and a clock offset from "true" time.
-struct SimServer {
-    crypto::Ed25519KeyPair long_term;
-    std::unique_ptr<Responder> responder;
-    std::int64_t offset_ns = 0;
-    std::int64_t radius_ns = kSec;
-
-    explicit SimServer(std::mt19937_64& rng) : long_term(seeded(rng)) {
-        auto online = seeded(rng);
-        auto dele = make_delegation(long_term, online.public_key, 0, std::numeric_limits<std::int64_t>::max());
-        responder = std::make_unique<Responder>(std::move(dele), std::move(online));
-    }
-    static crypto::Ed25519KeyPair seeded(std::mt19937_64& rng) {
-        std::array<std::byte, 32> seed{};
-        for (auto& b : seed) b = static_cast<std::byte>(rng());
-        return crypto::ed25519_from_seed(seed);
-    }
-    // Answers `request` within a batch of `batch` requests (random others), so PATH is not empty.
-    Bytes answer(const Bytes& request, UnixNanos true_now, std::size_t batch, std::mt19937_64& rng,
-                 std::span<const Version> versions) {
-        std::vector<Bytes> others;
-        std::vector<std::span<const std::byte>> reqs;
-        std::size_t mine = rng() % batch;
-        for (std::size_t i = 0; i < batch; ++i) {
-            if (i == mine) continue;
-            Bytes nonce(nonce_size(versions));
-            for (auto& b : nonce) b = static_cast<std::byte>(rng());
-            others.push_back(*make_request({versions, nonce, std::nullopt}));
-        }
-        for (std::size_t i = 0, k = 0; i < batch; ++i)
-            reqs.push_back(i == mine ? std::span<const std::byte>(request) : std::span<const std::byte>(others[k++]));
-        auto replies = responder->respond(reqs, true_now + offset_ns, radius_ns);
-        EXPECT_FALSE(replies[mine].dropped);
-        return Bytes(replies[mine].bytes.begin(), replies[mine].bytes.end());
-    }
-};
-
 // Reference: the violations by the definition, in 128-bit arithmetic.
 std::vector<CausalityViolation> reference(std::span<const StepTime> t) {
     std::vector<CausalityViolation> out;
@@ -115,7 +79,7 @@ std::vector<CausalityViolation> reference(std::span<const StepTime> t) {
 }  // namespace
 
 TEST(RoughtimeChain, AppendixBLinks) {
-    auto b = appendix_b();
+    auto b = appendix_b_entries();
     ASSERT_EQ(b.size(), 3u);
     EXPECT_TRUE(b[0].rand.empty());
     for (std::size_t i = 1; i < b.size(); ++i) {
@@ -137,7 +101,7 @@ TEST(RoughtimeChain, AppendixBLinks) {
 }
 
 TEST(RoughtimeChain, AppendixBCausality) {
-    auto b = appendix_b();
+    auto b = appendix_b_entries();
     ASSERT_EQ(b.size(), 3u);
     std::vector<StepTime> times;
     for (const auto& e : b) {

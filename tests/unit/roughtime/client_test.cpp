@@ -26,6 +26,7 @@ namespace timepipe::roughtime {
 namespace {
 
 using Bytes = std::vector<std::byte>;
+using timepipe::test::to_bytes;
 using timepipe::test::hex;
 using timepipe::test::read_vector;
 using timepipe::test::read_vector_json;
@@ -36,8 +37,6 @@ Bytes base64(std::string_view text) {
     EXPECT_TRUE(b) << "not base64: " << text;
     return b.value_or(Bytes{});
 }
-
-Bytes to_bytes(std::span<const std::byte> s) { return Bytes(s.begin(), s.end()); }
 
 crypto::PublicKey key(const Bytes& b) {
     crypto::PublicKey k{};

@@ -32,7 +32,7 @@ Seed seed_of(const std::vector<std::byte>& bytes) {
 
 bool same(const Seed& a, const Seed& b) { return std::ranges::equal(a.span(), b.span()); }
 
-std::string error_of(std::string_view text) {
+std::string key_file_error(std::string_view text) {
     auto r = parse_key_file(text);
     EXPECT_FALSE(r.has_value()) << text;
     if (r) return "";
@@ -97,22 +97,23 @@ TEST(KeyFile, RandomSeedsRoundTrip) {
 
 TEST(KeyFile, RejectionsNameTheLineAndNeverTheSecret) {
     const std::string seed = kSeedHex;
-    EXPECT_EQ(error_of(""), "no ed25519-seed line");
-    EXPECT_EQ(error_of("# only a comment\n"), "no ed25519-seed line");
-    EXPECT_EQ(error_of("ed25519-seed " + seed + "\ned25519-seed " + seed + "\n"), "line 2: a second ed25519-seed line");
-    EXPECT_EQ(error_of("# c\ned25519-seed " + seed.substr(2) + "\n"), "line 2: the seed is not 64 hex digits");
-    EXPECT_EQ(error_of("ed25519-seed " + seed + "00\n"), "line 1: the seed is not 64 hex digits");
-    EXPECT_EQ(error_of("ed25519-seed " + seed + "\r\n"), "line 1: the seed is not 64 hex digits");  // LF only
-    EXPECT_EQ(error_of("ed25519-seed " + seed.substr(1) + "g\n"), "line 1: the seed is not hex");
-    EXPECT_EQ(error_of("ed25519-seed  " + seed.substr(1) + "\n"), "line 1: the seed is not hex");
-    EXPECT_EQ(error_of("ed25519-seed\t" + seed + "\n"), "line 1: expected one space after ed25519-seed");
-    EXPECT_EQ(error_of(" ed25519-seed " + seed + "\n"), "line 1: expected \"ed25519-seed HEX\" or a # comment");
-    EXPECT_EQ(error_of("x25519-seed " + seed + "\n"), "line 1: expected \"ed25519-seed HEX\" or a # comment");
-    EXPECT_EQ(error_of(std::string(kMaxKeyFileSize + 1, '#')), "longer than 4096 octets");
+    EXPECT_EQ(key_file_error(""), "no ed25519-seed line");
+    EXPECT_EQ(key_file_error("# only a comment\n"), "no ed25519-seed line");
+    EXPECT_EQ(key_file_error("ed25519-seed " + seed + "\ned25519-seed " + seed + "\n"),
+              "line 2: a second ed25519-seed line");
+    EXPECT_EQ(key_file_error("# c\ned25519-seed " + seed.substr(2) + "\n"), "line 2: the seed is not 64 hex digits");
+    EXPECT_EQ(key_file_error("ed25519-seed " + seed + "00\n"), "line 1: the seed is not 64 hex digits");
+    EXPECT_EQ(key_file_error("ed25519-seed " + seed + "\r\n"), "line 1: the seed is not 64 hex digits");  // LF only
+    EXPECT_EQ(key_file_error("ed25519-seed " + seed.substr(1) + "g\n"), "line 1: the seed is not hex");
+    EXPECT_EQ(key_file_error("ed25519-seed  " + seed.substr(1) + "\n"), "line 1: the seed is not hex");
+    EXPECT_EQ(key_file_error("ed25519-seed\t" + seed + "\n"), "line 1: expected one space after ed25519-seed");
+    EXPECT_EQ(key_file_error(" ed25519-seed " + seed + "\n"), "line 1: expected \"ed25519-seed HEX\" or a # comment");
+    EXPECT_EQ(key_file_error("x25519-seed " + seed + "\n"), "line 1: expected \"ed25519-seed HEX\" or a # comment");
+    EXPECT_EQ(key_file_error(std::string(kMaxKeyFileSize + 1, '#')), "longer than 4096 octets");
     // Nothing of the seed leaks into a message, whatever is wrong with the line.
     for (const std::string& bad : {"ed25519-seed " + seed + "zz", "ed25519-seed " + seed.substr(0, 60) + "xyzw",
                                    "ed25519-seed\t" + seed, "seed " + seed})
-        EXPECT_EQ(error_of(bad).find(seed.substr(0, 8)), std::string::npos) << bad;
+        EXPECT_EQ(key_file_error(bad).find(seed.substr(0, 8)), std::string::npos) << bad;
 }
 
 TEST(SysKeyFile, WritesOwnerOnlyAndNeverOverwritesUnlessAsked) {

@@ -21,11 +21,10 @@ namespace timepipe::roughtime {
 namespace {
 
 using Bytes = std::vector<std::byte>;
+using timepipe::test::to_bytes;
 using timepipe::test::hex;
 using timepipe::test::read_vector_json;
 using timepipe::test::test_seed;
-
-Bytes to_bytes(std::span<const std::byte> s) { return Bytes(s.begin(), s.end()); }
 
 TEST(RoughtimeMerkle, LeafAndNodePrefixes) {
     const Bytes data = hex("616263");

@@ -20,11 +20,10 @@ namespace timepipe::roughtime {
 namespace {
 
 using Bytes = std::vector<std::byte>;
+using timepipe::test::to_bytes;
 using timepipe::test::hex;
 using timepipe::test::read_vector;
 using timepipe::test::test_seed;
-
-Bytes to_bytes(std::span<const std::byte> s) { return Bytes(s.begin(), s.end()); }
 
 TEST(RoughtimeMessage, TagValues) {
     // RFC 10049 §12 (IANA registry): the tag as a little-endian uint32.

@@ -20,6 +20,7 @@
 #include "libtime/roughtime/message.hpp"
 #include "libtime/roughtime/responder.hpp"
 #include "libtime/roughtime/server_list.hpp"
+#include "tests/unit/roughtime/roughtime_support.hpp"
 #include "tests/unit/test_support.hpp"
 
 using namespace timepipe;
@@ -29,10 +30,11 @@ namespace {
 
 using Bytes = std::vector<std::byte>;
 using Json = nlohmann::ordered_json;
+using timepipe::test::kSec;
 using timepipe::test::read_vector_text;
+using timepipe::test::SimServer;
 using timepipe::test::test_seed;
 
-constexpr std::int64_t kSec = kNanosPerSecond;
 const char kAppendixB[] = "rfc-draft19/appendix-b-example-malfeasance-report.json";
 
 Report appendix_b() {
@@ -44,7 +46,7 @@ Report appendix_b() {
     return std::move(*r);
 }
 
-std::string error_of(std::string_view json) {
+std::string report_error(std::string_view json) {
     auto r = parse_report(json);
     if (r) return "no error";
     EXPECT_EQ(r.error().exit_code, EX_DATAERR);
@@ -72,40 +74,6 @@ std::size_t value_offset(const Bytes& packet, Tag t, std::optional<Tag> inner = 
     return static_cast<std::size_t>(v->data() - packet.data());
 }
 
-// A simulated server answering in batches, so PATH and INDX are not trivial.
-struct SimServer {
-    crypto::Ed25519KeyPair long_term;
-    std::unique_ptr<Responder> responder;
-    std::int64_t offset_ns = 0;
-    std::int64_t radius_ns = 3 * kSec;
-
-    explicit SimServer(std::mt19937_64& rng) : long_term(seeded(rng)) {
-        auto online = seeded(rng);
-        auto dele = make_delegation(long_term, online.public_key, 0, std::numeric_limits<std::int64_t>::max());
-        responder = std::make_unique<Responder>(std::move(dele), std::move(online));
-    }
-    static crypto::Ed25519KeyPair seeded(std::mt19937_64& rng) {
-        std::array<std::byte, 32> seed{};
-        for (auto& b : seed) b = static_cast<std::byte>(rng());
-        return crypto::ed25519_from_seed(seed);
-    }
-    Bytes answer(const Bytes& request, UnixNanos true_now, std::size_t batch, std::size_t mine,
-                 std::mt19937_64& rng, std::span<const Version> versions) {
-        std::vector<Bytes> others;
-        for (std::size_t i = 0; i + 1 < batch; ++i) {
-            Bytes nonce(nonce_size(versions));
-            for (auto& b : nonce) b = static_cast<std::byte>(rng());
-            others.push_back(*make_request({versions, nonce, std::nullopt}));
-        }
-        std::vector<std::span<const std::byte>> reqs;
-        for (std::size_t i = 0, k = 0; i < batch; ++i)
-            reqs.push_back(i == mine ? std::span<const std::byte>(request) : std::span<const std::byte>(others[k++]));
-        auto replies = responder->respond(reqs, true_now + offset_ns, radius_ns);
-        EXPECT_FALSE(replies[mine].dropped);
-        return Bytes(replies[mine].bytes.begin(), replies[mine].bytes.end());
-    }
-};
-
 // A chain of `offsets.size()` simulated servers, each answering in a batch of 4 at index 2
 // (INDX 2, PATH of two hashes).
 Report simulated(std::mt19937_64& rng, const std::vector<std::int64_t>& offsets,
@@ -113,7 +81,7 @@ Report simulated(std::mt19937_64& rng, const std::vector<std::int64_t>& offsets,
     Chain chain;
     UnixNanos now = 1'750'000'000 * kSec;
     for (auto off : offsets) {
-        SimServer s(rng);
+        SimServer s(rng, 3 * kSec);
         s.offset_ns = off;
         auto nonce = chain.next_nonce(nonce_size(versions));
         auto req = make_request({versions, nonce, s.long_term.public_key});
@@ -196,16 +164,16 @@ TEST(RoughtimeReport, ParseErrors) {
         Json j = b;
         if (value.is_discarded()) j["responses"][i].erase(key);
         else j["responses"][i][key] = value;
-        return error_of(j.dump());
+        return report_error(j.dump());
     };
     const Json kAbsent = Json(Json::value_t::discarded);
-    EXPECT_EQ(error_of("{"), "report: byte 2: not valid JSON");
-    EXPECT_EQ(error_of("1e999"), "report: not valid JSON (number out of range)");
-    EXPECT_EQ(error_of("[]"), "report: not a JSON object");
-    EXPECT_EQ(error_of("{}"), "responses: missing");
-    EXPECT_EQ(error_of(R"({"responses": {}})"), "responses: not an array");
-    EXPECT_EQ(error_of(R"({"responses": []})"), "responses: empty");
-    EXPECT_EQ(error_of(R"({"responses": [null]})"), "responses[0]: not an object");
+    EXPECT_EQ(report_error("{"), "report: byte 2: not valid JSON");
+    EXPECT_EQ(report_error("1e999"), "report: not valid JSON (number out of range)");
+    EXPECT_EQ(report_error("[]"), "report: not a JSON object");
+    EXPECT_EQ(report_error("{}"), "responses: missing");
+    EXPECT_EQ(report_error(R"({"responses": {}})"), "responses: not an array");
+    EXPECT_EQ(report_error(R"({"responses": []})"), "responses: empty");
+    EXPECT_EQ(report_error(R"({"responses": [null]})"), "responses[0]: not an object");
     EXPECT_EQ(with(1, "publicKey", kAbsent), "responses[1].publicKey: missing");
     EXPECT_EQ(with(1, "publicKey", "AAAA"), "responses[1].publicKey: not 32 bytes");
     EXPECT_EQ(with(2, "publicKey", 5), "responses[2].publicKey: not a string");

@@ -21,11 +21,12 @@ namespace timepipe::roughtime {
 namespace {
 
 using Bytes = std::vector<std::byte>;
+using timepipe::test::to_bytes;
 using timepipe::test::hex;
 using timepipe::test::read_vector_json;
 using timepipe::test::test_seed;
 
-crypto::Ed25519KeyPair key_from_seed(const std::string& seed_hex) {
+crypto::Ed25519KeyPair key_pair_from_seed(const std::string& seed_hex) {
     const Bytes seed = hex(seed_hex);
     EXPECT_EQ(seed.size(), 32u);
     Bytes s32(32);
@@ -33,9 +34,7 @@ crypto::Ed25519KeyPair key_from_seed(const std::string& seed_hex) {
     return crypto::ed25519_from_seed(std::span<const std::byte, 32>(s32.data(), 32));
 }
 
-Bytes to_bytes(std::span<const std::byte> s) { return Bytes(s.begin(), s.end()); }
-
-constexpr std::int64_t kSec = kNanosPerSecond;
+using timepipe::test::kSec;
 
 TEST(RoughtimeResponder, ReproducesCloudflareRepliesByteForByte) {
     const struct {
@@ -52,8 +51,8 @@ TEST(RoughtimeResponder, ReproducesCloudflareRepliesByteForByte) {
         SCOPED_TRACE(f.file);
         const auto j = read_vector_json(std::string("cloudflare/") + f.file);
         ASSERT_TRUE(j.is_object());
-        const auto root = key_from_seed(j["root_key"].get<std::string>());
-        auto online = key_from_seed(j["online_key"].get<std::string>());
+        const auto root = key_pair_from_seed(j["root_key"].get<std::string>());
+        auto online = key_pair_from_seed(j["online_key"].get<std::string>());
         auto dele = make_delegation(root, online.public_key, 0, 100 * kSec);
         const Version only[] = {f.version};
         Responder r(std::move(dele), std::move(online), only);
@@ -91,12 +90,13 @@ TEST(RoughtimeResponder, DelegationCertificatesVerifyUnderEachContext) {
     }
 }
 
-struct Server {
+// A server of these tests: a root key, and a responder with a key it delegates to for MINT..MAXT.
+struct TestServer {
     crypto::Ed25519KeyPair root = crypto::ed25519_generate();
     crypto::PublicKey online_public{};
     std::unique_ptr<Responder> responder;
-    explicit Server(std::span<const Version> supported = {}, UnixNanos mint = 1'700'000'000 * kSec,
-                    UnixNanos maxt = 1'800'000'000 * kSec) {
+    explicit TestServer(std::span<const Version> supported = {}, UnixNanos mint = 1'700'000'000 * kSec,
+                        UnixNanos maxt = 1'800'000'000 * kSec) {
         auto online = crypto::ed25519_generate();
         online_public = online.public_key;
         responder = std::make_unique<Responder>(make_delegation(root, online.public_key, mint, maxt), std::move(online),
@@ -110,7 +110,8 @@ Bytes random_nonce(std::mt19937_64& rng, std::size_t n) {
     return b;
 }
 
-void round_trip(Server& s, std::span<const Version> offer, std::size_t batch, Version expect, std::mt19937_64& rng) {
+void round_trip(TestServer& s, std::span<const Version> offer, std::size_t batch, Version expect,
+                std::mt19937_64& rng) {
     const UnixNanos now = 1'750'000'000 * kSec + 123'456'789;
     std::vector<Bytes> reqs;
     for (std::size_t i = 0; i < batch; ++i) {
@@ -139,7 +140,7 @@ void round_trip(Server& s, std::span<const Version> offer, std::size_t batch, Ve
 
 TEST(RoughtimeResponder, RoundTripsInEveryVersion) {
     std::mt19937_64 rng(test_seed("roughtime_responder_test"));
-    Server s;
+    TestServer s;
     for (const auto& t : all_versions()) {
         SCOPED_TRACE(std::string(t.name));
         const Version offer[] = {t.version};
@@ -151,10 +152,10 @@ TEST(RoughtimeResponder, RoundTripsInEveryVersion) {
 TEST(RoughtimeResponder, NegotiatesTheNewestShared) {
     std::mt19937_64 rng(test_seed("roughtime_responder_test"));
     const Version ietf[] = {Version::Draft08, Version::Draft11, Version::Draft12, Version::Rfc};
-    Server all;
+    TestServer all;
     round_trip(all, ietf, 3, Version::Rfc, rng);
     const Version old_versions[] = {Version::Draft08, Version::Draft11};
-    Server old(old_versions);
+    TestServer old(old_versions);
     round_trip(old, ietf, 3, Version::Draft11, rng);
     const Version drafts[] = {Version::Draft12, Version::Draft08};
     round_trip(all, drafts, 2, Version::Draft12, rng);
@@ -162,7 +163,7 @@ TEST(RoughtimeResponder, NegotiatesTheNewestShared) {
 
 TEST(RoughtimeResponder, MixedBatchGetsOneTreePerVersion) {
     std::mt19937_64 rng(test_seed("roughtime_responder_test"));
-    Server s;
+    TestServer s;
     std::vector<Bytes> reqs;
     std::vector<Version> want;
     for (int i = 0; i < 40; ++i) {
@@ -183,7 +184,7 @@ TEST(RoughtimeResponder, MixedBatchGetsOneTreePerVersion) {
 
 TEST(RoughtimeResponder, LargeBatchesAreCutIntoChunks) {
     std::mt19937_64 rng(test_seed("roughtime_responder_test"));
-    Server s;
+    TestServer s;
     const Version offer[] = {Version::Google};  // the biggest hashes: the tightest size budget
     std::vector<Bytes> reqs;
     for (std::size_t i = 0; i < Responder::kMaxBatch + 7; ++i)
@@ -198,7 +199,7 @@ TEST(RoughtimeResponder, LargeBatchesAreCutIntoChunks) {
 }
 
 TEST(RoughtimeResponder, DropsWithReasons) {
-    Server s;
+    TestServer s;
     const Bytes nonce(32, std::byte{1});
     const Version rfc[] = {Version::Rfc};
     const Bytes good = *make_request({.versions = rfc, .nonce = nonce, .server_key = s.root.public_key});
@@ -242,7 +243,7 @@ TEST(RoughtimeResponder, DropsWithReasons) {
 
     // Google-Roughtime switched off: its requests find no common version.
     const Version ietf_only[] = {Version::Rfc, Version::Draft12};
-    Server no_google(ietf_only);
+    TestServer no_google(ietf_only);
     const Version google[] = {Version::Google};
     const Bytes g = *make_request({.versions = google, .nonce = Bytes(64), .server_key = {}});
     std::vector<std::span<const std::byte>> one{g};
@@ -251,7 +252,7 @@ TEST(RoughtimeResponder, DropsWithReasons) {
 
 TEST(RoughtimeResponder, ClientCatchesMidpointOutsideTheDelegation) {
     std::mt19937_64 rng(test_seed("roughtime_responder_test"));
-    Server s({}, 100 * kSec, 200 * kSec);
+    TestServer s({}, 100 * kSec, 200 * kSec);
     for (const auto& t : all_versions()) {
         const Version offer[] = {t.version};
         const Bytes q = *make_request({.versions = offer, .nonce = random_nonce(rng, nonce_size(offer)), .server_key = {}});
@@ -299,7 +300,7 @@ TEST(RoughtimeResponder, ClientCatchesADowngrade) {
 
 TEST(RoughtimeResponder, RandomRequestsNeverAmplify) {
     std::mt19937_64 rng(test_seed("roughtime_responder_test"));
-    Server s;
+    TestServer s;
     std::vector<Bytes> reqs;
     for (int i = 0; i < 300; ++i) {
         const Version v = all_versions()[rng() % all_versions().size()].version;

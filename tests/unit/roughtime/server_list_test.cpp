@@ -27,7 +27,7 @@ using timepipe::test::test_seed;
 
 std::string key_b64(const Server& s) { return base64_encode(s.public_key); }
 
-std::string error_of(std::string_view json) {
+std::string server_list_error(std::string_view json) {
     auto r = parse_server_list(json);
     if (r) return "no error";
     EXPECT_EQ(r.error().exit_code, EX_DATAERR);
@@ -168,49 +168,49 @@ TEST(RoughtimeServerList, VersionForms) {
 }
 
 TEST(RoughtimeServerList, Errors) {
-    EXPECT_EQ(error_of(""), "server list: byte 1: not valid JSON");
-    EXPECT_EQ(error_of("{\"servers\": [}"), "server list: byte 14: not valid JSON");
-    EXPECT_EQ(error_of("7e777"), "server list: not valid JSON (number out of range)");  // fuzz
-    EXPECT_EQ(error_of("[]"), "server list: not a JSON object");
-    EXPECT_EQ(error_of("{}"), "servers: missing");
-    EXPECT_EQ(error_of("{\"servers\": {}}"), "servers: not an array");
-    EXPECT_EQ(error_of("{\"servers\": [1]}"), "servers[0]: not an object");
-    EXPECT_EQ(error_of(with_field("name", "<absent>")), "servers[0].name: missing");
-    EXPECT_EQ(error_of(with_field("name", "7")), "servers[0].name: not a string");
-    EXPECT_EQ(error_of(with_field("version", "-1")), "servers[0].version: negative");
-    EXPECT_EQ(error_of(with_field("version", "1.5")), "servers[0].version: not an integer or a version name");
-    EXPECT_EQ(error_of(with_field("version", "4294967296")), "servers[0].version: out of range");
-    EXPECT_EQ(error_of(with_field("publicKeyType", "<absent>")), "servers[0].publicKeyType: missing");
-    EXPECT_EQ(error_of(with_field("publicKey", "<absent>")), "servers[0].publicKey: missing");
-    EXPECT_EQ(error_of(with_field("publicKey", "\"AAAA\"")), "servers[0].publicKey: not 32 bytes");
-    EXPECT_EQ(error_of(with_field("publicKey", "\"2O3mkkheDExCuhG+ZNIoWmO/IdCdLzADgUn8SnC4hME=AA\"")),
+    EXPECT_EQ(server_list_error(""), "server list: byte 1: not valid JSON");
+    EXPECT_EQ(server_list_error("{\"servers\": [}"), "server list: byte 14: not valid JSON");
+    EXPECT_EQ(server_list_error("7e777"), "server list: not valid JSON (number out of range)");  // fuzz
+    EXPECT_EQ(server_list_error("[]"), "server list: not a JSON object");
+    EXPECT_EQ(server_list_error("{}"), "servers: missing");
+    EXPECT_EQ(server_list_error("{\"servers\": {}}"), "servers: not an array");
+    EXPECT_EQ(server_list_error("{\"servers\": [1]}"), "servers[0]: not an object");
+    EXPECT_EQ(server_list_error(with_field("name", "<absent>")), "servers[0].name: missing");
+    EXPECT_EQ(server_list_error(with_field("name", "7")), "servers[0].name: not a string");
+    EXPECT_EQ(server_list_error(with_field("version", "-1")), "servers[0].version: negative");
+    EXPECT_EQ(server_list_error(with_field("version", "1.5")), "servers[0].version: not an integer or a version name");
+    EXPECT_EQ(server_list_error(with_field("version", "4294967296")), "servers[0].version: out of range");
+    EXPECT_EQ(server_list_error(with_field("publicKeyType", "<absent>")), "servers[0].publicKeyType: missing");
+    EXPECT_EQ(server_list_error(with_field("publicKey", "<absent>")), "servers[0].publicKey: missing");
+    EXPECT_EQ(server_list_error(with_field("publicKey", "\"AAAA\"")), "servers[0].publicKey: not 32 bytes");
+    EXPECT_EQ(server_list_error(with_field("publicKey", "\"2O3mkkheDExCuhG+ZNIoWmO/IdCdLzADgUn8SnC4hME=AA\"")),
               "servers[0].publicKey: not base64 or hex");
-    EXPECT_EQ(error_of(with_field("publicKey", "\"not a key!\"")), "servers[0].publicKey: not base64 or hex");
-    EXPECT_EQ(error_of(with_field("addresses", "<absent>")), "servers[0].addresses: missing");
-    EXPECT_EQ(error_of(with_field("addresses", "{}")), "servers[0].addresses: not an array");
-    EXPECT_EQ(error_of(with_field("addresses", "[]")), "servers[0].addresses: empty");
-    EXPECT_EQ(error_of(with_field("addresses", "[\"x\"]")), "servers[0].addresses[0]: not an object");
-    EXPECT_EQ(error_of(with_field("addresses", R"([{"protocol":"sctp","address":"a:1"}])")),
+    EXPECT_EQ(server_list_error(with_field("publicKey", "\"not a key!\"")), "servers[0].publicKey: not base64 or hex");
+    EXPECT_EQ(server_list_error(with_field("addresses", "<absent>")), "servers[0].addresses: missing");
+    EXPECT_EQ(server_list_error(with_field("addresses", "{}")), "servers[0].addresses: not an array");
+    EXPECT_EQ(server_list_error(with_field("addresses", "[]")), "servers[0].addresses: empty");
+    EXPECT_EQ(server_list_error(with_field("addresses", "[\"x\"]")), "servers[0].addresses[0]: not an object");
+    EXPECT_EQ(server_list_error(with_field("addresses", R"([{"protocol":"sctp","address":"a:1"}])")),
               "servers[0].addresses[0].protocol: not udp or tcp");
-    EXPECT_EQ(error_of(with_field("addresses", R"([{"protocol":"udp","address":"a:1"},{"protocol":"udp"}])")),
+    EXPECT_EQ(server_list_error(with_field("addresses", R"([{"protocol":"udp","address":"a:1"},{"protocol":"udp"}])")),
               "servers[0].addresses[1].address: missing");
-    EXPECT_EQ(error_of(with_field("addresses", R"([{"protocol":"udp","address":"a.example"}])")),
+    EXPECT_EQ(server_list_error(with_field("addresses", R"([{"protocol":"udp","address":"a.example"}])")),
               "servers[0].addresses[0].address: missing port");
-    EXPECT_EQ(error_of(with_field("addresses", R"([{"protocol":"udp","address":"a:99999"}])")),
+    EXPECT_EQ(server_list_error(with_field("addresses", R"([{"protocol":"udp","address":"a:99999"}])")),
               "servers[0].addresses[0].address: port out of range (0-65535)");
-    EXPECT_EQ(error_of(with_field("addresses", R"([{"protocol":"udp","address":"[fe80::1%eth0]:2002"}])")),
+    EXPECT_EQ(server_list_error(with_field("addresses", R"([{"protocol":"udp","address":"[fe80::1%eth0]:2002"}])")),
               "servers[0].addresses[0].address: IPv6 zone not allowed");
-    EXPECT_EQ(error_of(R"({"servers": [], "sources": ["http://x.example/l.json"]})"),
+    EXPECT_EQ(server_list_error(R"({"servers": [], "sources": ["http://x.example/l.json"]})"),
               "sources[0]: not an https URL");
-    EXPECT_EQ(error_of(R"({"servers": [], "sources": "https://x.example/l.json"})"), "sources: not an array");
-    EXPECT_EQ(error_of(R"({"servers": [], "reports": 1})"), "reports: not a string");
-    EXPECT_EQ(error_of(R"({"servers": [], "reports": "ftp://x"})"), "reports: not an https URL");
+    EXPECT_EQ(server_list_error(R"({"servers": [], "sources": "https://x.example/l.json"})"), "sources: not an array");
+    EXPECT_EQ(server_list_error(R"({"servers": [], "reports": 1})"), "reports: not a string");
+    EXPECT_EQ(server_list_error(R"({"servers": [], "reports": "ftp://x"})"), "reports: not an https URL");
 
     // The index names the entry at fault, not the first.
     auto list = nlohmann::ordered_json::parse(read_vector_text("rfc-draft19/appendix-a-example-server-list.json"));
     list["servers"].push_back(list["servers"][0]);
     list["servers"][2]["publicKey"] = "AAECAwQ=";
-    EXPECT_EQ(error_of(list.dump()), "servers[2].publicKey: not 32 bytes");
+    EXPECT_EQ(server_list_error(list.dump()), "servers[2].publicKey: not 32 bytes");
 }
 
 TEST(RoughtimeServerList, RandomRoundTrip) {

@@ -6,18 +6,18 @@
 #include <cstdint>
 #include <set>
 
+#include "tests/unit/server/server_support.hpp"
+
 using namespace timepipe;
 
 namespace {
+
+using timepipe::test::v4;
 
 std::array<std::byte, 16> key(std::uint8_t k) {
     std::array<std::byte, 16> a{};
     a[0] = std::byte{k};
     return a;
-}
-
-std::array<std::byte, 4> v4(std::uint32_t a) {
-    return {std::byte(a >> 24), std::byte(a >> 16), std::byte(a >> 8), std::byte(a)};
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <random>
 
+#include "tests/unit/server/server_support.hpp"
 #include "tests/unit/test_support.hpp"
 
 using namespace timepipe;
@@ -15,16 +16,14 @@ using timepipe::test::test_seed;
 
 namespace {
 
-const std::array<std::byte, 16> kKey{std::byte{1}, std::byte{2}};
+using timepipe::test::v4;
 
-std::array<std::byte, 4> v4(std::uint32_t a) {
-    return {std::byte(a >> 24), std::byte(a >> 16), std::byte(a >> 8), std::byte(a)};
-}
+const std::array<std::byte, 16> kInterleaveKey{std::byte{1}, std::byte{2}};
 
 }  // namespace
 
 TEST(InterleaveTable, BasicThenInterleaved) {
-    InterleaveTable t(16, kKey);
+    InterleaveTable t(16, kInterleaveKey);
     auto a = v4(0xC0000201);
     NtpTimestamp rx1{1000}, tx1{1500}, kernel_tx1{1400};
     EXPECT_FALSE(t.interleaved_transmit(a, rx1));  // nothing known yet
@@ -42,7 +41,7 @@ TEST(InterleaveTable, BasicThenInterleaved) {
 }
 
 TEST(InterleaveTable, ClientsAreSeparateAndKeyedByAddressOnly) {
-    InterleaveTable t(16, kKey);
+    InterleaveTable t(16, kInterleaveKey);
     auto a = v4(0x0A000001), b = v4(0x0A000002);
     t.record(a, NtpTimestamp{10}, NtpTimestamp{11});
     EXPECT_FALSE(t.interleaved_transmit(b, NtpTimestamp{10}));
@@ -53,7 +52,7 @@ TEST(InterleaveTable, ClientsAreSeparateAndKeyedByAddressOnly) {
 }
 
 TEST(InterleaveTable, UniqueReceive) {
-    InterleaveTable t(16, kKey);
+    InterleaveTable t(16, kInterleaveKey);
     auto a = v4(0x0A000001);
     EXPECT_EQ(t.unique_receive(a, NtpTimestamp{100}), NtpTimestamp{100});
     t.record(a, NtpTimestamp{100}, NtpTimestamp{101});
@@ -66,7 +65,7 @@ TEST(InterleaveTable, UniqueReceive) {
 // time. Random clients (few, so that sets fill and evict) and random operations on two tables.
 TEST(InterleaveTable, ClientHandleMatchesAddressForms) {
     std::mt19937_64 rng(test_seed("ntp_interleave_test"));
-    InterleaveTable by_handle(16, kKey), by_address(16, kKey);
+    InterleaveTable by_handle(16, kInterleaveKey), by_address(16, kInterleaveKey);
     for (int i = 0; i < 20000; ++i) {
         auto a = v4(0x0A000000 + static_cast<std::uint32_t>(rng() % 40));
         NtpTimestamp origin{rng() % 4 == 0 ? 0 : 1000 + rng() % 64};
@@ -92,7 +91,7 @@ TEST(InterleaveTable, ClientHandleMatchesAddressForms) {
 }
 
 TEST(InterleaveTable, HandleSurvivesEvictionForUpdate) {
-    InterleaveTable t(4, kKey);  // one set of four
+    InterleaveTable t(4, kInterleaveKey);  // one set of four
     auto a = v4(0x0A000001);
     InterleaveTable::Client c = t.locate(a);
     EXPECT_FALSE(c.known());
@@ -106,10 +105,10 @@ TEST(InterleaveTable, HandleSurvivesEvictionForUpdate) {
 
 TEST(InterleaveTable, BoundedWithLruEviction) {
     std::mt19937_64 rng(test_seed("ntp_interleave_test"));
-    InterleaveTable t(64, kKey);
+    InterleaveTable t(64, kInterleaveKey);
     EXPECT_EQ(t.capacity(), 64u);
-    EXPECT_EQ(InterleaveTable(5, kKey).capacity(), 8u);
-    EXPECT_EQ(InterleaveTable(0, kKey).capacity(), InterleaveTable::kWays);
+    EXPECT_EQ(InterleaveTable(5, kInterleaveKey).capacity(), 8u);
+    EXPECT_EQ(InterleaveTable(0, kInterleaveKey).capacity(), InterleaveTable::kWays);
     auto hot = v4(0xC0000201);
     for (std::uint32_t i = 0; i < 10000; ++i) {
         t.record(v4(static_cast<std::uint32_t>(rng())), NtpTimestamp{i + 1}, NtpTimestamp{i + 2});

@@ -7,15 +7,16 @@
 #include <string>
 
 #include "libtime/base/cidr.hpp"
+#include "tests/unit/server/server_support.hpp"
 #include "tests/unit/test_support.hpp"
 
 using namespace timepipe;
 
 namespace {
 
-constexpr std::int64_t kSec = 1'000'000'000;
-
+using timepipe::test::kSec;
 using timepipe::test::test_seed;
+using timepipe::test::v4;
 
 std::array<std::byte, 16> key_from(std::uint64_t s) {
     std::array<std::byte, 16> k{};
@@ -24,10 +25,6 @@ std::array<std::byte, 16> key_from(std::uint64_t s) {
         b = std::byte(s >> 56);
     }
     return k;
-}
-
-std::array<std::byte, 4> v4(std::uint32_t a) {
-    return {std::byte(a >> 24), std::byte(a >> 16), std::byte(a >> 8), std::byte(a)};
 }
 
 std::array<std::byte, 16> v6(const char* s) { return parse_ip(s)->bytes(); }

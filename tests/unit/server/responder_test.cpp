@@ -16,7 +16,8 @@ using timepipe::test::test_seed;
 
 namespace {
 
-constexpr std::int64_t kSec = 1'000'000'000;
+using timepipe::test::kSec;
+
 constexpr UnixNanos kNow = 1'700'000'000 * kSec + 123'456'789;
 
 const std::array<std::byte, 4> kClient{std::byte{192}, std::byte{0}, std::byte{2}, std::byte{7}};

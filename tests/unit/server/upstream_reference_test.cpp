@@ -6,12 +6,14 @@
 #include <cmath>
 #include <limits>
 
+#include "tests/unit/test_support.hpp"
+
 using namespace timepipe;
 
 namespace {
 
-constexpr std::int64_t kSec = 1'000'000'000;
-constexpr UnixNanos kT0 = 1'700'000'000 * kSec;
+using timepipe::test::kSec;
+using timepipe::test::kT0;
 
 Sample sample(UnixNanos t, double offset, double delay, int stratum = 2) {
     Sample s;

@@ -24,8 +24,9 @@ std::vector<std::string> keys_of(const Record& r) {
     return keys;
 }
 
+// Why from_record<T> refuses `r`, which must be a data error (EX_DATAERR), or "no error".
 template <class T>
-std::string error_of(const Record& r) {
+std::string data_error_of(const Record& r) {
     auto t = from_record<T>(r);
     if (t) return "no error";
     EXPECT_EQ(t.error().exit_code, EX_DATAERR);
@@ -86,7 +87,7 @@ TEST(ClockRecords, AdjustLimitsRefuseWhatNoClockShouldApply) {
     auto with = [](const char* key, Record value) {
         Record r = to_record(full_adjust());
         r[key] = std::move(value);
-        return error_of<Adjust>(r);
+        return data_error_of<Adjust>(r);
     };
     EXPECT_EQ(with("frequency", 500.0), "no error");
     EXPECT_EQ(with("frequency", 500.5), "adjust: \"frequency\": 500.5 is not in -500..500");
@@ -103,21 +104,21 @@ TEST(ClockRecords, AdjustLimitsRefuseWhatNoClockShouldApply) {
     EXPECT_EQ(with("unknown_future_key", 1), "no error");
     Record r = to_record(full_adjust());
     r.erase("reason");
-    EXPECT_EQ(error_of<Adjust>(r), "adjust: \"step\" without \"reason\"");
+    EXPECT_EQ(data_error_of<Adjust>(r), "adjust: \"step\" without \"reason\"");
     r = to_record(full_adjust());
     r.erase("slew");
-    EXPECT_EQ(error_of<Adjust>(r), "adjust: \"slew_duration\" without \"slew\"");
+    EXPECT_EQ(data_error_of<Adjust>(r), "adjust: \"slew_duration\" without \"slew\"");
     r = to_record(full_adjust());
     r.erase("source");
-    EXPECT_EQ(error_of<Adjust>(r), "adjust: missing \"source\"");
+    EXPECT_EQ(data_error_of<Adjust>(r), "adjust: missing \"source\"");
     // NaN and infinities cannot reach a reader through CBOR (the codec refuses them), and a
     // record built in code is checked the same way.
     r = to_record(full_adjust());
     r["frequency"] = std::numeric_limits<double>::quiet_NaN();
-    EXPECT_EQ(error_of<Adjust>(r), "adjust: \"frequency\": not a finite number");
+    EXPECT_EQ(data_error_of<Adjust>(r), "adjust: \"frequency\": not a finite number");
     EXPECT_FALSE(encode_record(r));
     Record sample = {{"v", 1}, {"type", "sample"}};
-    EXPECT_EQ(error_of<Adjust>(sample), "adjust: not a adjust record (type \"sample\")");
+    EXPECT_EQ(data_error_of<Adjust>(sample), "adjust: not a adjust record (type \"sample\")");
 }
 
 TEST(ClockRecords, TrackingRoundTripAndChecks) {
@@ -128,7 +129,7 @@ TEST(ClockRecords, TrackingRoundTripAndChecks) {
     auto with = [](const char* key, Record value) {
         Record r = to_record(full_tracking());
         r[key] = std::move(value);
-        return error_of<Tracking>(r);
+        return data_error_of<Tracking>(r);
     };
     EXPECT_EQ(with("stratum", 17), "tracking: \"stratum\": 17 is not in 0..16");
     EXPECT_EQ(with("root_delay", -0.1), "tracking: \"root_delay\": negative");
@@ -138,7 +139,7 @@ TEST(ClockRecords, TrackingRoundTripAndChecks) {
     EXPECT_EQ(with("stratum", 16), "tracking: \"synchronised\": true with leap 3 or stratum 0 or 16");
     Record r = to_record(full_tracking());
     r.erase("synchronised");
-    EXPECT_EQ(error_of<Tracking>(r), "tracking: missing \"synchronised\"");
+    EXPECT_EQ(data_error_of<Tracking>(r), "tracking: missing \"synchronised\"");
     Tracking none;   // the defaults: unsynchronised, stratum 16, leap 3
     none.source = "local";
     none.time = 7;
@@ -151,18 +152,18 @@ TEST(ClockRecords, RefusalAndAppliedRoundTripAndChecks) {
     EXPECT_EQ(*through_cbor<Refusal>(to_record(f)), f);
     Record r = to_record(f);
     r["lower_bound"] = 1.0;
-    EXPECT_EQ(error_of<Refusal>(r), "refusal: \"lower_bound\": above \"upper_bound\"");
+    EXPECT_EQ(data_error_of<Refusal>(r), "refusal: \"lower_bound\": above \"upper_bound\"");
     r = to_record(f);
     r["reason"] = "";
-    EXPECT_EQ(error_of<Refusal>(r), "refusal: \"reason\": empty");
+    EXPECT_EQ(data_error_of<Refusal>(r), "refusal: \"reason\": empty");
 
     Applied a{.source = "CLOCK_REALTIME", .time = 11, .dry_run = true, .frequency = 3.25, .slew = 0.001,
               .slew_duration = 2, .step = std::nullopt, .leap = 0, .interference = true};
     EXPECT_EQ(*through_cbor<Applied>(to_record(a)), a);
     r = to_record(a);
     r.erase("dry_run");
-    EXPECT_EQ(error_of<Applied>(r), "applied: missing \"dry_run\"");
+    EXPECT_EQ(data_error_of<Applied>(r), "applied: missing \"dry_run\"");
     r = to_record(a);
     r["frequency"] = 600;
-    EXPECT_EQ(error_of<Applied>(r), "applied: \"frequency\": 600 is not in -500..500");
+    EXPECT_EQ(data_error_of<Applied>(r), "applied: \"frequency\": 600 is not in -500..500");
 }

@@ -13,6 +13,7 @@
 #include <random>
 #include <string>
 
+#include "tests/unit/stream/sample_fixtures.hpp"
 #include "tests/unit/test_support.hpp"
 
 using timepipe::decode_records;
@@ -305,19 +306,8 @@ TEST(StreamErrors, ErrorIsFinalAndRecordsBeforeItSurvive) {
 
 namespace {
 
-struct Drained {
-    std::vector<Record> records;
-    std::string error;
-};
-
-Drained drain(StreamDecoder& dec, Drained d = {}) {
-    for (;;) {
-        auto r = dec.next();
-        if (!r) { d.error = r.error().what; return d; }
-        if (!*r) return d;
-        d.records.push_back(std::move(**r));
-    }
-}
+using timepipe::test::drain;
+using timepipe::test::Drained;
 
 std::vector<std::byte> sample_stream() {
     std::vector<std::byte> out;

@@ -3,9 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/stream/sample_fixtures.hpp"
+
 using namespace timepipe;
 
 namespace {
+
+using timepipe::test::error_of;
 
 GpsFix full() {
     GpsFix f;
@@ -25,11 +29,6 @@ GpsFix full() {
     f.longitude = -11.5167;
     f.altitude = 545.4;
     return f;
-}
-
-std::string error_of(Record r) {
-    auto f = from_record<GpsFix>(r);
-    return f ? "no error" : f.error().what;
 }
 
 }  // namespace
@@ -56,7 +55,7 @@ TEST(GpsFixRecord, StrictChecks) {
     auto with = [&](const char* key, Record v) {
         Record c = r;
         c[key] = std::move(v);
-        return error_of(c);
+        return error_of<GpsFix>(c);
     };
     EXPECT_EQ(with("type", "sample"), "gps_fix: not a gps_fix record (type \"sample\")");
     EXPECT_EQ(with("latitude", 91.0), "gps_fix: \"latitude\": 91 is not in -90..90");
@@ -76,12 +75,12 @@ TEST(GpsFixRecord, StrictChecks) {
     EXPECT_EQ(with("valid", 1), "gps_fix: \"valid\": not a boolean");
     Record no_source = r;
     no_source.erase("source");
-    EXPECT_EQ(error_of(no_source), "gps_fix: missing \"source\"");
+    EXPECT_EQ(error_of<GpsFix>(no_source), "gps_fix: missing \"source\"");
     Record extra = r;
     extra["future_key"] = 7;
-    EXPECT_EQ(error_of(extra), "no error");  // unknown keys are ignored
+    EXPECT_EQ(error_of<GpsFix>(extra), "no error");  // unknown keys are ignored
     Record leap = r;
     leap["utc"] = "2016-12-31T23:59:60.000Z";
     leap["leap_second"] = true;
-    EXPECT_EQ(error_of(leap), "no error");
+    EXPECT_EQ(error_of<GpsFix>(leap), "no error");
 }

@@ -9,12 +9,15 @@
 #include <random>
 
 #include "libtime/stream/records.hpp"
+#include "tests/unit/stream/sample_fixtures.hpp"
 #include "tests/unit/test_support.hpp"
 
 using namespace timepipe;
 
 namespace {
 
+using timepipe::test::drain;
+using timepipe::test::Drained;
 using timepipe::test::test_seed;
 
 std::string line_error(std::string_view line, std::uint64_t n = 1) {
@@ -22,20 +25,6 @@ std::string line_error(std::string_view line, std::uint64_t n = 1) {
     if (r) return "no error";
     EXPECT_EQ(r.error().exit_code, EX_DATAERR);
     return r.error().what;
-}
-
-struct Drained {
-    std::vector<Record> records;
-    std::string error;
-};
-
-Drained drain(JsonLinesDecoder& dec, Drained d = {}) {
-    for (;;) {
-        auto r = dec.next();
-        if (!r) { d.error = r.error().what; return d; }
-        if (!*r) return d;
-        d.records.push_back(std::move(**r));
-    }
 }
 
 }  // namespace

@@ -1,8 +1,13 @@
 // What the stream tests share: sample records with every key set and with only the required
-// ones, and the CBOR round trip every typed-record test goes through.
+// ones, the CBOR round trip every typed-record test goes through, why a reader refuses a record,
+// and a decoder's records read to its end.
 #pragma once
 
 #include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "libtime/stream/records.hpp"
 
@@ -16,6 +21,31 @@ Result<T> through_cbor(const Record& r) {
     auto back = decode_records(*bytes);
     EXPECT_TRUE(back);
     return from_record<T>((*back)[0]);
+}
+
+// Why from_record<T> refuses `r`, or "no error".
+template <class T>
+std::string error_of(const Record& r) {
+    auto t = from_record<T>(r);
+    return t ? "no error" : t.error().what;
+}
+
+// What a decoder gave until it had no more: the records, then its error if it stopped on one.
+struct Drained {
+    std::vector<Record> records;
+    std::string error;
+};
+
+// Takes records from `dec` (a StreamDecoder or a JsonLinesDecoder) until it has none or fails,
+// appending them to `d`.
+template <class Decoder>
+Drained drain(Decoder& dec, Drained d = {}) {
+    for (;;) {
+        auto r = dec.next();
+        if (!r) { d.error = r.error().what; return d; }
+        if (!*r) return d;
+        d.records.push_back(std::move(**r));
+    }
 }
 
 inline Sample full_sample() {

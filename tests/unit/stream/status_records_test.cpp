@@ -9,15 +9,10 @@
 #include "tests/unit/stream/sample_fixtures.hpp"
 
 using namespace timepipe;
+using timepipe::test::error_of;
 using timepipe::test::through_cbor;
 
 namespace {
-
-template <class T>
-std::string error_of(const Record& r) {
-    auto t = from_record<T>(r);
-    return t ? "no error" : t.error().what;
-}
 
 ToolStatus full_status() {
     ToolStatus s;

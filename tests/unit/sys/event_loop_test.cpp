@@ -16,30 +16,15 @@
 
 #include "libtime/sys/clock.hpp"
 #include "libtime/sys/socket.hpp"
+#include "tests/unit/sys/sys_support.hpp"
 
 using namespace timepipe;
 using namespace std::chrono_literals;
 
 namespace {
 
-template <class T>
-T must(Result<T> r) {
-    if (!r)
-        ADD_FAILURE() << r.error().what;
-    return std::move(r).value();
-}
-
-// Stops the loop if a test would otherwise hang, and fails it.
-struct Watchdog {
-    Watchdog(EventLoop& loop, std::chrono::milliseconds after)
-        : timer(must(Timer::create(loop, [&loop] {
-              ADD_FAILURE() << "watchdog fired";
-              loop.stop();
-          }))) {
-        timer.start(after);
-    }
-    Timer timer;
-};
+using timepipe::test::must;
+using timepipe::test::Watchdog;
 
 std::string text_of(std::span<const std::byte> b) {
     std::string s(b.size(), '\0');

@@ -10,20 +10,16 @@
 #include <string>
 #include <unistd.h>
 
+#include "tests/unit/sys/sys_support.hpp"
+
 using namespace timepipe;
 
 namespace {
 
-std::string temp_file(const std::string& content) {
-    std::string path = ::testing::TempDir() + "sys_file_test.XXXXXX";
-    const int fd = ::mkstemp(path.data());
-    EXPECT_GE(fd, 0);
-    EXPECT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
-    ::close(fd);
-    return path;
-}
+using timepipe::test::temp_file;
 
-std::string read_all(InputFile& f, std::size_t chunk) {
+// What is left of `f`, read `chunk` bytes at a time.
+std::string read_in_chunks(InputFile& f, std::size_t chunk) {
     std::string out;
     std::array<std::byte, 64> buf{};
     for (;;) {
@@ -48,7 +44,7 @@ TEST(InputFile, ReadsToTheEndInChunks) {
     for (std::size_t chunk : {1u, 3u, 64u}) {
         auto f = InputFile::open_read(path.c_str());
         ASSERT_TRUE(f) << f.error().what;
-        EXPECT_EQ(read_all(*f, chunk), "0123456789abcdefghij") << chunk;
+        EXPECT_EQ(read_in_chunks(*f, chunk), "0123456789abcdefghij") << chunk;
     }
     std::remove(path.c_str());
 }

@@ -8,10 +8,14 @@
 #include <atomic>
 #include <sysexits.h>
 
+#include "tests/unit/sys/sys_support.hpp"
+
 using namespace timepipe;
 using namespace std::chrono_literals;
 
 namespace {
+
+using timepipe::test::Watchdog;
 
 SocketAddress address(const char* text) { return *parse_address(text, 123); }
 
@@ -26,16 +30,6 @@ struct FakeLookups {
             return PendingResolution::start([a] { return a; });
         };
     }
-};
-
-struct Watchdog {
-    explicit Watchdog(EventLoop& loop) : timer(Timer::create(loop, [&loop] {
-        ADD_FAILURE() << "watchdog fired";
-        loop.stop();
-    }).value()) {
-        timer.start(30s);
-    }
-    Timer timer;
 };
 
 }  // namespace

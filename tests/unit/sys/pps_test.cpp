@@ -11,19 +11,14 @@
 #include <string>
 #include <unistd.h>
 
+#include "tests/unit/sys/sys_support.hpp"
+
 using namespace timepipe;
 namespace m = timepipe::pps_mode;
 
 namespace {
 
-std::string temp_file(const std::string& content) {
-    std::string path = ::testing::TempDir() + "pps_test.XXXXXX";
-    const int fd = ::mkstemp(path.data());
-    EXPECT_GE(fd, 0);
-    EXPECT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
-    ::close(fd);
-    return path;
-}
+using timepipe::test::temp_file;
 
 }  // namespace
 

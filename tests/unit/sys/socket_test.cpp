@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "libtime/sys/clock.hpp"
+#include "tests/unit/sys/sys_support.hpp"
 
 using namespace timepipe;
 using namespace std::chrono_literals;
@@ -34,11 +35,7 @@ std::vector<std::byte> payload(int i) {
     return v;
 }
 
-UdpSocket must(Result<UdpSocket> r) {
-    if (!r)
-        ADD_FAILURE() << r.error().what;
-    return std::move(r).value();
-}
+using timepipe::test::must;
 
 // Receives exactly `want` datagrams (waiting up to 1 s for each wake-up).
 std::size_t receive_all(UdpSocket& s, RxBatch& batch, std::size_t want) {

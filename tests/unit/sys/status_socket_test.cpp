@@ -118,14 +118,16 @@ TEST_F(StatusSocketTest, ConcurrentClientsEachGetTheWholeSnapshot) {
 TEST_F(StatusSocketTest, ASilentClientStallsNobodyAndIsDroppedAtTheTimeout) {
     // Larger than a socket buffer: the silent client's send cannot complete.
     std::vector<std::byte> big(8 << 20, std::byte{0x5a});
-    auto s = StatusSocket::open(path_, 0666, [&] { return big; }, {100ms, 4});
+    // A bound the reading client's 8 MiB take well within, even sanitized on a slow machine
+    // (100 ms was not: the reader itself was cut off there).
+    auto s = StatusSocket::open(path_, 0666, [&] { return big; }, {1s, 4});
     ASSERT_TRUE(s);
     const int silent = raw_connect(path_);
     auto got = read_status_socket(path_, 10s, 16 << 20);
     ASSERT_TRUE(got) << got.error().what;
     EXPECT_EQ(got->size(), big.size());
     // The silent client, once it reads, finds its snapshot cut short: it was dropped.
-    std::this_thread::sleep_for(1s);   // well past its 100 ms
+    std::this_thread::sleep_for(1500ms);   // well past its 1 s
     EXPECT_LT(drain(silent), big.size());
     ::close(silent);
     EXPECT_EQ(s->dropped(), 1u);

@@ -7,22 +7,16 @@
 
 #include <string>
 
+#include "tests/unit/sys/sys_support.hpp"
+#include "tests/unit/test_support.hpp"
+
 using namespace timepipe;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct Watchdog {
-    explicit Watchdog(EventLoop& loop) : timer(Timer::create(loop, [&loop] {
-        ADD_FAILURE() << "watchdog fired";
-        loop.stop();
-    }).value()) {
-        timer.start(30s);
-    }
-    Timer timer;
-};
-
-std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
+using timepipe::test::bytes;
+using timepipe::test::Watchdog;
 
 }  // namespace
 
