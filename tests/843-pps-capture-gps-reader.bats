@@ -54,7 +54,7 @@ for line in sys.stdin:
   run --separate-stderr timeout 25 sh -c "gps-reader -d '$BATS_TEST_TMPDIR/gps0' -o cbor |
     pps-capture -d sim:'$BATS_TEST_TMPDIR/pps' -n 3 -o json"
   printf '%s\n' "$output" > "$BATS_TEST_TMPDIR/out.json"
-  [ "$status" -eq 0 ]
+  [ "$status" -eq 0 ] || { echo "status $status: $stderr"; cat "$BATS_TEST_TMPDIR/out.json" "$BATS_TEST_TMPDIR/nmea.log"; false; }
   # each sample: the pulse 20 us after its second, so the offset is exactly -20 us
   [ "$(samples_of "$BATS_TEST_TMPDIR/out.json" | wc -l)" -eq 3 ]
   [ "$(samples_of "$BATS_TEST_TMPDIR/out.json" | cut -d' ' -f2 | sort -u)" = "-20000" ]
