@@ -19,11 +19,11 @@ setup() {
 }
 
 # start_receiver: nmea-gen on a pty at $BATS_TEST_TMPDIR/gps0, one epoch a second for 60 s.
-# Started 50 ms into a second, each epoch names the second it is sent in, as a receiver's does
-# (started late in a second it would name the one before, and every pulse would pair with it).
+# Started 50 ms into a second (--phase: aligned by nmea-gen after its own start-up), each epoch
+# names the second it is sent in, as a receiver's does (started late in a second it would name
+# the one before, and every pulse would pair with it).
 start_receiver() {
-  /usr/bin/python3 -c 'import time; time.sleep(1.05 - time.time() % 1)'
-  "$NMEA_GEN" --pty "$BATS_TEST_TMPDIR/gps0" --count 60 --interval 1 > "$BATS_TEST_TMPDIR/nmea.log" 2>&1 &
+  "$NMEA_GEN" --pty "$BATS_TEST_TMPDIR/gps0" --count 60 --interval 1 --phase 0.05 > "$BATS_TEST_TMPDIR/nmea.log" 2>&1 &
   track_pid $!
   local i
   for i in $(seq 50); do [ -e "$BATS_TEST_TMPDIR/gps0" ] && return 0; sleep 0.1; done
