@@ -181,13 +181,14 @@ PY
   for i in $(seq 50); do
     want=$(grep '"type":"tracking"' "$BATS_TEST_TMPDIR/out.json" | tail -1 |
       /usr/bin/python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin), sort_keys=True))')
+    snapshot "$SOCK" "$BATS_TEST_TMPDIR/snap.json"
     check_snapshot "$BATS_TEST_TMPDIR/snap.json" discipline "$dpid" "$SOCK"
     got=$(grep '"type":"tracking"' "$BATS_TEST_TMPDIR/snap.json" |
       /usr/bin/python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin), sort_keys=True))')
     [ "$want" != "$got" ] || break
     sleep 0.2
   done
-  [ "$want" = "$got" ]
+  [ "$want" = "$got" ] || { echo "stdout's last tracking: $want"; echo "snapshot's: $got"; false; }
   exec 5>&-
   wait $dpid
   [ ! -e "$SOCK" ]
