@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include <sodium.h>
@@ -47,6 +49,20 @@ bool init() {
 }
 
 void secure_zero(std::span<std::byte> bytes) { sodium_memzero(bytes.data(), bytes.size()); }
+
+bool same_secret(std::span<const std::byte> a, std::span<const std::byte> b) {
+    if (a.size() != b.size()) return false;
+    std::uint64_t diff = 0;
+    std::size_t i = 0;
+    for (; i + 8 <= a.size(); i += 8) {
+        std::uint64_t x, y;
+        std::memcpy(&x, a.data() + i, 8);
+        std::memcpy(&y, b.data() + i, 8);
+        diff |= x ^ y;
+    }
+    for (; i < a.size(); ++i) diff |= std::to_integer<std::uint64_t>(a[i] ^ b[i]);
+    return diff == 0;
+}
 
 Ed25519KeyPair ed25519_from_seed(std::span<const std::byte, kEd25519SeedSize> seed) {
     require_init();

@@ -68,6 +68,9 @@ private:
 };
 
 void secure_zero(std::span<std::byte> bytes);  // sodium_memzero: not optimised away
+// Whether two keys are equal, in time that does not depend on where they differ (a word at a
+// time: cheap enough to look a key up by its octets on every message).
+bool same_secret(std::span<const std::byte> a, std::span<const std::byte> b);
 
 template <std::size_t N>
 void SecretBytes<N>::wipe() {

@@ -106,57 +106,90 @@ AES_NI __m128i encrypt(const __m128i* rk, __m128i x) {
     return _mm_aesenclast_si128(x, rk[Rounds]);
 }
 
-// Lanes chains in lock step over blocks [from, to): block i of each goes through the rounds
-// together, so the AES unit works on several chains instead of waiting on one.
+// One chain of CBC-MAC work for the lanes: its key's schedule, chaining value, input, length.
+struct LaneJob {
+    const __m128i* rk;
+    const unsigned char* iv;
+    const unsigned char* in;
+    std::size_t blocks;
+    unsigned char* mac;
+};
+
+// `steps` blocks of Lanes chains in lock step: block i of each goes through the rounds together
+// (each lane with its own round keys), so the AES unit works on several chains at once
+// instead of waiting on one.
 template <int Rounds, int Lanes>
-AES_NI void cbc_lanes_ni(const __m128i* rk, __m128i* c, const unsigned char* const* in, std::size_t from,
-                         std::size_t to) {
-    __m128i x[Lanes];
-    for (std::size_t i = from; i < to; ++i) {
+AES_NI void lane_steps(const __m128i* const* rk, __m128i* c, const unsigned char** in, std::size_t steps) {
+    for (std::size_t i = 0; i < steps; ++i) {
+        __m128i x[Lanes];
 #pragma GCC unroll 4
-        for (int l = 0; l < Lanes; ++l) x[l] = _mm_xor_si128(_mm_xor_si128(c[l], load(in[l] + 16 * i)), rk[0]);
+        for (int l = 0; l < Lanes; ++l) x[l] = _mm_xor_si128(_mm_xor_si128(c[l], load(in[l] + 16 * i)), rk[l][0]);
 #pragma GCC unroll 16
         for (int r = 1; r < Rounds; ++r) {
 #pragma GCC unroll 4
-            for (int l = 0; l < Lanes; ++l) x[l] = _mm_aesenc_si128(x[l], rk[r]);
+            for (int l = 0; l < Lanes; ++l) x[l] = _mm_aesenc_si128(x[l], rk[l][r]);
         }
 #pragma GCC unroll 4
-        for (int l = 0; l < Lanes; ++l) c[l] = _mm_aesenclast_si128(x[l], rk[Rounds]);
+        for (int l = 0; l < Lanes; ++l) c[l] = _mm_aesenclast_si128(x[l], rk[l][Rounds]);
     }
+#pragma GCC unroll 4
+    for (int l = 0; l < Lanes; ++l) in[l] += 16 * steps;
 }
 
-// Up to four chains: longest first, all four in lock step while each has a block, then three,
-// two, and the longest alone.
+// Runs the jobs (keys of one size) four lanes wide: all lanes step together until the shortest
+// chain ends, its lane stores the MAC and takes the next job, until none is left.
 template <int Rounds>
-AES_NI void cbc_macs_ni(const __m128i* rk, std::span<const AesKey::Chain> chains) {
-    const AesKey::Chain* by_length[4];
-    const std::size_t count = chains.size();
-    for (std::size_t i = 0; i < count; ++i) {
-        std::size_t j = i;
-        for (; j > 0 && by_length[j - 1]->blocks < chains[i].blocks; --j) by_length[j] = by_length[j - 1];
-        by_length[j] = &chains[i];
-    }
+AES_NI void run_lanes(const LaneJob* jobs, std::size_t n) {
+    const __m128i* rk[4];
     __m128i c[4];
     const unsigned char* in[4];
-    for (std::size_t l = 0; l < count; ++l) {
-        c[l] = load(by_length[l]->iv);
-        in[l] = by_length[l]->in;
-    }
-    std::size_t done = 0;
-    for (std::size_t lanes = count; lanes > 0; --lanes) {
-        const std::size_t until = by_length[lanes - 1]->blocks;
-        switch (lanes) {
-        case 4: cbc_lanes_ni<Rounds, 4>(rk, c, in, done, until); break;
-        case 3: cbc_lanes_ni<Rounds, 3>(rk, c, in, done, until); break;
-        case 2: cbc_lanes_ni<Rounds, 2>(rk, c, in, done, until); break;
-        default: cbc_lanes_ni<Rounds, 1>(rk, c, in, done, until); break;
+    std::size_t left[4];
+    unsigned char* mac[4];
+    std::size_t lanes = 0, next = 0;
+    auto fill = [&] {
+        for (; lanes < 4 && next < n; ++next) {
+            const LaneJob& j = jobs[next];
+            if (j.blocks == 0) {
+                std::memmove(j.mac, j.iv, 16);
+                continue;
+            }
+            rk[lanes] = j.rk;
+            c[lanes] = load(j.iv);
+            in[lanes] = j.in;
+            left[lanes] = j.blocks;
+            mac[lanes] = j.mac;
+            ++lanes;
         }
-        done = std::max(done, until);
+    };
+    fill();
+    while (lanes > 0) {
+        std::size_t steps = left[0];
+        for (std::size_t l = 1; l < lanes; ++l) steps = std::min(steps, left[l]);
+        switch (lanes) {
+        case 4: lane_steps<Rounds, 4>(rk, c, in, steps); break;
+        case 3: lane_steps<Rounds, 3>(rk, c, in, steps); break;
+        case 2: lane_steps<Rounds, 2>(rk, c, in, steps); break;
+        default: lane_steps<Rounds, 1>(rk, c, in, steps); break;
+        }
+        std::size_t kept = 0;
+        for (std::size_t l = 0; l < lanes; ++l) {
+            if ((left[l] -= steps) == 0) {
+                store(mac[l], c[l]);
+                continue;
+            }
+            rk[kept] = rk[l];
+            c[kept] = c[l];
+            in[kept] = in[l];
+            left[kept] = left[l];
+            mac[kept] = mac[l];
+            ++kept;
+        }
+        lanes = kept;
+        fill();
     }
-    for (std::size_t l = 0; l < count; ++l) store(by_length[l]->mac, c[l]);
 }
 
-// One block at a time (SIV's own work runs through cbc_macs_ni and ctr_xor_ni).
+// One block at a time (SIV's own work runs through run_lanes and ctr_xor_ni).
 template <int Rounds>
 AES_NI void encrypt_blocks_ni(const __m128i* rk, const unsigned char* in, unsigned char* out, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) store(out + 16 * i, encrypt<Rounds>(rk, load(in + 16 * i)));
@@ -346,20 +379,43 @@ void AesKey::expand_together(std::span<AesKey* const> keys) {
 }
 
 bool AesKey::cbc_macs(std::span<const Chain> chains) {
+    // The same work as chains under several keys, all of them this one.
+    std::array<KeyedChain, 8> keyed;
+    for (std::size_t at = 0; at < chains.size(); at += keyed.size()) {
+        const std::size_t n = std::min(keyed.size(), chains.size() - at);
+        for (std::size_t i = 0; i < n; ++i) keyed[i] = {this, chains[at + i]};
+        if (!cbc_macs(std::span<const KeyedChain>(keyed).first(n))) return false;
+    }
+    return true;
+}
+
+bool AesKey::cbc_macs(std::span<const KeyedChain> chains) {
 #ifdef TIMEPIPE_HAVE_AES_NI
-    if (!openssl_) {
-        const __m128i* rk = schedule(round_keys_, key_.data(), key_size_, expanded_);
-        for (std::size_t at = 0; at < chains.size(); at += 4) {
-            auto part = chains.subspan(at, std::min<std::size_t>(4, chains.size() - at));
-            key_size_ == 16 ? cbc_macs_ni<10>(rk, part) : cbc_macs_ni<14>(rk, part);
+    if (!chains.empty() && !chains[0].key->openssl_) {  // the keys' backend is one
+        // Schedules not yet made, made together; then the chains by key size, 16 at a time.
+        std::array<AesKey*, 16> keys;
+        std::array<LaneJob, 16> jobs128, jobs256;
+        for (std::size_t at = 0; at < chains.size(); at += jobs128.size()) {
+            const auto part = chains.subspan(at, std::min(jobs128.size(), chains.size() - at));
+            std::size_t n_keys = 0, n128 = 0, n256 = 0;
+            for (const KeyedChain& k : part) {
+                AesKey& key = *k.key;
+                if (!key.expanded_) keys[n_keys++] = &key;  // expand_together skips one seen twice
+                (key.key_size_ == 16 ? jobs128[n128++] : jobs256[n256++]) =
+                    LaneJob{reinterpret_cast<const __m128i*>(key.round_keys_.data()), k.chain.iv, k.chain.in,
+                            k.chain.blocks, k.chain.mac};
+            }
+            if (n_keys != 0) expand_together(std::span<AesKey* const>(keys).first(n_keys));
+            if (n128 != 0) run_lanes<10>(jobs128.data(), n128);
+            if (n256 != 0) run_lanes<14>(jobs256.data(), n256);
         }
         return true;
     }
 #endif
-    for (const Chain& c : chains) {
-        if (c.blocks == 0) {
-            std::memmove(c.mac, c.iv, 16);
-        } else if (!cbc_mac(c.iv, c.in, c.blocks, c.mac)) {
+    for (const KeyedChain& k : chains) {
+        if (k.chain.blocks == 0) {
+            std::memmove(k.chain.mac, k.chain.iv, 16);
+        } else if (!k.key->cbc_mac(k.chain.iv, k.chain.in, k.chain.blocks, k.chain.mac)) {
             return false;
         }
     }

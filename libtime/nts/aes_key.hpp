@@ -49,6 +49,14 @@ public:
         unsigned char* mac;
     };
     bool cbc_macs(std::span<const Chain> chains);
+    // Independent CBC-MACs under any keys of one backend, one per chain (each set; 16- and
+    // 32-octet keys may mix), run side by side: up to four chains in lock step, a lane taking the next chain as
+    // soon as its own ends. A chain's iv must not be another's mac.
+    struct KeyedChain {
+        AesKey* key;
+        Chain chain;
+    };
+    static bool cbc_macs(std::span<const KeyedChain> chains);
     bool encrypt_blocks(const unsigned char* in, unsigned char* out, std::size_t n);
     // CTR: out = in xor the keystream E(counter), E(counter + 1), ... (a 128-bit big-endian
     // count) over n octets, any n; `in` and `out` may be the same.

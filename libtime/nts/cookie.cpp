@@ -125,44 +125,68 @@ std::size_t cookie_size(AeadAlgorithm a) {
     return kKeyIdSize + kCookieNonceSize + kSivTagSize + kAeadIdSize + 2 * aead_key_size(a);
 }
 
-std::vector<std::byte> seal_cookie(Siv& siv, const CookieKey& key, const SessionKeys& session) {
-    std::array<std::byte, kAeadIdSize + 2 * kMaxAeadKeySize> plain{};
+std::size_t cookie_plaintext(const SessionKeys& session, std::span<std::byte, kMaxCookiePlaintext> out) {
     auto id = static_cast<std::uint16_t>(session.aead());
-    plain[0] = std::byte(id >> 8);
-    plain[1] = std::byte(id & 0xFF);
-    std::copy(session.c2s().begin(), session.c2s().end(), plain.begin() + kAeadIdSize);
-    std::copy(session.s2c().begin(), session.s2c().end(), plain.begin() + kAeadIdSize + session.c2s().size());
-    const std::size_t plain_size = kAeadIdSize + session.c2s().size() + session.s2c().size();
+    out[0] = std::byte(id >> 8);
+    out[1] = std::byte(id & 0xFF);
+    out[2] = out[3] = std::byte{0};
+    std::copy(session.c2s().begin(), session.c2s().end(), out.begin() + kAeadIdSize);
+    std::copy(session.s2c().begin(), session.s2c().end(), out.begin() + kAeadIdSize + session.c2s().size());
+    return kAeadIdSize + session.c2s().size() + session.s2c().size();
+}
 
-    std::vector<std::byte> cookie(kKeyIdSize + kCookieNonceSize + kSivTagSize + plain_size);
-    auto kid = id_bytes(key.id);
+Result<AeadAlgorithm> cookie_session_aead(std::span<const std::byte> plain) {
+    if (plain.size() < kAeadIdSize) return fail("unsupported algorithm");
+    auto id = static_cast<std::uint16_t>((std::to_integer<unsigned>(plain[0]) << 8) | std::to_integer<unsigned>(plain[1]));
+    auto a = aead_from_id(id);
+    if (!a || plain[2] != std::byte{0} || plain[3] != std::byte{0} || plain.size() != kAeadIdSize + 2 * aead_key_size(*a))
+        return fail("unsupported algorithm " + std::to_string(id));
+    return *a;
+}
+
+void write_cookie_head(Siv& siv, std::uint32_t key_id, std::span<std::byte> cookie) {
+    auto kid = id_bytes(key_id);
     std::copy(kid.begin(), kid.end(), cookie.begin());
-    auto nonce = std::span(cookie).subspan(kKeyIdSize, kCookieNonceSize);
-    siv.random_nonce(nonce);
-    auto sealed = siv.seal(AeadAlgorithm::aes_siv_cmac_256, key.key.span(), nonce, kid,
-                           std::span(plain).first(plain_size), std::span(cookie).subspan(kKeyIdSize + kCookieNonceSize));
+    siv.random_nonce(cookie.subspan(kKeyIdSize, kCookieNonceSize));
+}
+
+std::array<std::span<const std::byte>, 2> cookie_headers(std::span<const std::byte> cookie) {
+    return {cookie.first(kKeyIdSize), cookie.subspan(kKeyIdSize, kCookieNonceSize)};
+}
+
+Result<const CookieKey*> cookie_key_of(const CookieKeys& keys, std::span<const std::byte> cookie) {
+    if (cookie.size() != cookie_size(AeadAlgorithm::aes_siv_cmac_256) &&
+        cookie.size() != cookie_size(AeadAlgorithm::aes_siv_cmac_512))
+        return fail("cookie of " + std::to_string(cookie.size()) + " octets");
+    const std::uint32_t id = id_of(cookie.first(kKeyIdSize));
+    const CookieKey* key = keys.find(id);
+    if (!key) return fail("unknown cookie key " + id_text(id));
+    return key;
+}
+
+std::vector<std::byte> seal_cookie(Siv& siv, const CookieKey& key, const SessionKeys& session) {
+    std::array<std::byte, kMaxCookiePlaintext> plain{};
+    const std::size_t plain_size = cookie_plaintext(session, plain);
+    std::vector<std::byte> cookie(kCookieHeadSize + kSivTagSize + plain_size);
+    write_cookie_head(siv, key.id, cookie);
+    auto sealed = siv.seal(AeadAlgorithm::aes_siv_cmac_256, key.key.span(), cookie_headers(cookie),
+                           std::span(plain).first(plain_size), std::span(cookie).subspan(kCookieHeadSize));
     crypto::secure_zero(plain);
     if (!sealed) cookie.clear();  // only on an OpenSSL failure: the caller sends no cookie
     return cookie;
 }
 
 Result<SessionKeys> open_cookie(Siv& siv, const CookieKeys& keys, std::span<const std::byte> cookie) {
-    constexpr std::size_t head = kKeyIdSize + kCookieNonceSize;
-    if (cookie.size() != cookie_size(AeadAlgorithm::aes_siv_cmac_256) &&
-        cookie.size() != cookie_size(AeadAlgorithm::aes_siv_cmac_512))
-        return fail("cookie of " + std::to_string(cookie.size()) + " octets");
-    auto kid = cookie.first(kKeyIdSize);
-    const CookieKey* key = keys.find(id_of(kid));
-    if (!key) return fail("unknown cookie key " + id_text(id_of(kid)));
-    std::array<std::byte, kAeadIdSize + 2 * kMaxAeadKeySize> plain{};
-    auto opened = siv.open(AeadAlgorithm::aes_siv_cmac_256, key->key.span(), cookie.subspan(kKeyIdSize, kCookieNonceSize),
-                           kid, cookie.subspan(head), plain);
+    auto key = cookie_key_of(keys, cookie);
+    if (!key) return Unexpected<Error>{key.error()};
+    std::array<std::byte, kMaxCookiePlaintext> plain{};
+    auto opened = siv.open(AeadAlgorithm::aes_siv_cmac_256, (*key)->key.span(), cookie_headers(cookie),
+                           cookie.subspan(kCookieHeadSize), plain);
     if (!opened) return Unexpected<Error>{opened.error()};
-    auto id = static_cast<std::uint16_t>((std::to_integer<unsigned>(plain[0]) << 8) | std::to_integer<unsigned>(plain[1]));
-    auto a = aead_from_id(id);
-    if (!a || plain[2] != std::byte{0} || plain[3] != std::byte{0} || *opened != kAeadIdSize + 2 * aead_key_size(*a)) {
+    auto a = cookie_session_aead(std::span(plain).first(*opened));
+    if (!a) {
         crypto::secure_zero(plain);
-        return fail("unsupported algorithm " + std::to_string(id));
+        return Unexpected<Error>{a.error()};
     }
     const std::size_t n = aead_key_size(*a);
     SessionKeys s(*a, std::span(plain).subspan(kAeadIdSize, n), std::span(plain).subspan(kAeadIdSize + n, n));

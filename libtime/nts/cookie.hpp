@@ -85,10 +85,28 @@ std::string format_cookie_keys(const CookieKeys& keys);
 void rotate_cookie_keys(CookieKeys& keys, std::int64_t now, std::size_t keep_old);
 
 std::size_t cookie_size(AeadAlgorithm session_aead);
+inline constexpr std::size_t kCookieHeadSize = 4 + kCookieNonceSize;  // key id, nonce: then SIV ‖ C
+inline constexpr std::size_t kMaxCookieSize = 168;                    // cookie_size(aes_siv_cmac_512)
+inline constexpr std::size_t kMaxCookiePlaintext = 4 + 2 * kMaxAeadKeySize;
+
 // Seals `session` under `key` with a fresh random nonce.
 std::vector<std::byte> seal_cookie(Siv& siv, const CookieKey& key, const SessionKeys& session);
 // Errors: "cookie of N octets" (malformed), "unknown cookie key 0x12345678" (rotated out or from
 // another server), "authentication failed" (forged or damaged), "unsupported algorithm N".
 Result<SessionKeys> open_cookie(Siv& siv, const CookieKeys& keys, std::span<const std::byte> cookie);
+
+// The pieces of those two, for a server that seals and opens many cookies at once as SIV jobs
+// (Siv::run; NtsServer):
+// the plaintext sealed for `session` (AEAD id ‖ 0 ‖ C2S ‖ S2C) in `out`; returns its size;
+std::size_t cookie_plaintext(const SessionKeys& session, std::span<std::byte, kMaxCookiePlaintext> out);
+// the session's algorithm, when an opened plaintext is one ("unsupported algorithm N"); its
+// keys follow: C2S at [4, 4 + aead_key_size), S2C after it;
+Result<AeadAlgorithm> cookie_session_aead(std::span<const std::byte> plaintext);
+// writes key id and a fresh nonce at the head of a cookie (the seal goes after them);
+void write_cookie_head(Siv& siv, std::uint32_t key_id, std::span<std::byte> cookie);
+// the associated data and nonce a cookie is sealed with (they point into `cookie`);
+std::array<std::span<const std::byte>, 2> cookie_headers(std::span<const std::byte> cookie);
+// the key that opens `cookie` ("cookie of N octets", "unknown cookie key 0x12345678").
+Result<const CookieKey*> cookie_key_of(const CookieKeys& keys, std::span<const std::byte> cookie);
 
 }  // namespace timepipe::nts

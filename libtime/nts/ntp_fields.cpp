@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <optional>
+#include <sysexits.h>
 
 #include "libtime/base/crypto.hpp"
 #include "libtime/ntp/extension.hpp"
@@ -39,12 +41,17 @@ std::size_t put_field(std::span<std::byte> out, std::size_t at, std::uint16_t ty
     return at + len;
 }
 
-// Seals `plaintext` under `key` and appends the authenticator field at out[at): associated
-// data out[0..at). Padded to at least `min_size` octets in all. Returns the new end or an error.
-Result<std::size_t> put_authenticator(Siv& siv, AeadAlgorithm a, std::span<const std::byte> key,
-                                      std::span<const std::byte> plaintext, std::span<std::byte> out, std::size_t at,
-                                      std::size_t min_size = 0) {
-    const std::size_t ciphertext = kSivTagSize + plaintext.size();
+// The authenticator field at out[at): its header and a fresh nonce written, the rest zero, room
+// for SIV ‖ ciphertext of `plaintext_size` octets; padded to at least `min_size` octets.
+struct AuthenticatorSlot {
+    std::size_t end;                // the field's end
+    std::span<const std::byte> ad;  // out[0..at): the associated data
+    std::span<const std::byte> nonce;
+    std::span<std::byte> sealed;    // SIV ‖ ciphertext goes here
+};
+Result<AuthenticatorSlot> authenticator_slot(Siv& siv, std::span<std::byte> out, std::size_t at,
+                                             std::size_t plaintext_size, std::size_t min_size = 0) {
+    const std::size_t ciphertext = kSivTagSize + plaintext_size;
     std::size_t len = ntp::kFieldHeaderSize + kAuthHeadSize + padded(kNonceSize) + padded(ciphertext);
     len = std::max(len, padded(min_size));
     if (len > ntp::kMaxFieldSize || at + len > out.size()) return fail("packet buffer too small", EX_SOFTWARE);
@@ -55,33 +62,14 @@ Result<std::size_t> put_authenticator(Siv& siv, AeadAlgorithm a, std::span<const
     put16(out, at + 6, ciphertext);
     auto nonce = out.subspan(at + 8, kNonceSize);
     siv.random_nonce(nonce);
-    auto sealed = siv.seal(a, key, nonce, out.first(at), plaintext, out.subspan(at + 8 + padded(kNonceSize), ciphertext));
-    if (!sealed) return Unexpected<Error>{sealed.error()};
-    return at + len;
+    return AuthenticatorSlot{at + len, out.first(at), nonce, out.subspan(at + 8 + padded(kNonceSize), ciphertext)};
 }
 
-void forget_keys(Siv& siv, const SessionKeys& keys) {
-    siv.forget(keys.aead(), keys.c2s());
-    siv.forget(keys.aead(), keys.s2c());
-}
-
-// A server's client keys, forgotten when the request is refused after they were set up.
-struct KeysForgottenUnlessKept {
-    Siv& siv;
-    const SessionKeys& keys;
-    bool keep = false;
-    ~KeysForgottenUnlessKept() {
-        if (!keep) forget_keys(siv, keys);
-    }
+// The nonce and SIV ‖ ciphertext of an authenticator field's value, checked against its length.
+struct AuthenticatorParts {
+    std::span<const std::byte> nonce, sealed;
 };
-
-struct Opened {
-    std::vector<std::byte> plaintext;
-};
-
-// Opens the authenticator whose field starts at `at` in `packet`: associated data packet[0..at).
-Result<Opened> open_authenticator(Siv& siv, AeadAlgorithm a, std::span<const std::byte> key,
-                                  std::span<const std::byte> packet, std::size_t at, std::span<const std::byte> body) {
+Result<AuthenticatorParts> authenticator_parts(std::span<const std::byte> body) {
     if (body.size() < kAuthHeadSize) return fail("authenticator too short");
     const std::size_t nonce_len = be16(body, 0);
     const std::size_t ct_len = be16(body, 2);
@@ -90,11 +78,21 @@ Result<Opened> open_authenticator(Siv& siv, AeadAlgorithm a, std::span<const std
     // §5.6: a nonce shorter than 16 octets must be padded to that length
     if (kAuthHeadSize + std::max(padded(nonce_len), kNonceSize) + padded(ct_len) > body.size())
         return fail("authenticator: short nonce without padding");
+    return AuthenticatorParts{body.subspan(kAuthHeadSize, nonce_len), body.subspan(kAuthHeadSize + padded(nonce_len), ct_len)};
+}
+
+struct Opened {
+    std::vector<std::byte> plaintext;
+};
+
+// Opens the authenticator whose field starts at `at` in `packet`: associated data packet[0..at).
+Result<Opened> open_authenticator(Siv& siv, AeadAlgorithm a, std::span<const std::byte> key,
+                                  std::span<const std::byte> packet, std::size_t at, std::span<const std::byte> body) {
+    auto parts = authenticator_parts(body);
+    if (!parts) return Unexpected<Error>{parts.error()};
     Opened o;
-    o.plaintext.resize(ct_len - kSivTagSize);
-    auto nonce = body.subspan(kAuthHeadSize, nonce_len);
-    auto ct = body.subspan(kAuthHeadSize + padded(nonce_len), ct_len);
-    auto n = siv.open(a, key, nonce, packet.first(at), ct, o.plaintext);
+    o.plaintext.resize(parts->sealed.size() - kSivTagSize);
+    auto n = siv.open(a, key, parts->nonce, packet.first(at), parts->sealed, o.plaintext);
     if (!n) return Unexpected<Error>{n.error()};
     return o;
 }
@@ -128,7 +126,11 @@ Result<std::size_t> write_client_request(Siv& siv, const SessionKeys& keys, std:
     std::vector<std::byte> zeros(cookie.size());
     for (int i = 0; at && i < placeholders; ++i) at = put_field(out, at, kFieldCookiePlaceholder, zeros);
     if (!at) return fail("packet buffer too small", EX_SOFTWARE);
-    return put_authenticator(siv, keys.aead(), keys.c2s(), {}, out, at);
+    auto slot = authenticator_slot(siv, out, at, 0);
+    if (!slot) return Unexpected<Error>{slot.error()};
+    auto sealed = siv.seal(keys.aead(), keys.c2s(), slot->nonce, slot->ad, {}, slot->sealed);
+    if (!sealed) return Unexpected<Error>{sealed.error()};
+    return slot->end;
 }
 
 Result<std::vector<Cookie>> read_server_response(Siv& siv, const SessionKeys& keys, std::span<const std::byte> uid,
@@ -173,93 +175,313 @@ bool is_nts_nak(std::span<const std::byte> packet, std::span<const std::byte> ui
     return u && u->value.size() == uid.size() && std::equal(uid.begin(), uid.end(), u->value.begin());
 }
 
-Expected<ClientRequest, RequestRefusal> read_client_request(Siv& siv, const CookieKeys& keys,
-                                                            std::span<const std::byte> packet) {
-    auto refuse = [](bool nts, bool nak, std::string what) { return Unexpected<RequestRefusal>{RequestRefusal{nts, nak, std::move(what), {}}}; };
-    auto fields = fields_of(packet);
-    if (!fields) return refuse(false, false, fields.error().what);
+// --- server ------------------------------------------------------------------------------
+
+namespace {
+
+// Where an NTS request keeps its fields (no crypto yet), or what to do with it instead.
+struct RequestFields {
     std::span<const std::byte> uid, cookie;
-    std::optional<ntp::ExtensionField> auth;
-    int cookies = 0, uids = 0;
     std::size_t cookie_len = 0;
+    int cookies = 0;         // cookie + placeholders in the clear
+    std::size_t auth_at = 0; // the authenticator's offset: the associated data ends there
+    std::span<const std::byte> auth_value;
+    AuthenticatorParts auth;
+};
+
+using Verdict = ServerExchange::Verdict;
+
+// Sets x's verdict to `v`, saying why; false, for `return refuse(...)` in a check.
+bool refuse(ServerExchange& x, Verdict v, std::string what) {
+    x.verdict = v;
+    x.what = std::move(what);
+    return false;
+}
+
+bool find_fields(ServerExchange& x, RequestFields& r) {
+    const auto packet = x.request;
+    auto fields = fields_of(packet);
+    if (!fields) return refuse(x, Verdict::plain, fields.error().what);
+    std::optional<ntp::ExtensionField> auth;
+    int uids = 0;
     bool saw_cookie = false;
     for (auto f : *fields) {
         switch (f.type) {
         case kFieldUniqueIdentifier:
-            uid = f.value;
+            r.uid = f.value;
             ++uids;
             break;
         case kFieldCookie:
-            if (saw_cookie) return refuse(true, false, "more than one cookie");
+            if (saw_cookie) return refuse(x, Verdict::dropped, "more than one cookie");
             saw_cookie = true;
-            cookie = f.value;
+            r.cookie = f.value;
             [[fallthrough]];
         case kFieldCookiePlaceholder:
-            if (cookies > 0 && f.value.size() != cookie_len) return refuse(true, false, "cookie and placeholders differ in length");
-            cookie_len = f.value.size();
-            ++cookies;
+            if (r.cookies > 0 && f.value.size() != r.cookie_len)
+                return refuse(x, Verdict::dropped, "cookie and placeholders differ in length");
+            r.cookie_len = f.value.size();
+            ++r.cookies;
             break;
         case kFieldAuthenticator:
-            if (field_end(packet, f) != packet.size()) return refuse(true, false, "authenticator is not the last field");
+            if (field_end(packet, f) != packet.size()) return refuse(x, Verdict::dropped, "authenticator is not the last field");
             auth = f;
             break;
         default: break;  // unknown fields are ignored
         }
     }
-    if (uids == 0 && !saw_cookie && !auth) return refuse(false, false, "no NTS fields");
-    if (uids != 1 || uid.size() < kUniqueIdSize) return refuse(true, false, "no unique identifier of 32 octets or more");
-    if (!saw_cookie) return refuse(true, false, "no cookie");
-    if (!auth) return refuse(true, false, "no authenticator");
-
-    auto nak = [&](std::string what) {
-        RequestRefusal r{true, true, std::move(what), {}};
-        r.uid.assign(uid.begin(), uid.end());
-        return Unexpected<RequestRefusal>{std::move(r)};
-    };
-    auto session = open_cookie(siv, keys, cookie);
-    if (!session) return nak("cookie: " + session.error().what);
-    // Both client keys set up at once; forgotten when the request is refused here, or after the
-    // response (write_server_response).
-    siv.prepare(session->aead(), session->c2s(), session->s2c());
-    KeysForgottenUnlessKept guard{siv, *session};
-    auto o = open_authenticator(siv, session->aead(), session->c2s(), packet, offset_of(packet, *auth), auth->value);
-    if (!o) return nak("authenticator: " + o.error().what);
-    auto inner = ntp::split_extensions(o->plaintext, ntp::ExtensionRules::Nts);
-    if (!inner) return refuse(true, false, "encrypted fields: " + std::string(ntp::to_string(inner.error())));
-    for (auto e : inner->fields) {
-        if (e.type != kFieldCookiePlaceholder) continue;
-        if (e.value.size() != cookie_len) return refuse(true, false, "cookie and placeholders differ in length");
-        ++cookies;
-    }
-    guard.keep = true;
-    ClientRequest req;
-    req.keys = *session;
-    req.uid.assign(uid.begin(), uid.end());
-    req.cookie_size = cookie_len;
-    req.cookies_wanted = std::min(cookies, kMaxCookies);
-    return req;
+    if (uids == 0 && !saw_cookie && !auth) return refuse(x, Verdict::plain, "no NTS fields");
+    if (uids != 1 || r.uid.size() < kUniqueIdSize) return refuse(x, Verdict::dropped, "no unique identifier of 32 octets or more");
+    if (!saw_cookie) return refuse(x, Verdict::dropped, "no cookie");
+    if (!auth) return refuse(x, Verdict::dropped, "no authenticator");
+    x.uid = r.uid;  // from here on a refusal is a NAK, which carries it
+    r.auth_at = offset_of(packet, *auth);
+    r.auth_value = auth->value;
+    return true;
 }
 
-Result<std::size_t> write_server_response(Siv& siv, const ClientRequest& req, std::span<const Cookie> cookies,
-                                          std::span<std::byte> out, std::size_t request_size) {
-    std::size_t at = put_field(out, kHeaderSize, kFieldUniqueIdentifier, req.uid);
-    if (!at) return fail("packet buffer too small", EX_SOFTWARE);
-    // The cookie fields to encrypt, on the stack: this runs once per response. 8 of our largest
-    // cookies (AES-SIV-CMAC-512 keys: 168 octets) take 1376 octets.
-    std::array<std::byte, 2048> plain;
-    std::size_t p = 0;
-    for (const auto& c : cookies) {
-        p = put_field(plain, p, kFieldCookie, c);
-        if (!p) return fail("cookies too long", EX_SOFTWARE);
+}  // namespace
+
+struct NtsServer::Impl {
+    // A master key set up, found by its id and octets (a new key file brings new ones).
+    struct Master {
+        std::uint32_t id = 0;
+        crypto::SecretBytes<kMasterKeySize> bytes;
+        SivKey key;
+    };
+
+    // One request in the works.
+    struct Request {
+        ServerExchange* x = nullptr;
+        RequestFields fields;
+        SivKey* master = nullptr;  // the cookie's
+        std::array<std::byte, kMaxCookiePlaintext> session{};  // the cookie's plaintext: AEAD ‖ 0 ‖ C2S ‖ S2C
+        std::size_t session_size = 0;
+        SivKey c2s, s2c;
+        std::vector<std::byte> inner;  // the request's encrypted fields, opened (capacity kept)
+        std::array<std::byte, kMaxCookies * (ntp::kFieldHeaderSize + kMaxCookieSize)> cookies{};  // the response's plaintext
+        std::size_t cookies_size = 0;
+        std::array<std::array<std::span<const std::byte>, 2>, kMaxCookies> cookie_headers;
+        std::array<std::span<const std::byte>, 2> headers;  // the job at hand's: AD, nonce
+        std::size_t first_job = 0, jobs = 0;  // its jobs in the step at hand
+        std::size_t end = 0;                  // the response's length, once sealed
+        bool live = false;
+
+        ~Request() { wipe(); }
+        void wipe() {
+            crypto::secure_zero(std::span(session).first(session_size));
+            crypto::secure_zero(std::span(cookies).first(cookies_size));
+            if (!inner.empty()) crypto::secure_zero(std::span(inner));
+            session_size = cookies_size = 0;
+            inner.clear();
+        }
+    };
+
+    Siv siv;
+    std::vector<std::unique_ptr<Master>> masters;
+    std::vector<std::unique_ptr<Request>> requests;  // as many as the largest batch checked
+    std::vector<Siv::Job> jobs;
+
+    SivKey& master_for(const CookieKey& k) {
+        for (auto& m : masters)
+            if (m->id == k.id && crypto::same_secret(m->bytes.span(), k.key.span()))
+                return m->key;
+        auto m = std::make_unique<Master>();
+        m->id = k.id;
+        std::copy(k.key.span().begin(), k.key.span().end(), m->bytes.span().begin());
+        m->key.set(AeadAlgorithm::aes_siv_cmac_256, k.key.span());
+        masters.push_back(std::move(m));
+        return masters.back()->key;
     }
-    const std::size_t min_auth = request_size > at ? request_size - at : 0;
-    auto end = put_authenticator(siv, req.keys.aead(), req.keys.s2c(), std::span(plain).first(p), out, at, min_auth);
-    crypto::secure_zero(std::span(plain).first(p));
-    forget_keys(siv, req.keys);
-    if (!end) return end;
-    if (*end > request_size) return fail("response of " + std::to_string(*end) + " octets would exceed the request's " +
-                                         std::to_string(request_size), EX_SOFTWARE);
-    return end;
+
+    Siv::Job& add_job(Request& r) {
+        if (r.jobs++ == 0) r.first_job = jobs.size();
+        jobs.emplace_back();
+        return jobs.back();
+    }
+    // The first of r's jobs that failed, if any.
+    const Error* failure(const Request& r) const {
+        for (std::size_t i = r.first_job; i < r.first_job + r.jobs; ++i)
+            if (!jobs[i].result) return &jobs[i].result.error();
+        return nullptr;
+    }
+    void run_step() {
+        siv.run(jobs);
+    }
+    void next_step() {
+        jobs.clear();
+        for (auto& r : requests) r->jobs = 0;
+    }
+    void stop(Request& r, Verdict v, std::string what) {
+        refuse(*r.x, v, std::move(what));
+        r.live = false;
+        r.wipe();
+    }
+
+    void check(const CookieKeys& keys, std::span<ServerExchange> batch) {
+        while (requests.size() < batch.size()) requests.push_back(std::make_unique<Request>());
+        if (masters.size() > keys.keys.size())  // keys gone from the file (never while a batch is in the works)
+            std::erase_if(masters, [&](const auto& m) {
+                const CookieKey* k = keys.find(m->id);
+                return !k || !crypto::same_secret(m->bytes.span(), k->key.span());
+            });
+        SivKey* current = keys.empty() ? nullptr : &master_for(keys.current());
+        auto live = [&](auto&& f) {  // f(request) for each request still in the works
+            for (std::size_t i = 0; i < batch.size(); ++i)
+                if (requests[i]->live) f(*requests[i]);
+        };
+
+        // 1. Fields found, cookies opened with the keys they name.
+        next_step();
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            Request& r = *requests[i];
+            r.wipe();
+            r.x = &batch[i];
+            r.x->slot = i;
+            r.x->verdict = Verdict::plain;
+            r.x->what.clear();
+            r.x->uid = {};
+            r.x->length = 0;
+            r.x->cookies = 0;
+            r.fields = RequestFields{};
+            r.end = 0;
+            r.live = find_fields(*r.x, r.fields);
+            if (!r.live) continue;
+            auto key = cookie_key_of(keys, r.fields.cookie);
+            if (!key) {
+                stop(r, Verdict::nak, "cookie: " + key.error().what);
+                continue;
+            }
+            r.master = &master_for(**key);
+            r.headers = cookie_headers(r.fields.cookie);
+            Siv::Job& j = add_job(r);
+            j.seal = false;
+            j.key = r.master;
+            j.headers = r.headers;
+            j.in = r.fields.cookie.subspan(kCookieHeadSize);
+            j.out = r.session;
+        }
+        run_step();
+
+        // 2. The client's keys from its cookie; its authenticator checked with C2S.
+        live([&](Request& r) {
+            const Siv::Job& opened = jobs[r.first_job];
+            if (!opened.result) return stop(r, Verdict::nak, "cookie: " + opened.result.error().what);
+            r.session_size = *opened.result;
+            auto aead = cookie_session_aead(std::span(r.session).first(r.session_size));
+            if (!aead) return stop(r, Verdict::nak, "cookie: " + aead.error().what);
+            auto parts = authenticator_parts(r.fields.auth_value);
+            if (!parts) return stop(r, Verdict::nak, "authenticator: " + parts.error().what);
+            r.fields.auth = *parts;
+            const std::size_t n = aead_key_size(*aead);
+            r.c2s.set(*aead, std::span(r.session).subspan(4, n));
+            r.s2c.set(*aead, std::span(r.session).subspan(4 + n, n));
+        });
+        next_step();
+        live([&](Request& r) {
+            r.inner.resize(r.fields.auth.sealed.size() - kSivTagSize);
+            r.headers = {r.x->request.first(r.fields.auth_at), r.fields.auth.nonce};
+            Siv::Job& j = add_job(r);
+            j.seal = false;
+            j.key = &r.c2s;
+            j.headers = r.headers;
+            j.in = r.fields.auth.sealed;
+            j.out = r.inner;
+        });
+        run_step();
+
+        // 3. Placeholders inside the encrypted part counted; the new cookies sealed (the same
+        // session keys under the current master key, each with its own nonce) straight into
+        // the cookie fields the response will encrypt.
+        live([&](Request& r) {
+            if (auto e = failure(r)) return stop(r, Verdict::nak, "authenticator: " + e->what);
+            int cookies = r.fields.cookies;
+            auto inner = ntp::split_extensions(r.inner, ntp::ExtensionRules::Nts);
+            if (!inner) return stop(r, Verdict::dropped, "encrypted fields: " + std::string(ntp::to_string(inner.error())));
+            bool bad = false;
+            for (auto e : inner->fields) {
+                if (e.type != kFieldCookiePlaceholder) continue;
+                bad = bad || e.value.size() != r.fields.cookie_len;
+                ++cookies;
+            }
+            if (bad) return stop(r, Verdict::dropped, "cookie and placeholders differ in length");
+            if (!current) return stop(r, Verdict::dropped, "no cookie key");
+            r.x->cookies = std::min(cookies, kMaxCookies);
+        });
+        next_step();
+        live([&](Request& r) {
+            const auto session = std::span<const std::byte>(r.session).first(r.session_size);
+            const std::size_t size = kCookieHeadSize + kSivTagSize + r.session_size;
+            const std::size_t field = padded(ntp::kFieldHeaderSize + size);
+            std::size_t p = 0;
+            for (std::size_t i = 0; i < static_cast<std::size_t>(r.x->cookies); ++i, p += field) {
+                auto f = std::span(r.cookies).subspan(p, field);
+                put16(f, 0, kFieldCookie);
+                put16(f, 2, field);
+                auto cookie = f.subspan(ntp::kFieldHeaderSize, size);
+                write_cookie_head(siv, keys.current().id, cookie);
+                r.cookie_headers[i] = cookie_headers(cookie);
+                Siv::Job& j = add_job(r);
+                j.key = current;
+                j.headers = r.cookie_headers[i];
+                j.in = session;
+                j.out = cookie.subspan(kCookieHeadSize);
+            }
+            r.cookies_size = p;
+        });
+        run_step();
+        live([&](Request& r) {
+            if (auto e = failure(r)) return stop(r, Verdict::dropped, "cookie: " + e->what);
+            r.x->verdict = Verdict::answered;  // once its header is written: seal()
+        });
+    }
+
+    // 4. The response: UID, then the authenticator sealing the cookies under S2C, as long as
+    // the request when it would be shorter.
+    void seal(std::span<ServerExchange> exchanges) {
+        next_step();
+        auto each = [&](auto&& f) {  // f(request) for each checked exchange to answer
+            for (ServerExchange& x : exchanges)
+                if (x.verdict == Verdict::answered && x.slot < requests.size() && requests[x.slot]->x == &x &&
+                    requests[x.slot]->live)
+                    f(*requests[x.slot]);
+        };
+        each([&](Request& r) {
+            auto out = r.x->reply;
+            const std::size_t request_size = r.x->request.size();
+            std::size_t at = put_field(out, kHeaderSize, kFieldUniqueIdentifier, r.fields.uid);
+            if (!at) return stop(r, Verdict::dropped, "packet buffer too small");
+            const std::size_t min_auth = request_size > at ? request_size - at : 0;
+            auto slot = authenticator_slot(siv, out, at, r.cookies_size, min_auth);
+            if (!slot) return stop(r, Verdict::dropped, slot.error().what);
+            if (slot->end > request_size)
+                return stop(r, Verdict::dropped, "response of " + std::to_string(slot->end) +
+                                                     " octets would exceed the request's " + std::to_string(request_size));
+            r.end = slot->end;
+            r.headers = {slot->ad, slot->nonce};
+            Siv::Job& j = add_job(r);
+            j.key = &r.s2c;
+            j.headers = r.headers;
+            j.in = std::span(r.cookies).first(r.cookies_size);
+            j.out = slot->sealed;
+        });
+        run_step();
+        each([&](Request& r) {
+            if (auto e = failure(r)) return stop(r, Verdict::dropped, e->what);
+            r.x->length = r.end;
+            r.live = false;  // done: sealed once
+            r.wipe();
+        });
+    }
+};
+
+NtsServer::NtsServer() : impl_(std::make_unique<Impl>()) {}
+NtsServer::~NtsServer() = default;
+Siv& NtsServer::siv() { return impl_->siv; }
+void NtsServer::check(const CookieKeys& keys, std::span<ServerExchange> batch) { impl_->check(keys, batch); }
+void NtsServer::seal(std::span<ServerExchange> exchanges) { impl_->seal(exchanges); }
+void NtsServer::answer(const CookieKeys& keys, std::span<ServerExchange> batch) {
+    impl_->check(keys, batch);
+    impl_->seal(batch);
 }
 
 Result<std::size_t> write_nak(std::span<const std::byte> uid, std::span<std::byte> out) {

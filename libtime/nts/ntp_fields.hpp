@@ -7,10 +7,11 @@
 //   auto r = read_server_response(siv, keys, uid, received);   // new cookies, or why not
 //   if (!r && is_nts_nak(received, uid)) ...                    // run NTS-KE again
 //
-//   // server
-//   auto q = read_client_request(siv, cookie_keys, received);  // session keys, UID, cookies wanted
-//   if (!q) q.error().nak ? answer with write_nak(...) : drop;
-//   auto n = write_server_response(siv, *q, fresh_cookies, buf, received.size());
+//   // server, for a batch of requests
+//   NtsServer nts;
+//   nts.check(cookie_keys, exchanges);  // each: plain, dropped, nak (write_nak) or answered
+//   ... write the answered ones' headers, then
+//   nts.seal(exchanges);                // UID, authenticator and cookies appended
 //
 // Field layout: Unique Identifier (0x0104, at least 32 random octets, echoed), NTS Cookie
 // (0x0204, one per request), Cookie Placeholder (0x0304, as long as the cookie, one per extra
@@ -23,6 +24,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -64,31 +66,55 @@ bool is_nts_nak(std::span<const std::byte> packet, std::span<const std::byte> ui
 
 // --- server ------------------------------------------------------------------------------
 
-struct ClientRequest {
-    SessionKeys keys;            // from the cookie
-    std::vector<std::byte> uid;  // echoed in the response
-    std::size_t cookie_size = 0;
-    int cookies_wanted = 1;      // cookie + placeholders, at most 8
+// One request of a batch a server answers, and what became of it.
+struct ServerExchange {
+    std::span<const std::byte> request;  // as received
+    std::span<std::byte> reply;          // its first 48 octets: the response's header, written
+
+    enum class Verdict {
+        plain,     // not an NTS request (no UID, cookie or authenticator): answer it as it is
+        dropped,   // a malformed NTS request: no answer
+        nak,       // a cookie or authenticator that does not open: an NTS NAK (write_nak) with `uid`
+        answered,  // after check(): to be answered, once its header is written (seal());
+                   // after seal(): reply[0..length) is the response — UID, and the
+                   // authenticator with `cookies` fresh cookies under S2C
+    };
+    Verdict verdict = Verdict::plain;
+    std::string what;                // dropped, nak: why
+    std::span<const std::byte> uid;  // nak, answered: the request's (points into it)
+    std::size_t length = 0;          // answered and sealed: the response's length, never above the request's
+    int cookies = 0;                 // answered: how many (cookie + placeholders, at most 8)
+    std::size_t slot = 0;            // NtsServer's: where check() left the request's keys for seal()
 };
 
-struct RequestRefusal {
-    bool nts = false;  // the request is an NTS request (else: plain NTP, or not ours to judge)
-    bool nak = false;  // answer with an NTS NAK (a cookie or authenticator that does not open)
-    std::string what;
-    std::vector<std::byte> uid;  // with nak: the request's UID, which the NAK carries
+// A server's side of NTS (RFC 8915 §5) for a batch of requests: each cookie opened with the
+// master key it names, each authenticator checked with the cookie's C2S, each request's new
+// cookies sealed under the current master key, each response sealed under S2C — every step
+// for the whole batch at once, so the AES work of several requests runs side by side (one
+// request's CMAC chains keep the AES unit a third busy). The clients' keys are set up for
+// each request and not kept: every message pays for its own, as with many clients.
+// One per thread (it holds the batch's keys and buffers).
+class NtsServer {
+public:
+    NtsServer();
+    ~NtsServer();
+    NtsServer(const NtsServer&) = delete;
+    NtsServer& operator=(const NtsServer&) = delete;
+
+    // Everything: check() then seal().
+    void answer(const CookieKeys& keys, std::span<ServerExchange> batch);
+    // The steps that need only the requests — cookies opened, authenticators checked, new
+    // cookies sealed — for the whole batch; then each response sealed once its header (with
+    // its transmit time) is written: any subset of the checked batch, in any grouping, before
+    // the next check(). Exchanges whose verdict is not `answered` are passed over.
+    void check(const CookieKeys& keys, std::span<ServerExchange> batch);
+    void seal(std::span<ServerExchange> exchanges);
+    Siv& siv();  // its SIV (key_set_ups, random nonces)
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
 };
-
-// Checks an NTS request. Not NTS at all (no UID, cookie or authenticator): refusal with nts
-// false. Malformed: nts true, no NAK (dropped). Cookie or authenticator that does not open:
-// nak true.
-Expected<ClientRequest, RequestRefusal> read_client_request(Siv& siv, const CookieKeys& keys,
-                                                            std::span<const std::byte> packet);
-
-// Appends the UID and the authenticator (new cookies encrypted under S2C), padded so the
-// response is as long as the request when it would be shorter. Returns the packet's length;
-// errors when it would exceed `request_size` or `out`.
-Result<std::size_t> write_server_response(Siv& siv, const ClientRequest& req, std::span<const Cookie> cookies,
-                                          std::span<std::byte> out, std::size_t request_size);
 
 // Appends the request's UID after a NAK header (stratum 0, kiss code NTSN) the caller wrote.
 Result<std::size_t> write_nak(std::span<const std::byte> uid, std::span<std::byte> out);

@@ -68,6 +68,7 @@ std::string_view to_string(Reply r) {
     case Reply::KissRate: return "KoD RATE";
     case Reply::KissDeny: return "KoD DENY";
     case Reply::KissRstr: return "KoD RSTR";
+    case Reply::KissNtsn: return "NTS NAK";
     }
     return "unknown";
 }
@@ -140,14 +141,21 @@ Outcome Responder::refuse(const Header& req, Kiss code, std::span<const std::byt
 
 Outcome Responder::handle(std::span<const std::byte> request, std::span<const std::byte> client, UnixNanos rx_time,
                           UnixNanos tx_time, std::int64_t mono_ns, const ServerState& state,
-                          std::span<std::byte> out_any) noexcept {
+                          std::span<std::byte> out) noexcept {
+    auto req = admit(request, client, mono_ns, out);
+    if (!req) return req.error();
+    return answer(*req, client, rx_time, tx_time, state, out);
+}
+
+Expected<Header, Outcome> Responder::admit(std::span<const std::byte> request, std::span<const std::byte> client,
+                                           std::int64_t mono_ns, std::span<std::byte> out_any) noexcept {
     counters_->bump(Counter::received);
     Outcome o;
     auto req = accept_request(request);
     if (!req || out_any.size() < kHeaderSize) {
         o.drop = req ? Drop::Malformed : req.error();
         counters_->bump(counter_for(*o.drop));
-        return o;
+        return Unexpected<Outcome>{o};
     }
     std::span<std::byte, kHeaderSize> out = out_any.first<kHeaderSize>();
 
@@ -155,11 +163,12 @@ Outcome Responder::handle(std::span<const std::byte> request, std::span<const st
         if (!config_.deny_kod) {
             o.drop = Drop::Denied;
             counters_->bump(Counter::dropped_denied);
-            return o;
+            return Unexpected<Outcome>{o};
         }
-        return refuse(*req, Kiss::Deny, client, mono_ns, out);
+        return Unexpected<Outcome>{refuse(*req, Kiss::Deny, client, mono_ns, out)};
     }
-    if (policy_->restricted.check(client) == Verdict::Deny) return refuse(*req, Kiss::Rstr, client, mono_ns, out);
+    if (policy_->restricted.check(client) == Verdict::Deny)
+        return Unexpected<Outcome>{refuse(*req, Kiss::Rstr, client, mono_ns, out)};
 
     if (limiter_ != nullptr) {
         switch (limiter_->check(client, mono_ns)) {
@@ -169,14 +178,20 @@ Outcome Responder::handle(std::span<const std::byte> request, std::span<const st
             o.length = kHeaderSize;
             o.reply = Reply::KissRate;
             counters_->bump(Counter::kod_rate);
-            return o;
+            return Unexpected<Outcome>{o};
         case RateDecision::Drop:
             o.drop = Drop::RateLimited;
             counters_->bump(Counter::dropped_rate);
-            return o;
+            return Unexpected<Outcome>{o};
         }
     }
+    return *req;
+}
 
+Outcome Responder::answer(const Header& req, std::span<const std::byte> client, UnixNanos rx_time, UnixNanos tx_time,
+                          const ServerState& state, std::span<std::byte> out_any) noexcept {
+    Outcome o;
+    std::span<std::byte, kHeaderSize> out = out_any.first<kHeaderSize>();
     NtpTimestamp rx = from_unix_nanos(rx_time + state.correction_ns);
     const bool xleave = table_ != nullptr && config_.interleaved;
     if (xleave) {
@@ -187,19 +202,19 @@ Outcome Responder::handle(std::span<const std::byte> request, std::span<const st
     // mistaken for the other (a basic client echoes our transmit as its next origin).
     NtpTimestamp tx = from_unix_nanos(tx_time + state.correction_ns);
     if (diff_fixed(tx, rx) <= 0) tx.raw = rx.raw + 1;
-    ReplyTimes t{req->transmit, rx, tx};
+    ReplyTimes t{req.transmit, rx, tx};
     o.reply = Reply::Basic;
     if (xleave) {
         o.tx_timestamp = !o.client.known();
-        if (auto prev_tx = table_->interleaved_transmit(o.client, req->origin)) {
-            t.origin = req->receive;
+        if (auto prev_tx = table_->interleaved_transmit(o.client, req.origin)) {
+            t.origin = req.receive;
             t.transmit = *prev_tx;
             o.reply = Reply::Interleaved;
             o.tx_timestamp = true;
         }
         table_->record(o.client, rx, tx);  // tx until the kernel reports the true one
     }
-    write_response(*req, state, t, out);
+    write_response(req, state, t, out);
     o.length = kHeaderSize;
     o.receive = t.receive;
     counters_->bump(Counter::answered);

@@ -82,7 +82,7 @@ Counter counter_for(Drop d);
 // Step 1. The request's header, or why it gets no answer.
 Expected<Header, Drop> accept_request(std::span<const std::byte> packet) noexcept;
 
-enum class Reply : std::uint8_t { Basic, Interleaved, KissRate, KissDeny, KissRstr };
+enum class Reply : std::uint8_t { Basic, Interleaved, KissRate, KissDeny, KissRstr, KissNtsn /* an NTS NAK */ };
 std::string_view to_string(Reply r);
 
 struct ReplyTimes {
@@ -140,6 +140,15 @@ public:
     Outcome handle(std::span<const std::byte> request, std::span<const std::byte> client, UnixNanos rx_time,
                    UnixNanos tx_time, std::int64_t mono_ns, const ServerState& state,
                    std::span<std::byte> out) noexcept;
+
+    // handle() in two parts, for a server with work between them (ntp-serve checks the NTS
+    // requests of a whole batch once their clients are admitted, before any reply is stamped):
+    // admit() takes steps 1-3 and counts `received`: an admitted request's header, or the
+    // outcome that refuses it (a kiss written to `out`, or silence); answer() takes step 4.
+    Expected<Header, Outcome> admit(std::span<const std::byte> request, std::span<const std::byte> client,
+                                    std::int64_t mono_ns, std::span<std::byte> out) noexcept;
+    Outcome answer(const Header& request, std::span<const std::byte> client, UnixNanos rx_time, UnixNanos tx_time,
+                   const ServerState& state, std::span<std::byte> out) noexcept;
 
 private:
     // A KoD DENY/RSTR if the limiter lets one through, else a silent drop as Denied.

@@ -1,8 +1,9 @@
 // What ntp-serve --nts-keys and ntp-query --nts do with an NTS packet from the network, with
 // the server's cookie key and the client's session keys fixed (the seeds were made with them):
-// read_client_request (server) and read_server_response / is_nts_nak (client). Nothing crashes;
-// an accepted request gets a response no longer than itself that the client side accepts with
-// exactly the cookies asked for.
+// NtsServer (server, the packet twice in one batch) and read_server_response / is_nts_nak
+// (client). Nothing crashes; both copies get the same verdict; an answered request gets a
+// response no longer than itself that the client side (with the keys in the request's cookie)
+// accepts with exactly the cookies it was given.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "libtime/nts/ntp_fields.hpp"
+#include "libtime/ntp/extension.hpp"
 
 using namespace timepipe;
 using namespace timepipe::nts;
@@ -41,19 +43,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     static const SessionKeys session = fixed_session();
     auto packet = std::as_bytes(std::span(data, size));
 
-    auto q = read_client_request(siv, keys, packet);
-    if (q) {
-        check(q->cookies_wanted >= 1 && q->cookies_wanted <= kMaxCookies && q->uid.size() >= kUniqueIdSize);
-        std::vector<Cookie> fresh;
-        for (int i = 0; i < q->cookies_wanted; ++i) fresh.push_back(seal_cookie(siv, keys.current(), q->keys));
-        std::vector<std::byte> out(2048);
-        out[0] = std::byte{0x24};
-        auto n = write_server_response(siv, *q, fresh, out, packet.size());
-        if (n) {
-            check(*n <= packet.size());
-            auto back = read_server_response(siv, q->keys, q->uid, std::span(out).first(*n));
-            check(back && back->size() == fresh.size());
-        }
+    static NtsServer server;
+    std::vector<std::byte> out_a(2048), out_b(2048);
+    ServerExchange batch[2];
+    batch[0].request = batch[1].request = packet;
+    batch[0].reply = out_a;
+    batch[1].reply = out_b;
+    server.answer(keys, batch);
+    check(batch[0].verdict == batch[1].verdict && batch[0].length == batch[1].length);
+    if (batch[0].verdict == ServerExchange::Verdict::answered) {
+        const ServerExchange& x = batch[0];
+        check(x.length <= packet.size() && x.cookies >= 1 && x.cookies <= kMaxCookies && x.uid.size() >= kUniqueIdSize);
+        auto fields = ntp::split_extensions(packet.subspan(48), ntp::ExtensionRules::Nts);
+        check(fields.has_value());
+        auto cookie = fields->fields.find(kFieldCookie);
+        check(cookie.has_value());
+        auto keys_in_cookie = open_cookie(siv, keys, cookie->value);
+        check(keys_in_cookie.has_value());
+        auto back = read_server_response(siv, *keys_in_cookie, x.uid, std::span(out_a).first(x.length));
+        check(back && back->size() == static_cast<std::size_t>(x.cookies));
     }
     if (size >= 48 + kUniqueIdSize) {
         auto uid = packet.subspan(52, kUniqueIdSize);  // where a first field's value would be

@@ -111,6 +111,25 @@ struct Worker::Impl {
             refresh();
             std::int64_t mono = monotonic_now();
             ntp::ServerState state = state_now(clock.now());
+            // Every request's client admitted (access, rate limit) before any work for it; then
+            // the NTS requests among them checked all at once (their AES work side by side).
+            std::size_t n_nts = 0;
+            for (std::size_t i = 0; i < *got; ++i) {
+                const RxSlot& r = rx[i];
+                newest = std::max(newest, r.rx_time);
+                auto data = r.truncated ? std::span<const std::byte>() : r.data();
+                auto a = responder.admit(data, r.peer.bytes(), mono, out[i]);
+                admitted[i].reset();
+                if (a) admitted[i] = *a;
+                else refusals[i] = a.error();
+                nts_of[i] = kNotNts;
+                if (a && nts_keys) {
+                    nts_batch[n_nts].request = data;
+                    nts_batch[n_nts].reply = out[i];
+                    nts_of[i] = n_nts++;
+                }
+            }
+            if (n_nts != 0) nts.check(*nts_keys, std::span(nts_batch).first(n_nts));
             const std::size_t group = *got == kBatch ? kSendChunk : 1;
             for (std::size_t start = 0; start < *got; start += group) {
                 std::size_t end = std::min<std::size_t>(*got, start + group);
@@ -119,27 +138,31 @@ struct Worker::Impl {
                 // builds later (the cost SendDelay measures), and a reading costs as much as
                 // a tenth of what ntp-serve itself spends per reply at saturation.
                 const UnixNanos group_read = clock.now();
-                std::size_t n_tx = 0;
+                std::size_t n_tx = 0, n_sealed = 0;
                 for (std::size_t i = start; i < end; ++i) {
                     const RxSlot& r = rx[i];
-                    newest = std::max(newest, r.rx_time);
-                    auto data = r.truncated ? std::span<const std::byte>() : r.data();
                     const auto built_after = static_cast<std::int64_t>(i - start) * send_delay.per_reply_ns();
                     UnixNanos departs =
                         group_read + built_after + send_delay.until_departure(i - start, n_tx, end - start);
-                    ntp::Outcome o =
-                        responder.handle(data, r.peer.bytes(), r.rx_time, departs, mono, state, out[n_tx]);
-                    if (o.length != 0 && nts_keys) apply_nts(data, o, out[n_tx]);
+                    ntp::Outcome o = !admitted[i]             ? refusals[i]
+                                     : nts_of[i] != kNotNts ? nts_outcome(nts_batch[nts_of[i]], *admitted[i])
+                                                            : ntp::Outcome{};
+                    if (admitted[i] && (nts_of[i] == kNotNts || o.reply == ntp::Reply::Basic)) {
+                        o = responder.answer(*admitted[i], r.peer.bytes(), r.rx_time, departs, state, out[i]);
+                        if (nts_of[i] != kNotNts && nts_batch[nts_of[i]].verdict == nts::ServerExchange::Verdict::answered)
+                            sealed[n_sealed++] = {nts_of[i], n_tx};
+                    }
                     if (o.length == 0) {
                         if (o.drop == ntp::Drop::Malformed && log::verbosity() >= 1)
                             bad_log.warnx("%s: malformed request (%zu octets)", r.peer.to_string().c_str(), r.length);
                         continue;
                     }
-                    tx[n_tx] = TxSlot{std::span<const std::byte>(out[n_tx]).first(o.length), r.peer, r.local,
+                    tx[n_tx] = TxSlot{std::span<const std::byte>(out[i]).first(o.length), r.peer, r.local,
                                       o.tx_timestamp};
                     outcomes[n_tx] = o;
                     ++n_tx;
                 }
+                if (n_sealed != 0) n_tx = seal_nts(n_sealed, n_tx);
                 send_delay.observe_build(end - start, monotonic_now() - build_started);
                 send(s, n_tx, state.correction_ns);
             }
@@ -148,50 +171,62 @@ struct Worker::Impl {
         wake.drained = false;
     }
 
-    // NTS (RFC 8915) on a response the responder decided to send (access and rate limits come
-    // first, so a refused client costs no crypto): a plain request stays plain; an NTS request
-    // gets its UID and authenticator with fresh cookies, a NAK when its cookie or authenticator
-    // does not open, and nothing when it is malformed. Kisses (RATE, DENY, RSTR) stay plain.
-    void apply_nts(std::span<const std::byte> request, ntp::Outcome& o, std::span<std::byte> reply) {
-        if (!o.reply || (*o.reply != ntp::Reply::Basic && *o.reply != ntp::Reply::Interleaved)) return;
-        auto q = nts::read_client_request(siv, *nts_keys, request);
-        auto unsend = [&] {
-            counters_.undo(Counter::answered);
-            if (*o.reply == ntp::Reply::Interleaved) counters_.undo(Counter::interleaved);
-            o.length = 0;
-            o.tx_timestamp = false;
-        };
-        if (!q) {
-            if (!q.error().nts) return;
-            if (!q.error().nak) {
-                unsend();
-                counters_.bump(Counter::dropped_nts);
-                if (log::verbosity() >= 2) bad_log.warnx("NTS request dropped: %s", q.error().what.c_str());
-                return;
-            }
-            auto req = ntp::accept_request(request);  // it was accepted once: cannot fail
-            if (!req) return unsend();
-            ntp::write_kiss(*req, ntp::Kiss::Ntsn, 0, reply.first<ntp::kHeaderSize>());
-            auto n = nts::write_nak(q.error().uid, reply);
-            if (!n) return unsend();
-            counters_.undo(Counter::answered);
-            if (*o.reply == ntp::Reply::Interleaved) counters_.undo(Counter::interleaved);
-            o.length = *n;
-            o.tx_timestamp = false;
-            counters_.bump(Counter::nts_nak);
-            if (log::verbosity() >= 2) bad_log.warnx("NTS NAK: %s", q.error().what.c_str());
-            return;
-        }
-        cookies.clear();
-        for (int i = 0; i < q->cookies_wanted; ++i) cookies.push_back(nts::seal_cookie(siv, nts_keys->current(), q->keys));
-        auto n = nts::write_server_response(siv, *q, cookies, reply, request.size());
-        if (!n) {
-            unsend();
+    // What NTS (RFC 8915) made of an admitted request, before its reply is written: a plain
+    // request stays plain and an NTS request to be answered gets its reply (both: Reply::Basic
+    // here, "answer it"); a request whose cookie or authenticator does not open gets an NTS NAK,
+    // a malformed one nothing. (Kisses — RATE, DENY, RSTR — were decided before, and stay plain.)
+    ntp::Outcome nts_outcome(const nts::ServerExchange& x, const ntp::Header& request) {
+        ntp::Outcome o;
+        switch (x.verdict) {
+        case nts::ServerExchange::Verdict::plain:
+        case nts::ServerExchange::Verdict::answered: o.reply = ntp::Reply::Basic; break;
+        case nts::ServerExchange::Verdict::dropped:
             counters_.bump(Counter::dropped_nts);
-            return;
+            if (log::verbosity() >= 2) bad_log.warnx("NTS request dropped: %s", x.what.c_str());
+            break;
+        case nts::ServerExchange::Verdict::nak:
+            ntp::write_kiss(request, ntp::Kiss::Ntsn, 0, x.reply.first<ntp::kHeaderSize>());
+            if (auto n = nts::write_nak(x.uid, x.reply)) {
+                o.length = *n;
+                o.reply = ntp::Reply::KissNtsn;
+                counters_.bump(Counter::nts_nak);
+            }
+            if (log::verbosity() >= 2) bad_log.warnx("NTS NAK: %s", x.what.c_str());
+            break;
         }
-        o.length = *n;
-        counters_.bump(Counter::nts);
+        return o;
+    }
+
+    // The group's NTS responses sealed, now that their headers (with their transmit times) are
+    // written; `sealed` says which tx slot each is. Returns the replies left of n_tx (one that
+    // could not be sealed is not sent).
+    std::size_t seal_nts(std::size_t n_sealed, std::size_t n_tx) {
+        const std::size_t first = sealed[0].exchange, last = sealed[n_sealed - 1].exchange;
+        nts.seal(std::span(nts_batch).subspan(first, last - first + 1));
+        bool dropped = false;
+        for (std::size_t k = 0; k < n_sealed; ++k) {
+            const nts::ServerExchange& x = nts_batch[sealed[k].exchange];
+            ntp::Outcome& o = outcomes[sealed[k].tx];
+            if (x.verdict == nts::ServerExchange::Verdict::answered) {
+                tx[sealed[k].tx].data = std::span<const std::byte>(x.reply).first(x.length);
+                o.length = x.length;
+                counters_.bump(Counter::nts);
+                continue;
+            }
+            counters_.undo(Counter::answered);  // the responder counted it
+            if (o.reply == ntp::Reply::Interleaved) counters_.undo(Counter::interleaved);
+            counters_.bump(Counter::dropped_nts);
+            o.length = 0;
+            dropped = true;
+        }
+        if (!dropped) return n_tx;
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < n_tx; ++i) {
+            if (outcomes[i].length == 0) continue;
+            tx[kept] = tx[i];
+            outcomes[kept++] = outcomes[i];
+        }
+        return kept;
     }
 
     void send(Sock& s, std::size_t n, std::int64_t correction_ns) {
@@ -261,8 +296,16 @@ struct Worker::Impl {
     ServerCounters& counters_;
     std::optional<UpstreamReference> upstream;
     std::shared_ptr<const nts::CookieKeys> nts_keys;
-    nts::Siv siv;
-    std::vector<nts::Cookie> cookies;
+    nts::NtsServer nts;
+    std::array<std::optional<ntp::Header>, kBatch> admitted;  // each request's, if its client was admitted
+    std::array<ntp::Outcome, kBatch> refusals;                 // else how it was refused
+    static constexpr std::size_t kNotNts = kBatch;
+    std::array<std::size_t, kBatch> nts_of{};  // each request's exchange in nts_batch, or kNotNts
+    std::array<nts::ServerExchange, kBatch> nts_batch;
+    struct Sealed {
+        std::size_t exchange, tx;  // in nts_batch, in tx and outcomes
+    };
+    std::array<Sealed, kSendChunk> sealed{};
     std::uint64_t seen_generation = ~std::uint64_t{0};
     std::vector<Sock> socks;
     std::vector<std::byte> rx_storage;

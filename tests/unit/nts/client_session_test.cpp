@@ -7,6 +7,7 @@
 
 #include "libtime/base/crypto.hpp"
 #include "libtime/nts/client_session.hpp"
+#include "libtime/nts/ntp_fields.hpp"
 
 using namespace timepipe;
 using namespace timepipe::nts;
@@ -16,20 +17,19 @@ namespace {
 using Bytes = std::vector<std::byte>;
 
 struct Server {
-    Siv siv;
+    NtsServer nts;
+    Siv& siv = nts.siv();
     CookieKeys keys;
     Server() { rotate_cookie_keys(keys, 1, 2); }
     Bytes answer(const Bytes& req) {
-        auto q = read_client_request(siv, keys, req);
-        EXPECT_TRUE(q) << q.error().what;
-        if (!q) return {};
-        std::vector<Cookie> fresh;
-        for (int i = 0; i < q->cookies_wanted; ++i) fresh.push_back(seal_cookie(siv, keys.current(), q->keys));
         Bytes out(1280);
         out[0] = std::byte{0x24};
-        auto n = write_server_response(siv, *q, fresh, out, req.size());
-        EXPECT_TRUE(n);
-        out.resize(n ? *n : 0);
+        ServerExchange x;
+        x.request = req;
+        x.reply = out;
+        nts.answer(keys, std::span(&x, 1));
+        EXPECT_EQ(x.verdict, ServerExchange::Verdict::answered) << x.what;
+        out.resize(x.verdict == ServerExchange::Verdict::answered ? x.length : 0);
         return out;
     }
 };

@@ -526,3 +526,42 @@ TEST(NtpServer, NtsRequestIsAnsweredWithoutItsFields) {
     EXPECT_EQ(decode(std::span(f.out).first(o.length)).origin, req.transmit);
     EXPECT_EQ(f.counters.get(Counter::answered), 1u);
 }
+
+// admit() then answer() is handle() in two parts (ntp-serve checks a batch's NTS requests in
+// between): the same bytes and counters for an answered request; a refused client (rate limit,
+// restrict) is refused at admit(), which writes its kiss, and answer() never runs for it; a
+// malformed request is refused there too.
+TEST(NtpServer, AdmitThenAnswerIsHandleInTwoParts) {
+    auto req = bytes_of(client_request());
+    Fixture whole, parts;
+    Outcome o = whole.handle(req);
+    auto a = parts.responder.admit(req, kClient, 0, parts.out);
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->transmit, client_request().transmit);
+    Outcome p = parts.responder.answer(*a, kClient, kNow, kNow + 20'000, synced_state(), parts.out);
+    EXPECT_EQ(p.length, o.length);
+    EXPECT_EQ(p.reply, o.reply);
+    EXPECT_EQ(parts.out, whole.out);
+    for (Counter c : {Counter::received, Counter::answered})
+        EXPECT_EQ(parts.counters.get(c), whole.counters.get(c)) << static_cast<int>(c);
+
+    RateLimitConfig cfg;
+    cfg.rate = 1;
+    cfg.burst = 1;
+    cfg.kod_shift = 0;
+    RateLimiter limiter(cfg, kKey);
+    ServerCounters c;
+    Responder r({.kod_poll = 4}, &limiter, nullptr, c);
+    std::array<std::byte, kHeaderSize> out{};
+    ASSERT_TRUE(r.admit(req, kClient, 0, out));
+    auto refused = r.admit(req, kClient, 1000, out);  // over the rate at once
+    ASSERT_FALSE(refused);
+    EXPECT_TRUE(refused.error().reply == Reply::KissRate || refused.error().drop == Drop::RateLimited);
+    if (refused.error().reply == Reply::KissRate) EXPECT_EQ(classify_kiss(decode(out).refid), Kiss::Rate);
+    EXPECT_EQ(c.get(Counter::answered), 0u);  // answer() was never called
+
+    auto bad = parts.responder.admit(std::span(req).first(47), kClient, 0, parts.out);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().drop, Drop::Malformed);
+    EXPECT_EQ(bad.error().length, 0u);
+}
