@@ -1,13 +1,15 @@
 // The I/O loop: wait in ppoll() on the worker's sockets (or, while requests come often, sleep
 // a fixed short time: WakeupModeration), read a batch, decide each datagram with
 // ntp::Responder, send the batch, and (interleaved mode) read the kernel's transmit
-// timestamps back into the interleave table. Each reply's transmit timestamp is its expected
+// timestamps back into the interleave table. NTS requests: every client of the batch admitted
+// first (access, rate limit), then the batch's NTS requests checked at once (NtsServer), each
+// response sealed after its header is written. Each reply's transmit timestamp is its expected
 // departure within the batch (SendDelay). Only responses the Responder marks tx_timestamp
 // are stamped: the first to a new client and those in interleaved mode; stamps are read back
 // right after the batch that asked for them.
 // No event loop here: an epoll registration would stay on the socket's wait queue and be woken
 // for every datagram queued and every reply freed; ppoll() waits only while we sleep.
-// Every buffer is allocated once, in the constructor.
+// Every buffer is allocated once (NtsServer's per-request slots: at the first batch that needs them).
 #include "tools/ntp-serve/worker.hpp"
 
 #include <algorithm>
