@@ -12,6 +12,7 @@
 
 #include "libtime/base/crypto.hpp"
 #include "libtime/nts/aes_key.hpp"
+#include "libtime/base/bytes.hpp"
 
 namespace timepipe::nts {
 
@@ -33,17 +34,6 @@ Unexpected<Error> openssl_error(const char* what) {
 Unexpected<Error> auth_failed() {
     ERR_clear_error();
     return fail("authentication failed", EX_DATAERR);
-}
-
-// Big-endian 64-bit loads and stores (memcpy: no alignment assumed).
-std::uint64_t load_be64(const unsigned char* p) {
-    std::uint64_t v;
-    std::memcpy(&v, p, 8);
-    return __builtin_bswap64(v);
-}
-void store_be64(unsigned char* p, std::uint64_t v) {
-    v = __builtin_bswap64(v);
-    std::memcpy(p, &v, 8);
 }
 
 // RFC 5297 §2.3: multiplication by x in GF(2^128), on the block as two big-endian halves.

@@ -8,6 +8,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "libtime/base/bytes.hpp"
 #define TIMEPIPE_HAVE_AES_NI 1
 #endif
 
@@ -193,12 +194,6 @@ AES_NI void run_lanes(const LaneJob* jobs, std::size_t n) {
 template <int Rounds>
 AES_NI void encrypt_blocks_ni(const __m128i* rk, const unsigned char* in, unsigned char* out, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) store(out + 16 * i, encrypt<Rounds>(rk, load(in + 16 * i)));
-}
-
-std::uint64_t load_be64(const unsigned char* p) {
-    std::uint64_t v;
-    std::memcpy(&v, p, 8);
-    return __builtin_bswap64(v);
 }
 
 // The 128-bit count hi:lo as 16 big-endian octets.

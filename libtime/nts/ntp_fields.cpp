@@ -179,16 +179,6 @@ bool is_nts_nak(std::span<const std::byte> packet, std::span<const std::byte> ui
 
 namespace {
 
-// Where an NTS request keeps its fields (no crypto yet), or what to do with it instead.
-struct RequestFields {
-    std::span<const std::byte> uid, cookie;
-    std::size_t cookie_len = 0;
-    int cookies = 0;         // cookie + placeholders in the clear
-    std::size_t auth_at = 0; // the authenticator's offset: the associated data ends there
-    std::span<const std::byte> auth_value;
-    AuthenticatorParts auth;
-};
-
 using Verdict = ServerExchange::Verdict;
 
 // Sets x's verdict to `v`, saying why; false, for `return refuse(...)` in a check.
@@ -198,50 +188,19 @@ bool refuse(ServerExchange& x, Verdict v, std::string what) {
     return false;
 }
 
-bool find_fields(ServerExchange& x, RequestFields& r) {
-    const auto packet = x.request;
-    auto fields = fields_of(packet);
-    if (!fields) return refuse(x, Verdict::plain, fields.error().what);
-    std::optional<ntp::ExtensionField> auth;
-    int uids = 0;
-    bool saw_cookie = false;
-    for (auto f : *fields) {
-        switch (f.type) {
-        case kFieldUniqueIdentifier:
-            r.uid = f.value;
-            ++uids;
-            break;
-        case kFieldCookie:
-            if (saw_cookie) return refuse(x, Verdict::dropped, "more than one cookie");
-            saw_cookie = true;
-            r.cookie = f.value;
-            [[fallthrough]];
-        case kFieldCookiePlaceholder:
-            if (r.cookies > 0 && f.value.size() != r.cookie_len)
-                return refuse(x, Verdict::dropped, "cookie and placeholders differ in length");
-            r.cookie_len = f.value.size();
-            ++r.cookies;
-            break;
-        case kFieldAuthenticator:
-            if (field_end(packet, f) != packet.size()) return refuse(x, Verdict::dropped, "authenticator is not the last field");
-            auth = f;
-            break;
-        default: break;  // unknown fields are ignored
-        }
-    }
-    if (uids == 0 && !saw_cookie && !auth) return refuse(x, Verdict::plain, "no NTS fields");
-    if (uids != 1 || r.uid.size() < kUniqueIdSize) return refuse(x, Verdict::dropped, "no unique identifier of 32 octets or more");
-    if (!saw_cookie) return refuse(x, Verdict::dropped, "no cookie");
-    if (!auth) return refuse(x, Verdict::dropped, "no authenticator");
-    x.uid = r.uid;  // from here on a refusal is a NAK, which carries it
-    r.auth_at = offset_of(packet, *auth);
-    r.auth_value = auth->value;
-    return true;
-}
-
 }  // namespace
 
 struct NtsServer::Impl {
+    // Where an NTS request keeps its fields (no crypto yet), or what to do with it instead.
+    struct RequestFields {
+        std::span<const std::byte> uid, cookie;
+        std::size_t cookie_len = 0;
+        int cookies = 0;         // cookie + placeholders in the clear
+        std::size_t auth_at = 0; // the authenticator's offset: the associated data ends there
+        std::span<const std::byte> auth_value;
+        std::span<const std::byte> auth_nonce, auth_sealed;  // its parts, once checked
+    };
+
     // A master key set up, found by its id and octets (a new key file brings new ones).
     struct Master {
         std::uint32_t id = 0;
@@ -275,6 +234,47 @@ struct NtsServer::Impl {
             inner.clear();
         }
     };
+
+    static bool find_fields(ServerExchange& x, RequestFields& r) {
+        const auto packet = x.request;
+        auto fields = fields_of(packet);
+        if (!fields) return refuse(x, Verdict::plain, fields.error().what);
+        std::optional<ntp::ExtensionField> auth;
+        int uids = 0;
+        bool saw_cookie = false;
+        for (auto f : *fields) {
+            switch (f.type) {
+            case kFieldUniqueIdentifier:
+                r.uid = f.value;
+                ++uids;
+                break;
+            case kFieldCookie:
+                if (saw_cookie) return refuse(x, Verdict::dropped, "more than one cookie");
+                saw_cookie = true;
+                r.cookie = f.value;
+                [[fallthrough]];
+            case kFieldCookiePlaceholder:
+                if (r.cookies > 0 && f.value.size() != r.cookie_len)
+                    return refuse(x, Verdict::dropped, "cookie and placeholders differ in length");
+                r.cookie_len = f.value.size();
+                ++r.cookies;
+                break;
+            case kFieldAuthenticator:
+                if (field_end(packet, f) != packet.size()) return refuse(x, Verdict::dropped, "authenticator is not the last field");
+                auth = f;
+                break;
+            default: break;  // unknown fields are ignored
+            }
+        }
+        if (uids == 0 && !saw_cookie && !auth) return refuse(x, Verdict::plain, "no NTS fields");
+        if (uids != 1 || r.uid.size() < kUniqueIdSize) return refuse(x, Verdict::dropped, "no unique identifier of 32 octets or more");
+        if (!saw_cookie) return refuse(x, Verdict::dropped, "no cookie");
+        if (!auth) return refuse(x, Verdict::dropped, "no authenticator");
+        x.uid = r.uid;  // from here on a refusal is a NAK, which carries it
+        r.auth_at = offset_of(packet, *auth);
+        r.auth_value = auth->value;
+        return true;
+    }
 
     Siv siv;
     std::vector<std::unique_ptr<Master>> masters;
@@ -371,20 +371,21 @@ struct NtsServer::Impl {
             if (!aead) return stop(r, Verdict::nak, "cookie: " + aead.error().what);
             auto parts = authenticator_parts(r.fields.auth_value);
             if (!parts) return stop(r, Verdict::nak, "authenticator: " + parts.error().what);
-            r.fields.auth = *parts;
+            r.fields.auth_nonce = parts->nonce;
+            r.fields.auth_sealed = parts->sealed;
             const std::size_t n = aead_key_size(*aead);
             r.c2s.set(*aead, std::span(r.session).subspan(4, n));
             r.s2c.set(*aead, std::span(r.session).subspan(4 + n, n));
         });
         next_step();
         live([&](Request& r) {
-            r.inner.resize(r.fields.auth.sealed.size() - kSivTagSize);
-            r.headers = {r.x->request.first(r.fields.auth_at), r.fields.auth.nonce};
+            r.inner.resize(r.fields.auth_sealed.size() - kSivTagSize);
+            r.headers = {r.x->request.first(r.fields.auth_at), r.fields.auth_nonce};
             Siv::Job& j = add_job(r);
             j.seal = false;
             j.key = &r.c2s;
             j.headers = r.headers;
-            j.in = r.fields.auth.sealed;
+            j.in = r.fields.auth_sealed;
             j.out = r.inner;
         });
         run_step();

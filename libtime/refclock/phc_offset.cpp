@@ -3,23 +3,19 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include "libtime/base/bytes.hpp"
 
 namespace timepipe::refclock {
 namespace {
 
 constexpr std::int64_t kMaxSeconds = std::numeric_limits<std::int64_t>::max() / kNanosPerSecond - 1;
 
-std::uint32_t u32_at(std::span<const std::byte> raw, std::size_t offset) {
-    std::uint32_t v = 0;
-    std::memcpy(&v, raw.data() + offset, sizeof v);
-    return v;
-}
 
 // One ptp_clock_time at `offset`, in ns.
 Result<UnixNanos> time_at(std::span<const std::byte> raw, std::size_t offset) {
     std::int64_t sec = 0;
     std::memcpy(&sec, raw.data() + offset, sizeof sec);
-    std::uint32_t nsec = u32_at(raw, offset + 8);
+    std::uint32_t nsec = host_u32_at(raw, offset + 8);
     if (nsec >= kNanosPerSecond) return fail("nsec " + std::to_string(nsec) + " is not below 1000000000");
     if (sec > kMaxSeconds || sec < -kMaxSeconds) return fail("sec " + std::to_string(sec) + " is out of range");
     return sec * kNanosPerSecond + nsec;
@@ -74,7 +70,7 @@ Result<std::vector<PhcReading>> decode_sys_offset(PhcMethod method, std::span<co
         out.push_back({*sys, *dev, *sys});
         return out;
     }
-    std::uint32_t n = u32_at(raw, 0);
+    std::uint32_t n = host_u32_at(raw, 0);
     if (n < 1 || n > kPtpMaxSamples) return fail(at + ": n_samples " + std::to_string(n) + " is not in 1..25");
     for (std::size_t i = 0; i < n; ++i) {
         // extended: ts[i][0..2]; basic: ts[2i], ts[2i+1], ts[2i+2] (neighbours shared)

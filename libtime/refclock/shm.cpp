@@ -45,11 +45,11 @@ ShmTime copy_fields(const ShmTime& seg) {
 }
 
 // Seconds beyond this would overflow int64 nanoseconds (year 2262).
-constexpr std::int64_t kMaxSeconds = 9'000'000'000;
+constexpr std::int64_t kMaxSampleSeconds = 9'000'000'000;
 
 Result<UnixNanos> instant(const char* name, std::time_t sec, int usec, unsigned nsec) {
     const std::string field(name);
-    if (sec > kMaxSeconds || sec < -kMaxSeconds)
+    if (sec > kMaxSampleSeconds || sec < -kMaxSampleSeconds)
         return fail(field + "Sec: " + std::to_string(sec) + " is out of range");
     if (usec < 0 || usec > 999'999)
         return fail(field + "USec: " + std::to_string(usec) + " is not 0-999999");

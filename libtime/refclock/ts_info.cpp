@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstring>
+#include "libtime/base/bytes.hpp"
 
 namespace timepipe::refclock {
 namespace {
@@ -32,12 +33,6 @@ std::vector<std::string> names(std::uint32_t bits, const std::array<std::string_
     return out;
 }
 
-// The struct is in host byte order: the ioctl copies it out of the kernel as it is.
-std::uint32_t u32_at(std::span<const std::byte> raw, std::size_t offset) {
-    std::uint32_t v = 0;
-    std::memcpy(&v, raw.data() + offset, sizeof v);
-    return v;
-}
 
 void put_u32(std::vector<std::byte>& out, std::size_t offset, std::uint32_t v) {
     std::memcpy(out.data() + offset, &v, sizeof v);
@@ -49,13 +44,13 @@ Result<TsInfo> decode_ts_info(std::span<const std::byte> raw) {
     if (raw.size() != kTsInfoSize)
         return fail("ethtool_ts_info: " + std::to_string(raw.size()) + " bytes, expected " +
                     std::to_string(kTsInfoSize));
-    if (u32_at(raw, 0) != kEthtoolGetTsInfo)
-        return fail("ethtool_ts_info: cmd " + std::to_string(u32_at(raw, 0)) + " is not ETHTOOL_GET_TS_INFO");
+    if (host_u32_at(raw, 0) != kEthtoolGetTsInfo)
+        return fail("ethtool_ts_info: cmd " + std::to_string(host_u32_at(raw, 0)) + " is not ETHTOOL_GET_TS_INFO");
     TsInfo info;
-    info.so_timestamping = u32_at(raw, 4);
-    info.phc_index = static_cast<std::int32_t>(u32_at(raw, 8));
-    info.tx_types = u32_at(raw, 12);
-    info.rx_filters = u32_at(raw, 28);
+    info.so_timestamping = host_u32_at(raw, 4);
+    info.phc_index = static_cast<std::int32_t>(host_u32_at(raw, 8));
+    info.tx_types = host_u32_at(raw, 12);
+    info.rx_filters = host_u32_at(raw, 28);
     if (info.phc_index < -1)
         return fail("ethtool_ts_info: phc_index " + std::to_string(info.phc_index) + " is below -1");
     return info;
@@ -75,7 +70,7 @@ Result<HwtstampConfig> decode_hwtstamp_config(std::span<const std::byte> raw) {
     if (raw.size() != kHwtstampConfigSize)
         return fail("hwtstamp_config: " + std::to_string(raw.size()) + " bytes, expected " +
                     std::to_string(kHwtstampConfigSize));
-    return HwtstampConfig{u32_at(raw, 0), u32_at(raw, 4), u32_at(raw, 8)};
+    return HwtstampConfig{host_u32_at(raw, 0), host_u32_at(raw, 4), host_u32_at(raw, 8)};
 }
 
 std::vector<std::byte> encode_hwtstamp_config(const HwtstampConfig& config) {

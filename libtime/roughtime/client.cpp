@@ -3,13 +3,10 @@
 #include <algorithm>
 
 #include "libtime/roughtime/merkle.hpp"
+#include "libtime/base/bytes.hpp"
 
 namespace timepipe::roughtime {
 namespace {
-
-std::span<const std::byte> as_bytes(std::string_view s) {
-    return std::as_bytes(std::span<const char>(s.data(), s.size()));
-}
 
 bool equal(std::span<const std::byte> a, std::span<const std::byte> b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
@@ -223,7 +220,7 @@ Expected<VerifiedTime, VerifyError> verify_response(std::span<const std::byte> r
     const auto dele_bytes = cert->find(tag::DELE);
     if (!cert_sig || cert_sig->size() != crypto::kEd25519SignatureSize || !dele_bytes)
         return unexpected(VerifyError::Malformed);
-    if (!crypto::ed25519_verify(long_term_key, as_bytes(t.delegation_context), *dele_bytes,
+    if (!crypto::ed25519_verify(long_term_key, bytes_of(t.delegation_context), *dele_bytes,
                                 cert_sig->first<crypto::kEd25519SignatureSize>()))
         return unexpected(VerifyError::DeleSignature);
     auto dele = cert->message(tag::DELE);
@@ -237,7 +234,7 @@ Expected<VerifiedTime, VerifyError> verify_response(std::span<const std::byte> r
     // --- the signed response, under the delegated key ---
     const auto sig = resp->find(tag::SIG);
     if (!sig || sig->size() != crypto::kEd25519SignatureSize) return unexpected(VerifyError::Malformed);
-    if (!crypto::ed25519_verify(pubk->first<crypto::kEd25519PublicKeySize>(), as_bytes(t.response_context),
+    if (!crypto::ed25519_verify(pubk->first<crypto::kEd25519PublicKeySize>(), bytes_of(t.response_context),
                                 srep->bytes(), sig->first<crypto::kEd25519SignatureSize>()))
         return unexpected(VerifyError::SrepSignature);
     const auto root = srep->find(tag::ROOT);

@@ -4,13 +4,10 @@
 
 #include "libtime/roughtime/client.hpp"
 #include "libtime/roughtime/message.hpp"
+#include "libtime/base/bytes.hpp"
 
 namespace timepipe::roughtime {
 namespace {
-
-std::span<const std::byte> as_bytes(std::string_view s) {
-    return std::as_bytes(std::span<const char>(s.data(), s.size()));
-}
 
 std::size_t index_of(Version v) {
     const auto all = all_versions();
@@ -52,7 +49,7 @@ Delegation make_delegation(const crypto::Ed25519KeyPair& long_term, const crypto
             .add_u64(tag::MINT, nanos_to_timestamp(mint, t.time_unit))
             .add_u64(tag::MAXT, nanos_to_timestamp(maxt, t.time_unit));
         const auto dele_bytes = dele.to_vector();
-        const auto sig = crypto::ed25519_sign(long_term.secret_key, as_bytes(t.delegation_context), dele_bytes);
+        const auto sig = crypto::ed25519_sign(long_term.secret_key, bytes_of(t.delegation_context), dele_bytes);
         MessageBuilder cert;
         cert.add(tag::SIG, sig).add(tag::DELE, dele_bytes);
         d.certs[i] = cert.to_vector();
@@ -149,7 +146,7 @@ void Responder::answer_chunk(std::span<const std::span<const std::byte>> request
         const auto srep_n = srep.write(srep_bytes);
         if (!srep_n) continue;  // cannot happen: SREP is at most ~130 octets
         const auto srep_span = std::span<const std::byte>(srep_bytes).first(*srep_n);
-        const auto sig = crypto::ed25519_sign(online_.secret_key, as_bytes(t.response_context), srep_span);
+        const auto sig = crypto::ed25519_sign(online_.secret_key, bytes_of(t.response_context), srep_span);
         const auto cert = delegation_.cert_for(version);
 
         std::array<std::byte, kMaxPathLength * kMaxHashSize> path{};

@@ -88,7 +88,7 @@ Result<ServerAddress> parse_address(const Json& obj, const std::string& where) {
     return out;
 }
 
-Result<Entry> parse_entry(const Json& obj, std::size_t index) {
+Result<Entry> parse_server_entry(const Json& obj, std::size_t index) {
     std::string where = "servers[" + std::to_string(index) + "]";
     if (!obj.is_object()) return fail(where + ": not an object");
     Server s;
@@ -141,7 +141,7 @@ Result<ServerList> server_list_from_json(const Json& json) {
     if (!servers->is_array()) return fail("servers: not an array");
     ServerList out;
     for (std::size_t i = 0; i < servers->size(); ++i) {
-        auto e = parse_entry((*servers)[i], i);
+        auto e = parse_server_entry((*servers)[i], i);
         if (!e) return Unexpected<Error>{e.error()};
         if (e->server) {
             out.servers.push_back(std::move(*e->server));

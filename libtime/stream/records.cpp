@@ -10,8 +10,6 @@
 namespace timepipe {
 namespace {
 
-constexpr std::int64_t kInt64Min = RecordFields::kInt64Min;
-constexpr std::int64_t kInt64Max = RecordFields::kInt64Max;
 
 }  // namespace
 
@@ -134,7 +132,7 @@ Result<Sample> from_record<Sample>(const Record& record) {
     RecordFields f(record, Sample::kType);
     f.expect_type();
     f.text("source", s.source, true);
-    f.integer("time", s.time, kInt64Min, kInt64Max);
+    f.integer("time", s.time, RecordFields::kInt64Min, RecordFields::kInt64Max);
     f.number("offset", s.offset);
     f.number("delay", s.delay);
     f.number("dispersion", s.dispersion, 0);
@@ -165,7 +163,7 @@ Result<Stats> from_record<Stats>(const Record& record) {
     RecordFields f(record, Stats::kType);
     f.expect_type();
     f.text("source", s.source, true);
-    f.integer("time", s.time, kInt64Min, kInt64Max);
+    f.integer("time", s.time, RecordFields::kInt64Min, RecordFields::kInt64Max);
     f.counters("counters", s.counters);
     if (auto ok = f.result(); !ok) return Unexpected<Error>{ok.error()};
     return s;
@@ -177,15 +175,15 @@ Result<RoughtimeConflict> from_record<RoughtimeConflict>(const Record& record) {
     RecordFields f(record, RoughtimeConflict::kType);
     f.expect_type();
     f.text("source", c.source, true);
-    f.integer("time", c.time, kInt64Min, kInt64Max);
+    f.integer("time", c.time, RecordFields::kInt64Min, RecordFields::kInt64Max);
     f.text("later_source", c.later_source, true);
-    f.integer("earlier_midpoint", c.earlier_midpoint, kInt64Min, kInt64Max);
+    f.integer("earlier_midpoint", c.earlier_midpoint, RecordFields::kInt64Min, RecordFields::kInt64Max);
     f.number("earlier_radius", c.earlier_radius, 0);
-    f.integer("later_midpoint", c.later_midpoint, kInt64Min, kInt64Max);
+    f.integer("later_midpoint", c.later_midpoint, RecordFields::kInt64Min, RecordFields::kInt64Max);
     f.number("later_radius", c.later_radius, 0);
     f.number("excess", c.excess, 0);
-    f.integer("earlier_step", c.earlier_step, 0, kInt64Max);
-    f.integer("later_step", c.later_step, 0, kInt64Max);
+    f.integer("earlier_step", c.earlier_step, 0, RecordFields::kInt64Max);
+    f.integer("later_step", c.later_step, 0, RecordFields::kInt64Max);
     if (auto ok = f.result(); !ok) return Unexpected<Error>{ok.error()};
     if (c.excess <= 0) return fail("roughtime_conflict: \"excess\": not positive", EX_DATAERR);
     if (c.later_step <= c.earlier_step)
@@ -199,7 +197,7 @@ Result<Adjust> from_record<Adjust>(const Record& record) {
     RecordFields f(record, Adjust::kType);
     f.expect_type();
     f.text("source", a.source, true);
-    f.integer("time", a.time, kInt64Min, kInt64Max);
+    f.integer("time", a.time, RecordFields::kInt64Min, RecordFields::kInt64Max);
     f.bounded("frequency", a.frequency, -Adjust::kMaxFrequencyPpm, Adjust::kMaxFrequencyPpm);
     f.bounded("slew", a.slew, -Adjust::kMaxSlewSeconds, Adjust::kMaxSlewSeconds);
     f.bounded("slew_duration", a.slew_duration, 0, Adjust::kMaxSlewDuration);
@@ -222,7 +220,7 @@ Result<Tracking> from_record<Tracking>(const Record& record) {
     RecordFields f(record, Tracking::kType);
     f.expect_type();
     f.text("source", t.source, true);
-    f.integer("time", t.time, kInt64Min, kInt64Max);
+    f.integer("time", t.time, RecordFields::kInt64Min, RecordFields::kInt64Max);
     f.integer("stratum", t.stratum, 0, 16);
     f.text("refid", t.refid, false);
     f.number("root_delay", t.root_delay, 0);
@@ -234,7 +232,7 @@ Result<Tracking> from_record<Tracking>(const Record& record) {
     f.boolean("synchronised", t.synchronised);
     f.integer("poll", t.poll, -128, 127);
     f.number("rms_offset", t.rms_offset, 0);
-    f.integer("sources", t.sources, 0, kInt64Max);
+    f.integer("sources", t.sources, 0, RecordFields::kInt64Max);
     if (auto ok = f.result(); !ok) return Unexpected<Error>{ok.error()};
     if (t.synchronised && (t.leap == 3 || t.stratum == 0 || t.stratum == 16))
         return fail("tracking: \"synchronised\": true with leap 3 or stratum 0 or 16", EX_DATAERR);
@@ -247,7 +245,7 @@ Result<Refusal> from_record<Refusal>(const Record& record) {
     RecordFields f(record, Refusal::kType);
     f.expect_type();
     f.text("source", r.source, true);
-    f.integer("time", r.time, kInt64Min, kInt64Max);
+    f.integer("time", r.time, RecordFields::kInt64Min, RecordFields::kInt64Max);
     f.text("reason", r.reason, true);
     f.number("offset", r.offset);
     f.number("lower_bound", r.lower_bound);
@@ -264,7 +262,7 @@ Result<Applied> from_record<Applied>(const Record& record) {
     RecordFields f(record, Applied::kType);
     f.expect_type();
     f.text("source", a.source, true);
-    f.integer("time", a.time, kInt64Min, kInt64Max);
+    f.integer("time", a.time, RecordFields::kInt64Min, RecordFields::kInt64Max);
     f.boolean("dry_run", a.dry_run);
     f.bounded("frequency", a.frequency, -Adjust::kMaxFrequencyPpm, Adjust::kMaxFrequencyPpm);
     f.bounded("slew", a.slew, -Adjust::kMaxSlewSeconds, Adjust::kMaxSlewSeconds);
@@ -282,9 +280,9 @@ Result<ToolStatus> from_record<ToolStatus>(const Record& record) {
     RecordFields f(record, ToolStatus::kType);
     f.expect_type();
     f.text("source", s.source, true);
-    f.integer("time", s.time, kInt64Min, kInt64Max);
-    f.integer("pid", s.pid, 1, kInt64Max);
-    f.integer("started", s.started, kInt64Min, kInt64Max);
+    f.integer("time", s.time, RecordFields::kInt64Min, RecordFields::kInt64Max);
+    f.integer("pid", s.pid, 1, RecordFields::kInt64Max);
+    f.integer("started", s.started, RecordFields::kInt64Min, RecordFields::kInt64Max);
     f.text("version", s.version, true);
     f.text("instance", s.instance, true);
     if (auto ok = f.result(); !ok) return Unexpected<Error>{ok.error()};
@@ -297,7 +295,7 @@ Result<SourceState> from_record<SourceState>(const Record& record) {
     RecordFields f(record, SourceState::kType);
     f.expect_type();
     f.text("source", s.source, true);
-    f.integer("time", s.time, kInt64Min, kInt64Max);
+    f.integer("time", s.time, RecordFields::kInt64Min, RecordFields::kInt64Max);
     f.text("state", s.state, true);
     f.number("offset", s.offset);
     f.number("delay", s.delay, 0);

@@ -9,8 +9,6 @@
 namespace timepipe {
 namespace {
 
-constexpr std::int64_t kInt64Min = RecordFields::kInt64Min;
-constexpr std::int64_t kInt64Max = RecordFields::kInt64Max;
 
 // later - earlier in s; the subtraction in unsigned so any two int64 stamps are defined.
 double seconds_between(std::int64_t later, std::int64_t earlier) {
@@ -72,10 +70,10 @@ Result<TimestampCapabilities> from_record<TimestampCapabilities>(const Record& r
     RecordFields f(record, TimestampCapabilities::kType);
     f.expect_type();
     f.text("source", c.source, true);
-    f.integer("time", c.time, kInt64Min, kInt64Max);
+    f.integer("time", c.time, RecordFields::kInt64Min, RecordFields::kInt64Max);
     f.text("interface", c.interface, true);
     f.names("capabilities", c.capabilities);
-    f.integer("phc_index", c.phc_index, -1, kInt64Max);
+    f.integer("phc_index", c.phc_index, -1, RecordFields::kInt64Max);
     f.names("tx_types", c.tx_types);
     f.names("rx_filters", c.rx_filters);
     f.text("enabled_tx_type", c.enabled_tx_type, true);
@@ -90,15 +88,15 @@ Result<TimestampProbe> from_record<TimestampProbe>(const Record& record) {
     RecordFields f(record, TimestampProbe::kType);
     f.expect_type();
     f.text("source", p.source, true);
-    f.integer("time", p.time, kInt64Min, kInt64Max);
-    f.integer("seq", p.seq, 0, kInt64Max);
+    f.integer("time", p.time, RecordFields::kInt64Min, RecordFields::kInt64Max);
+    f.integer("seq", p.seq, 0, RecordFields::kInt64Max);
     f.text("interface", p.interface, true);
-    f.integer("user_tx", p.user_tx, kInt64Min, kInt64Max);
-    f.integer("software_tx", p.software_tx, kInt64Min, kInt64Max);
-    f.integer("hardware_tx", p.hardware_tx, kInt64Min, kInt64Max);
-    f.integer("software_rx", p.software_rx, kInt64Min, kInt64Max);
-    f.integer("hardware_rx", p.hardware_rx, kInt64Min, kInt64Max);
-    f.integer("user_rx", p.user_rx, kInt64Min, kInt64Max);
+    f.integer("user_tx", p.user_tx, RecordFields::kInt64Min, RecordFields::kInt64Max);
+    f.integer("software_tx", p.software_tx, RecordFields::kInt64Min, RecordFields::kInt64Max);
+    f.integer("hardware_tx", p.hardware_tx, RecordFields::kInt64Min, RecordFields::kInt64Max);
+    f.integer("software_rx", p.software_rx, RecordFields::kInt64Min, RecordFields::kInt64Max);
+    f.integer("hardware_rx", p.hardware_rx, RecordFields::kInt64Min, RecordFields::kInt64Max);
+    f.integer("user_rx", p.user_rx, RecordFields::kInt64Min, RecordFields::kInt64Max);
     f.number("tx_delay", p.tx_delay);
     f.number("rx_delay", p.rx_delay);
     f.number("round_trip", p.round_trip);

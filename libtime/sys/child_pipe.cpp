@@ -12,27 +12,17 @@
 #include <unistd.h>
 #include <utility>
 
+#include "libtime/sys/unique_fd.hpp"
+
 namespace timepipe {
 
 namespace {
 
-struct Fd {
-    int fd = -1;
-    Fd() = default;
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() { reset(); }
-    void reset() {
-        if (fd >= 0) ::close(fd);
-        fd = -1;
-    }
-};
-
-Result<void> make_pipe(Fd& read_end, Fd& write_end) {
+Result<void> make_pipe(UniqueFd& read_end, UniqueFd& write_end) {
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return fail(std::string("pipe: ") + std::strerror(errno), EX_OSERR);
-    read_end.fd = p[0];
-    write_end.fd = p[1];
+    read_end.reset(p[0]);
+    write_end.reset(p[1]);
     return {};
 }
 
@@ -78,7 +68,7 @@ int reap(pid_t pid, bool kill_first, std::string& status) {
 Result<FilterResult> run_filter(const std::vector<std::string>& argv, std::string_view input,
                                 const FilterLimits& limits) {
     if (argv.empty()) return fail("empty command", EX_USAGE);
-    Fd in_r, in_w, out_r, out_w, err_r, err_w, rep_r, rep_w;
+    UniqueFd in_r, in_w, out_r, out_w, err_r, err_w, rep_r, rep_w;
     for (auto [r, w] : {std::pair{&in_r, &in_w}, {&out_r, &out_w}, {&err_r, &err_w}, {&rep_r, &rep_w}})
         if (auto ok = make_pipe(*r, *w); !ok) return Unexpected<Error>{ok.error()};
     std::vector<char*> args;
@@ -89,13 +79,13 @@ Result<FilterResult> run_filter(const std::vector<std::string>& argv, std::strin
     pid_t pid = ::fork();
     if (pid < 0) return fail(std::string("fork: ") + std::strerror(errno), EX_OSERR);
     if (pid == 0) {
-        ::dup2(in_r.fd, 0);
-        ::dup2(out_w.fd, 1);
-        ::dup2(err_w.fd, 2);
+        ::dup2(in_r.get(), 0);
+        ::dup2(out_w.get(), 1);
+        ::dup2(err_w.get(), 2);
         ::signal(SIGPIPE, SIG_DFL);
         ::execvp(args[0], args.data());
         int e = errno;
-        (void)!::write(rep_w.fd, &e, sizeof e);
+        (void)!::write(rep_w.get(), &e, sizeof e);
         ::_exit(127);
     }
     in_r.reset();
@@ -104,13 +94,13 @@ Result<FilterResult> run_filter(const std::vector<std::string>& argv, std::strin
     rep_w.reset();
     int e = 0;
     ssize_t n;
-    do n = ::read(rep_r.fd, &e, sizeof e); while (n < 0 && errno == EINTR);
+    do n = ::read(rep_r.get(), &e, sizeof e); while (n < 0 && errno == EINTR);
     FilterResult result;
     if (n == static_cast<ssize_t>(sizeof e)) {
         reap(pid, false, result.status);
         return fail(std::string("cannot run: ") + std::strerror(e), EX_UNAVAILABLE);
     }
-    if (::fcntl(in_w.fd, F_SETFL, O_NONBLOCK) != 0) {
+    if (::fcntl(in_w.get(), F_SETFL, O_NONBLOCK) != 0) {
         reap(pid, true, result.status);
         return fail(std::string("fcntl: ") + std::strerror(errno), EX_OSERR);
     }
@@ -118,13 +108,13 @@ Result<FilterResult> run_filter(const std::vector<std::string>& argv, std::strin
 
     const auto deadline = std::chrono::steady_clock::now() + limits.timeout;
     std::array<char, 65536> buf;
-    while (out_r.fd >= 0 || err_r.fd >= 0) {
+    while (out_r.valid() || err_r.valid()) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             reap(pid, true, result.status);
             return fail("no result within " + std::to_string(limits.timeout.count() / 1000) + " s", EX_TEMPFAIL);
         }
-        std::array<pollfd, 3> p{pollfd{in_w.fd, POLLOUT, 0}, pollfd{out_r.fd, POLLIN, 0}, pollfd{err_r.fd, POLLIN, 0}};
+        std::array<pollfd, 3> p{pollfd{in_w.get(), POLLOUT, 0}, pollfd{out_r.get(), POLLIN, 0}, pollfd{err_r.get(), POLLIN, 0}};
         int r = ::poll(p.data(), p.size(), static_cast<int>(left.count()));
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
@@ -132,8 +122,8 @@ Result<FilterResult> run_filter(const std::vector<std::string>& argv, std::strin
             reap(pid, true, result.status);
             return fail(std::string("poll: ") + std::strerror(pe), EX_OSERR);
         }
-        if (in_w.fd >= 0 && p[0].revents != 0) {
-            ssize_t w = ::write(in_w.fd, input.data(), input.size());
+        if (in_w.valid() && p[0].revents != 0) {
+            ssize_t w = ::write(in_w.get(), input.data(), input.size());
             if (w > 0) input.remove_prefix(static_cast<std::size_t>(w));
             // EPIPE: the child stopped reading; what it says about it comes through its status.
             if ((w < 0 && errno != EAGAIN && errno != EINTR) || input.empty()) in_w.reset();
@@ -141,8 +131,8 @@ Result<FilterResult> run_filter(const std::vector<std::string>& argv, std::strin
         for (auto [fd, into, max] : {std::tuple{&out_r, &result.output, limits.max_output},
                                      {&err_r, &result.error, limits.max_error}}) {
             pollfd& q = fd == &out_r ? p[1] : p[2];
-            if (fd->fd < 0 || q.revents == 0) continue;
-            ssize_t got = ::read(fd->fd, buf.data(), buf.size());
+            if (!fd->valid() || q.revents == 0) continue;
+            ssize_t got = ::read(fd->get(), buf.data(), buf.size());
             if (got < 0 && errno == EINTR) continue;
             if (got <= 0) {
                 fd->reset();

@@ -52,6 +52,7 @@ void SimulatedClock::advance(std::int64_t true_nanos) {
 }
 
 std::int64_t monotonic_now() { return read(CLOCK_MONOTONIC); }
+UnixNanos wall_clock_now() { return read(CLOCK_REALTIME); }
 
 void sleep_for(std::chrono::nanoseconds duration) {
     if (duration.count() <= 0) return;

@@ -10,6 +10,7 @@
 //   sim.offset();                            // 12500 ns ahead of true time
 //
 //   std::int64_t m = monotonic_now();        // CLOCK_MONOTONIC ns, for timeouts and intervals
+//   UnixNanos w = wall_clock_now();          // CLOCK_REALTIME ns, without a Clock
 //   sleep_for(std::chrono::microseconds(100));  // this thread only; a signal may end it early
 #pragma once
 
@@ -69,6 +70,8 @@ private:
     std::int8_t precision_;
 };
 
+// CLOCK_REALTIME now (what SystemClock::now() reads), for code that holds no Clock.
+UnixNanos wall_clock_now();
 std::int64_t monotonic_now();  // CLOCK_MONOTONIC, nanoseconds
 void sleep_for(std::chrono::nanoseconds duration);  // on CLOCK_MONOTONIC; returns early on a signal
 

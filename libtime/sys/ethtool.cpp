@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "libtime/sys/unique_fd.hpp"
+
 namespace timepipe::sys {
 namespace {
 
@@ -25,22 +27,17 @@ static_assert(offsetof(ethtool_ts_info, rx_filters) == 28);
 
 static_assert(sizeof(hwtstamp_config) == 12);
 
-struct Fd {
-    int fd;
-    ~Fd() { if (fd >= 0) ::close(fd); }
-};
-
 // An ioctl on an interface, its argument `data` (what ifr_data points to) filled by the kernel.
 Result<void> interface_ioctl(std::string_view interface, unsigned long request, const char* what, void* data) {
     if (interface.empty() || interface.size() >= IFNAMSIZ)
         return fail("interface name must be 1-" + std::to_string(IFNAMSIZ - 1) + " characters", EX_USAGE);
-    Fd s{::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
-    if (s.fd < 0) s.fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s.fd < 0) return fail(std::string("socket: ") + std::strerror(errno), EX_OSERR);
+    UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!s.valid()) s.reset(::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!s.valid()) return fail(std::string("socket: ") + std::strerror(errno), EX_OSERR);
     ifreq ifr{};
     std::memcpy(ifr.ifr_name, interface.data(), interface.size());
     ifr.ifr_data = static_cast<char*>(data);
-    if (::ioctl(s.fd, request, &ifr) != 0) {
+    if (::ioctl(s.get(), request, &ifr) != 0) {
         int err = errno;
         std::string why = std::string(what) + ": " + std::strerror(err);
         if (err == ENODEV) return fail("no such interface", EX_NOINPUT);

@@ -10,32 +10,18 @@
 #include <unistd.h>
 
 #include "libtime/base/crypto.hpp"
+#include "libtime/sys/unique_fd.hpp"
 
 namespace timepipe {
 
 namespace {
-
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    int get() const { return fd_; }
-    int release() { int f = fd_; fd_ = -1; return f; }
-
-private:
-    int fd_;
-};
 
 Unexpected<Error> errno_error(int err, int code) { return fail(std::strerror(err), code); }
 
 }  // namespace
 
 Result<std::string> read_private_file(const char* path, std::size_t max_size) {
-    Fd fd(::open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY));
     if (fd.get() < 0) {
         const int err = errno;
         return errno_error(err, err == ENOENT || err == EACCES || err == ENOTDIR ? EX_NOINPUT : EX_IOERR);
@@ -83,7 +69,7 @@ Result<void> write_private_file(const char* path, std::span<const std::byte> dat
         if (errno == EEXIST) return fail("exists (--force replaces it)", EX_CANTCREAT);
         return errno_error(errno, EX_CANTCREAT);
     }
-    Fd fd(raw);
+    UniqueFd fd(raw);
     if (::fchmod(fd.get(), 0600) < 0) return errno_error(errno, EX_CANTCREAT);
     std::size_t done = 0;
     while (done < data.size()) {

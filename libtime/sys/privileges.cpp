@@ -12,13 +12,10 @@
 
 #include <linux/capability.h>
 #include <sys/syscall.h>
+#include "libtime/sys/os_error.hpp"
 
 namespace timepipe {
 namespace {
-
-Unexpected<Error> os_error(const char* call, int err) {
-    return fail(std::string(call) + ": " + std::strerror(err), err == EPERM || err == EACCES ? EX_NOPERM : EX_OSERR);
-}
 
 // The effective and permitted capability sets, as capget(2) gives them (no libcap).
 bool has_any_capability() {

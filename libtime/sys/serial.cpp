@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <utility>
 
+#include "libtime/sys/clock.hpp"
+
 namespace timepipe {
 namespace {
 
@@ -37,12 +39,6 @@ long speed_baud(speed_t constant) {
     for (const auto& s : kSpeeds)
         if (s.constant == constant) return s.baud;
     return 0;
-}
-
-UnixNanos realtime_now() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    return static_cast<UnixNanos>(ts.tv_sec) * kNanosPerSecond + ts.tv_nsec;
 }
 
 Result<void> make_raw(int fd, long speed) {
@@ -130,7 +126,7 @@ Result<std::optional<SerialInput::Chunk>> SerialInput::read_for(std::span<std::b
         }
         if (n == 0) return std::optional<Chunk>{};
     }
-    UnixNanos arrived = realtime_now();
+    UnixNanos arrived = wall_clock_now();
     for (;;) {
         ssize_t n = ::read(fd_, into.data(), into.size());
         if (n >= 0) return std::optional<Chunk>{Chunk{static_cast<std::size_t>(n), arrived}};

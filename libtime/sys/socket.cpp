@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "libtime/base/log.hpp"
+#include "libtime/sys/clock.hpp"
+#include "libtime/sys/os_error.hpp"
 
 namespace timepipe {
 namespace {
@@ -50,21 +52,14 @@ struct alignas(cmsghdr) ControlBuffer {
     std::array<std::byte, kControl> bytes;
 };
 
-Unexpected<Error> os_error(const char* call, int err) {
-    int code = (err == EACCES || err == EPERM) ? EX_NOPERM : EX_OSERR;
-    if (err == ECONNREFUSED)
-        return fail("connection refused", EX_UNAVAILABLE);
-    return fail(std::string(call) + ": " + std::strerror(err), code);
+// os_error, but a refused connection (an ICMP port unreachable) is the peer's doing.
+Unexpected<Error> socket_error(const char* call, int err) {
+    if (err == ECONNREFUSED) return fail("connection refused", EX_UNAVAILABLE);
+    return os_error(call, err);
 }
 
 UnixNanos to_unix_nanos(const timespec& ts) {
     return static_cast<UnixNanos>(ts.tv_sec) * kNanosPerSecond + ts.tv_nsec;
-}
-
-UnixNanos realtime_now() {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);  // cannot fail for CLOCK_REALTIME with a valid pointer
-    return to_unix_nanos(ts);
 }
 
 int sockaddr_family(AddressFamily f) { return f == AddressFamily::v4 ? AF_INET : AF_INET6; }
@@ -72,11 +67,9 @@ int sockaddr_family(AddressFamily f) { return f == AddressFamily::v4 ? AF_INET :
 Result<void> set_int_option(int fd, int level, int name, int value, const char* what) {
     int rc = setsockopt(fd, level, name, &value, sizeof value);
     if (rc < 0)
-        return os_error(what, errno);
+        return socket_error(what, errno);
     return {};
 }
-
-bool is_again(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 
 // Fills the control data of one datagram to send: an IP_PKTINFO / IPV6_PKTINFO so it leaves
 // from `source` (when given, of the socket's family and not the wildcard), and a
@@ -176,7 +169,7 @@ Result<std::optional<SocketAddress>> local_address(int fd) {
     sockaddr_storage ss{};
     socklen_t got = sizeof ss;
     if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &got) < 0)
-        return os_error("getsockname", errno);
+        return socket_error("getsockname", errno);
     return from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), got);
 }
 
@@ -186,7 +179,7 @@ Result<UdpSocket> UdpSocket::bind(const SocketAddress& local, const SocketOption
     int fd = ::socket(sockaddr_family(local.family()), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
                       IPPROTO_UDP);
     if (fd < 0)
-        return os_error("socket", errno);
+        return socket_error("socket", errno);
     UdpSocket s(fd, local.family());  // owns fd from here on
     s.wildcard_ = local.is_unspecified();
     auto configured = s.configure(options);
@@ -201,7 +194,7 @@ Result<UdpSocket> UdpSocket::bind(const SocketAddress& local, const SocketOption
             return fail("bind: " + std::string(std::strerror(err)) +
                             " (ports below 1024 need root or CAP_NET_BIND_SERVICE)",
                         EX_NOPERM);
-        return os_error("bind", err);
+        return socket_error("bind", err);
     }
     auto bound = sys::local_address(fd);
     if (!bound)
@@ -346,7 +339,7 @@ Result<void> UdpSocket::steer_by_source_address(unsigned group_size) {
     };
     sock_fprog fprog{static_cast<unsigned short>(prog.size()), prog.data()};
     if (::setsockopt(fd_, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fprog, sizeof fprog) < 0)
-        return os_error("SO_ATTACH_REUSEPORT_CBPF", errno);
+        return socket_error("SO_ATTACH_REUSEPORT_CBPF", errno);
     return {};
 }
 
@@ -354,7 +347,7 @@ Result<int> UdpSocket::receive_buffer_size() const {
     int size = 0;
     socklen_t len = sizeof size;
     if (::getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, &len) < 0)
-        return os_error("SO_RCVBUF", errno);
+        return socket_error("SO_RCVBUF", errno);
     return size;
 }
 
@@ -362,7 +355,7 @@ Result<std::uint64_t> UdpSocket::receive_drops() const {
     std::array<std::uint32_t, SK_MEMINFO_VARS> info{};
     socklen_t len = sizeof info;
     if (::getsockopt(fd_, SOL_SOCKET, SO_MEMINFO, info.data(), &len) < 0)
-        return os_error("SO_MEMINFO", errno);
+        return socket_error("SO_MEMINFO", errno);
     if (len < (SK_MEMINFO_DROPS + 1) * sizeof info[0])
         return fail("SO_MEMINFO: no drop count from this kernel", EX_UNAVAILABLE);
     return info[SK_MEMINFO_DROPS];
@@ -373,7 +366,7 @@ Result<void> UdpSocket::connect(const SocketAddress& peer) {
     std::size_t len = sys::to_sockaddr(peer, ss);
     int rc = ::connect(fd_, reinterpret_cast<const sockaddr*>(&ss), static_cast<socklen_t>(len));
     if (rc < 0)
-        return os_error("connect", errno);
+        return socket_error("connect", errno);
     auto source = sys::local_address(fd_);
     if (!source)
         return Unexpected<Error>{source.error()};
@@ -406,10 +399,10 @@ Result<std::size_t> UdpSocket::receive_batch(std::span<RxSlot> slots) {
             int err = errno;
             if (is_again(err) || err == EINTR || total > 0)
                 break;  // an error after some datagrams shows up again on the next call
-            return os_error("recvmmsg", err);
+            return socket_error("recvmmsg", err);
         }
         // One clock read for the whole batch, used where the kernel gave no stamp.
-        UnixNanos fallback = realtime_now();
+        UnixNanos fallback = wall_clock_now();
         for (std::size_t i = 0; i < static_cast<std::size_t>(got); ++i) {
             RxSlot& s = slots[total + i];
             msghdr& m = msgs[i].msg_hdr;
@@ -494,7 +487,7 @@ Result<std::size_t> UdpSocket::send_batch(std::span<const TxSlot> slots) {
             int err = errno;
             if (is_again(err) || err == EINTR || total > 0)
                 break;
-            return os_error("sendmmsg", err);
+            return socket_error("sendmmsg", err);
         }
         if (tx_on_request_) {  // one OPT_ID per stamped datagram
             for (std::size_t i = 0; i < static_cast<std::size_t>(sent); ++i)
@@ -542,7 +535,7 @@ Result<std::size_t> UdpSocket::read_tx_timestamps(std::span<TxTimestamp> slots) 
             int err = errno;
             if (is_again(err) || err == EINTR || out > 0)
                 break;
-            return os_error("recvmmsg(MSG_ERRQUEUE)", err);
+            return socket_error("recvmmsg(MSG_ERRQUEUE)", err);
         }
         for (std::size_t i = 0; i < static_cast<std::size_t>(got); ++i) {
             msghdr& m = msgs[i].msg_hdr;
@@ -600,7 +593,7 @@ Result<bool> wait_readable(int fd, std::chrono::nanoseconds timeout) {
         int err = errno;
         if (err == EINTR)
             return false;
-        return os_error("ppoll", err);
+        return socket_error("ppoll", err);
     }
     return rc > 0 && (p.revents & (POLLIN | POLLERR | POLLHUP)) != 0;
 }
@@ -623,7 +616,7 @@ Result<std::size_t> wait_any(std::span<PollItem> items, std::chrono::nanoseconds
     if (rc < 0) {
         int err = errno;
         if (err != EINTR)
-            return os_error("ppoll", err);
+            return socket_error("ppoll", err);
         rc = 0;
     }
     for (std::size_t i = 0; i < items.size(); ++i) {

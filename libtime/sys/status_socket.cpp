@@ -15,22 +15,13 @@
 #include <thread>
 #include <time.h>
 #include <unistd.h>
+#include "libtime/sys/unix_address.hpp"
 
 namespace timepipe {
 
 namespace {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
-
-Result<sockaddr_un> address(const std::string& path) {
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    if (path.empty() || path.size() >= sizeof a.sun_path)
-        return fail(path + ": not a socket path of 1-" + std::to_string(sizeof a.sun_path - 1) + " bytes",
-                    EX_USAGE);
-    std::memcpy(a.sun_path, path.data(), path.size());
-    return a;
-}
 
 Unexpected<Error> os_fail(const std::string& what, int e, int code = EX_OSERR) {
     return fail(what + ": " + std::strerror(e), code);
@@ -181,7 +172,7 @@ struct StatusSocket::Impl {
 
 Result<StatusSocket> StatusSocket::open(const std::string& path, mode_t mode, SnapshotFn snapshot,
                                         Limits limits) {
-    auto a = address(path);
+    auto a = unix_address(path);
     if (!a) return Unexpected<Error>{a.error()};
     if (auto ok = clear_stale(path, *a); !ok) return Unexpected<Error>{ok.error()};
     auto impl = std::make_unique<Impl>();
@@ -220,7 +211,7 @@ std::uint64_t StatusSocket::dropped() const { return impl_->dropped.load(); }
 
 Result<std::vector<std::byte>> read_status_socket(const std::string& path, std::chrono::nanoseconds timeout,
                                                   std::size_t max_bytes) {
-    auto a = address(path);
+    auto a = unix_address(path);
     if (!a) return Unexpected<Error>{a.error()};
     const auto deadline = std::chrono::steady_clock::now() +
                           std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
@@ -293,12 +284,6 @@ Result<std::vector<std::string>> find_status_sockets(const std::string& dir) {
     }
     std::sort(out.begin(), out.end());
     return out;
-}
-
-UnixNanos wall_clock_now() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    return static_cast<UnixNanos>(ts.tv_sec) * kNanosPerSecond + ts.tv_nsec;
 }
 
 ProcessIdentity this_process() {

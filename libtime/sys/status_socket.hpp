@@ -22,6 +22,7 @@
 
 #include "libtime/base/error.hpp"
 #include "libtime/base/unix_time.hpp"
+#include "libtime/sys/clock.hpp"  // wall_clock_now: the `time` of a snapshot
 
 namespace timepipe {
 
@@ -76,7 +77,5 @@ struct ProcessIdentity {
     UnixNanos started = 0;
 };
 ProcessIdentity this_process();
-// CLOCK_REALTIME now: the `time` of a snapshot.
-UnixNanos wall_clock_now();
 
 }  // namespace timepipe

@@ -12,17 +12,13 @@
 #include <unistd.h>
 
 #include "libtime/sys/socket.hpp"
+#include "libtime/sys/os_error.hpp"
 
 namespace timepipe {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-Unexpected<Error> os_error(const char* call, int err) {
-    int code = (err == EACCES || err == EPERM) ? EX_NOPERM : EX_OSERR;
-    return fail(std::string(call) + ": " + std::strerror(err), code);
-}
+using Steady = std::chrono::steady_clock;
 
 // For clients: what the peer or the network did is EX_UNAVAILABLE, in words of its own.
 Unexpected<Error> peer_error(const char* call, int err) {
@@ -36,17 +32,15 @@ Unexpected<Error> peer_error(const char* call, int err) {
     }
 }
 
-bool is_again(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
-
 // A nonblocking, close-on-exec TCP socket of the address's family.
 int stream_socket(const SocketAddress& addr) {
     return ::socket(addr.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 }
 
 // Waits for `events` on fd until `deadline`; false when it passed.
-Result<bool> wait_for(int fd, short events, Clock::time_point deadline) {
+Result<bool> wait_for(int fd, short events, Steady::time_point deadline) {
     for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Clock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Steady::now());
         if (left.count() <= 0) return false;
         pollfd p{fd, events, 0};
         timespec ts{static_cast<time_t>(left.count() / 1'000'000'000), static_cast<long>(left.count() % 1'000'000'000)};
@@ -163,7 +157,7 @@ Result<TcpClient> TcpClient::connect(const SocketAddress& peer, std::chrono::nan
     const std::size_t len = sys::to_sockaddr(peer, ss);
     if (::connect(fd, reinterpret_cast<const sockaddr*>(&ss), static_cast<socklen_t>(len)) < 0) {
         if (errno != EINPROGRESS) return peer_error("connect", errno);
-        auto ready = wait_for(fd, POLLOUT, Clock::now() + timeout);
+        auto ready = wait_for(fd, POLLOUT, Steady::now() + timeout);
         if (!ready) return Unexpected<Error>{ready.error()};
         if (!*ready) return fail("connect timed out", EX_UNAVAILABLE);
         int err = 0;
@@ -175,7 +169,7 @@ Result<TcpClient> TcpClient::connect(const SocketAddress& peer, std::chrono::nan
 }
 
 Result<void> TcpClient::send_all(std::span<const std::byte> data, std::chrono::nanoseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
+    const auto deadline = Steady::now() + timeout;
     while (!data.empty()) {
         const ssize_t n = ::send(fd(), data.data(), data.size(), MSG_NOSIGNAL);
         if (n < 0) {
@@ -192,7 +186,7 @@ Result<void> TcpClient::send_all(std::span<const std::byte> data, std::chrono::n
 }
 
 Result<void> TcpClient::receive_exact(std::span<std::byte> into, std::chrono::nanoseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
+    const auto deadline = Steady::now() + timeout;
     while (!into.empty()) {
         const ssize_t n = ::recv(fd(), into.data(), into.size(), 0);
         if (n == 0) return fail("connection closed", EX_UNAVAILABLE);
@@ -210,7 +204,7 @@ Result<void> TcpClient::receive_exact(std::span<std::byte> into, std::chrono::na
 }
 
 Result<std::size_t> TcpClient::receive_some(std::span<std::byte> into, std::chrono::nanoseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
+    const auto deadline = Steady::now() + timeout;
     for (;;) {
         const ssize_t n = ::recv(fd(), into.data(), into.size(), 0);
         if (n >= 0) return static_cast<std::size_t>(n);

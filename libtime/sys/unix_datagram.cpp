@@ -7,39 +7,31 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include <utility>
+#include "libtime/sys/unix_address.hpp"
 
 namespace timepipe {
 
 namespace {
 
-Result<sockaddr_un> address(const std::string& path) {
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    if (path.empty() || path.size() >= sizeof a.sun_path)
-        return fail(path + ": not a socket path of 1-" + std::to_string(sizeof a.sun_path - 1) + " bytes", EX_USAGE);
-    std::memcpy(a.sun_path, path.data(), path.size());
-    return a;
-}
-
-Error os_error(const std::string& what, int e, int code = EX_OSERR) { return Error{what + ": " + std::strerror(e), code}; }
+Error unix_error(const std::string& what, int e, int code = EX_OSERR) { return Error{what + ": " + std::strerror(e), code}; }
 
 }  // namespace
 
 Result<UnixDatagramSocket> UnixDatagramSocket::client() {
     const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return Unexpected<Error>{os_error("socket", errno)};
+    if (fd < 0) return Unexpected<Error>{unix_error("socket", errno)};
     return UnixDatagramSocket(fd, "");
 }
 
 Result<UnixDatagramSocket> UnixDatagramSocket::bind(const std::string& path) {
-    auto a = address(path);
+    auto a = unix_address(path);
     if (!a) return Unexpected<Error>{a.error()};
     const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return Unexpected<Error>{os_error("socket", errno)};
+    if (fd < 0) return Unexpected<Error>{unix_error("socket", errno)};
     if (::bind(fd, reinterpret_cast<const sockaddr*>(&*a), sizeof *a) != 0) {
         const int e = errno;
         ::close(fd);
-        return Unexpected<Error>{os_error(path, e, e == EADDRINUSE || e == EACCES || e == ENOENT ? EX_CANTCREAT : EX_OSERR)};
+        return Unexpected<Error>{unix_error(path, e, e == EADDRINUSE || e == EACCES || e == ENOENT ? EX_CANTCREAT : EX_OSERR)};
     }
     return UnixDatagramSocket(fd, path);
 }
@@ -66,7 +58,7 @@ UnixDatagramSocket::~UnixDatagramSocket() {
 }
 
 Result<void> UnixDatagramSocket::send_to(const std::string& path, std::span<const std::byte> datagram) {
-    auto a = address(path);
+    auto a = unix_address(path);
     if (!a) return Unexpected<Error>{a.error()};
     for (;;) {
         const ssize_t n = ::sendto(fd_, datagram.data(), datagram.size(), MSG_NOSIGNAL,
@@ -75,10 +67,10 @@ Result<void> UnixDatagramSocket::send_to(const std::string& path, std::span<cons
         const int e = errno;
         if (e == EINTR) continue;
         if (e == ENOENT || e == ECONNREFUSED || e == ENOTSOCK)
-            return Unexpected<Error>{os_error(path, e, EX_UNAVAILABLE)};
-        if (e == EAGAIN || e == ENOBUFS) return Unexpected<Error>{os_error(path, e, EX_TEMPFAIL)};
-        if (e == EACCES || e == EPERM) return Unexpected<Error>{os_error(path, e, EX_NOPERM)};
-        return Unexpected<Error>{os_error(path, e)};
+            return Unexpected<Error>{unix_error(path, e, EX_UNAVAILABLE)};
+        if (e == EAGAIN || e == ENOBUFS) return Unexpected<Error>{unix_error(path, e, EX_TEMPFAIL)};
+        if (e == EACCES || e == EPERM) return Unexpected<Error>{unix_error(path, e, EX_NOPERM)};
+        return Unexpected<Error>{unix_error(path, e)};
     }
 }
 
@@ -87,12 +79,12 @@ Result<std::optional<std::size_t>> UnixDatagramSocket::receive(std::span<std::by
     for (;;) {
         const int r = ::poll(&p, 1, timeout_ms);
         if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return Unexpected<Error>{os_error("poll", errno)};
+        if (r < 0) return Unexpected<Error>{unix_error("poll", errno)};
         if (r == 0) return std::optional<std::size_t>{};
         break;
     }
     const ssize_t n = ::recv(fd_, buf.data(), buf.size(), MSG_TRUNC);
-    if (n < 0) return Unexpected<Error>{os_error("recv", errno)};
+    if (n < 0) return Unexpected<Error>{unix_error("recv", errno)};
     return std::optional<std::size_t>{static_cast<std::size_t>(n)};
 }
 
