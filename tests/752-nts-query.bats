@@ -118,3 +118,52 @@ PY
   [ -z "$output" ]
   [ "$(wc -l < "$BATS_TEST_TMPDIR/relay")" -ge 6 ]  # and every request got an (altered) answer
 }
+
+# ntp-serve's side (RFC 8915 §5.7 and the issue's "rate limits and ACLs apply before any
+# crypto"): one request with a cookie that does not open, sent twice. An allowed client gets an
+# NTS NAK with its UID; a --restrict'ed one gets KoD RSTR and no NTS work at all (the NAK
+# counter stays 0): ntp-serve decides the client before it opens anything.
+@test "ntp-serve: a forged cookie gets an NTS NAK; from a restricted client KoD RSTR, no NTS work" {
+  require_cmd ntp-serve
+  require_cmd nts-ke
+  nts-ke --rotate-keys "$KEYS"
+  local port verdict
+  for restrict in no yes; do
+    port=$(free_port)
+    if [ "$restrict" = yes ]; then
+      ntp-serve -l "127.0.0.1:$port" -s 2 --nts-keys "$KEYS" --restrict 127.0.0.1/32 2> "$BATS_TEST_TMPDIR/serve.err" &
+    else
+      ntp-serve -l "127.0.0.1:$port" -s 2 --nts-keys "$KEYS" 2> "$BATS_TEST_TMPDIR/serve.err" &
+    fi
+    local pid=$!
+    track_pid $pid
+    wait_udp_bound "$port"
+    verdict=$(/usr/bin/python3 - "$port" <<'PY'
+import os, socket, struct, sys
+def field(t, v): return struct.pack("!HH", t, 4 + len(v)) + v
+uid = os.urandom(32)
+req = bytes([0x23]) + bytes(47)
+req += field(0x0104, uid) + field(0x0204, os.urandom(104))      # UID, a cookie no key opens
+req += field(0x0404, struct.pack("!HH", 16, 16) + os.urandom(32))  # nonce, SIV
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+s.sendto(req, ("127.0.0.1", int(sys.argv[1])))
+r = s.recv(2048)
+echoed = len(r) >= 84 and struct.unpack("!HH", r[48:52]) == (0x0104, 36) and r[52:84] == uid
+print(r[1], r[12:16].decode("ascii", "replace"), len(r), "uid" if echoed else "no-uid")
+PY
+)
+    local line
+    line=$(counters_of "$pid" "$BATS_TEST_TMPDIR/serve.err")
+    echo "$restrict: $verdict / $line"
+    if [ "$restrict" = yes ]; then
+      [ "$verdict" = "0 RSTR 48 no-uid" ]
+      [ "$(counter kod_rstr "$line")" -eq 1 ]
+    else
+      [ "$verdict" = "0 NTSN 84 uid" ]
+      [ "$(counter kod_rstr "$line")" -eq 0 ]
+    fi
+    [ "$(counter nts_nak "$line")" -eq $([ "$restrict" = yes ] && echo 0 || echo 1) ]
+    [ "$(counter answered "$line")" -eq 0 ]
+    kill $pid; wait $pid || true
+  done
+}

@@ -327,7 +327,7 @@ void AesKey::set(std::span<const std::byte> key) {
 bool AesKey::cbc_mac(const unsigned char* iv, const unsigned char* in, std::size_t n, unsigned char* mac) {
 #ifdef TIMEPIPE_HAVE_AES_NI
     if (!openssl_) {
-        const Chain one[] = {{iv, in, n, mac}};
+        const KeyedChain one[] = {{this, {iv, in, n, mac}}};
         return cbc_macs(one);
     }
 #endif
@@ -371,17 +371,6 @@ void AesKey::expand_together(std::span<AesKey* const> keys) {
 #else
     (void)keys;  // OpenSSL's contexts are keyed at their first use
 #endif
-}
-
-bool AesKey::cbc_macs(std::span<const Chain> chains) {
-    // The same work as chains under several keys, all of them this one.
-    std::array<KeyedChain, 8> keyed;
-    for (std::size_t at = 0; at < chains.size(); at += keyed.size()) {
-        const std::size_t n = std::min(keyed.size(), chains.size() - at);
-        for (std::size_t i = 0; i < n; ++i) keyed[i] = {this, chains[at + i]};
-        if (!cbc_macs(std::span<const KeyedChain>(keyed).first(n))) return false;
-    }
-    return true;
 }
 
 bool AesKey::cbc_macs(std::span<const KeyedChain> chains) {

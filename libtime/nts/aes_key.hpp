@@ -40,18 +40,16 @@ public:
     void set(std::span<const std::byte> key);
     // n > 0 whole blocks; false only on an OpenSSL failure. `in` and `out` may be the same.
     bool cbc_mac(const unsigned char* iv, const unsigned char* in, std::size_t n, unsigned char* mac);
-    // Several independent CBC-MACs under this key, run side by side (AES-NI: in lock step, so
-    // the AES unit works on up to four chains at once instead of waiting on one).
+    // Independent CBC-MACs under any keys of one backend, one per chain (each set; 16- and
+    // 32-octet keys may mix), run side by side (AES-NI: four chains in lock step, so the AES
+    // unit is not left waiting on one; a lane takes the next chain as soon as its own ends).
+    // A chain's iv must not be another's mac.
     struct Chain {
         const unsigned char* iv;
         const unsigned char* in;
         std::size_t blocks;  // may be 0: mac = iv
         unsigned char* mac;
     };
-    bool cbc_macs(std::span<const Chain> chains);
-    // Independent CBC-MACs under any keys of one backend, one per chain (each set; 16- and
-    // 32-octet keys may mix), run side by side: up to four chains in lock step, a lane taking the next chain as
-    // soon as its own ends. A chain's iv must not be another's mac.
     struct KeyedChain {
         AesKey* key;
         Chain chain;

@@ -212,7 +212,6 @@ struct NtsServer::Impl {
     struct Request {
         ServerExchange* x = nullptr;
         RequestFields fields;
-        SivKey* master = nullptr;  // the cookie's
         std::array<std::byte, kMaxCookiePlaintext> session{};  // the cookie's plaintext: AEAD ‖ 0 ‖ C2S ‖ S2C
         std::size_t session_size = 0;
         SivKey c2s, s2c;
@@ -351,11 +350,10 @@ struct NtsServer::Impl {
                 stop(r, Verdict::nak, "cookie: " + key.error().what);
                 continue;
             }
-            r.master = &master_for(**key);
             r.headers = cookie_headers(r.fields.cookie);
             Siv::Job& j = add_job(r);
             j.seal = false;
-            j.key = r.master;
+            j.key = &master_for(**key);
             j.headers = r.headers;
             j.in = r.fields.cookie.subspan(kCookieHeadSize);
             j.out = r.session;

@@ -146,13 +146,15 @@ struct Worker::Impl {
                     const auto built_after = static_cast<std::int64_t>(i - start) * send_delay.per_reply_ns();
                     UnixNanos departs =
                         group_read + built_after + send_delay.until_departure(i - start, n_tx, end - start);
-                    ntp::Outcome o = !admitted[i]             ? refusals[i]
-                                     : nts_of[i] != kNotNts ? nts_outcome(nts_batch[nts_of[i]], *admitted[i])
-                                                            : ntp::Outcome{};
-                    if (admitted[i] && (nts_of[i] == kNotNts || o.reply == ntp::Reply::Basic)) {
+                    const nts::ServerExchange* x = nts_of[i] != kNotNts ? &nts_batch[nts_of[i]] : nullptr;
+                    ntp::Outcome o;
+                    if (!admitted[i]) {
+                        o = refusals[i];
+                    } else if (auto instead = x ? nts_instead(*x, *admitted[i]) : std::nullopt) {
+                        o = *instead;
+                    } else {
                         o = responder.answer(*admitted[i], r.peer.bytes(), r.rx_time, departs, state, out[i]);
-                        if (nts_of[i] != kNotNts && nts_batch[nts_of[i]].verdict == nts::ServerExchange::Verdict::answered)
-                            sealed[n_sealed++] = {nts_of[i], n_tx};
+                        if (x && x->verdict == nts::ServerExchange::Verdict::answered) sealed[n_sealed++] = {nts_of[i], n_tx};
                     }
                     if (o.length == 0) {
                         if (o.drop == ntp::Drop::Malformed && log::verbosity() >= 1)
@@ -173,15 +175,15 @@ struct Worker::Impl {
         wake.drained = false;
     }
 
-    // What NTS (RFC 8915) made of an admitted request, before its reply is written: a plain
-    // request stays plain and an NTS request to be answered gets its reply (both: Reply::Basic
-    // here, "answer it"); a request whose cookie or authenticator does not open gets an NTS NAK,
-    // a malformed one nothing. (Kisses — RATE, DENY, RSTR — were decided before, and stay plain.)
-    ntp::Outcome nts_outcome(const nts::ServerExchange& x, const ntp::Header& request) {
+    // What NTS (RFC 8915) made of an admitted request instead of its reply: an NTS NAK for a
+    // cookie or authenticator that does not open, nothing for a malformed NTS request; nullopt
+    // for a plain request and an NTS request to answer (its reply is written, then sealed).
+    // (Kisses — RATE, DENY, RSTR — were decided at admission, and stay plain.)
+    std::optional<ntp::Outcome> nts_instead(const nts::ServerExchange& x, const ntp::Header& request) {
         ntp::Outcome o;
         switch (x.verdict) {
         case nts::ServerExchange::Verdict::plain:
-        case nts::ServerExchange::Verdict::answered: o.reply = ntp::Reply::Basic; break;
+        case nts::ServerExchange::Verdict::answered: return std::nullopt;
         case nts::ServerExchange::Verdict::dropped:
             counters_.bump(Counter::dropped_nts);
             if (log::verbosity() >= 2) bad_log.warnx("NTS request dropped: %s", x.what.c_str());
